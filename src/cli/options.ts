@@ -1,0 +1,35 @@
+import type { Command } from "commander";
+import { InputError } from "../core/errors.js";
+
+/** Adds `--backend` to a command whose work multiplies matrices. */
+export function backendOption(command: Command): Command {
+  return command.option(
+    "--backend <name>",
+    "matmul backend: js or ort (default: GAPKIT_BACKEND, else ort if installed)",
+  );
+}
+
+/** Parses "START:END" (either side may be empty) into a half-open row range within [0, rows]. */
+export function parseRowRange(spec: string, rows: number): [number, number] {
+  const match = /^(\d*):(\d*)$/.exec(spec);
+  if (!match)
+    throw new InputError("--rows", "START:END with non-negative integers, e.g. 0:1000", JSON.stringify(spec));
+  const start = match[1] ? Number(match[1]) : 0;
+  const end = match[2] ? Number(match[2]) : rows;
+  if (start >= end || end > rows)
+    throw new InputError("--rows", `0 ≤ START < END ≤ ${rows} (the number of rows)`, `${start}:${end}`);
+  return [start, end];
+}
+
+/** Parses a flag's value as a safe integer within [min, max]. */
+export function parseInteger(
+  value: string,
+  flag: string,
+  min = Number.MIN_SAFE_INTEGER,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max)
+    throw new InputError(flag, `an integer in [${min}, ${max}]`, JSON.stringify(value));
+  return n;
+}

@@ -1,0 +1,37 @@
+import { createRequire } from "node:module";
+import { Command, CommanderError } from "commander";
+import { InputError } from "../core/errors.js";
+import { registerDemo } from "./commands/demo.js";
+import { registerInfo } from "./commands/info.js";
+import { registerMeasure } from "./commands/measure.js";
+
+const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
+
+/** Builds the gapkit command tree; each command lives in cli/commands/<name>.ts. */
+export function buildProgram(): Command {
+  const program = new Command("gapkit")
+    .description("Measure and close the modality gap in multimodal contrastive embeddings.")
+    .version(version, "-V, --version")
+    .showSuggestionAfterError()
+    .exitOverride();
+  registerMeasure(program);
+  registerDemo(program);
+  registerInfo(program);
+  return program;
+}
+
+/** Runs the CLI and returns the exit code: 0 ok, 2 user error, 1 bug. */
+export async function main(argv: string[] = process.argv): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2; // commander already printed it
+    if (error instanceof InputError) {
+      process.stderr.write(`gapkit: ${error.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`gapkit: internal error (please report it): ${(error as Error)?.stack ?? error}\n`);
+    return 1;
+  }
+}

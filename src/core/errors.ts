@@ -1,0 +1,14 @@
+/** A problem with what the user supplied (file, flag, shape, value): the CLI exits 2 with its message. */
+export class InputError extends Error {
+  override readonly name = "InputError";
+
+  /** Builds the message "<where>: expected <expected>; got <actual>". */
+  constructor(where: string, expected: string, actual: string) {
+    super(`${where}: expected ${expected}; got ${actual}`);
+  }
+}
+
+/** Throws an InputError unless `ok` holds. */
+export function check(ok: boolean, where: string, expected: string, actual: () => string): asserts ok {
+  if (!ok) throw new InputError(where, expected, actual());
+}

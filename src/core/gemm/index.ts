@@ -1,0 +1,73 @@
+import { check, InputError } from "../errors.js";
+import { type Matrix, matrix, transpose } from "../matrix.js";
+import { createJsBackend } from "./js.js";
+import { gemmRowsKernel } from "./kernel.js";
+
+/** A matrix-multiply implementation; every backend returns the same numbers up to float32 rounding. */
+export interface GemmBackend {
+  readonly name: string;
+  /** C = A·Bᵀ when `transB`, else A·B. */
+  gemm(a: Matrix, b: Matrix, transB: boolean): Promise<Matrix>;
+  /** Releases threads or sessions; the backend must not be used afterwards. */
+  dispose?(): Promise<void>;
+}
+
+/** Options for matmul. */
+export interface MatmulOptions {
+  /** Multiply by Bᵀ instead of B (both stored row-major). */
+  transB?: boolean;
+  /** Backend name or instance; default: the selected backend (see useBackend). */
+  backend?: string | GemmBackend;
+}
+
+const backends = new Map<string, GemmBackend>([["js", createJsBackend()]]);
+let selected = "js";
+
+/** Adds (or replaces) a backend under its name. */
+export function registerBackend(backend: GemmBackend): void {
+  backends.set(backend.name, backend);
+}
+
+/** Makes `name` the default backend for matmul. */
+export function useBackend(name: string): void {
+  selected = getBackend(name).name;
+}
+
+/** The backend registered under `name`, or the selected one. */
+export function getBackend(name: string = selected): GemmBackend {
+  const backend = backends.get(name);
+  if (!backend)
+    throw new InputError("backend", `one of ${[...backends.keys()].join(", ")}`, JSON.stringify(name));
+  return backend;
+}
+
+/** Names of the registered backends. */
+export function listBackends(): string[] {
+  return [...backends.keys()];
+}
+
+function checkShapes(a: Matrix, b: Matrix, transB: boolean): void {
+  const inner = transB ? b.cols : b.rows;
+  check(a.cols === inner, "matmul", `inner dimensions to agree (A is ${a.rows}×${a.cols})`, () =>
+    transB ? `Bᵀ from B ${b.rows}×${b.cols}` : `B ${b.rows}×${b.cols}`,
+  );
+}
+
+/** Matrix product A·B, or A·Bᵀ with `transB`, on the chosen backend. */
+export async function matmul(a: Matrix, b: Matrix, options: MatmulOptions = {}): Promise<Matrix> {
+  const transB = options.transB ?? false;
+  checkShapes(a, b, transB);
+  const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
+  if (a.rows === 0 || (transB ? b.rows : b.cols) === 0) return matrix(a.rows, transB ? b.rows : b.cols);
+  return backend.gemm(a, b, transB);
+}
+
+/** Synchronous A·B (or A·Bᵀ) on the calling thread: for small products inside loops. */
+export function matmulSync(a: Matrix, b: Matrix, options: { transB?: boolean } = {}): Matrix {
+  const transB = options.transB ?? false;
+  checkShapes(a, b, transB);
+  const bt = transB ? b : transpose(b);
+  const out = matrix(a.rows, bt.rows);
+  gemmRowsKernel(a.data, bt.data, out.data, bt.rows, a.cols, 0, a.rows);
+  return out;
+}

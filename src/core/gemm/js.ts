@@ -1,0 +1,55 @@
+import { type Matrix, matrix, transpose } from "../matrix.js";
+import type { GemmBackend } from "./index.js";
+import { gemmRowsKernel } from "./kernel.js";
+
+/** One slice of a product for a worker: rows [rowStart, rowEnd) of C = A·Btᵀ over shared buffers. */
+export interface KernelJob {
+  a: SharedArrayBuffer;
+  bt: SharedArrayBuffer;
+  c: SharedArrayBuffer;
+  n: number;
+  k: number;
+  rowStart: number;
+  rowEnd: number;
+}
+
+/** Runs kernel jobs on worker threads (Node worker_threads or Web Workers). */
+export interface KernelPool {
+  readonly size: number;
+  run(jobs: KernelJob[]): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+// Below this many multiply-adds, copying to shared memory and waking workers costs more than it saves.
+const PARALLEL_MIN_MACS = 4_000_000;
+
+function shared(source: Float32Array): SharedArrayBuffer {
+  const buffer = new SharedArrayBuffer(source.byteLength);
+  new Float32Array(buffer).set(source);
+  return buffer;
+}
+
+/** The plain-TypeScript backend: register-tiled float64-accumulating kernel, split over `pool` if given. */
+export function createJsBackend(pool?: KernelPool): GemmBackend {
+  return {
+    name: "js",
+    async gemm(a: Matrix, b: Matrix, transB: boolean): Promise<Matrix> {
+      const bt = transB ? b : transpose(b);
+      const [m, n, k] = [a.rows, bt.rows, a.cols];
+      if (!pool || pool.size < 2 || m < 8 || m * n * k < PARALLEL_MIN_MACS) {
+        const out = matrix(m, n);
+        gemmRowsKernel(a.data, bt.data, out.data, n, k, 0, m);
+        return out;
+      }
+      const job = { a: shared(a.data), bt: shared(bt.data), c: new SharedArrayBuffer(m * n * 4), n, k };
+      // rows split on multiples of 4 so every worker uses the 4×4 register tile
+      const step = Math.ceil(m / pool.size / 4) * 4;
+      const jobs: KernelJob[] = [];
+      for (let start = 0; start < m; start += step)
+        jobs.push({ ...job, rowStart: start, rowEnd: Math.min(m, start + step) });
+      await pool.run(jobs);
+      return matrix(m, n, new Float32Array(job.c));
+    },
+    dispose: async () => pool?.dispose(),
+  };
+}

@@ -1,0 +1,239 @@
+import { check, InputError } from "./errors.js";
+
+/** A dense row-major float32 matrix; `data[i * cols + j]` is row i, column j. */
+export interface Matrix {
+  readonly rows: number;
+  readonly cols: number;
+  readonly data: Float32Array;
+}
+
+/** Creates a rows×cols matrix, zero-filled or over `data` (not copied; length must be rows·cols). */
+export function matrix(rows: number, cols: number, data?: Float32Array): Matrix {
+  check(
+    Number.isInteger(rows) && Number.isInteger(cols) && rows >= 0 && cols >= 0,
+    "matrix",
+    "non-negative integer rows and cols",
+    () => `${rows}×${cols}`,
+  );
+  const storage = data ?? new Float32Array(rows * cols);
+  check(storage.length === rows * cols, "matrix", `${rows * cols} values for ${rows}×${cols}`, () =>
+    String(storage.length),
+  );
+  return { rows, cols, data: storage };
+}
+
+/** Builds a matrix from an array of equal-length rows. */
+export function fromRows(values: ArrayLike<number>[]): Matrix {
+  const cols = values.length ? values[0].length : 0;
+  const out = matrix(values.length, cols);
+  values.forEach((r, i) => {
+    check(
+      r.length === cols,
+      "fromRows",
+      `every row of length ${cols}`,
+      () => `row ${i} of length ${r.length}`,
+    );
+    out.data.set(r, i * cols);
+  });
+  return out;
+}
+
+/** The rows as plain arrays (for JSON and tests). */
+export function toRows(m: Matrix): number[][] {
+  return Array.from({ length: m.rows }, (_, i) => Array.from(row(m, i)));
+}
+
+/** Row i as a view (no copy). */
+export function row(m: Matrix, i: number): Float32Array {
+  return m.data.subarray(i * m.cols, (i + 1) * m.cols);
+}
+
+/** Rows [start, end) as a view sharing storage with `m`. */
+export function sliceRows(m: Matrix, start: number, end: number): Matrix {
+  check(
+    Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= m.rows,
+    "sliceRows",
+    `0 ≤ start ≤ end ≤ ${m.rows}`,
+    () => `${start}:${end}`,
+  );
+  return matrix(end - start, m.cols, m.data.subarray(start * m.cols, end * m.cols));
+}
+
+/** The transpose, as a new matrix. */
+export function transpose(m: Matrix): Matrix {
+  const { rows, cols, data } = m;
+  const out = new Float32Array(rows * cols);
+  const tile = 32;
+  for (let i0 = 0; i0 < rows; i0 += tile) {
+    const i1 = Math.min(i0 + tile, rows);
+    for (let j0 = 0; j0 < cols; j0 += tile) {
+      const j1 = Math.min(j0 + tile, cols);
+      for (let i = i0; i < i1; i++) for (let j = j0; j < j1; j++) out[j * rows + i] = data[i * cols + j];
+    }
+  }
+  return matrix(cols, rows, out);
+}
+
+/** Throws an InputError naming the first non-finite entry, if any. */
+export function assertFinite(m: Matrix, where: string): void {
+  const { data, cols } = m;
+  for (let k = 0; k < data.length; k++) {
+    if (!Number.isFinite(data[k])) {
+      const i = Math.floor(k / cols);
+      throw new InputError(where, "finite values", `${data[k]} at row ${i}, column ${k - i * cols}`);
+    }
+  }
+}
+
+/** Euclidean norm of each row, accumulated in float64. */
+export function rowNorms(m: Matrix): Float64Array {
+  const { rows, cols, data } = m;
+  const out = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let s = 0;
+    for (let k = i * cols, end = k + cols; k < end; k++) s += data[k] * data[k];
+    out[i] = Math.sqrt(s);
+  }
+  return out;
+}
+
+/**
+ * Scales every row to unit L2 norm (new matrix). A zero or non-finite row has no direction, so it is
+ * rejected with an InputError that counts them and names the first, never turned into NaN.
+ */
+export function normalizeRows(m: Matrix, where = "normalizeRows"): Matrix {
+  const norms = rowNorms(m);
+  const bad: number[] = [];
+  norms.forEach((n, i) => {
+    if (!(n > 0 && Number.isFinite(n))) bad.push(i);
+  });
+  if (bad.length) {
+    const first = bad[0];
+    throw new InputError(
+      where,
+      "rows with a finite, non-zero norm",
+      `${bad.length} row(s) without one, the first is row ${first} (norm ${norms[first]})`,
+    );
+  }
+  const out = new Float32Array(m.data.length);
+  for (let i = 0; i < m.rows; i++) {
+    const inv = 1 / norms[i];
+    for (let k = i * m.cols, end = k + m.cols; k < end; k++) out[k] = m.data[k] * inv;
+  }
+  return matrix(m.rows, m.cols, out);
+}
+
+/** Sum of each row, float64. */
+export function rowSums(m: Matrix): Float64Array {
+  const out = new Float64Array(m.rows);
+  for (let i = 0; i < m.rows; i++) {
+    let s = 0;
+    for (let k = i * m.cols, end = k + m.cols; k < end; k++) s += m.data[k];
+    out[i] = s;
+  }
+  return out;
+}
+
+/** Sum of each column, float64. */
+export function colSums(m: Matrix): Float64Array {
+  const out = new Float64Array(m.cols);
+  for (let i = 0; i < m.rows; i++) {
+    const base = i * m.cols;
+    for (let j = 0; j < m.cols; j++) out[j] += m.data[base + j];
+  }
+  return out;
+}
+
+/** Mean of each row, float64. */
+export function rowMeans(m: Matrix): Float64Array {
+  check(m.cols > 0, "rowMeans", "at least one column", () => "0");
+  return rowSums(m).map((s) => s / m.cols);
+}
+
+/** Mean of each column, float64. */
+export function colMeans(m: Matrix): Float64Array {
+  check(m.rows > 0, "colMeans", "at least one row", () => "0");
+  return colSums(m).map((s) => s / m.rows);
+}
+
+/** Each row minus `center` (length cols), as a new matrix. */
+export function subtractRow(m: Matrix, center: ArrayLike<number>): Matrix {
+  check(center.length === m.cols, "subtractRow", `a vector of length ${m.cols}`, () => String(center.length));
+  const out = new Float32Array(m.data.length);
+  for (let i = 0; i < m.rows; i++) {
+    const base = i * m.cols;
+    for (let j = 0; j < m.cols; j++) out[base + j] = m.data[base + j] - center[j];
+  }
+  return matrix(m.rows, m.cols, out);
+}
+
+/** The k largest entries of each row, in descending order (ties: lower column first). */
+export interface TopK {
+  readonly k: number;
+  readonly indices: Int32Array;
+  readonly values: Float32Array;
+}
+
+/** Top-k column indices and values per row; O(cols·log k) per row with a bounded min-heap. */
+export function topK(m: Matrix, k: number): TopK {
+  check(Number.isInteger(k) && k >= 1 && k <= m.cols, "topK", `an integer k in [1, ${m.cols}]`, () =>
+    String(k),
+  );
+  const indices = new Int32Array(m.rows * k);
+  const values = new Float32Array(m.rows * k);
+  const heapIdx = new Int32Array(k);
+  const heapVal = new Float64Array(k);
+  // heap order: root is the weakest kept entry (smallest value; on equal values, the larger index)
+  const weaker = (a: number, b: number) =>
+    heapVal[a] < heapVal[b] || (heapVal[a] === heapVal[b] && heapIdx[a] > heapIdx[b]);
+  const swap = (a: number, b: number) => {
+    const v = heapVal[a];
+    heapVal[a] = heapVal[b];
+    heapVal[b] = v;
+    const t = heapIdx[a];
+    heapIdx[a] = heapIdx[b];
+    heapIdx[b] = t;
+  };
+  const siftDown = (size: number) => {
+    let p = 0;
+    for (;;) {
+      const l = 2 * p + 1;
+      const r = l + 1;
+      let w = p;
+      if (l < size && weaker(l, w)) w = l;
+      if (r < size && weaker(r, w)) w = r;
+      if (w === p) return;
+      swap(p, w);
+      p = w;
+    }
+  };
+  for (let i = 0; i < m.rows; i++) {
+    const base = i * m.cols;
+    let size = 0;
+    for (let j = 0; j < m.cols; j++) {
+      const v = m.data[base + j];
+      if (size < k) {
+        let c = size++;
+        heapVal[c] = v;
+        heapIdx[c] = j;
+        while (c > 0) {
+          const p = (c - 1) >> 1;
+          if (!weaker(c, p)) break;
+          swap(c, p);
+          c = p;
+        }
+      } else if (v > heapVal[0]) {
+        heapVal[0] = v;
+        heapIdx[0] = j;
+        siftDown(size);
+      }
+    }
+    for (let out = k - 1; out >= 0; out--) {
+      indices[i * k + out] = heapIdx[0];
+      values[i * k + out] = heapVal[0];
+      swap(0, --size);
+      siftDown(size);
+    }
+  }
+  return { k, indices, values };
+}

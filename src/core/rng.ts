@@ -1,0 +1,91 @@
+import { check } from "./errors.js";
+import { type Matrix, matrix } from "./matrix.js";
+
+/** A seeded pseudo-random source (xoshiro128**); the same seed gives the same stream everywhere. */
+export interface Rng {
+  /** Uniform 32-bit unsigned integer. */
+  uint32(): number;
+  /** Uniform in [lo, hi), 53 bits of resolution. */
+  uniform(lo?: number, hi?: number): number;
+  /** Uniform integer in [0, n), without modulo bias. */
+  int(n: number): number;
+  /** Gaussian with the given mean and standard deviation (Box–Muller). */
+  normal(mean?: number, std?: number): number;
+  /** A uniformly random permutation of 0..n-1 (Fisher–Yates). */
+  permutation(n: number): Int32Array;
+  /** A rows×cols matrix of independent N(0, std²) entries. */
+  normalMatrix(rows: number, cols: number, std?: number): Matrix;
+}
+
+/** Creates a generator from an integer seed (state expanded with splitmix32). */
+export function createRng(seed: number): Rng {
+  check(Number.isSafeInteger(seed), "createRng", "an integer seed", () => String(seed));
+  let z = (seed >>> 0) ^ Math.floor(seed / 2 ** 32);
+  const splitmix32 = () => {
+    z = (z + 0x9e3779b9) | 0;
+    let t = z ^ (z >>> 16);
+    t = Math.imul(t, 0x21f0aaad);
+    t ^= t >>> 15;
+    t = Math.imul(t, 0x735a2d97);
+    return (t ^ (t >>> 15)) >>> 0;
+  };
+  let [s0, s1, s2, s3] = [splitmix32(), splitmix32(), splitmix32(), splitmix32()];
+  const uint32 = () => {
+    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotl(s3, 11);
+    return result;
+  };
+  const unit = () => ((uint32() >>> 5) * 67108864 + (uint32() >>> 6)) / 9007199254740992;
+  let spare: number | undefined;
+  const standardNormal = () => {
+    if (spare !== undefined) {
+      const v = spare;
+      spare = undefined;
+      return v;
+    }
+    const u = 1 - unit(); // (0, 1]: log never sees 0
+    const r = Math.sqrt(-2 * Math.log(u));
+    const theta = 2 * Math.PI * unit();
+    spare = r * Math.sin(theta);
+    return r * Math.cos(theta);
+  };
+  const int = (n: number) => {
+    check(Number.isInteger(n) && n >= 1 && n <= 2 ** 32, "Rng.int", "an integer n in [1, 2^32]", () =>
+      String(n),
+    );
+    const limit = 2 ** 32 - (2 ** 32 % n);
+    for (;;) {
+      const x = uint32();
+      if (x < limit) return x % n;
+    }
+  };
+  return {
+    uint32,
+    uniform: (lo = 0, hi = 1) => lo + (hi - lo) * unit(),
+    int,
+    normal: (mean = 0, std = 1) => mean + std * standardNormal(),
+    permutation(n) {
+      const out = Int32Array.from({ length: n }, (_, i) => i);
+      for (let i = n - 1; i > 0; i--) {
+        const j = int(i + 1);
+        [out[i], out[j]] = [out[j], out[i]];
+      }
+      return out;
+    },
+    normalMatrix(rows, cols, std = 1) {
+      const out = matrix(rows, cols);
+      for (let i = 0; i < out.data.length; i++) out.data[i] = std * standardNormal();
+      return out;
+    },
+  };
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}

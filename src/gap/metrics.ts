@@ -1,0 +1,103 @@
+import { type BlockOptions, forEachScoreBlock } from "../core/blocks.js";
+import { check } from "../core/errors.js";
+import { colMeans, colSums, type Matrix } from "../core/matrix.js";
+
+function checkPaired(a: Matrix, b: Matrix, where: string): void {
+  check(
+    a.rows === b.rows && a.cols === b.cols,
+    where,
+    `paired matrices of equal shape (${a.rows}×${a.cols})`,
+    () => `${b.rows}×${b.cols}`,
+  );
+}
+
+/** mean(A) − mean(B), the modality gap vector (float64). */
+export function gapVector(a: Matrix, b: Matrix): Float64Array {
+  checkPaired(a, b, "gapVector");
+  const ma = colMeans(a);
+  const mb = colMeans(b);
+  return ma.map((v, j) => v - mb[j]);
+}
+
+/** Mind the Gap's L2M gap ‖mean(A) − mean(B)‖ (rows assumed unit-norm). */
+export function gapL2M(a: Matrix, b: Matrix): number {
+  return Math.hypot(...gapVector(a, b));
+}
+
+/** Cosine of each true pair a_i · b_i, float64 (rows assumed unit-norm). */
+export function pairedCosines(a: Matrix, b: Matrix): Float64Array {
+  checkPaired(a, b, "pairedCosines");
+  const out = new Float64Array(a.rows);
+  for (let i = 0; i < a.rows; i++) {
+    let s = 0;
+    for (let k = i * a.cols, end = k + a.cols; k < end; k++) s += a.data[k] * b.data[k];
+    out[i] = s;
+  }
+  return out;
+}
+
+/** Mean cosine of true pairs. */
+export function pairedCosine(a: Matrix, b: Matrix): number {
+  return mean(pairedCosines(a, b));
+}
+
+/** Alignment (Wang & Isola): mean squared distance of true pairs ‖a_i − b_i‖². */
+export function alignment(a: Matrix, b: Matrix): number {
+  checkPaired(a, b, "alignment");
+  let total = 0;
+  for (let k = 0; k < a.data.length; k++) total += (a.data[k] - b.data[k]) ** 2;
+  return total / a.rows;
+}
+
+/**
+ * The cone effect: mean cosine over distinct pairs i ≠ j within one modality. Computed exactly in O(N·d)
+ * from Σ_{i≠j} u_i·u_j = ‖Σ u_i‖² − Σ ‖u_i‖², no N×N matrix needed.
+ */
+export function coneCosine(u: Matrix): number {
+  check(u.rows >= 2, "coneCosine", "at least 2 rows", () => String(u.rows));
+  const sum = colSums(u);
+  let all = 0;
+  for (const s of sum) all += s * s;
+  let self = 0;
+  for (const v of u.data) self += v * v;
+  return (all - self) / (u.rows * (u.rows - 1));
+}
+
+/**
+ * Relative modality gap: d_m / (d_m + (d_A + d_B)/2) with d = max(1 − (cos + 1)/2, 1e-3) for the mean
+ * paired cosine (d_m) and each modality's cone cosine (d_A, d_B). 0.5 = pairs as far apart as
+ * same-modality points; towards 1 = pairs much farther apart than the modalities' own spread.
+ */
+export function relativeModalityGap(pairedCos: number, coneA: number, coneB: number): number {
+  const distance = (cos: number) => Math.max(1 - (cos + 1) / 2, 1e-3);
+  const dm = distance(pairedCos);
+  return dm / (dm + (distance(coneA) + distance(coneB)) / 2);
+}
+
+/**
+ * Uniformity (Wang & Isola): log mean over pairs i < j of exp(−t‖u_i − u_j‖²), with ‖u_i − u_j‖² = 2 − 2 u_i·u_j
+ * for unit rows; blocked over the upper triangle of U·Uᵀ.
+ */
+export async function uniformity(u: Matrix, options: BlockOptions & { t?: number } = {}): Promise<number> {
+  check(u.rows >= 2, "uniformity", "at least 2 rows", () => String(u.rows));
+  const t = options.t ?? 2;
+  let total = 0;
+  await forEachScoreBlock(u, u, { ...options, upperOnly: true }, ({ scores, rowStart, colStart }) => {
+    const { rows, cols, data } = scores;
+    for (let r = 0; r < rows; r++) {
+      // columns strictly right of the diagonal: global j > i
+      const first = rowStart + r + 1 - colStart;
+      let s = 0;
+      for (let k = r * cols + first, end = (r + 1) * cols; k < end; k++) s += Math.exp(2 * t * (data[k] - 1));
+      total += s;
+    }
+  });
+  return Math.log(total / ((u.rows * (u.rows - 1)) / 2));
+}
+
+/** Arithmetic mean, float64. */
+export function mean(values: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < values.length; i++) s += values[i];
+  return s / values.length;
+}

@@ -1,0 +1,87 @@
+import { check } from "../core/errors.js";
+import { type GemmBackend, matmul } from "../core/gemm/index.js";
+import { symmetricEigenvalues } from "../core/linalg.js";
+import { type Matrix, matrix, transpose } from "../core/matrix.js";
+import { gapVector } from "./metrics.js";
+
+/** Spectral shape of a paired embedding set. */
+export interface Spectrum {
+  /** Effective rank (Roy & Vetterli: exp of the entropy of the normalised singular values), each modality. */
+  effectiveRank: { a: number; b: number; joint: number };
+  /** Share of the joint set's total variance that lies along the gap direction mean(A) − mean(B). */
+  gapVarianceFraction: number;
+}
+
+/** Effective rank from the eigenvalues of a Gram matrix (singular values² of the data). */
+export function effectiveRankFromGram(gram: Matrix): number {
+  const singular = symmetricEigenvalues(gram).map((l) => Math.sqrt(Math.max(l, 0)));
+  let total = 0;
+  for (const s of singular) total += s;
+  check(total > 0, "effectiveRank", "a non-zero matrix", () => "all singular values 0");
+  let entropy = 0;
+  for (const s of singular) if (s > 0) entropy -= (s / total) * Math.log(s / total);
+  return Math.exp(entropy);
+}
+
+/** Gram matrix UᵀU (cols×cols). */
+async function gram(u: Matrix, backend?: string | GemmBackend): Promise<Matrix> {
+  const ut = transpose(u);
+  return matmul(ut, ut, { transB: true, backend });
+}
+
+/**
+ * Effective ranks of A, B and the stacked [A; B] (uncentred rows, so the cone's common direction counts),
+ * and the fraction of the stacked set's variance along the unit gap direction.
+ */
+export async function spectrum(
+  a: Matrix,
+  b: Matrix,
+  options: { backend?: string | GemmBackend } = {},
+): Promise<Spectrum> {
+  const ga = await gram(a, options.backend);
+  const gb = await gram(b, options.backend);
+  const joint = matrix(
+    ga.rows,
+    ga.cols,
+    ga.data.map((v, k) => v + gb.data[k]),
+  );
+  return {
+    effectiveRank: {
+      a: effectiveRankFromGram(ga),
+      b: effectiveRankFromGram(gb),
+      joint: effectiveRankFromGram(joint),
+    },
+    gapVarianceFraction: gapVarianceFraction(a, b),
+  };
+}
+
+/** Var of [A; B] projected on the unit gap direction over its total variance (trace of the covariance). */
+export function gapVarianceFraction(a: Matrix, b: Matrix): number {
+  const gap = gapVector(a, b);
+  const norm = Math.hypot(...gap);
+  if (norm === 0) return 0;
+  const d = a.cols;
+  const n = a.rows + b.rows;
+  const meanAll = new Float64Array(d);
+  let sumSquares = 0;
+  let projSum = 0;
+  let projSquares = 0;
+  for (const u of [a, b]) {
+    for (let i = 0; i < u.rows; i++) {
+      let p = 0;
+      for (let j = 0; j < d; j++) {
+        const v = u.data[i * d + j];
+        meanAll[j] += v;
+        sumSquares += v * v;
+        p += v * gap[j];
+      }
+      p /= norm;
+      projSum += p;
+      projSquares += p * p;
+    }
+  }
+  let meanNormSq = 0;
+  for (const m of meanAll) meanNormSq += (m / n) ** 2;
+  const totalVariance = sumSquares / n - meanNormSq;
+  return (projSquares / n - (projSum / n) ** 2) / totalVariance;
+}

@@ -1,0 +1,80 @@
+import fc from "fast-check";
+import * as ort from "onnxruntime-node";
+import { afterAll, describe, expect, it } from "vitest";
+import { InputError } from "../../src/core/errors.js";
+import { type GemmBackend, getBackend, matmul, matmulSync } from "../../src/core/gemm/index.js";
+import { createJsBackend } from "../../src/core/gemm/js.js";
+import { createOrtBackend, type OrtModule } from "../../src/core/gemm/ort.js";
+import { matrix, sliceRows } from "../../src/core/matrix.js";
+import { createRng } from "../../src/core/rng.js";
+import { createThreadPool, initBackends } from "../../src/node.js";
+import { expectClose, fixture, fromFixture } from "../helpers.js";
+
+const products = fixture("core").matmul;
+const pool = createThreadPool(3);
+const backends: GemmBackend[] = [
+  getBackend("js"),
+  createJsBackend(pool),
+  createOrtBackend(ort as unknown as OrtModule, 2),
+];
+afterAll(() => Promise.all(backends.map((b) => b.dispose?.())));
+
+describe.each(backends.map((b, i) => [`${b.name}#${i}`, b] as const))("gemm backend %s", (_, backend) => {
+  it("matches numpy float64 for A·B and A·Bᵀ", async () => {
+    for (const p of products) {
+      const a = fromFixture(p.a);
+      expectClose((await matmul(a, fromFixture(p.b), { backend })).data, p.ab.data, 1e-5);
+      expectClose((await matmul(a, fromFixture(p.bt), { backend, transB: true })).data, p.abt.data, 1e-5);
+    }
+  });
+
+  it("agrees with the synchronous kernel on random shapes, including views (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 70 }),
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.boolean(),
+        async (m, k, n, offset, transB) => {
+          const rng = createRng(m * 10007 + k * 101 + n);
+          const a = sliceRows(rng.normalMatrix(m + offset, k), offset, m + offset);
+          const b = transB ? rng.normalMatrix(n, k) : rng.normalMatrix(k, n);
+          const got = await matmul(a, b, { backend, transB });
+          expect([got.rows, got.cols]).toEqual([m, n]);
+          expectClose(got.data, matmulSync(a, b, { transB }).data, 1e-5);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it("splits a large product over the pool without changing a digit of the js result", async () => {
+    const rng = createRng(7);
+    const a = rng.normalMatrix(301, 64);
+    const b = rng.normalMatrix(257, 64);
+    const got = await matmul(a, b, { backend, transB: true });
+    const want = matmulSync(a, b, { transB: true });
+    if (backend.name === "js") expect(got.data).toEqual(want.data);
+    else expectClose(got.data, want.data, 1e-5);
+  });
+});
+
+describe("matmul", () => {
+  it("rejects mismatched inner dimensions and handles empty products", async () => {
+    await expect(matmul(matrix(2, 3), matrix(4, 2))).rejects.toThrow(
+      /matmul: expected inner dimensions to agree/,
+    );
+    expect(() => matmulSync(matrix(2, 3), matrix(2, 4), { transB: true })).toThrow(InputError);
+    const empty = await matmul(matrix(0, 3), matrix(3, 5));
+    expect([empty.rows, empty.cols]).toEqual([0, 5]);
+  });
+
+  it("selects backends by name and rejects unknown ones", async () => {
+    expect(await initBackends("js")).toBe("js");
+    expect(await initBackends("ort")).toBe("ort");
+    await expect(initBackends("cuda")).rejects.toThrow(/GAPKIT_BACKEND: expected one of js, ort; got "cuda"/);
+    expect(() => getBackend("nope")).toThrow(InputError);
+    await initBackends("js");
+  });
+});

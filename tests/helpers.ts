@@ -1,0 +1,31 @@
+import { readFileSync } from "node:fs";
+import { expect } from "vitest";
+import { type Matrix, matrix } from "../src/core/matrix.js";
+
+/** A JSON fixture written by scripts/make_fixtures.py. */
+// biome-ignore lint/suspicious/noExplicitAny: fixtures are untyped JSON, indexed freely by the tests
+export function fixture<T = any>(name: string): T {
+  return JSON.parse(readFileSync(new URL(`./fixtures/${name}.json`, import.meta.url), "utf8"));
+}
+
+/** A fixture matrix {rows, cols, data} as a Matrix. */
+export function fromFixture(m: { rows: number; cols: number; data: number[] }): Matrix {
+  return matrix(m.rows, m.cols, Float32Array.from(m.data));
+}
+
+/** Every |actual − expected| ≤ rel · max(1, max |expected|): relative to the array's scale. */
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rel = 1e-5): void {
+  expect(actual.length).toBe(expected.length);
+  let scale = 1;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    if (!(d <= worst)) {
+      worst = d;
+      at = i;
+    }
+  }
+  expect(worst / scale, `worst at ${at}: ${actual[at]} vs ${expected[at]}`).toBeLessThanOrEqual(rel);
+}
