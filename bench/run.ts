@@ -1,5 +1,12 @@
-/** `npm run bench`: every benchmark, each against its peer (numpy) run in the same process tree. */
+/**
+ * `npm run bench`: every benchmark, each against its peer (numpy) run in the same process tree.
+ * `npm run bench -- --large` adds measure on 100,000 pairs (minutes).
+ */
 import { benchGemm } from "./gemm.js";
+import { benchMeasure, benchMeasureLarge } from "./measure.js";
 
 console.log("gemm: median of 9 runs after 2 warm-ups, float32, all cores");
 for (const line of await benchGemm()) console.log(line);
+console.log();
+for (const line of benchMeasure()) console.log(line);
+if (process.argv.includes("--large")) for (const line of benchMeasureLarge()) console.log(line);

@@ -71,10 +71,110 @@ def core():
     return cases
 
 
+def unit(x):
+    x = np.asarray(x, dtype=np.float64)
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def ranks(s):
+    """0-based rank of the true match, ties counted against it (strictly greater scores)."""
+    return (s > np.diag(s)[:, None]).sum(1)
+
+
+def recall(r):
+    return {"r1": float((r < 1).mean()), "r5": float((r < 5).mean()), "r10": float((r < 10).mean()),
+            "meanRank": float((r + 1).mean())}
+
+
+def effective_rank(x):
+    s = np.linalg.svd(x, compute_uv=False)
+    p = s[s > 0] / s.sum()
+    return float(np.exp(-(p * np.log(p)).sum()))
+
+
+def measure_reference(a, b):
+    """Everything `gapkit measure` reports, float64 on rows re-normalised in float64."""
+    a, b = unit(a), unit(b)
+    n = len(a)
+    cone = lambda u: float(((u @ u.T).sum() - n) / (n * (n - 1)))
+    iu = np.triu_indices(n, 1)
+    unif = lambda u: float(np.log(np.exp(-2 * (2 - 2 * (u @ u.T)[iu])).mean()))
+    paired = float((a * b).sum(1).mean())
+    ca, cb = cone(a), cone(b)
+    d = lambda c: max(1 - (c + 1) / 2, 1e-3)
+    s = a @ b.T
+    gap = a.mean(0) - b.mean(0)
+    x = np.vstack([a, b])
+    proj = x @ (gap / np.linalg.norm(gap))
+    return {
+        "n": n, "dim": int(a.shape[1]),
+        "gap": {"l2m": float(np.linalg.norm(gap)), "rmg": d(paired) / (d(paired) + (d(ca) + d(cb)) / 2)},
+        "cone": {"a": ca, "b": cb},
+        "pairedCos": paired,
+        "alignment": float(((a - b) ** 2).sum(1).mean()),
+        "uniformity": {"a": unif(a), "b": unif(b)},
+        "retrieval": {"aToB": recall(ranks(s)), "bToA": recall(ranks(s.T))},
+        "spectrum": {"effectiveRank": {"a": effective_rank(a), "b": effective_rank(b), "joint": effective_rank(x)},
+                     "gapVarianceFraction": float(proj.var() / x.var(0).sum())},
+        "ranks": {"aToB": ranks(s).tolist(), "bToA": ranks(s.T).tolist()},
+    }
+
+
+def metrics():
+    a, b = f32(60, 12), f32(60, 12)
+    b[:30] += 0.8 * a[:30]  # half the pairs related, half not
+    a += 0.7  # a common offset: each modality in its own cone
+    b[7] = b[3]  # duplicate rows tie exactly: the tie counts against the true match
+    a[11] = a[5]
+    ref = measure_reference(a, b)
+    ref["a"], ref["b"] = mat(a), mat(b)
+    return ref
+
+
+def zero_shot():
+    d, k = 10, 4
+    centers = f32(k, d)
+    labels = rng.integers(0, k, 50)
+    labels[labels == 3] = 2  # class 3 has no samples: its per-class accuracy is null
+    images = (centers[labels] + f32(50, d, scale=1.2)).astype(np.float32)
+    templates = [(centers[c] + f32(3, d, scale=0.5)).astype(np.float32) for c in range(k)]
+    classes = unit(np.stack([unit(t).mean(0) for t in templates]))
+    pred = (unit(images) @ classes.T).argmax(1)
+    confusion = np.zeros((k, k), dtype=int)
+    np.add.at(confusion, (labels, pred), 1)
+    per_class = [None if confusion[c].sum() == 0 else float(confusion[c, c] / confusion[c].sum()) for c in range(k)]
+    return {"images": mat(images), "templates": [mat(t) for t in templates], "labels": labels.tolist(),
+            "accuracy": float((pred == labels).mean()), "predictions": pred.tolist(),
+            "confusion": confusion.tolist(), "perClass": per_class}
+
+
+SHARED = pathlib.Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mind-the-gap"
+
+
+def shared_measures():
+    """References on the shared Mind the Gap features (absent in a user's clone: skipped)."""
+    out = {}
+    for name in ["features_clip", "features_clip_random"]:
+        path = SHARED / f"{name}.npy"
+        if path.exists():
+            f = np.load(path)
+            ref = measure_reference(f[0], f[1])
+            del ref["ranks"]
+            out[name] = ref
+    return out
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "core.json").write_text(json.dumps(core()))
-    print(f"wrote {OUT / 'core.json'}")
+    files = {"core": core(), "metrics": metrics(), "zero-shot": zero_shot()}
+    shared = shared_measures()
+    if shared:
+        files["mind-the-gap"] = shared
+    else:
+        print(f"{SHARED} not found: kept the existing mind-the-gap.json")
+    for name, content in files.items():
+        (OUT / f"{name}.json").write_text(json.dumps(content))
+        print(f"wrote {OUT / (name + '.json')}")
 
 
 if __name__ == "__main__":

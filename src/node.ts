@@ -1,6 +1,7 @@
 /**
- * gapkit for Node: everything in the browser-safe entry, plus file I/O, worker threads for the js
- * backend and the optional onnxruntime-node backend.
+ * gapkit/node: what Node adds to the browser-safe entry `gapkit` — file I/O, worker threads for the js
+ * backend and the optional onnxruntime-node backend. (It does not re-export `gapkit`, so the CLI loads
+ * only the modules it uses.)
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
@@ -10,7 +11,6 @@ import { createJsBackend, type KernelJob, type KernelPool } from "./core/gemm/js
 import { gemmRowsKernel } from "./core/gemm/kernel.js";
 import { createOrtBackend, type OrtModule } from "./core/gemm/ort.js";
 
-export * from "./index.js";
 export * from "./io/files.js";
 
 const workerSource = `
@@ -79,5 +79,7 @@ export async function initBackends(preferred = process.env.GAPKIT_BACKEND): Prom
       throw new InputError("backend ort", "onnxruntime-node installed and loadable", ortError);
     useBackend(preferred);
   } else useBackend(ortError ? "js" : "ort");
-  return getBackend().name;
+  const selected = getBackend();
+  selected.prepare?.();
+  return selected.name;
 }

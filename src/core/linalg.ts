@@ -2,6 +2,7 @@ import { EigenvalueDecomposition, Matrix as MlMatrix, SingularValueDecomposition
 import { check } from "./errors.js";
 import { type MatmulOptions, matmul } from "./gemm/index.js";
 import { colMeans, type Matrix, matrix, subtractRow, transpose } from "./matrix.js";
+import { symmetricEigenvaluesOf } from "./tridiagonal.js";
 
 /** Eigen- or singular-vectors as matrix columns, with values in descending order. */
 export interface Decomposition {
@@ -91,136 +92,11 @@ export async function covariance(m: Matrix, options: Omit<MatmulOptions, "transB
 }
 
 /**
- * Eigenvalues of a symmetric matrix, descending (float64): Householder tridiagonalisation then implicit
- * QL, without accumulating eigenvectors — several times faster than symmetricEigen when only the
- * spectrum is needed. (EISPACK tred2/tql2 as in JAMA, with the vector updates removed.)
+ * Eigenvalues of a symmetric matrix, descending (float64; only the lower triangle is read). Householder
+ * tridiagonalisation then root-free QL/QR, without eigenvectors — much faster than symmetricEigen when
+ * only the spectrum is needed.
  */
 export function symmetricEigenvalues(m: Matrix): Float64Array {
   check(m.rows === m.cols, "symmetricEigenvalues", "a square matrix", () => `${m.rows}×${m.cols}`);
-  const n = m.rows;
-  // w[j * n + k] holds V[k][j] of JAMA's tred2 (its lower triangle), so inner loops run contiguously
-  const w = Float64Array.from(m.data);
-  const d = new Float64Array(n);
-  const e = new Float64Array(n);
-  for (let j = 0; j < n; j++) d[j] = w[j * n + n - 1];
-  for (let i = n - 1; i > 0; i--) {
-    let scale = 0;
-    let h = 0;
-    for (let k = 0; k < i; k++) scale += Math.abs(d[k]);
-    if (scale === 0) {
-      e[i] = d[i - 1];
-      for (let j = 0; j < i; j++) d[j] = w[j * n + i - 1];
-    } else {
-      for (let k = 0; k < i; k++) {
-        d[k] /= scale;
-        h += d[k] * d[k];
-      }
-      let f = d[i - 1];
-      let g = f > 0 ? -Math.sqrt(h) : Math.sqrt(h);
-      e[i] = scale * g;
-      h -= f * g;
-      d[i - 1] = f - g;
-      e.fill(0, 0, i);
-      for (let j = 0; j < i; j++) {
-        const col = j * n;
-        f = d[j];
-        // four partial sums: a single running sum would wait on the add latency every step
-        let g1 = 0;
-        let g2 = 0;
-        let g3 = 0;
-        g = e[j] + w[col + j] * f;
-        let k = j + 1;
-        for (; k + 3 < i; k += 4) {
-          const w0 = w[col + k];
-          const w1 = w[col + k + 1];
-          const w2 = w[col + k + 2];
-          const w3 = w[col + k + 3];
-          g += w0 * d[k];
-          g1 += w1 * d[k + 1];
-          g2 += w2 * d[k + 2];
-          g3 += w3 * d[k + 3];
-          e[k] += w0 * f;
-          e[k + 1] += w1 * f;
-          e[k + 2] += w2 * f;
-          e[k + 3] += w3 * f;
-        }
-        for (; k < i; k++) {
-          g += w[col + k] * d[k];
-          e[k] += w[col + k] * f;
-        }
-        e[j] = g + g1 + g2 + g3;
-      }
-      f = 0;
-      for (let j = 0; j < i; j++) {
-        e[j] /= h;
-        f += e[j] * d[j];
-      }
-      const hh = f / (h + h);
-      for (let j = 0; j < i; j++) e[j] -= hh * d[j];
-      for (let j = 0; j < i; j++) {
-        const col = j * n;
-        f = d[j];
-        g = e[j];
-        for (let k = j; k < i; k++) w[col + k] -= f * e[k] + g * d[k];
-        d[j] = w[col + i - 1];
-      }
-    }
-  }
-  for (let j = 0; j < n; j++) d[j] = w[j * n + j];
-  tridiagonalQl(d, e);
-  return d.sort().reverse();
-}
-
-/** Eigenvalues of the symmetric tridiagonal (d, e[1..]) into d, by implicit QL (JAMA tql2, values only). */
-function tridiagonalQl(d: Float64Array, e: Float64Array): void {
-  const n = d.length;
-  for (let i = 1; i < n; i++) e[i - 1] = e[i];
-  if (n) e[n - 1] = 0;
-  let f = 0;
-  let tst1 = 0;
-  const eps = 2 ** -52;
-  for (let l = 0; l < n; l++) {
-    tst1 = Math.max(tst1, Math.abs(d[l]) + Math.abs(e[l]));
-    let m = l;
-    while (m < n - 1 && Math.abs(e[m]) > eps * tst1) m++;
-    if (m > l) {
-      do {
-        let g = d[l];
-        let p = (d[l + 1] - g) / (2 * e[l]);
-        let r = Math.hypot(p, 1);
-        if (p < 0) r = -r;
-        d[l] = e[l] / (p + r);
-        d[l + 1] = e[l] * (p + r);
-        const dl1 = d[l + 1];
-        let h = g - d[l];
-        for (let i = l + 2; i < n; i++) d[i] -= h;
-        f += h;
-        p = d[m];
-        let c = 1;
-        let c2 = 1;
-        let c3 = 1;
-        const el1 = e[l + 1];
-        let s = 0;
-        let s2 = 0;
-        for (let i = m - 1; i >= l; i--) {
-          c3 = c2;
-          c2 = c;
-          s2 = s;
-          g = c * e[i];
-          h = c * p;
-          r = Math.hypot(p, e[i]);
-          e[i + 1] = s * r;
-          s = e[i] / r;
-          c = p / r;
-          p = c * d[i] - s * g;
-          d[i + 1] = h + s * (c * g + s * d[i]);
-        }
-        p = (-s * s2 * c3 * el1 * e[l]) / dl1;
-        e[l] = s * p;
-        d[l] = c * p;
-      } while (Math.abs(e[l]) > eps * tst1);
-    }
-    d[l] += f;
-    e[l] = 0;
-  }
+  return symmetricEigenvaluesOf(m.data, m.rows).reverse();
 }

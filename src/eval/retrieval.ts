@@ -18,20 +18,26 @@ export interface RecallSummary {
   meanRank: number;
 }
 
-/** Float32-rounded a_i · b_i, the same value a float64-accumulating gemm stores for S[i, i]. */
-function trueScores(a: Matrix, b: Matrix): Float64Array {
-  const out = new Float64Array(a.rows);
-  for (let i = 0; i < a.rows; i++) {
-    let s = 0;
-    for (let k = i * a.cols, end = k + a.cols; k < end; k++) s += a.data[k] * b.data[k];
-    out[i] = Math.fround(s);
-  }
-  return out;
+function dot(x: Float32Array, xi: number, y: Float32Array, yi: number, k: number): number {
+  let s = 0;
+  for (let p = 0; p < k; p++) s += x[xi + p] * y[yi + p];
+  return s;
+}
+
+function maxRowNorm(m: Matrix): number {
+  let max = 0;
+  for (let i = 0; i < m.rows; i++)
+    max = Math.max(max, Math.sqrt(dot(m.data, i * m.cols, m.data, i * m.cols, m.cols)));
+  return max;
 }
 
 /**
- * Ranks of true pairs in both directions from one blocked pass over S = A·Bᵀ (rows paired by index).
- * Ties count against the true match (pessimistic): rank = #{j ≠ i : S[i, j] > S[i, i]}.
+ * Ranks of true pairs in both directions from one blocked pass over S = A·Bᵀ (rows paired by index):
+ * rank = #{j ≠ i : s_ij > s_ii}, so an exact tie does not count against the true match.
+ *
+ * Comparisons are exact in float64 whatever the backend: a float32 gemm score is within
+ * (K + 2)·2⁻²⁴·‖a‖·‖b‖ of the true dot product, so only scores inside that window of the true score are
+ * recomputed in float64 (rare), and the rest are decided by the fast scores.
  */
 export async function retrievalRanks(
   a: Matrix,
@@ -44,7 +50,9 @@ export async function retrievalRanks(
     `paired matrices of equal shape (${a.rows}×${a.cols})`,
     () => `${b.rows}×${b.cols}`,
   );
-  const truth = trueScores(a, b);
+  const k = a.cols;
+  const truth = Float64Array.from({ length: a.rows }, (_, i) => dot(a.data, i * k, b.data, i * k, k));
+  const window = (k + 2) * 2 ** -24 * 1.01 * maxRowNorm(a) * maxRowNorm(b);
   const aToB = new Int32Array(a.rows);
   const bToA = new Int32Array(b.rows);
   await forEachScoreBlock(a, b, options, ({ scores, rowStart }) => {
@@ -55,10 +63,17 @@ export async function retrievalRanks(
       const ti = truth[i];
       let higher = 0;
       for (let j = 0; j < cols; j++) {
-        const s = data[base + j];
         if (j === i) continue;
-        if (s > ti) higher++;
-        if (s > truth[j]) bToA[j]++;
+        const s = data[base + j];
+        const tj = truth[j];
+        if (Math.abs(s - ti) <= window || Math.abs(s - tj) <= window) {
+          const exact = dot(a.data, i * k, b.data, j * k, k);
+          if (exact > ti) higher++;
+          if (exact > tj) bToA[j]++;
+        } else {
+          if (s > ti) higher++;
+          if (s > tj) bToA[j]++;
+        }
       }
       aToB[i] = higher;
     }

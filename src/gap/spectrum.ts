@@ -1,7 +1,7 @@
 import { check } from "../core/errors.js";
-import { type GemmBackend, matmul } from "../core/gemm/index.js";
-import { symmetricEigenvalues } from "../core/linalg.js";
-import { type Matrix, matrix, transpose } from "../core/matrix.js";
+import { type GemmBackend, gramF64 } from "../core/gemm/index.js";
+import type { Matrix } from "../core/matrix.js";
+import { symmetricEigenvaluesOf } from "../core/tridiagonal.js";
 import { gapVector } from "./metrics.js";
 
 /** Spectral shape of a paired embedding set. */
@@ -12,9 +12,9 @@ export interface Spectrum {
   gapVarianceFraction: number;
 }
 
-/** Effective rank from the eigenvalues of a Gram matrix (singular values² of the data). */
-export function effectiveRankFromGram(gram: Matrix): number {
-  const singular = symmetricEigenvalues(gram).map((l) => Math.sqrt(Math.max(l, 0)));
+/** Effective rank from the eigenvalues of an n×n float64 Gram matrix (singular values² of the data). */
+export function effectiveRankFromGram(gram: Float64Array, n: number): number {
+  const singular = symmetricEigenvaluesOf(gram, n).map((l) => Math.sqrt(Math.max(l, 0)));
   let total = 0;
   for (const s of singular) total += s;
   check(total > 0, "effectiveRank", "a non-zero matrix", () => "all singular values 0");
@@ -23,33 +23,26 @@ export function effectiveRankFromGram(gram: Matrix): number {
   return Math.exp(entropy);
 }
 
-/** Gram matrix UᵀU (cols×cols). */
-async function gram(u: Matrix, backend?: string | GemmBackend): Promise<Matrix> {
-  const ut = transpose(u);
-  return matmul(ut, ut, { transB: true, backend });
-}
-
 /**
  * Effective ranks of A, B and the stacked [A; B] (uncentred rows, so the cone's common direction counts),
- * and the fraction of the stacked set's variance along the unit gap direction.
+ * and the fraction of the stacked set's variance along the unit gap direction. The Gram matrices are
+ * float64: in float32 the rounding of a rank-deficient Gram turns its zero eigenvalues into noise
+ * that shifts the effective rank in the second decimal.
  */
 export async function spectrum(
   a: Matrix,
   b: Matrix,
   options: { backend?: string | GemmBackend } = {},
 ): Promise<Spectrum> {
-  const ga = await gram(a, options.backend);
-  const gb = await gram(b, options.backend);
-  const joint = matrix(
-    ga.rows,
-    ga.cols,
-    ga.data.map((v, k) => v + gb.data[k]),
-  );
+  const d = a.cols;
+  const ga = await gramF64(a, options);
+  const gb = await gramF64(b, options);
+  const joint = ga.map((v, k) => v + gb[k]);
   return {
     effectiveRank: {
-      a: effectiveRankFromGram(ga),
-      b: effectiveRankFromGram(gb),
-      joint: effectiveRankFromGram(joint),
+      a: effectiveRankFromGram(ga, d),
+      b: effectiveRankFromGram(gb, d),
+      joint: effectiveRankFromGram(joint, d),
     },
     gapVarianceFraction: gapVarianceFraction(a, b),
   };

@@ -7,33 +7,33 @@ import {
   DEFAULT_MAX_BYTES,
   type NdArray,
   type NpyInput,
-  type NpyLimits,
+  type NpyReadOptions,
   parseNpy,
   serializeNpy,
   toMatrix,
   toPair,
 } from "./npy.js";
-import { parseNpz, serializeNpz } from "./npz.js";
 
 // a file may exceed the data limit by its header (and, for .npz, zip overhead)
 const FILE_ROOM = 2 ** 24;
 
 /** Reads and parses a .npy file. */
-export async function readNpyFile(path: string, limits: NpyLimits = {}): Promise<NdArray> {
-  return parseNpy(await readBytes(path, limits), path, limits);
+export async function readNpyFile(path: string, options: NpyReadOptions = {}): Promise<NdArray> {
+  return parseNpy(await readBytes(path, options), path, { ...options, owned: true });
 }
 
 /** Reads and parses an .npz file into arrays keyed by member name without ".npy". */
-export async function readNpzFile(path: string, limits: NpyLimits = {}): Promise<Map<string, NdArray>> {
-  return parseNpz(await readBytes(path, limits), path, limits);
+export async function readNpzFile(path: string, options: NpyReadOptions = {}): Promise<Map<string, NdArray>> {
+  // loaded on demand: fflate is only needed for .npz, and start-up time counts for a CLI
+  return (await import("./npz.js")).parseNpz(await readBytes(path, options), path, options);
 }
 
 /** Reads a .npy file, or an .npz file holding exactly one array. */
-export async function readArrayFile(path: string, limits: NpyLimits = {}): Promise<NdArray> {
+export async function readArrayFile(path: string, options: NpyReadOptions = {}): Promise<NdArray> {
   const ext = extname(path).toLowerCase();
-  if (ext === ".npy") return readNpyFile(path, limits);
+  if (ext === ".npy") return readNpyFile(path, options);
   if (ext !== ".npz") throw new InputError(path, "a file name ending in .npy or .npz", `'${ext}'`);
-  const arrays = await readNpzFile(path, limits);
+  const arrays = await readNpzFile(path, options);
   if (arrays.size !== 1) {
     const keys = [...arrays.keys()].join(", ");
     throw new InputError(path, "an .npz holding exactly one array", `${arrays.size} (${keys})`);
@@ -42,13 +42,16 @@ export async function readArrayFile(path: string, limits: NpyLimits = {}): Promi
 }
 
 /** Reads a rank-2 array file (.npy or single-array .npz) as a float32 Matrix. */
-export async function readMatrixFile(path: string, limits: NpyLimits = {}): Promise<Matrix> {
-  return toMatrix(await readArrayFile(path, limits), path);
+export async function readMatrixFile(path: string, options: NpyReadOptions = {}): Promise<Matrix> {
+  return toMatrix(await readArrayFile(path, options), path);
 }
 
 /** Reads an array file of shape (2, N, d) as the paired embeddings of modalities A and B. */
-export async function readPairFile(path: string, limits: NpyLimits = {}): Promise<{ a: Matrix; b: Matrix }> {
-  return toPair(await readArrayFile(path, limits), path);
+export async function readPairFile(
+  path: string,
+  options: NpyReadOptions = {},
+): Promise<{ a: Matrix; b: Matrix }> {
+  return toPair(await readArrayFile(path, options), path);
 }
 
 /** Writes `bytes` to a temporary file beside `path`, then renames it over `path`. */
@@ -81,18 +84,25 @@ export async function writeNpzFile(
   entries: Record<string, NpyInput>,
   options: { compress?: boolean } = {},
 ): Promise<void> {
-  await writeFileAtomic(path, serializeNpz(entries, options));
+  await writeFileAtomic(path, (await import("./npz.js")).serializeNpz(entries, options));
 }
 
-async function readBytes(path: string, limits: NpyLimits): Promise<Uint8Array> {
-  const maxBytes = (limits.maxBytes ?? DEFAULT_MAX_BYTES) + FILE_ROOM;
+async function readBytes(path: string, options: NpyReadOptions): Promise<Uint8Array> {
+  const maxBytes = (options.maxBytes ?? DEFAULT_MAX_BYTES) + FILE_ROOM;
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(path, "r");
     const { size } = await handle.stat();
     if (size > maxBytes) throw new InputError(path, `a file of at most ${maxBytes} bytes`, `${size} bytes`);
-    const buffer = await handle.readFile();
-    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    // a buffer of our own (readFile may hand out a slice of Node's shared pool for small files)
+    const bytes = new Uint8Array(size);
+    for (let done = 0; done < size; ) {
+      const { bytesRead } = await handle.read(bytes, done, size - done, done);
+      if (bytesRead === 0)
+        throw new InputError(path, `${size} bytes (its size)`, `the end of the file after ${done}`);
+      done += bytesRead;
+    }
+    return bytes;
   } catch (e) {
     if (e instanceof InputError) throw e;
     throw new InputError(path, "a readable file", errorText(e));

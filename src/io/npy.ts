@@ -31,13 +31,15 @@ export interface NpyInput {
   readonly dtype?: string;
 }
 
-/** Resource limits for parsing untrusted files. */
-export interface NpyLimits {
+/** How to parse untrusted files. */
+export interface NpyReadOptions {
   /** Largest data section (bytes) a file may declare; default 2**31. */
   maxBytes?: number;
+  /** The caller hands `bytes` over: aligned data is used in place instead of copied (halves peak memory). */
+  owned?: boolean;
 }
 
-/** The default for NpyLimits.maxBytes. */
+/** The default for NpyReadOptions.maxBytes. */
 export const DEFAULT_MAX_BYTES = 2 ** 31;
 
 interface DtypeInfo {
@@ -70,11 +72,11 @@ const DESCR = /^([<>=|]?)([fiub][1248])$/;
 const DTYPE_LIST = Object.keys(DTYPES).join(" ");
 
 /** Parses a .npy file (format 1.0, 2.0 or 3.0); every defect is an InputError naming `name`. */
-export function parseNpy(bytes: Uint8Array, name: string, limits: NpyLimits = {}): NdArray {
+export function parseNpy(bytes: Uint8Array, name: string, options: NpyReadOptions = {}): NdArray {
   const { text, dataStart } = readHeader(bytes, name);
   const header = parseHeaderDict(text, name);
   const { dtype, little } = parseDescr(header.descr, name);
-  const { shape, count } = parseShape(header.shape, dtype, name, limits.maxBytes ?? DEFAULT_MAX_BYTES);
+  const { shape, count } = parseShape(header.shape, dtype, name, options.maxBytes ?? DEFAULT_MAX_BYTES);
   const info = DTYPES[dtype];
   const expected = count * info.size;
   const actual = bytes.length - dataStart;
@@ -85,9 +87,10 @@ export function parseNpy(bytes: Uint8Array, name: string, limits: NpyLimits = {}
       `${actual} bytes`,
     );
   }
-  // a copy gives an aligned buffer of our own, whatever the header length and the caller's byteOffset
-  // (not bytes.slice: on a Node Buffer that is a view into a shared pool)
-  let raw: Uint8Array = new Uint8Array(bytes.subarray(dataStart));
+  // Unless the bytes are ours and aligned, copy: an aligned buffer of our own, whatever the header length
+  // and the caller's byteOffset (not bytes.slice: on a Node Buffer that is a view into a shared pool).
+  const inPlace = options.owned && (bytes.byteOffset + dataStart) % info.size === 0;
+  let raw: Uint8Array = inPlace ? bytes.subarray(dataStart) : new Uint8Array(bytes.subarray(dataStart));
   if (little !== HOST_LITTLE) byteSwap(raw, info.size);
   if (header.fortranOrder) raw = fortranToC(raw, shape, info.size);
   return { shape, dtype, data: wrap(raw, dtype) };
@@ -425,30 +428,31 @@ function dtypeOf(data: NpyData): NpyDtype {
 }
 
 function wrap(raw: Uint8Array, dtype: NpyDtype): NpyData {
-  const buf = raw.buffer as ArrayBuffer;
+  const view = <T>(ctor: new (b: ArrayBuffer, offset: number, length: number) => T, size: number) =>
+    new ctor(raw.buffer as ArrayBuffer, raw.byteOffset, raw.byteLength / size);
   switch (dtype) {
     case "f2":
-      return halvesToFloats(new Uint16Array(buf));
+      return halvesToFloats(view(Uint16Array, 2));
     case "f4":
-      return new Float32Array(buf);
+      return view(Float32Array, 4);
     case "f8":
-      return new Float64Array(buf);
+      return view(Float64Array, 8);
     case "i1":
-      return new Int8Array(buf);
+      return view(Int8Array, 1);
     case "i2":
-      return new Int16Array(buf);
+      return view(Int16Array, 2);
     case "i4":
-      return new Int32Array(buf);
+      return view(Int32Array, 4);
     case "i8":
-      return new BigInt64Array(buf);
+      return view(BigInt64Array, 8);
     case "u1":
       return raw;
     case "u2":
-      return new Uint16Array(buf);
+      return view(Uint16Array, 2);
     case "u4":
-      return new Uint32Array(buf);
+      return view(Uint32Array, 4);
     case "u8":
-      return new BigUint64Array(buf);
+      return view(BigUint64Array, 8);
     case "b1":
       return raw.map((b) => (b ? 1 : 0));
   }

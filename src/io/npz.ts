@@ -4,7 +4,7 @@ import {
   DEFAULT_MAX_BYTES,
   type NdArray,
   type NpyInput,
-  type NpyLimits,
+  type NpyReadOptions,
   parseNpy,
   serializeNpy,
 } from "./npy.js";
@@ -13,8 +13,12 @@ import {
 const HEADER_ROOM = 2 ** 20;
 
 /** Parses an .npz archive (stored or deflated members `x.npy`) into arrays keyed `x`. */
-export function parseNpz(bytes: Uint8Array, name: string, limits: NpyLimits = {}): Map<string, NdArray> {
-  const maxBytes = limits.maxBytes ?? DEFAULT_MAX_BYTES;
+export function parseNpz(
+  bytes: Uint8Array,
+  name: string,
+  options: NpyReadOptions = {},
+): Map<string, NdArray> {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   const members = listMembers(bytes, name);
   const seen = new Set<string>();
   let total = 0;
@@ -42,7 +46,8 @@ export function parseNpz(bytes: Uint8Array, name: string, limits: NpyLimits = {}
     throw new InputError(current, "a readable zip member", errorText(e));
   }
   const out = new Map<string, NdArray>();
-  for (const m of members) out.set(m.name.slice(0, -4), parseNpy(files[m.name], `${name}/${m.name}`, limits));
+  for (const m of members)
+    out.set(m.name.slice(0, -4), parseNpy(files[m.name], `${name}/${m.name}`, options));
   return out;
 }
 

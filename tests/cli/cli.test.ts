@@ -1,20 +1,6 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 
-const run = promisify(execFile);
-const cli = ["--import", "tsx", new URL("../../src/cli/main.ts", import.meta.url).pathname];
-
-/** Runs the CLI from source; resolves with the exit code and both streams. */
-async function gapkit(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [...cli, ...args], { timeout: 30_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { gapkit } from "./run.js";
 
 describe("gapkit CLI", () => {
   it("--help lists the commands", async () => {

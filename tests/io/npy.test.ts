@@ -22,7 +22,7 @@ import {
   fromMatrix,
   type NdArray,
   type NpyData,
-  type NpyLimits,
+  type NpyReadOptions,
   parseNpy,
   serializeNpy,
   toMatrix,
@@ -140,7 +140,7 @@ function expectRejected(parse: () => unknown, name: string, problem: RegExp): vo
 
 describe("rejecting malformed .npy files", () => {
   const valid = npy(dict(), 24);
-  const cases: [string, Uint8Array, RegExp, NpyLimits?][] = [
+  const cases: [string, Uint8Array, RegExp, NpyReadOptions?][] = [
     [
       "an empty file",
       new Uint8Array(0),
@@ -776,5 +776,20 @@ describe("numpy reads what we write", () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("parseNpy with owned bytes", () => {
+  it("uses aligned data in place and copies unaligned data", () => {
+    const bytes = serializeNpy({ shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) });
+    const shared = parseNpy(bytes, "owned.npy", { owned: true });
+    expect(Array.from(shared.data as Float32Array)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect((shared.data as Float32Array).buffer).toBe(bytes.buffer);
+    const shifted = new Uint8Array(bytes.length + 1);
+    shifted.set(bytes, 1);
+    const copied = parseNpy(shifted.subarray(1), "shifted.npy", { owned: true });
+    expect(Array.from(copied.data as Float32Array)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect((copied.data as Float32Array).buffer).not.toBe(shifted.buffer);
+    expect((parseNpy(bytes, "copy.npy").data as Float32Array).buffer).not.toBe(bytes.buffer);
   });
 });

@@ -8,6 +8,10 @@ export interface GemmBackend {
   readonly name: string;
   /** C = A·Bᵀ when `transB`, else A·B. */
   gemm(a: Matrix, b: Matrix, transB: boolean): Promise<Matrix>;
+  /** XᵀX (cols×cols, row-major) accumulated and returned in float64. */
+  gramF64(x: Matrix): Promise<Float64Array>;
+  /** Starts slow one-time set-up (sessions, threads) in the background, so the first product does not wait. */
+  prepare?(): void;
   /** Releases threads or sessions; the backend must not be used afterwards. */
   dispose?(): Promise<void>;
 }
@@ -70,4 +74,13 @@ export function matmulSync(a: Matrix, b: Matrix, options: { transB?: boolean } =
   const out = matrix(a.rows, bt.rows);
   gemmRowsKernel(a.data, bt.data, out.data, bt.rows, a.cols, 0, a.rows);
   return out;
+}
+
+/** The Gram matrix XᵀX in float64 (cols×cols, row-major): for spectra, where float32 would blur small eigenvalues. */
+export async function gramF64(
+  x: Matrix,
+  options: Pick<MatmulOptions, "backend"> = {},
+): Promise<Float64Array> {
+  const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
+  return backend.gramF64(x);
 }

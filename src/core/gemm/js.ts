@@ -1,4 +1,4 @@
-import { type Matrix, matrix, transpose } from "../matrix.js";
+import { type Matrix, matrix, sliceRows, transpose } from "../matrix.js";
 import type { GemmBackend } from "./index.js";
 import { gemmRowsKernel } from "./kernel.js";
 
@@ -19,6 +19,9 @@ export interface KernelPool {
   run(jobs: KernelJob[]): Promise<void>;
   dispose(): Promise<void>;
 }
+
+// Rows per step of the float64 Gram: a 1 MB transposed block per 512 columns stays in cache.
+const GRAM_BLOCK_ELEMENTS = 2 ** 18;
 
 // Below this many multiply-adds, copying to shared memory and waking workers costs more than it saves.
 const PARALLEL_MIN_MACS = 4_000_000;
@@ -49,6 +52,19 @@ export function createJsBackend(pool?: KernelPool): GemmBackend {
         jobs.push({ ...job, rowStart: start, rowEnd: Math.min(m, start + step) });
       await pool.run(jobs);
       return matrix(m, n, new Float32Array(job.c));
+    },
+    async gramF64(x: Matrix): Promise<Float64Array> {
+      const d = x.cols;
+      const gram = new Float64Array(d * d);
+      const part = new Float64Array(d * d);
+      // XᵀX = Σ over row blocks of (block)ᵀ·(block): only a d×step transpose is held at a time
+      const step = Math.max(1, Math.floor(GRAM_BLOCK_ELEMENTS / Math.max(d, 1)));
+      for (let start = 0; start < x.rows; start += step) {
+        const blockT = transpose(sliceRows(x, start, Math.min(x.rows, start + step)));
+        gemmRowsKernel(blockT.data, blockT.data, part, d, blockT.cols, 0, d);
+        for (let k = 0; k < gram.length; k++) gram[k] += part[k];
+      }
+      return gram;
     },
     dispose: async () => pool?.dispose(),
   };

@@ -1,6 +1,6 @@
 /**
  * C[i, j] = Σ_p A[i, p] · Bt[j, p] for rows [rowStart, rowEnd) of C (row-major, A m×k, Bt n×k, C m×n),
- * accumulated in float64 and stored as float32.
+ * accumulated in float64 and stored in `c` (float32, or float64 where the caller needs every digit).
  *
  * Self-contained on purpose: worker threads receive it as source text (`Function.prototype.toString`),
  * so it may reference nothing outside its own body.
@@ -8,7 +8,7 @@
 export function gemmRowsKernel(
   a: Float32Array,
   bt: Float32Array,
-  c: Float32Array,
+  c: Float32Array | Float64Array,
   n: number,
   k: number,
   rowStart: number,

@@ -6,7 +6,11 @@ export interface OrtModule {
   InferenceSession: {
     create(model: Uint8Array, options?: Record<string, unknown>): Promise<OrtSession>;
   };
-  Tensor: new (type: "float32", data: Float32Array, dims: readonly number[]) => OrtTensor;
+  Tensor: new (
+    type: "float32" | "float64",
+    data: Float32Array | Float64Array,
+    dims: readonly number[],
+  ) => OrtTensor;
 }
 
 interface OrtTensor {
@@ -44,11 +48,13 @@ function message(fields: Field[]): Uint8Array {
   return Uint8Array.from(bytes);
 }
 
-/** ValueInfoProto for a float tensor with symbolic dims. */
-function floatInput(name: string, dims: string[]): Uint8Array {
+const ELEM_TYPE = { float32: 1, float64: 11 } as const; // onnx TensorProto.DataType
+
+/** ValueInfoProto for a tensor with symbolic dims. */
+function tensorInfo(name: string, type: keyof typeof ELEM_TYPE, dims: string[]): Uint8Array {
   const shape = message(dims.map((d): Field => [1, "bytes", message([[2, "string", d]])]));
   const tensorType = message([
-    [1, "varint", 1], // elem_type FLOAT
+    [1, "varint", ELEM_TYPE[type]],
     [2, "bytes", shape],
   ]);
   return message([
@@ -57,71 +63,100 @@ function floatInput(name: string, dims: string[]): Uint8Array {
   ]);
 }
 
+function intAttribute(name: string, value: number): Field {
+  const attribute = message([
+    [1, "string", name],
+    [3, "varint", value],
+    [20, "varint", 2], // AttributeProto.type INT
+  ]);
+  return [5, "bytes", attribute];
+}
+
+/** The one-node graphs this backend runs. */
+export type OrtGraph = "matmul" | "matmulT" | "gramF64";
+
 /**
- * A one-node ONNX model: `MatMul(A[m,k], B[k,n])`, or `Gemm(A[m,k], B[n,k], transB=1)` for A·Bᵀ,
- * with symbolic dims so one cached session serves every shape.
+ * A one-node ONNX model with symbolic dims, so one cached session serves every shape:
+ * `matmul` = MatMul(A[m,k], B[k,n]); `matmulT` = Gemm(A[m,k], B[n,k], transB=1) = A·Bᵀ;
+ * `gramF64` = Gemm(X[m,k], X[m,k], transA=1) = XᵀX in float64.
  */
-export function gemmModel(transB: boolean): Uint8Array {
-  const attributes: Field[] = transB
-    ? [
-        [
-          5,
-          "bytes",
-          message([
-            [1, "string", "transB"],
-            [3, "varint", 1],
-            [20, "varint", 2], // AttributeProto.type INT
-          ]),
-        ],
-      ]
-    : [];
+export function gemmModel(graph: OrtGraph): Uint8Array {
+  const type = graph === "gramF64" ? "float64" : "float32";
+  const inputs =
+    graph === "gramF64"
+      ? [tensorInfo("A", type, ["m", "k"])]
+      : [
+          tensorInfo("A", type, ["m", "k"]),
+          tensorInfo("B", type, graph === "matmulT" ? ["n", "k"] : ["k", "n"]),
+        ];
   const node = message([
     [1, "string", "A"],
-    [1, "string", "B"],
+    [1, "string", graph === "gramF64" ? "A" : "B"],
     [2, "string", "C"],
-    [4, "string", transB ? "Gemm" : "MatMul"],
-    ...attributes,
+    [4, "string", graph === "matmul" ? "MatMul" : "Gemm"],
+    ...(graph === "matmulT" ? [intAttribute("transB", 1)] : []),
+    ...(graph === "gramF64" ? [intAttribute("transA", 1)] : []),
   ]);
-  const graph = message([
+  const body = message([
     [1, "bytes", node],
-    [2, "string", "gapkit_gemm"],
-    [11, "bytes", floatInput("A", ["m", "k"])],
-    [11, "bytes", floatInput("B", transB ? ["n", "k"] : ["k", "n"])],
-    [12, "bytes", floatInput("C", ["m", "n"])],
+    [2, "string", `gapkit_${graph}`],
+    ...inputs.map((info): Field => [11, "bytes", info]),
+    [12, "bytes", tensorInfo("C", type, graph === "gramF64" ? ["k", "k"] : ["m", "n"])],
   ]);
   return message([
     [1, "varint", 8], // ir_version
-    [7, "bytes", graph],
+    [7, "bytes", body],
     [8, "bytes", message([[2, "varint", 13]])], // opset 13
   ]);
 }
 
-/** The onnxruntime backend: one cached session per graph (A·B and A·Bᵀ), `threads` intra-op threads. */
+// Rows converted to float64 per Gram step: bounds the extra memory at 16 MB per 512 columns.
+const GRAM_BLOCK_ELEMENTS = 2 ** 22;
+
+/** The onnxruntime backend: one cached session per graph, `threads` intra-op threads. */
 export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
-  const sessions = new Map<boolean, Promise<OrtSession>>();
-  const session = (transB: boolean) => {
-    let s = sessions.get(transB);
+  const sessions = new Map<OrtGraph, Promise<OrtSession>>();
+  const session = (graph: OrtGraph) => {
+    let s = sessions.get(graph);
     if (!s) {
-      s = ort.InferenceSession.create(gemmModel(transB), {
+      s = ort.InferenceSession.create(gemmModel(graph), {
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
         executionMode: "sequential",
         graphOptimizationLevel: "all",
       });
-      sessions.set(transB, s);
+      sessions.set(graph, s);
     }
     return s;
   };
   return {
     name: "ort",
     async gemm(a: Matrix, b: Matrix, transB: boolean): Promise<Matrix> {
-      const run = await session(transB);
+      const run = await session(transB ? "matmulT" : "matmul");
       const out = await run.run({
         A: new ort.Tensor("float32", a.data, [a.rows, a.cols]),
         B: new ort.Tensor("float32", b.data, [b.rows, b.cols]),
       });
       const c = out.C;
       return matrix(c.dims[0], c.dims[1], c.data as Float32Array);
+    },
+    async gramF64(x: Matrix): Promise<Float64Array> {
+      const run = await session("gramF64");
+      const d = x.cols;
+      const gram = new Float64Array(d * d);
+      const step = Math.max(1, Math.floor(GRAM_BLOCK_ELEMENTS / Math.max(d, 1)));
+      for (let start = 0; start < x.rows; start += step) {
+        const end = Math.min(x.rows, start + step);
+        const block = Float64Array.from(x.data.subarray(start * d, end * d));
+        const out = await run.run({ A: new ort.Tensor("float64", block, [end - start, d]) });
+        const part = out.C.data as Float64Array;
+        for (let k = 0; k < gram.length; k++) gram[k] += part[k];
+      }
+      return gram;
+    },
+    prepare() {
+      // the first session also starts onnxruntime's environment (≈ 30 ms), which later ones then share
+      session("matmulT").catch(() => sessions.delete("matmulT"));
     },
     async dispose() {
       for (const s of sessions.values()) await (await s).release?.();

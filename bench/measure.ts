@@ -1,0 +1,75 @@
+/**
+ * `gapkit measure` wall time, whole process (start, load, compute, print), against numpy peers doing the
+ * same metrics: ../shared/tools/peers/measure_numpy.py (no spectrum) and bench/measure_numpy_full.py
+ * (everything gapkit reports). Then peak RSS of measure on N = 100,000 × 512 synthetic pairs.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const FEATURES = join(ROOT, "../shared/data/mind-the-gap/features_clip.npy");
+const PEER = join(ROOT, "../shared/tools/peers/measure_numpy.py");
+const FULL_PEER = join(ROOT, "bench/measure_numpy_full.py");
+const CLI = join(ROOT, "dist/cli/main.js");
+const REPS = 7;
+
+const numpyEnv = () => {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  return env;
+};
+
+function medianWall(command: string, args: string[], env = process.env): number {
+  const times: number[] = [];
+  for (let r = 0; r < REPS + 1; r++) {
+    const t = performance.now();
+    const out = spawnSync(command, args, { env, encoding: "utf8" });
+    if (out.status !== 0) throw new Error(`${command} ${args.join(" ")} failed: ${out.stderr}`);
+    if (r > 0) times.push((performance.now() - t) / 1000); // the first run only warms the file cache
+  }
+  return times.sort((x, y) => x - y)[Math.floor(times.length / 2)];
+}
+
+/** Runs the measure benchmarks and returns the printed lines. */
+export function benchMeasure(): string[] {
+  if (!existsSync(FEATURES)) return [`measure: skipped, ${FEATURES} is absent`];
+  const ours = medianWall(process.execPath, [CLI, "measure", FEATURES, "--json"]);
+  const peer = medianWall("python3", [PEER, FEATURES], numpyEnv());
+  const full = medianWall("python3", [FULL_PEER, FEATURES], numpyEnv());
+  const lines = [
+    `measure features_clip (500 pairs × 512), whole process, median of ${REPS}:`,
+    `  gapkit (all metrics)                 ${ours.toFixed(3)} s`,
+    `  numpy peer (no spectrum/mean rank)   ${peer.toFixed(3)} s   gapkit/numpy ${(ours / peer).toFixed(2)}×`,
+    `  numpy, every metric gapkit reports   ${full.toFixed(3)} s   gapkit/numpy ${(ours / full).toFixed(2)}×`,
+  ];
+  return lines;
+}
+
+/** Writes N × 512 synthetic pairs and reports measure's wall time and peak RSS on them. */
+export function benchMeasureLarge(n = 100_000): string[] {
+  const dir = mkdtempSync(join(tmpdir(), "gapkit-bench-"));
+  const file = join(dir, "pairs.npy");
+  try {
+    execFileSync("python3", [
+      "-c",
+      `import numpy as np; r=np.random.default_rng(0); b=r.standard_normal((${n},512),dtype=np.float32)
+f=np.empty((2,${n},512),np.float32); f[0]=b+0.5; f[1]=b+2*r.standard_normal((${n},512),dtype=np.float32)-0.5
+np.save(${JSON.stringify(file)}, f)`,
+    ]);
+    const t = performance.now();
+    const out = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, CLI, "measure", file, "--json"], {
+      encoding: "utf8",
+    });
+    if (out.status !== 0) throw new Error(`measure on ${n} pairs failed: ${out.stderr}`);
+    const rssKb = Number(out.stderr.trim().split("\n").at(-1));
+    const wall = (performance.now() - t) / 1000;
+    return [
+      `measure on ${n.toLocaleString("en")} × 512 synthetic pairs: ${wall.toFixed(0)} s, peak RSS ${(rssKb / 1024).toFixed(0)} MB`,
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,100 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { writeNpyFile } from "../../src/io/files.js";
+import { fixture } from "../helpers.js";
+import { gapkit, isUserError } from "./run.js";
+
+const dir = mkdtempSync(join(tmpdir(), "gapkit-measure-"));
+const path = (name: string) => join(dir, name);
+const metrics = fixture("metrics");
+const f32 = (values: number[]) => Float32Array.from(values);
+
+beforeAll(async () => {
+  const { a, b } = metrics;
+  await writeNpyFile(path("pair.npy"), { shape: [2, a.rows, a.cols], data: f32([...a.data, ...b.data]) });
+  await writeNpyFile(path("a.npy"), { shape: [a.rows, a.cols], data: f32(a.data) });
+  await writeNpyFile(path("b.npy"), { shape: [b.rows, b.cols], data: f32(b.data) });
+  await writeNpyFile(path("b_short.npy"), { shape: [b.rows - 1, b.cols], data: f32(b.data.slice(b.cols)) });
+  await writeNpyFile(path("b_narrow.npy"), { shape: [b.rows, 1], data: f32(b.data.slice(0, b.rows)) });
+  await writeNpyFile(path("nan.npy"), { shape: [2, 2, 2], data: f32([1, 0, 0, 1, Number.NaN, 1, 1, 0]) });
+  await writeNpyFile(path("zero.npy"), { shape: [2, 2, 2], data: f32([1, 0, 0, 0, 0, 1, 1, 0]) });
+  await writeNpyFile(path("flat.npy"), { shape: [4, 3], data: new Float32Array(12).fill(1) });
+});
+
+describe("gapkit measure", () => {
+  it("--json has the contract's keys and matches numpy", async () => {
+    const r = await gapkit("measure", path("pair.npy"), "--json");
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(Object.keys(out)).toEqual([
+      "n",
+      "dim",
+      "gap",
+      "cone",
+      "pairedCos",
+      "alignment",
+      "uniformity",
+      "retrieval",
+      "spectrum",
+    ]);
+    expect(Object.keys(out.retrieval.aToB)).toEqual(["r1", "r5", "r10", "meanRank"]);
+    expect(out.gap.l2m).toBeCloseTo(metrics.gap.l2m, 6);
+    expect(out.retrieval.bToA.r5).toBeCloseTo(metrics.retrieval.bToA.r5, 12);
+  });
+
+  it("--a/--b gives the same numbers, --rows restricts, --vectors adds the gap vector", async () => {
+    const whole = JSON.parse((await gapkit("measure", path("pair.npy"), "--json")).stdout);
+    const split = JSON.parse(
+      (await gapkit("measure", "--a", path("a.npy"), "--b", path("b.npy"), "--json")).stdout,
+    );
+    expect(split).toEqual(whole);
+    const part = JSON.parse(
+      (await gapkit("measure", path("pair.npy"), "--rows", "10:40", "--json", "--vectors")).stdout,
+    );
+    expect(part.n).toBe(30);
+    expect(part.gap.vector).toHaveLength(metrics.dim);
+  });
+
+  it("prints a readable table by default", async () => {
+    const r = await gapkit("measure", path("pair.npy"));
+    expect(r.stdout).toMatch(/gap L2M .* 0\.\d{4}/);
+    expect(r.stdout).toMatch(/A→B R@1 \/ R@5 \/ R@10/);
+  });
+
+  it.each([
+    ["mismatched N", ["--a", "a.npy", "--b", "b_short.npy"], /the same number of rows N/],
+    ["mismatched d", ["--a", "a.npy", "--b", "b_narrow.npy"], /the same dimension d/],
+    ["N < 2", ["pair.npy", "--rows", "3:4"], /at least 2 pairs; got 1/],
+    ["non-finite values", ["nan.npy"], /nan\.npy\[1\]: expected finite values; got NaN at row 0, column 0/],
+    ["zero-norm rows", ["zero.npy"], /zero\.npy\[0\]: expected rows with a finite, non-zero norm/],
+    ["a bad --rows", ["pair.npy", "--rows", "5-9"], /--rows: expected START:END/],
+    ["--rows past the end", ["pair.npy", "--rows", "0:999"], /--rows: expected 0 ≤ START < END ≤ 60/],
+    [
+      "FILE and --a together",
+      ["pair.npy", "--a", "a.npy", "--b", "b.npy"],
+      /either FILE or --a\/--b, not both/,
+    ],
+    ["no input", [], /FILE\.npy of shape \(2, N, d\), or both --a A\.npy and --b B\.npy; got neither/],
+    ["a (N, d) file where a pair is expected", ["flat.npy"], /expected shape \(2, N, d\)/],
+    ["a missing file", ["missing.npy"], /missing\.npy: expected a readable file/],
+  ])("%s exits 2 with one line", async (_, args, message) => {
+    const r = await gapkit("measure", ...args.map((x) => (x.endsWith(".npy") ? path(x) : x)));
+    expect(isUserError(r), r.stderr).toBe(true);
+    expect(r.stderr).toMatch(message);
+  });
+});
+
+describe("gapkit demo", () => {
+  it("shows the cone effect on the synthetic pair", async () => {
+    const r = await gapkit("demo", "--json", "--backend", "ort");
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.synthetic.n).toBe(2000);
+    expect(out.synthetic.cone.a).toBeGreaterThan(0.8);
+    expect(out.synthetic.cone.b).toBeGreaterThan(0.8);
+    expect(out.synthetic.gap.l2m).toBeGreaterThan(0.3);
+    expect(out.reading).toHaveLength(2);
+  });
+});
