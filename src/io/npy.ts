@@ -473,7 +473,13 @@ function littleEndianBytes(data: NpyData, dtype: NpyDtype): Uint8Array {
 
 function byteSwap(bytes: Uint8Array, size: number): void {
   if (size === 1) return;
-  for (let i = 0; i < bytes.length; i += size) bytes.subarray(i, i + size).reverse();
+  for (let i = 0; i < bytes.length; i += size) {
+    for (let lo = i, hi = i + size - 1; lo < hi; lo++, hi--) {
+      const t = bytes[lo];
+      bytes[lo] = bytes[hi];
+      bytes[hi] = t;
+    }
+  }
 }
 
 /** Reorders Fortran-order items into C order, moving whole items as 8-, 16- or 32-bit words. */
@@ -481,7 +487,11 @@ function fortranToC(src: Uint8Array, shape: number[], size: number): Uint8Array 
   const out = new Uint8Array(src.length);
   const words = size % 4 === 0 ? size / 4 : 1;
   const view = (b: Uint8Array) =>
-    size % 4 === 0 ? new Uint32Array(b.buffer) : size === 2 ? new Uint16Array(b.buffer) : b;
+    size % 4 === 0
+      ? new Uint32Array(b.buffer, b.byteOffset, b.length / 4)
+      : size === 2
+        ? new Uint16Array(b.buffer, b.byteOffset, b.length / 2)
+        : b;
   const [from, to] = [view(src), view(out)];
   const strides = shape.map((_, k) => shape.slice(k + 1).reduce((a, b) => a * b, words));
   const index = shape.map(() => 0);

@@ -793,3 +793,26 @@ describe("parseNpy with owned bytes", () => {
     expect((parseNpy(bytes, "copy.npy").data as Float32Array).buffer).not.toBe(bytes.buffer);
   });
 });
+
+describe("readNpyFile on big-endian Fortran-order data", () => {
+  it("reorders and swaps in place on the file's own buffer", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "gapkit-be-"));
+    try {
+      // 2×3 float64, big-endian, Fortran order: memory holds columns (1, 4), (2, 5), (3, 6)
+      const header = "{'descr': '>f8', 'fortran_order': True, 'shape': (2, 3), }";
+      const padded = `${header}${" ".repeat(64 - ((10 + header.length + 1) % 64))}\n`;
+      const bytes = new Uint8Array(10 + padded.length + 48);
+      bytes.set([0x93, 78, 85, 77, 80, 89, 1, 0]);
+      new DataView(bytes.buffer).setUint16(8, padded.length, true);
+      for (let i = 0; i < padded.length; i++) bytes[10 + i] = padded.charCodeAt(i);
+      const view = new DataView(bytes.buffer, 10 + padded.length);
+      [1, 4, 2, 5, 3, 6].forEach((v, i) => view.setFloat64(8 * i, v, false));
+      await writeFile(join(dir, "be.npy"), bytes);
+      const arr = await readNpyFile(join(dir, "be.npy"));
+      expect(arr.shape).toEqual([2, 3]);
+      expect(Array.from(arr.data as Float64Array)).toEqual([1, 2, 3, 4, 5, 6]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
