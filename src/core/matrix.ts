@@ -85,6 +85,13 @@ export function assertFinite(m: Matrix, where: string): void {
   }
 }
 
+/** Euclidean norm of a vector, float64 (no argument spread, so any length works). */
+export function vectorNorm(v: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  return Math.sqrt(s);
+}
+
 /** Euclidean norm of each row, accumulated in float64. */
 export function rowNorms(m: Matrix): Float64Array {
   const { rows, cols, data } = m;

@@ -16,45 +16,63 @@
 
 /** Eigenvalues of the symmetric n×n matrix whose lower triangle is in row-major `m`, ascending. */
 export function symmetricEigenvaluesOf(m: ArrayLike<number>, n: number): Float64Array {
-  // One array holds the matrix and the four work vectors, so V8 checks the map and reloads the length of
-  // one typed array per loop iteration instead of five; with the `| 0` index sums in updateAndMultiply
-  // that made the fused pass ≈ 40% faster.
-  const work = new Float64Array(n * n + 4 * n);
-  work.set(m);
-  const d = new Float64Array(n);
-  const e = new Float64Array(Math.max(n - 1, 0));
+  // The lower triangle, packed row after row, then the four work vectors, all in one plain array of
+  // doubles. A single array means V8 checks one map and one length per loop iteration instead of five;
+  // a plain array rather than a Float64Array because V8 guards every typed-array access against a
+  // detached buffer once any ArrayBuffer in the process has been detached (tsx and Vitest do that),
+  // which costs typed arrays ≈ 50% here and plain arrays nothing.
+  const work = doubles(rowStart(n) + 4 * n);
+  let k = 0;
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) work[k++] = m[i * n + j];
+  work.fill(0, k);
+  const d = doubles(n);
+  const e = doubles(Math.max(n - 1, 0));
   tridiagonalize(work, n, d, e);
   tridiagonalEigenvalues(d, e);
-  return d;
+  return Float64Array.from(d).sort();
 }
 
 /**
- * Reduces the symmetric matrix in `work` (lower triangle of the row-major n×n matrix at offset 0, followed
- * by 4n scratch entries) to tridiagonal form by orthogonal similarity: diagonal into d, off-diagonal e[k]
- * between k and k+1. Values only: the reflectors are not kept.
+ * A plain array of `length` doubles. Filled with a non-integer so that V8 stores it as unboxed doubles
+ * from the start: an array that begins as small integers changes representation at its first fraction,
+ * and the code optimised for the first kind then deoptimises.
  */
-export function tridiagonalize(work: Float64Array, n: number, d: Float64Array, e: Float64Array): void {
+function doubles(length: number): number[] {
+  return new Array<number>(length).fill(0.5);
+}
+
+/** Offset of row r of a packed lower triangle. */
+function rowStart(r: number): number {
+  return (r * (r + 1)) / 2;
+}
+
+/**
+ * Reduces the symmetric matrix in `work` (its lower triangle packed row after row, followed by 4n scratch
+ * entries) to tridiagonal form by orthogonal similarity: diagonal into d, off-diagonal e[k] between k and
+ * k+1. Values only: the reflectors are not kept.
+ */
+export function tridiagonalize(work: number[], n: number, d: number[], e: number[]): void {
   if (n === 0) return;
   // offsets of the work vectors: reflector v (H = I − τ·v·vᵀ, v[m − 1] = 1), the next step's reflector,
   // w with H·B·H = B − v·wᵀ − w·vᵀ, and y = B·v for the current trailing block B
-  let v = n * n;
+  let v = rowStart(n);
   let next = v + n;
   const w = next + n;
   const y = w + n;
   let m = n - 1; // the current step annihilates row m left of its subdiagonal; B = A[0:m, 0:m]
-  let tau = m > 0 ? reflector(work, m * n, m, v, e) : 0;
-  d[m] = work[m * n + m];
+  let tau = m > 0 ? reflector(work, rowStart(m), m, v, e) : 0;
+  d[m] = work[rowStart(m) + m];
   // the first product has no preceding update to fuse with: a zero rank-2 update leaves A as it is
-  updateAndMultiply(work, n, m, w, w, v, y);
+  updateAndMultiply(work, m, w, w, v, y);
   for (; m > 0; m--) {
     partner(work, m, tau, v, y, w);
     // update B's last row first: it holds the next reflector, which the fused pass below needs
-    const last = (m - 1) * n;
+    const last = rowStart(m - 1);
     updateRow(work, last, m, v, w);
     d[m - 1] = work[last + m - 1];
     if (m === 1) break;
     tau = reflector(work, last, m - 1, next, e);
-    updateAndMultiply(work, n, m - 1, v, w, next, y);
+    updateAndMultiply(work, m - 1, v, w, next, y);
     const swap = v;
     v = next;
     next = swap;
@@ -62,7 +80,7 @@ export function tridiagonalize(work: Float64Array, n: number, d: Float64Array, e
 }
 
 /** w = τ·y − (τ²/2)(yᵀv)·v (vectors of length m at offsets in a), so that H·B·H = B − v·wᵀ − w·vᵀ. */
-function partner(a: Float64Array, m: number, tau: number, v: number, y: number, w: number): void {
+function partner(a: number[], m: number, tau: number, v: number, y: number, w: number): void {
   let dot = 0;
   for (let k = 0; k < m; k++) {
     a[w + k] = tau * a[y + k];
@@ -73,7 +91,7 @@ function partner(a: Float64Array, m: number, tau: number, v: number, y: number, 
 }
 
 /** Row segment a[row .. row + m) −= v[m − 1]·w + w[m − 1]·v. */
-function updateRow(a: Float64Array, row: number, m: number, v: number, w: number): void {
+function updateRow(a: number[], row: number, m: number, v: number, w: number): void {
   const vl = a[v + m - 1];
   const wl = a[w + m - 1];
   for (let s = 0; s < m; s++) a[row + s] -= vl * a[w + s] + wl * a[v + s];
@@ -84,7 +102,7 @@ function updateRow(a: Float64Array, row: number, m: number, v: number, w: number
  * (v[m − 1] = 1) with (I − τ·v·vᵀ)·x = β·e_{m−1}, stores β in e[m − 1] and returns τ (0 when x already is a
  * multiple of e_{m−1}; v is then zero).
  */
-function reflector(a: Float64Array, row: number, m: number, at: number, e: Float64Array): number {
+function reflector(a: number[], row: number, m: number, at: number, e: number[]): number {
   const alpha = a[row + m - 1];
   let ss = 0;
   for (let k = 0; k < m - 1; k++) ss += a[row + k] * a[row + k];
@@ -129,29 +147,21 @@ function hypot(x: number, y: number): number {
 }
 
 /**
- * On the leading m×m block B of the lower triangle of the row-major n-column matrix in `a`:
- * B −= u·wᵀ + w·uᵀ, then y = B·x (B symmetric: each stored element serves both y[r] and y[s]). u, w, x, y
- * are offsets of length-m vectors in `a`.
+ * On the leading m×m block B of the packed lower triangle in `a`: B −= u·wᵀ + w·uᵀ, then y = B·x (B
+ * symmetric: each stored element serves both y[r] and y[s]). u, w, x, y are offsets of length-m vectors in
+ * `a`.
  */
-function updateAndMultiply(
-  a: Float64Array,
-  n: number,
-  m: number,
-  u: number,
-  w: number,
-  x: number,
-  y: number,
-): void {
+function updateAndMultiply(a: number[], m: number, u: number, w: number, x: number, y: number): void {
   a.fill(0, y, y + m);
   // the m mod 4 leftover rows go first, so every call takes every path early (a path V8 has not yet
   // seen run when it optimises the loop becomes a deoptimisation there, which costs the first calls)
   const first = m % 4;
-  for (let r = 0; r < first; r++) updateAndMultiplyRow(a, n, r, 0, u, w, x, y);
+  for (let r = 0; r < first; r++) updateAndMultiplyRow(a, r, 0, u, w, x, y);
   for (let r = first; r < m; r += 4) {
-    const o0 = r * n;
-    const o1 = o0 + n;
-    const o2 = o1 + n;
-    const o3 = o2 + n;
+    const o0 = rowStart(r);
+    const o1 = o0 + r + 1;
+    const o2 = o1 + r + 2;
+    const o3 = o2 + r + 3;
     const u0 = a[u + r];
     const u1 = a[u + r + 1];
     const u2 = a[u + r + 2];
@@ -197,14 +207,13 @@ function updateAndMultiply(
     a[y + r + 2] += s2;
     a[y + r + 3] += s3;
     // the 4×4 diagonal block's lower triangle
-    for (let i = r; i < r + 4; i++) updateAndMultiplyRow(a, n, i, r, u, w, x, y);
+    for (let i = r; i < r + 4; i++) updateAndMultiplyRow(a, i, r, u, w, x, y);
   }
 }
 
 /** updateAndMultiply's work on row i, columns from..i (diagonal included). */
 function updateAndMultiplyRow(
-  a: Float64Array,
-  n: number,
+  a: number[],
   i: number,
   from: number,
   u: number,
@@ -212,7 +221,7 @@ function updateAndMultiplyRow(
   x: number,
   y: number,
 ): void {
-  const oi = i * n;
+  const oi = rowStart(i);
   const ui = a[u + i];
   const wi = a[w + i];
   const xi = a[x + i];
@@ -229,11 +238,11 @@ function updateAndMultiplyRow(
 }
 
 /**
- * Eigenvalues of the symmetric tridiagonal matrix (diagonal d, off-diagonal e) into d, ascending; e is
- * destroyed. LAPACK dsterf: the root-free Pal–Walker–Kahan QL iteration works on squared off-diagonals,
+ * Eigenvalues of the symmetric tridiagonal matrix (diagonal d, off-diagonal e) into d, in no particular
+ * order; e is destroyed. LAPACK dsterf: the root-free Pal–Walker–Kahan QL iteration works on squared off-diagonals,
  * so its inner loop needs no square root (and no Math.hypot, which is slow in V8).
  */
-export function tridiagonalEigenvalues(d: Float64Array, e: Float64Array): void {
+export function tridiagonalEigenvalues(d: number[], e: number[]): void {
   const n = d.length;
   const budget = { iterations: 30 * n };
   let start = 0;
@@ -252,12 +261,20 @@ export function tridiagonalEigenvalues(d: Float64Array, e: Float64Array): void {
     // QL deflates at the top, so it wants the larger end there; dsterf runs QR when the bottom is larger,
     // which is QL on the reversed block (one code path is also one path for V8 to optimise)
     if (Math.abs(d[hi]) < Math.abs(d[lo])) {
-      d.subarray(lo, hi + 1).reverse();
-      e.subarray(lo, hi).reverse();
+      reverse(d, lo, hi);
+      reverse(e, lo, hi - 1);
     }
     qlBlock(d, e, lo, hi, budget);
   }
-  d.sort();
+}
+
+/** Reverses a[lo..hi] in place. */
+function reverse(a: number[], lo: number, hi: number): void {
+  for (; lo < hi; lo++, hi--) {
+    const t = a[lo];
+    a[lo] = a[hi];
+    a[hi] = t;
+  }
 }
 
 const EPS = 2 ** -53;
@@ -269,13 +286,7 @@ const SCALED_MAX = 2 ** 500;
 const SCALED_MIN = Math.sqrt(SAFE_MIN) / EPS2;
 
 /** dsterf's QL iteration on the unreduced block [lo, hi] of (d, e); spends budget.iterations. */
-function qlBlock(
-  d: Float64Array,
-  e: Float64Array,
-  lo: number,
-  hi: number,
-  budget: { iterations: number },
-): void {
+function qlBlock(d: number[], e: number[], lo: number, hi: number, budget: { iterations: number }): void {
   let anorm = 0;
   for (let i = lo; i <= hi; i++) anorm = Math.max(anorm, Math.abs(d[i]));
   for (let i = lo; i < hi; i++) anorm = Math.max(anorm, Math.abs(e[i]));
@@ -309,7 +320,7 @@ function qlBlock(
 }
 
 /** The first m in [l, hi) whose squared off-diagonal e[m] is negligible (then set to 0), else hi. */
-function negligibleBelow(d: Float64Array, e: Float64Array, l: number, hi: number): number {
+function negligibleBelow(d: number[], e: number[], l: number, hi: number): number {
   for (let m = l; m < hi; m++) {
     if (Math.abs(e[m]) <= EPS2 * Math.abs(d[m] * d[m + 1])) {
       e[m] = 0;
@@ -324,7 +335,7 @@ function negligibleBelow(d: Float64Array, e: Float64Array, l: number, hi: number
  * function, called once per iteration, so V8 optimises it after a few calls rather than by on-stack
  * replacement of a long-running loop.
  */
-function qlSweep(d: Float64Array, e: Float64Array, l: number, m: number, sigma: number): void {
+function qlSweep(d: number[], e: number[], l: number, m: number, sigma: number): void {
   let c = 1;
   let s = 0;
   let gamma = d[m] - sigma;
@@ -350,7 +361,7 @@ function qlSweep(d: Float64Array, e: Float64Array, l: number, m: number, sigma: 
 }
 
 /** Eigenvalues of the 2×2 block [[d[i], b], [b, d[i + 1]]] into d[i], d[i + 1] (LAPACK dlae2). */
-function eigenvalues2x2(d: Float64Array, i: number, b: number): void {
+function eigenvalues2x2(d: number[], i: number, b: number): void {
   const a = d[i];
   const c = d[i + 1];
   const sm = a + c;

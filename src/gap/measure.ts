@@ -1,6 +1,6 @@
 import type { BlockOptions } from "../core/blocks.js";
 import { check } from "../core/errors.js";
-import { assertFinite, type Matrix, normalizeRows } from "../core/matrix.js";
+import { assertFinite, type Matrix, normalizeRows, vectorNorm } from "../core/matrix.js";
 import { type RecallSummary, recallSummary, retrievalRanks } from "../eval/retrieval.js";
 import {
   alignment,
@@ -82,7 +82,7 @@ export async function measure(
     n,
     dim: a.cols,
     gap: {
-      l2m: Math.hypot(...gap),
+      l2m: vectorNorm(gap),
       rmg: relativeModalityGap(paired, coneA, coneB),
       ...(options.vectors ? { vector: Array.from(gap) } : {}),
     },

@@ -1,6 +1,6 @@
 import { type BlockOptions, forEachScoreBlock } from "../core/blocks.js";
 import { check } from "../core/errors.js";
-import { colMeans, colSums, type Matrix } from "../core/matrix.js";
+import { colMeans, colSums, type Matrix, vectorNorm } from "../core/matrix.js";
 
 function checkPaired(a: Matrix, b: Matrix, where: string): void {
   check(
@@ -21,7 +21,7 @@ export function gapVector(a: Matrix, b: Matrix): Float64Array {
 
 /** Mind the Gap's L2M gap ‖mean(A) − mean(B)‖ (rows assumed unit-norm). */
 export function gapL2M(a: Matrix, b: Matrix): number {
-  return Math.hypot(...gapVector(a, b));
+  return vectorNorm(gapVector(a, b));
 }
 
 /** Cosine of each true pair a_i · b_i, float64 (rows assumed unit-norm). */

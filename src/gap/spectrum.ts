@@ -1,6 +1,6 @@
 import { check } from "../core/errors.js";
 import { type GemmBackend, gramF64 } from "../core/gemm/index.js";
-import type { Matrix } from "../core/matrix.js";
+import { type Matrix, vectorNorm } from "../core/matrix.js";
 import { symmetricEigenvaluesOf } from "../core/tridiagonal.js";
 import { gapVector } from "./metrics.js";
 
@@ -12,9 +12,15 @@ export interface Spectrum {
   gapVarianceFraction: number;
 }
 
-/** Effective rank from the eigenvalues of an n×n float64 Gram matrix (singular values² of the data). */
+/**
+ * Effective rank from the eigenvalues of an n×n float64 Gram matrix (singular values² of the data).
+ * Eigenvalues below n·ε·λ_max are rounding noise of zero singular values (their square roots would be
+ * ~1e-8·σ_max, not the ~1e-16·σ_max an SVD of the data gives), so they count as zero.
+ */
 export function effectiveRankFromGram(gram: Float64Array, n: number): number {
-  const singular = symmetricEigenvaluesOf(gram, n).map((l) => Math.sqrt(Math.max(l, 0)));
+  const eigenvalues = symmetricEigenvaluesOf(gram, n);
+  const floor = n * 2 ** -52 * Math.max(0, eigenvalues[n - 1] ?? 0); // ascending: the last is λ_max
+  const singular = eigenvalues.map((l) => (l > floor ? Math.sqrt(l) : 0));
   let total = 0;
   for (const s of singular) total += s;
   check(total > 0, "effectiveRank", "a non-zero matrix", () => "all singular values 0");
@@ -51,7 +57,7 @@ export async function spectrum(
 /** Var of [A; B] projected on the unit gap direction over its total variance (trace of the covariance). */
 export function gapVarianceFraction(a: Matrix, b: Matrix): number {
   const gap = gapVector(a, b);
-  const norm = Math.hypot(...gap);
+  const norm = vectorNorm(gap);
   if (norm === 0) return 0;
   const d = a.cols;
   const n = a.rows + b.rows;
