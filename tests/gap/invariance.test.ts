@@ -15,7 +15,8 @@ function rotation(d: number, seed: number): Matrix {
 
 function permuteRows(m: Matrix, order: Int32Array): Matrix {
   const out = matrix(m.rows, m.cols);
-  order.forEach((from, to) => out.data.set(m.data.subarray(from * m.cols, (from + 1) * m.cols), to * m.cols));
+  for (const [to, from] of order.entries())
+    out.data.set(m.data.subarray(from * m.cols, (from + 1) * m.cols), to * m.cols);
   return out;
 }
 
@@ -41,12 +42,12 @@ describe("measure invariants (properties)", () => {
           const base = numbers(await measure(a, b, { backend: "js" }));
           const q = rotation(d, seed + 1);
           const rotated = numbers(await measure(matmulSync(a, q), matmulSync(b, q), { backend: "js" }));
-          rotated.forEach((v, i) => expect(v).toBeCloseTo(base[i], 4));
+          for (const [i, v] of rotated.entries()) expect(v).toBeCloseTo(base[i], 4);
           const order = rng.permutation(n);
           const shuffled = numbers(
             await measure(permuteRows(a, order), permuteRows(b, order), { backend: "js" }),
           );
-          shuffled.forEach((v, i) => expect(v).toBeCloseTo(base[i], 9));
+          for (const [i, v] of shuffled.entries()) expect(v).toBeCloseTo(base[i], 9);
         },
       ),
       { numRuns: 25 },

@@ -806,7 +806,7 @@ describe("readNpyFile on big-endian Fortran-order data", () => {
       new DataView(bytes.buffer).setUint16(8, padded.length, true);
       for (let i = 0; i < padded.length; i++) bytes[10 + i] = padded.charCodeAt(i);
       const view = new DataView(bytes.buffer, 10 + padded.length);
-      [1, 4, 2, 5, 3, 6].forEach((v, i) => view.setFloat64(8 * i, v, false));
+      for (const [i, v] of [1, 4, 2, 5, 3, 6].entries()) view.setFloat64(8 * i, v, false);
       await writeFile(join(dir, "be.npy"), bytes);
       const arr = await readNpyFile(join(dir, "be.npy"));
       expect(arr.shape).toEqual([2, 3]);
