@@ -1,7 +1,7 @@
 import { EigenvalueDecomposition, Matrix as MlMatrix, SingularValueDecomposition } from "ml-matrix";
 import { check } from "./errors.js";
 import { type MatmulOptions, matmul } from "./gemm/index.js";
-import { colMeans, type Matrix, matrix, subtractRow, transpose } from "./matrix.js";
+import { assertFinite, colMeans, type Matrix, matrix, subtractRow, transpose } from "./matrix.js";
 import { symmetricEigenvaluesOf } from "./tridiagonal.js";
 
 /** Eigen- or singular-vectors as matrix columns, with values in descending order. */
@@ -92,11 +92,11 @@ export async function covariance(m: Matrix, options: Omit<MatmulOptions, "transB
 }
 
 /**
- * Eigenvalues of a symmetric matrix, descending (float64; only the lower triangle is read). Householder
- * tridiagonalisation then root-free QL/QR, without eigenvectors — much faster than symmetricEigen when
- * only the spectrum is needed.
+ * Eigenvalues of a symmetric matrix, descending (float64; only the lower triangle is read): Householder
+ * tridiagonalisation and root-free QL without eigenvectors, much faster than symmetricEigen.
  */
 export function symmetricEigenvalues(m: Matrix): Float64Array {
   check(m.rows === m.cols, "symmetricEigenvalues", "a square matrix", () => `${m.rows}×${m.cols}`);
+  assertFinite(m, "symmetricEigenvalues");
   return symmetricEigenvaluesOf(m.data, m.rows).reverse();
 }

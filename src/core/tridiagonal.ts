@@ -3,28 +3,25 @@
  * (LAPACK dsytd2 with uplo = 'U', values only) followed by the root-free Pal–Walker–Kahan QL iteration
  * (LAPACK dsterf). Internal to linalg.ts.
  *
- * Performance notes (V8 neither vectorises nor fuses multiply-adds, and checks every typed-array index,
- * so the work is shaped by hand; timings in the comments are on Node 20, x86-64):
- * - The matrix lives as its lower triangle in row-major order and is reduced from the last row up, so
- *   every reflector is a contiguous row prefix and every inner loop runs over a contiguous row.
+ * V8 neither vectorises nor fuses multiply-adds and bounds-checks every element access, so the work is
+ * shaped by hand (timings measured with Node 20 on x86-64):
+ * - The lower triangle is packed row after row and reduced from the last row up, so every reflector is a
+ *   contiguous row prefix and every inner loop runs along a contiguous row.
  * - Each step's rank-2 update A −= v·wᵀ + w·vᵀ is fused with the next step's product y = A·v′: the
  *   trailing matrix is streamed once per step instead of twice, and each element loaded serves both.
  * - That fused pass takes four rows at a time, so every load of v, w, v′ and y[s] serves four rows, and
  *   the four running dot products are independent (a single running sum would wait on add latency).
- *   Three, five, six or eight rows, or unrolling the column loop, measured no faster.
+ *   Two, three, five, six or eight rows measured slower; unrolling the column loop gained ≤ 5%.
  */
 
 /** Eigenvalues of the symmetric n×n matrix whose lower triangle is in row-major `m`, ascending. */
 export function symmetricEigenvaluesOf(m: ArrayLike<number>, n: number): Float64Array {
-  // The lower triangle, packed row after row, then the four work vectors, all in one plain array of
-  // doubles. A single array means V8 checks one map and one length per loop iteration instead of five;
-  // a plain array rather than a Float64Array because V8 guards every typed-array access against a
-  // detached buffer once any ArrayBuffer in the process has been detached (tsx and Vitest do that),
-  // which costs typed arrays ≈ 50% here and plain arrays nothing.
-  const work = doubles(rowStart(n) + 4 * n);
-  let k = 0;
-  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) work[k++] = m[i * n + j];
-  work.fill(0, k);
+  // The packed lower triangle and then the four work vectors, all in one plain array of doubles. One
+  // array: V8 checks one map and one length per loop iteration instead of five (with the `| 0` index sums
+  // in updateAndMultiply, that made the fused pass ≈ 40% faster). A plain array, not a Float64Array: once
+  // any ArrayBuffer in the process has been detached (tsx and Vitest do that), V8 guards every typed-array
+  // access against it, which made a Float64Array version ≈ 55% slower; plain arrays are unaffected.
+  const work = packLowerTriangle(m, n);
   const d = doubles(n);
   const e = doubles(Math.max(n - 1, 0));
   tridiagonalize(work, n, d, e);
@@ -41,17 +38,29 @@ function doubles(length: number): number[] {
   return new Array<number>(length).fill(0.5);
 }
 
+/** The lower triangle of the row-major n×n `m`, packed row after row, followed by 4n zeros. */
+function packLowerTriangle(m: ArrayLike<number>, n: number): number[] {
+  // Grown by push from a one-double literal: packed unboxed doubles without holes. `new Array(size)` would
+  // make holes, and beyond 100 000 elements it also disables an optimisation of Array constructor calls
+  // process-wide (V8's ArrayConstructor protector) and measured slower on the first call.
+  const packed = [0.5];
+  packed.pop();
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) packed.push(m[i * n + j]);
+  for (let k = 0; k < 4 * n; k++) packed.push(0);
+  return packed;
+}
+
 /** Offset of row r of a packed lower triangle. */
 function rowStart(r: number): number {
   return (r * (r + 1)) / 2;
 }
 
 /**
- * Reduces the symmetric matrix in `work` (its lower triangle packed row after row, followed by 4n scratch
- * entries) to tridiagonal form by orthogonal similarity: diagonal into d, off-diagonal e[k] between k and
- * k+1. Values only: the reflectors are not kept.
+ * Reduces the symmetric matrix in `work` (its packed lower triangle, then 4n entries of scratch space) to
+ * tridiagonal form by orthogonal similarity: diagonal into d, off-diagonal e[k] between k and k + 1.
+ * Values only: the reflectors are not kept.
  */
-export function tridiagonalize(work: number[], n: number, d: number[], e: number[]): void {
+function tridiagonalize(work: number[], n: number, d: number[], e: number[]): void {
   if (n === 0) return;
   // offsets of the work vectors: reflector v (H = I − τ·v·vᵀ, v[m − 1] = 1), the next step's reflector,
   // w with H·B·H = B − v·wᵀ − w·vᵀ, and y = B·v for the current trailing block B
@@ -63,6 +72,7 @@ export function tridiagonalize(work: number[], n: number, d: number[], e: number
   let tau = m > 0 ? reflector(work, rowStart(m), m, v, e) : 0;
   d[m] = work[rowStart(m) + m];
   // the first product has no preceding update to fuse with: a zero rank-2 update leaves A as it is
+  for (let k = w; k < w + n; k++) work[k] = 0;
   updateAndMultiply(work, m, w, w, v, y);
   for (; m > 0; m--) {
     partner(work, m, tau, v, y, w);
@@ -104,35 +114,38 @@ function updateRow(a: number[], row: number, m: number, v: number, w: number): v
  */
 function reflector(a: number[], row: number, m: number, at: number, e: number[]): number {
   const alpha = a[row + m - 1];
-  let ss = 0;
-  for (let k = 0; k < m - 1; k++) ss += a[row + k] * a[row + k];
-  // squares below 2^-960 may have lost bits to underflow (and overflow gives Infinity): rescale then
-  const scaled = !(ss >= 2 ** -960 && ss < Number.POSITIVE_INFINITY);
-  let xnorm = Math.sqrt(ss);
-  if (scaled) {
-    let amax = 0;
-    for (let k = 0; k < m - 1; k++) amax = Math.max(amax, Math.abs(a[row + k]));
-    ss = 0;
-    for (let k = 0; amax > 0 && k < m - 1; k++) ss += (a[row + k] / amax) ** 2;
-    xnorm = amax * Math.sqrt(ss);
-  }
+  const xnorm = norm(a, row, m - 1);
   if (xnorm === 0) {
     e[m - 1] = alpha;
-    a.fill(0, at, at + m);
+    for (let k = at; k < at + m; k++) a[k] = 0;
     return 0;
   }
   const beta = alpha > 0 ? -hypot(alpha, xnorm) : hypot(alpha, xnorm);
   e[m - 1] = beta;
   const denominator = alpha - beta;
-  if (scaled) {
-    // |alpha − beta| may be subnormal, and its reciprocal then overflows: divide instead
-    for (let k = 0; k < m - 1; k++) a[at + k] = a[row + k] / denominator;
-  } else {
+  if (Math.abs(denominator) > 2 ** -1000) {
     const scale = 1 / denominator;
     for (let k = 0; k < m - 1; k++) a[at + k] = a[row + k] * scale;
+  } else {
+    // the reciprocal of a (nearly) subnormal number overflows: divide instead
+    for (let k = 0; k < m - 1; k++) a[at + k] = a[row + k] / denominator;
   }
   a[at + m - 1] = 1;
   return (beta - alpha) / beta;
+}
+
+/** Euclidean norm of a[start .. start + count), without harmful overflow or underflow. */
+function norm(a: number[], start: number, count: number): number {
+  let ss = 0;
+  for (let k = start; k < start + count; k++) ss += a[k] * a[k];
+  // a sum of squares in [2^-960, ∞) lost nothing that matters to underflow or overflow
+  if (ss >= 2 ** -960 && ss < Number.POSITIVE_INFINITY) return Math.sqrt(ss);
+  let amax = 0;
+  for (let k = start; k < start + count; k++) amax = Math.max(amax, Math.abs(a[k]));
+  if (amax === 0) return 0;
+  ss = 0;
+  for (let k = start; k < start + count; k++) ss += (a[k] / amax) ** 2;
+  return amax * Math.sqrt(ss);
 }
 
 /** √(x² + y²) without overflow or underflow; far cheaper than Math.hypot in V8. */
@@ -152,7 +165,7 @@ function hypot(x: number, y: number): number {
  * `a`.
  */
 function updateAndMultiply(a: number[], m: number, u: number, w: number, x: number, y: number): void {
-  a.fill(0, y, y + m);
+  for (let k = y; k < y + m; k++) a[k] = 0;
   // the m mod 4 leftover rows go first, so every call takes every path early (a path V8 has not yet
   // seen run when it optimises the loop becomes a deoptimisation there, which costs the first calls)
   const first = m % 4;
@@ -239,10 +252,10 @@ function updateAndMultiplyRow(
 
 /**
  * Eigenvalues of the symmetric tridiagonal matrix (diagonal d, off-diagonal e) into d, in no particular
- * order; e is destroyed. LAPACK dsterf: the root-free Pal–Walker–Kahan QL iteration works on squared off-diagonals,
- * so its inner loop needs no square root (and no Math.hypot, which is slow in V8).
+ * order; e is destroyed. LAPACK dsterf: the root-free Pal–Walker–Kahan QL iteration works on squared
+ * off-diagonals, so its inner loop needs no square root (nor Math.hypot, which is slow in V8).
  */
-export function tridiagonalEigenvalues(d: number[], e: number[]): void {
+function tridiagonalEigenvalues(d: number[], e: number[]): void {
   const n = d.length;
   const budget = { iterations: 30 * n };
   let start = 0;
@@ -307,7 +320,9 @@ function qlBlock(d: number[], e: number[], lo: number, hi: number, budget: { ite
       l += 2;
       continue;
     }
-    if (budget.iterations === 0) break;
+    // LAPACK reports this as info > 0; a wrong spectrum must not pass silently
+    if (budget.iterations === 0)
+      throw new Error("symmetric eigenvalues: QL found no convergence in 30·n iterations");
     budget.iterations--;
     // shift: the eigenvalue of the leading 2×2 nearer d[l]
     const rte = Math.sqrt(e[l]);
@@ -346,7 +361,7 @@ function qlSweep(d: number[], e: number[], l: number, m: number, sigma: number):
     if (i !== m - 1) e[i + 1] = s * r;
     const oldc = c;
     // γ²/c = γ²·(r/p), and 1/p need not wait for this step's results: one division fewer on the
-    // loop-carried chain (≈ 15% faster). Infinite when p underflows; dsterf's own formula then.
+    // loop-carried chain (≈ 15% faster). Not finite when p is 0 or tiny: dsterf's own formula then.
     const ratio = r * (1 / p);
     c = p / r;
     s = bb / r;

@@ -182,21 +182,40 @@ describe("symmetricEigenvalues", () => {
     const g = gram(30, 20, 9);
     const indefinite = Float64Array.from(g.data, (v, k) => (k % 21 === 0 ? v - 30 : v));
     const reference = symmetricEigenvaluesOf(indefinite, 20);
-    for (const k of [-1000, -600, 600, 1000]) {
-      const values = symmetricEigenvaluesOf(
+    const scaled = (k: number) =>
+      symmetricEigenvaluesOf(
         indefinite.map((v) => v * 2 ** k),
         20,
       );
+    for (const k of [-1000, -600, 600, 1000]) {
       expect(
         spectrumError(
-          values,
+          scaled(k),
           reference.map((v) => v * 2 ** k),
         ),
       ).toBeLessThanOrEqual(1e-14);
     }
+    // subnormal entries keep only a few digits, but must not turn into NaN or Infinity
+    const subnormal = scaled(-1060);
+    expect(subnormal.every(Number.isFinite)).toBe(true);
+    expect(
+      spectrumError(
+        subnormal,
+        reference.map((v) => v * 2 ** -1060),
+      ),
+    ).toBeLessThanOrEqual(1e-4);
   });
 
   it("rejects non-square input", () => {
     expect(() => symmetricEigenvalues(matrix(2, 3))).toThrow(InputError);
+  });
+});
+
+describe("symmetricEigenvalues input checks", () => {
+  it("rejects non-finite entries instead of returning NaN eigenvalues", () => {
+    const m = matrix(2, 2, Float32Array.from([1, Number.NaN, Number.NaN, 1]));
+    expect(() => symmetricEigenvalues(m)).toThrow(
+      /symmetricEigenvalues: expected finite values; got NaN at row 0, column 1/,
+    );
   });
 });
