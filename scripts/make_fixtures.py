@@ -148,6 +148,97 @@ def zero_shot():
             "confusion": confusion.tolist(), "perClass": per_class}
 
 
+def inv_sqrt_sqrt(c):
+    w, v = np.linalg.eigh(c)
+    root = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+    inv = (v * np.where(w > 0, 1 / np.sqrt(np.where(w > 0, w, 1)), 0)) @ v.T
+    return root, inv
+
+
+def covariance_map(xa, xb, regularise):
+    ma, mb = xa.mean(0), xb.mean(0)
+    ca, cb = np.cov(xa, rowvar=False, bias=True), np.cov(xb, rowvar=False, bias=True)
+    ca, cb = regularise(ca), regularise(cb)
+    return ma, mb, inv_sqrt_sqrt(cb)[1] @ inv_sqrt_sqrt(ca)[0]
+
+
+def fit_align(kind, a, b, p):
+    """numpy twins of src/align: returns apply(m, side) for unit-normalised fits."""
+    xa, xb = unit(a), unit(b)
+    ma, mb = xa.mean(0), xb.mean(0)
+    same = lambda m: unit(m)
+    if kind == "center" or kind == "c3":
+        return lambda m, side: unit(unit(m) - (ma if side == "a" else mb))
+    if kind == "shift":
+        d = ma - mb
+        return lambda m, side: unit(unit(m) + (-0.5 if side == "a" else 0.5) * p["lambda"] * d)
+    if kind == "capdec-noise":
+        return lambda m, side: same(m)
+    if kind in ("realign", "realign-aniso"):
+        if kind == "realign":
+            ta = ((xa - ma) ** 2).sum(1).mean(); tb = ((xb - mb) ** 2).sum(1).mean()
+            t = np.eye(a.shape[1]) * np.sqrt(ta / (tb + 1e-10))
+        else:
+            al = p["shrinkage"]; dd = a.shape[1]
+            _, _, t = covariance_map(xa, xb, lambda c: (1 - al) * c + al * np.trace(c) / dd * np.eye(dd))
+        move = lambda y: unit((y - mb) @ t + ma)
+        mhat = move(xb).mean(0)
+        return lambda m, side: same(m) if side == "a" else unit(move(unit(m)) - mhat + ma)
+    if kind == "coral":
+        dd = a.shape[1]
+        ma_, mb_, t = covariance_map(xa, xb, lambda c: c + p["eps"] * np.eye(dd))
+        return lambda m, side: same(m) if side == "a" else unit((unit(m) - mb_) @ t + ma_)
+    if kind == "decap":
+        mem = xa
+        def apply(m, side):
+            if side == "a":
+                return same(m)
+            z = unit(m) @ mem.T / p["tau"]
+            w = np.exp(z - z.max(1, keepdims=True))
+            return unit(w @ mem)
+        return apply
+    if kind == "procrustes":
+        u, _, vt = np.linalg.svd(xb.T @ xa)
+        w = u @ vt
+        return lambda m, side: same(m) if side == "a" else unit(unit(m) @ w)
+    if kind == "ridge":
+        w = np.linalg.solve(xb.T @ xb + p["lambda"] * np.eye(a.shape[1]), xb.T @ xa)
+        return lambda m, side: same(m) if side == "a" else unit(unit(m) @ w)
+    raise ValueError(kind)
+
+
+# defaults of src/align, with the noise of c3 / capdec-noise off so numpy can match exactly
+ALIGN_PARAMS = {"center": {}, "shift": {"lambda": 1.0}, "realign": {}, "realign-aniso": {"shrinkage": 0.5},
+                "c3": {"sigma2": 0.0}, "capdec-noise": {"sigma2": 0.0}, "decap": {"tau": 0.01},
+                "procrustes": {}, "ridge": {"lambda": 1.0}, "coral": {"eps": 1e-4}}
+
+
+def align():
+    a, b = f32(40, 6), f32(40, 6)
+    a += 0.8
+    b = (b + 0.5 * a - 0.3).astype(np.float32)
+    na, nb = f32(15, 6) + 0.8, f32(15, 6) - 0.2
+    na, nb = na.astype(np.float32), nb.astype(np.float32)
+    out = {"a": mat(a), "b": mat(b), "newA": mat(na), "newB": mat(nb), "methods": {}}
+    for kind, p in ALIGN_PARAMS.items():
+        f = fit_align(kind, a, b, p)
+        out["methods"][kind] = {"params": p, "a": mat(f(na, "a")), "b": mat(f(nb, "b"))}
+    return out
+
+
+def heldout(f, fit_rows):
+    """Measure references for every transform fitted on rows [0, fit_rows), measured on the rest."""
+    a, b = f[0].astype(np.float64), f[1].astype(np.float64)
+    xf, yf, xe, ye = a[:fit_rows], b[:fit_rows], a[fit_rows:], b[fit_rows:]
+    res = {"baseline": measure_reference(xe, ye)}
+    for kind, p in ALIGN_PARAMS.items():
+        g = fit_align(kind, xf, yf, p)
+        res[kind] = measure_reference(g(xe, "a"), g(ye, "b"))
+    for r in res.values():
+        del r["ranks"]
+    return res
+
+
 SHARED = pathlib.Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mind-the-gap"
 
 
@@ -161,12 +252,14 @@ def shared_measures():
             ref = measure_reference(f[0], f[1])
             del ref["ranks"]
             out[name] = ref
+            if name == "features_clip":
+                out["heldout"] = heldout(f, f.shape[1] // 2)
     return out
 
 
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
-    files = {"core": core(), "metrics": metrics(), "zero-shot": zero_shot()}
+    files = {"core": core(), "metrics": metrics(), "zero-shot": zero_shot(), "align": align()}
     shared = shared_measures()
     if shared:
         files["mind-the-gap"] = shared

@@ -1,4 +1,9 @@
-import { EigenvalueDecomposition, Matrix as MlMatrix, SingularValueDecomposition } from "ml-matrix";
+import {
+  CholeskyDecomposition,
+  EigenvalueDecomposition,
+  Matrix as MlMatrix,
+  SingularValueDecomposition,
+} from "ml-matrix";
 import { check } from "./errors.js";
 import { type MatmulOptions, matmul } from "./gemm/index.js";
 import { assertFinite, colMeans, type Matrix, matrix, subtractRow, transpose } from "./matrix.js";
@@ -99,4 +104,57 @@ export function symmetricEigenvalues(m: Matrix): Float64Array {
   check(m.rows === m.cols, "symmetricEigenvalues", "a square matrix", () => `${m.rows}×${m.cols}`);
   assertFinite(m, "symmetricEigenvalues");
   return symmetricEigenvaluesOf(m.data, m.rows).reverse();
+}
+
+function toMl64(values: ArrayLike<number>, rows: number, cols: number): MlMatrix {
+  return new MlMatrix(
+    Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => values[i * cols + j])),
+  );
+}
+
+function fromMl64(m: MlMatrix): Float64Array {
+  return Float64Array.from(m.to1DArray());
+}
+
+/**
+ * f(S) = V·diag(f(λ))·Vᵀ for a symmetric n×n float64 matrix S (row-major), e.g. S^½ or S^−½ of a
+ * covariance; float64 throughout.
+ */
+export function symmetricMatrixFunction(
+  s: Float64Array,
+  n: number,
+  f: (eigenvalue: number) => number,
+): Float64Array {
+  check(
+    s.length === n * n && n <= MAX_DECOMPOSITION_DIM,
+    "symmetricMatrixFunction",
+    `an n×n matrix, n ≤ ${MAX_DECOMPOSITION_DIM}`,
+    () => `${s.length} values for n = ${n}`,
+  );
+  const eig = new EigenvalueDecomposition(toMl64(s, n, n), { assumeSymmetric: true });
+  const v = eig.eigenvectorMatrix;
+  const scaled = v.clone();
+  eig.realEigenvalues.forEach((l, j) => {
+    const fl = f(l);
+    for (let i = 0; i < n; i++) scaled.set(i, j, scaled.get(i, j) * fl);
+  });
+  return fromMl64(scaled.mmul(v.transpose()));
+}
+
+/** The orthogonal W minimising ‖X·W − Y‖ given M = Xᵀ·Y (n×n, float64): W = U·Vᵀ from M = U·S·Vᵀ. */
+export function orthogonalProcrustes(m: Float64Array, n: number): Float64Array {
+  const dec = new SingularValueDecomposition(toMl64(m, n, n));
+  return fromMl64(dec.leftSingularVectors.mmul(dec.rightSingularVectors.transpose()));
+}
+
+/** Solves S·X = R for symmetric positive definite S (n×n) and R (n×k), float64, by Cholesky. */
+export function solveSpd(s: Float64Array, n: number, r: Float64Array, k: number): Float64Array {
+  const chol = new CholeskyDecomposition(toMl64(s, n, n));
+  check(
+    chol.isPositiveDefinite(),
+    "solveSpd",
+    "a positive definite matrix",
+    () => "a singular or indefinite one",
+  );
+  return fromMl64(chol.solve(toMl64(r, n, k)));
 }

@@ -1,0 +1,137 @@
+import { z } from "zod";
+import { check, InputError } from "../core/errors.js";
+import { assertFinite, type Matrix, normalizeRows } from "../core/matrix.js";
+import { c3 } from "./c3.js";
+import { capdecNoise } from "./capdec-noise.js";
+import { center } from "./center.js";
+import { coral } from "./coral.js";
+import { decap } from "./decap.js";
+import type { AlignMethod, AlignState, Side } from "./method.js";
+import { procrustes } from "./procrustes.js";
+import { realign } from "./realign.js";
+import { realignAniso } from "./realign-aniso.js";
+import { ridge } from "./ridge.js";
+import { shift } from "./shift.js";
+
+export type { AlignMethod, AlignState, ParamSpec, Side } from "./method.js";
+
+/** Every alignment transform, by kind (the CLI lists these). */
+export const ALIGN_METHODS: Readonly<Record<string, AlignMethod>> = Object.fromEntries(
+  [center, shift, realign, realignAniso, c3, capdecNoise, decap, procrustes, ridge, coral].map((m) => [
+    m.kind,
+    m as AlignMethod,
+  ]),
+);
+
+/** The transform registered under `kind`. */
+export function alignMethod(kind: string): AlignMethod {
+  const method = ALIGN_METHODS[kind];
+  if (!method)
+    throw new InputError(
+      "align method",
+      `one of ${Object.keys(ALIGN_METHODS).join(", ")}`,
+      JSON.stringify(kind),
+    );
+  return method;
+}
+
+/** The method's parameters: defaults overridden by `given` (numbers or numeric strings), each validated. */
+export function alignParams(
+  method: AlignMethod,
+  given: Readonly<Record<string, number | string>> = {},
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, spec] of Object.entries(method.params)) out[name] = spec.default;
+  for (const [name, raw] of Object.entries(given)) {
+    const spec = method.params[name];
+    const known = Object.keys(method.params);
+    if (!spec)
+      throw new InputError(
+        `${method.kind} parameter`,
+        known.length ? `one of ${known.join(", ")}` : "no parameters",
+        JSON.stringify(name),
+      );
+    const value = typeof raw === "number" ? raw : raw.trim() === "" ? Number.NaN : Number(raw);
+    if (!spec.valid(value))
+      throw new InputError(`${method.kind} ${name}`, spec.expected, JSON.stringify(raw));
+    out[name] = value;
+  }
+  return out;
+}
+
+/** Fits transform `kind` on embeddings a and b (rows L2-normalised first; paired by index where it needs pairs). */
+export async function fitAlign(
+  kind: string,
+  a: Matrix,
+  b: Matrix,
+  params: Readonly<Record<string, number | string>> = {},
+): Promise<AlignState> {
+  const method = alignMethod(kind);
+  const resolved = alignParams(method, params);
+  check(
+    a.cols === b.cols,
+    `${kind} fit`,
+    `A and B of the same dimension (A has ${a.cols})`,
+    () => `B with ${b.cols}`,
+  );
+  check(
+    a.rows >= 2 && b.rows >= 2,
+    `${kind} fit`,
+    "at least 2 rows of each modality",
+    () => `${a.rows} and ${b.rows}`,
+  );
+  if (method.needsPairs)
+    check(a.rows === b.rows, `${kind} fit`, `paired rows, as many in B as in A (${a.rows})`, () =>
+      String(b.rows),
+    );
+  assertFinite(a, `${kind} fit A`);
+  assertFinite(b, `${kind} fit B`);
+  return method.fit(normalizeRows(a, `${kind} fit A`), normalizeRows(b, `${kind} fit B`), resolved);
+}
+
+/** Applies a fitted state (validated first) to rows of one side; returns unit rows. */
+export function applyAlign(state: AlignState, m: Matrix, side: Side): Matrix {
+  validateAlignState(state, "align state");
+  assertFinite(m, `${state.kind} apply`);
+  return alignMethod(state.kind).apply(state, m, side);
+}
+
+const header = z.object({ kind: z.string(), version: z.number().int(), dim: z.number().int().positive() });
+
+/** Validates a parsed JSON value as a fitted state (known kind, matching version, well-formed fields). */
+export function validateAlignState(value: unknown, where: string): AlignState {
+  const head = header.safeParse(value);
+  if (!head.success)
+    throw new InputError(where, "an alignment state with kind, version and dim", issueText(head.error));
+  const method = alignMethod(head.data.kind);
+  if (head.data.version !== method.version)
+    throw new InputError(
+      where,
+      `version ${method.version} of a ${method.kind} state`,
+      `version ${head.data.version}`,
+    );
+  const body = method.stateSchema(head.data.dim).safeParse(value);
+  if (!body.success)
+    throw new InputError(
+      where,
+      `a well-formed ${method.kind} state of dim ${head.data.dim}`,
+      issueText(body.error),
+    );
+  return value as AlignState;
+}
+
+/** Parses and validates a state from JSON text. */
+export function parseAlignState(text: string, where: string): AlignState {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(where, "JSON text", (error as Error).message);
+  }
+  return validateAlignState(value, where);
+}
+
+function issueText(error: z.ZodError): string {
+  const first = error.issues[0];
+  return `${first.path.join(".") || "(top level)"}: ${first.message}`;
+}

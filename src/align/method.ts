@@ -1,0 +1,116 @@
+import { z } from "zod";
+import { check, InputError } from "../core/errors.js";
+import { type Matrix, matrix, normalizeRows } from "../core/matrix.js";
+
+/** Which modality a matrix holds: "a" (e.g. images) or "b" (e.g. texts). */
+export type Side = "a" | "b";
+
+/** Fitted state of a transform: plain JSON with its kind, format version and embedding dimension. */
+export interface AlignState {
+  readonly kind: string;
+  readonly version: number;
+  readonly dim: number;
+}
+
+/** A numeric parameter of a transform, with its default and the range it must lie in. */
+export interface ParamSpec {
+  readonly default: number;
+  readonly doc: string;
+  /** What a valid value is, e.g. "a finite number" or "≥ 0". */
+  readonly expected: string;
+  readonly valid: (v: number) => boolean;
+}
+
+/** A training-free alignment transform: fit on embeddings, apply to new ones, state as JSON. */
+export interface AlignMethod<S extends AlignState = AlignState> {
+  readonly kind: string;
+  readonly version: number;
+  /** One line for help texts. */
+  readonly summary: string;
+  /** Whether fit uses the pairing of rows (procrustes, ridge) or only each modality's statistics. */
+  readonly needsPairs: boolean;
+  readonly params: Readonly<Record<string, ParamSpec>>;
+  /** Fits on L2-normalised rows of a and b (paired by index where needsPairs). */
+  fit(a: Matrix, b: Matrix, params: Readonly<Record<string, number>>): Promise<S>;
+  /** Transforms rows of one side; returns unit rows. Pure: the same input gives the same output. */
+  apply(state: S, m: Matrix, side: Side): Matrix;
+  /** Schema of the state's own fields for dimension `dim` (kind, version, dim are checked for every method). */
+  stateSchema(dim: number): z.ZodType;
+}
+
+/** Parameter specs shared by several transforms. */
+export const PARAMS = {
+  finite: (def: number, doc: string): ParamSpec => ({
+    default: def,
+    doc,
+    expected: "a finite number",
+    valid: Number.isFinite,
+  }),
+  nonNegative: (def: number, doc: string): ParamSpec => ({
+    default: def,
+    doc,
+    expected: "a finite number ≥ 0",
+    valid: (v) => Number.isFinite(v) && v >= 0,
+  }),
+  positive: (def: number, doc: string): ParamSpec => ({
+    default: def,
+    doc,
+    expected: "a finite number > 0",
+    valid: (v) => Number.isFinite(v) && v > 0,
+  }),
+  fraction: (def: number, doc: string): ParamSpec => ({
+    default: def,
+    doc,
+    expected: "a number in [0, 1]",
+    valid: (v) => v >= 0 && v <= 1,
+  }),
+  seed: (): ParamSpec => ({
+    default: 0,
+    doc: "seed of the noise",
+    expected: "a safe integer",
+    valid: Number.isSafeInteger,
+  }),
+} as const;
+
+/** Zod schema of a stored float64 vector or flat matrix: `length` finite numbers. */
+export const vectorSchema = (length: number) => z.array(z.number()).length(length);
+
+/** Each row of `m` (first L2-normalised) mapped through `f(row, out)` in float64, then L2-normalised again. */
+export function mapRows(
+  m: Matrix,
+  dim: number,
+  where: string,
+  f: (row: Float64Array, out: Float64Array, index: number) => void,
+): Matrix {
+  check(m.cols === dim, where, `rows of dimension ${dim} (the fitted state's)`, () => String(m.cols));
+  const u = normalizeRows(m, where);
+  const out = matrix(m.rows, dim);
+  const row = new Float64Array(dim);
+  const mapped = new Float64Array(dim);
+  for (let i = 0; i < m.rows; i++) {
+    for (let j = 0; j < dim; j++) row[j] = u.data[i * dim + j];
+    mapped.fill(0);
+    f(row, mapped, i);
+    let norm = 0;
+    for (const v of mapped) norm += v * v;
+    norm = Math.sqrt(norm);
+    if (!(norm > 0 && Number.isFinite(norm)))
+      throw new InputError(
+        where,
+        "a transformed row with a finite, non-zero norm",
+        `norm ${norm} at row ${i}`,
+      );
+    for (let j = 0; j < dim; j++) out.data[i * dim + j] = mapped[j] / norm;
+  }
+  return out;
+}
+
+/** row · W for a d×d float64 matrix W stored row-major, into out. */
+export function multiplyRow(row: Float64Array, w: ArrayLike<number>, out: Float64Array): void {
+  const d = row.length;
+  for (let k = 0; k < d; k++) {
+    const r = row[k];
+    if (r === 0) continue;
+    for (let j = 0, base = k * d; j < d; j++) out[j] += r * w[base + j];
+  }
+}

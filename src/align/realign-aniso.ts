@@ -1,0 +1,52 @@
+import { z } from "zod";
+import { type CovarianceMapState, covarianceMap } from "./coral.js";
+import { type AlignMethod, mapRows, multiplyRow, PARAMS, vectorSchema } from "./method.js";
+import { movedCentroid, realignRow } from "./realign.js";
+
+/** State of `realign-aniso`: a covariance map plus ReAlign's centroid. */
+export interface RealignAnisoState extends CovarianceMapState {
+  readonly kind: "realign-aniso";
+  readonly shrinkage: number;
+  readonly centroid: number[];
+}
+
+/**
+ * `realign-aniso` (gapkit's extension of ReAlign): the Trace step's scalar s becomes the full covariance
+ * match T = C_B^−½·C_A^½, each covariance shrunk towards its isotropic part,
+ * C ← (1 − α)·C + α·(tr C / d)·I. Anchor and Centroid steps are ReAlign's. α = 1 gives back ReAlign
+ * (T = √(T_A/T_B)·I); α = 0 matches the covariances exactly (needs N > d for a full-rank C_B).
+ */
+export const realignAniso: AlignMethod<RealignAnisoState> = {
+  kind: "realign-aniso",
+  version: 1,
+  summary: "ReAlign with the trace step replaced by a full (shrunk) covariance match",
+  needsPairs: false,
+  params: { shrinkage: PARAMS.fraction(0.5, "α: shrinkage of each covariance towards (tr C / d)·I") },
+  async fit(a, b, params) {
+    const d = a.cols;
+    const alpha = params.shrinkage;
+    const map = await covarianceMap(a, b, (c, trace) => {
+      for (let k = 0; k < c.length; k++) c[k] *= 1 - alpha;
+      for (let i = 0; i < d; i++) c[i * d + i] += (alpha * trace) / d;
+    });
+    const anchors = { meanA: Array.from(map.meanA), meanB: Array.from(map.meanB) };
+    const t = Array.from(map.t);
+    const centroid = movedCentroid(b, anchors, (centred, out) => multiplyRow(centred, t, out));
+    return { kind: "realign-aniso", version: 1, dim: d, ...anchors, t, shrinkage: alpha, centroid };
+  },
+  apply(state, m, side) {
+    return mapRows(m, state.dim, "realign-aniso", (row, out) =>
+      side === "a"
+        ? out.set(row)
+        : realignRow(row, out, state, (c, o) => multiplyRow(c, state.t, o), state.centroid),
+    );
+  },
+  stateSchema: (dim) =>
+    z.object({
+      meanA: vectorSchema(dim),
+      meanB: vectorSchema(dim),
+      t: vectorSchema(dim * dim),
+      shrinkage: z.number().min(0).max(1),
+      centroid: vectorSchema(dim),
+    }),
+};

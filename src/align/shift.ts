@@ -1,0 +1,40 @@
+import { z } from "zod";
+import { colMeans } from "../core/matrix.js";
+import { type AlignMethod, type AlignState, mapRows, PARAMS, vectorSchema } from "./method.js";
+
+/** State of `shift`: the gap vector Δ = mean(A) − mean(B) and λ. */
+export interface ShiftState extends AlignState {
+  readonly kind: "shift";
+  readonly delta: number[];
+  readonly lambda: number;
+}
+
+/**
+ * `shift` (Mind the Gap, §4.2): a' = n(a − ½λΔ), b' = n(b + ½λΔ) with Δ = mean(A) − mean(B).
+ * λ = 1 closes the centroid gap to first order; λ < 0 widens it; λ = 0 is the identity (up to normalising).
+ */
+export const shift: AlignMethod<ShiftState> = {
+  kind: "shift",
+  version: 1,
+  summary: "Mind the Gap's gap shift: move both modalities by ±½λΔ along the gap vector",
+  needsPairs: false,
+  params: { lambda: PARAMS.finite(1, "shift strength: 1 closes the gap to first order, < 0 widens it") },
+  async fit(a, b, params) {
+    const ma = colMeans(a);
+    const mb = colMeans(b);
+    return {
+      kind: "shift",
+      version: 1,
+      dim: a.cols,
+      delta: Array.from(ma, (v, j) => v - mb[j]),
+      lambda: params.lambda,
+    };
+  },
+  apply(state, m, side) {
+    const step = (side === "a" ? -0.5 : 0.5) * state.lambda;
+    return mapRows(m, state.dim, "shift", (row, out) => {
+      for (let j = 0; j < row.length; j++) out[j] = row[j] + step * state.delta[j];
+    });
+  },
+  stateSchema: (dim) => z.object({ delta: vectorSchema(dim), lambda: z.number() }),
+};
