@@ -1,4 +1,6 @@
 /** gapkit, browser-safe entry: the numeric core, metrics and everything else that needs no file system. */
+export * from "./align/evaluate.js";
+export * from "./align/index.js";
 export * from "./core/blocks.js";
 export * from "./core/errors.js";
 export * from "./core/gemm/index.js";
@@ -7,6 +9,7 @@ export { createOrtBackend, gemmModel, type OrtModule } from "./core/gemm/ort.js"
 export * from "./core/linalg.js";
 export * from "./core/matrix.js";
 export * from "./core/rng.js";
+export * from "./eval/bootstrap.js";
 export * from "./eval/retrieval.js";
 export * from "./eval/zero-shot.js";
 export * from "./gap/measure.js";

@@ -103,7 +103,13 @@ export function validateAlignState(value: unknown, where: string): AlignState {
   const head = header.safeParse(value);
   if (!head.success)
     throw new InputError(where, "an alignment state with kind, version and dim", issueText(head.error));
-  const method = alignMethod(head.data.kind);
+  const method = ALIGN_METHODS[head.data.kind];
+  if (!method)
+    throw new InputError(
+      where,
+      `a state whose kind is one of ${Object.keys(ALIGN_METHODS).join(", ")}`,
+      JSON.stringify(head.data.kind),
+    );
   if (head.data.version !== method.version)
     throw new InputError(
       where,

@@ -82,12 +82,7 @@ export const realign: AlignMethod<RealignState> = {
     };
   },
   apply(state, m, side) {
-    for (const [name, v] of [
-      ["meanA", state.meanA],
-      ["meanB", state.meanB],
-      ["centroid", state.centroid],
-    ] as const)
-      if (side === "a") return mapRows(m, state.dim, "realign", (row, out) => out.set(row));
+    if (side === "a") return mapRows(m, state.dim, "realign", (row, out) => out.set(row));
     const scaleCentred = scaleBy(state.scale);
     return mapRows(m, state.dim, "realign", (row, out) =>
       realignRow(row, out, state, scaleCentred, state.centroid),

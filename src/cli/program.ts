@@ -1,9 +1,11 @@
 import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
 import { InputError } from "../core/errors.js";
+import { registerAlign } from "./commands/align.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerInfo } from "./commands/info.js";
 import { registerMeasure } from "./commands/measure.js";
+import { registerShift } from "./commands/shift.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -15,6 +17,8 @@ export function buildProgram(): Command {
     .showSuggestionAfterError()
     .exitOverride();
   registerMeasure(program);
+  registerAlign(program);
+  registerShift(program);
   registerDemo(program);
   registerInfo(program);
   return program;

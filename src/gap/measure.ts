@@ -1,6 +1,7 @@
 import type { BlockOptions } from "../core/blocks.js";
 import { check } from "../core/errors.js";
 import { assertFinite, type Matrix, normalizeRows, vectorNorm } from "../core/matrix.js";
+import { type BootstrapOptions, bootstrapRecall } from "../eval/bootstrap.js";
 import { type RecallSummary, recallSummary, retrievalRanks } from "../eval/retrieval.js";
 import {
   alignment,
@@ -21,7 +22,10 @@ export interface MeasureResult {
   pairedCos: number;
   alignment: number;
   uniformity: { a: number; b: number };
-  retrieval: { aToB: RecallSummary; bToA: RecallSummary };
+  retrieval: {
+    aToB: RecallSummary & { r1CI?: [number, number] };
+    bToA: RecallSummary & { r1CI?: [number, number] };
+  };
   spectrum: Spectrum;
 }
 
@@ -31,6 +35,8 @@ export interface MeasureOptions extends Omit<BlockOptions, "onProgress"> {
   names?: { a: string; b: string };
   /** Include the gap vector mean(A) − mean(B) in the result. */
   vectors?: boolean;
+  /** Adds a percentile-bootstrap confidence interval of R@1 (`r1CI`) to each retrieval direction. */
+  bootstrap?: BootstrapOptions;
   /** Called as work completes with (done, total) in arbitrary units. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -90,7 +96,14 @@ export async function measure(
     pairedCos: paired,
     alignment: alignment(a, b),
     uniformity: { a: uniformityA, b: uniformityB },
-    retrieval: { aToB: recallSummary(ranks.aToB), bToA: recallSummary(ranks.bToA) },
+    retrieval: {
+      aToB: summarise(ranks.aToB, options.bootstrap),
+      bToA: summarise(ranks.bToA, options.bootstrap),
+    },
     spectrum: spec,
   };
+}
+
+function summarise(ranks: Int32Array, bootstrap: BootstrapOptions | undefined) {
+  return { ...recallSummary(ranks), ...(bootstrap ? { r1CI: bootstrapRecall(ranks, 1, bootstrap) } : {}) };
 }

@@ -54,6 +54,11 @@ export async function readPairFile(
   return toPair(await readArrayFile(path, options), path);
 }
 
+/** Reads a UTF-8 text file (e.g. a JSON state); a missing or unreadable file is an InputError. */
+export async function readTextFile(path: string, maxBytes = 2 ** 30): Promise<string> {
+  return new TextDecoder().decode(await readBytes(path, { maxBytes }));
+}
+
 /** Writes `bytes` to a temporary file beside `path`, then renames it over `path`. */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);

@@ -129,7 +129,7 @@ describe("align input checks", () => {
     [
       "wrong kind",
       (s: Record<string, unknown>) => ({ ...s, kind: "no-such-kind" }),
-      /align method: expected one of center, shift/,
+      /s\.json: expected a state whose kind is one of center, shift/,
     ],
     [
       "wrong version",

@@ -1,0 +1,151 @@
+import type { Command } from "commander";
+import { evaluateHeldOut, type HeldOutResult } from "../../align/evaluate.js";
+import { ALIGN_METHODS, alignMethod, applyAlign, fitAlign, parseAlignState } from "../../align/index.js";
+import { InputError } from "../../core/errors.js";
+import { readArrayFile, readTextFile, writeFileAtomic, writeNpyFile } from "../../io/files.js";
+import { fromMatrix, toMatrix, toPair } from "../../io/npy.js";
+import { initBackends } from "../../node.js";
+import { backendOption, parseInteger } from "../options.js";
+import { printResult } from "../output.js";
+import { loadPair, type PairFlags, pairOptions } from "../pair.js";
+import { stderrProgress } from "../progress.js";
+
+/** Parses repeated `--param k=v` flags. */
+function parseParams(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) throw new InputError("--param", "NAME=VALUE, e.g. lambda=0.5", JSON.stringify(item));
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+function methodsHelp(): string {
+  return Object.values(ALIGN_METHODS)
+    .map((m) => {
+      const params = Object.entries(m.params).map(([k, p]) => `${k}=${p.default}`);
+      return `  ${m.kind.padEnd(14)} ${m.summary}${params.length ? ` [${params.join(", ")}]` : ""}`;
+    })
+    .join("\n");
+}
+
+const pct = (x: number) => (100 * x).toFixed(1);
+
+/** The held-out table: one row per transform. */
+export function formatHeldOut(r: HeldOutResult): string {
+  const rows = [["baseline", r.baseline] as const, ...Object.entries(r.methods)];
+  const lines = [
+    `fit on ${r.fitRows} pairs, measured on the other ${r.evalRows}`,
+    `${"method".padEnd(14)} ${"gap".padStart(6)} ${"pairCos".padStart(7)}  ${"A→B R@1 [95% CI]".padEnd(22)} ${"B→A R@1 [95% CI]".padEnd(22)} A→B R@5`,
+  ];
+  for (const [name, m] of rows) {
+    const ci = (x: { r1: number; r1CI?: [number, number] }) =>
+      `${pct(x.r1)} [${pct(x.r1CI?.[0] ?? x.r1)}, ${pct(x.r1CI?.[1] ?? x.r1)}]`.padEnd(22);
+    lines.push(
+      `${name.padEnd(14)} ${m.gap.l2m.toFixed(3).padStart(6)} ${m.pairedCos.toFixed(3).padStart(7)}  ${ci(m.retrieval.aToB)} ${ci(m.retrieval.bToA)} ${pct(m.retrieval.aToB.r5)}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** `gapkit align fit | apply | eval`: training-free gap closing with JSON states. */
+export function registerAlign(program: Command): void {
+  const align = program
+    .command("align")
+    .description(
+      "close the modality gap without training: fit a transform, apply it, evaluate it on held-out pairs",
+    )
+    .addHelpText("after", `\nMethods (--method):\n${methodsHelp()}`);
+
+  backendOption(
+    pairOptions(align.command("fit").description("fit a transform and write its state as JSON"))
+      .requiredOption("--method <kind>", `one of ${Object.keys(ALIGN_METHODS).join(", ")}`)
+      .option("--param <name=value>", "a parameter of the method (repeatable)", collect, [])
+      .requiredOption("-o, --output <state.json>", "where to write the state"),
+  ).action(
+    async (
+      file: string | undefined,
+      flags: PairFlags & { method: string; param: string[]; output: string; backend?: string },
+    ) => {
+      await initBackends(flags.backend);
+      alignMethod(flags.method);
+      const { a, b } = await loadPair(file, flags, "align fit");
+      const state = await fitAlign(flags.method, a, b, parseParams(flags.param));
+      await writeFileAtomic(flags.output, new TextEncoder().encode(`${JSON.stringify(state)}\n`));
+    },
+  );
+
+  align
+    .command("apply")
+    .description("apply a fitted state to embeddings: (N, d) with --side, or (2, N, d) for both sides")
+    .argument("<state>", "state.json written by `align fit`")
+    .argument("<input>", ".npy/.npz of shape (N, d) or (2, N, d)")
+    .requiredOption("-o, --output <file.npy>", "where to write the transformed embeddings (float32)")
+    .option("--side <a|b>", "which modality the (N, d) rows are")
+    .action(async (statePath: string, input: string, flags: { output: string; side?: string }) => {
+      const state = parseAlignState(await readTextFile(statePath), statePath);
+      if (flags.side !== undefined && flags.side !== "a" && flags.side !== "b")
+        throw new InputError("--side", "a or b", JSON.stringify(flags.side));
+      const arr = await readArrayFile(input);
+      if (arr.shape.length === 3) {
+        const { a, b } = toPair(arr, input);
+        const [ta, tb] = [applyAlign(state, a, "a"), applyAlign(state, b, "b")];
+        const data = new Float32Array(ta.data.length * 2);
+        data.set(ta.data);
+        data.set(tb.data, ta.data.length);
+        await writeNpyFile(flags.output, { shape: [2, ta.rows, ta.cols], data });
+      } else {
+        if (!flags.side) throw new InputError("--side", "a or b for an (N, d) input", "no --side");
+        await writeNpyFile(flags.output, fromMatrix(applyAlign(state, toMatrix(arr, input), flags.side)));
+      }
+    });
+
+  backendOption(
+    pairOptions(
+      align.command("eval").description("fit on part of the pairs, measure the rest before and after"),
+    )
+      .requiredOption("--method <kind|all>", `one of ${Object.keys(ALIGN_METHODS).join(", ")}, or all`)
+      .option(
+        "--param <name=value>",
+        "a parameter of the method (repeatable; with a single --method)",
+        collect,
+        [],
+      )
+      .option("--fit <fraction>", "fraction of the pairs to fit on", "0.5")
+      .option("--shuffle", "shuffle the pairs before splitting (seeded)")
+      .option("--seed <n>", "seed of the shuffle and the bootstrap", "0")
+      .option("--json", "print JSON"),
+  ).action(
+    async (
+      file: string | undefined,
+      flags: PairFlags & {
+        method: string;
+        param: string[];
+        fit: string;
+        shuffle?: boolean;
+        seed: string;
+        json?: boolean;
+        backend?: string;
+      },
+    ) => {
+      await initBackends(flags.backend);
+      const methods = flags.method === "all" ? Object.keys(ALIGN_METHODS) : [alignMethod(flags.method).kind];
+      if (flags.param.length && methods.length > 1)
+        throw new InputError("--param", "a single --method", "--method all");
+      const fit = Number(flags.fit);
+      const { a, b } = await loadPair(file, flags, "align eval");
+      const result = await evaluateHeldOut(a, b, {
+        methods,
+        fit: Number.isFinite(fit) ? fit : Number.NaN,
+        shuffle: flags.shuffle,
+        seed: parseInteger(flags.seed, "--seed"),
+        params: flags.param.length ? { [methods[0]]: parseParams(flags.param) } : undefined,
+        onProgress: stderrProgress("align eval"),
+      });
+      printResult(result, flags.json, formatHeldOut);
+    },
+  );
+}
