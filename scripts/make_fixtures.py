@@ -239,6 +239,104 @@ def heldout(f, fit_rows):
     return res
 
 
+def log_softmax(l):
+    m = l.max(1, keepdims=True)
+    return l - (np.log(np.exp(l - m).sum(1, keepdims=True)) + m)
+
+
+def ce_soft(l, t):
+    return float(-(log_softmax(l) * t).sum(1).mean())
+
+
+def losses():
+    """Loss values from the papers' formulas (open_clip ClipLoss/SigLipLoss, SupContrast, ALBEF), float64."""
+    n, d = 8, 5
+    a, b = unit(f32(n, d)).astype(np.float32), unit(f32(n, d)).astype(np.float32)
+    A, B = a.astype(np.float64), b.astype(np.float64)
+    eye = np.eye(n)
+    out = {"a": mat(a), "b": mat(b)}
+    s = 1 / 0.07
+    logits = s * A @ B.T
+    out["clip"] = {"both": (ce_soft(logits, eye) + ce_soft(logits.T, eye)) / 2,
+                   "aToB": ce_soft(logits, eye), "bToA": ce_soft(logits.T, eye)}
+    raw = rng.random((n, n)); targets = raw / raw.sum(1, keepdims=True)
+    out["clipSoft"] = {"targets": targets.ravel().tolist(),
+                       "value": (ce_soft(logits, targets) + ce_soft(logits.T, targets.T)) / 2}
+    sl = 10.0 * A @ B.T - 10.0
+    z = 2 * eye - 1
+    out["siglip"] = float(-np.log(1 / (1 + np.exp(-z * sl))).sum() / n)
+    # SupCon: two views of 4 samples, labels by sample; plus a 3-class labelling
+    views = unit(f32(8, d)).astype(np.float32)
+    V = views.astype(np.float64)
+    def supcon(labels, tau, form):
+        labels = np.asarray(labels)
+        lg = V @ V.T / tau
+        n_ = len(V)
+        mask_self = ~np.eye(n_, dtype=bool)
+        pos = (labels[:, None] == labels[None, :]) & mask_self
+        lg_masked = np.where(mask_self, lg, -np.inf)
+        log_prob = lg - np.log(np.exp(lg_masked).sum(1, keepdims=True))
+        keep = pos.sum(1) > 0
+        if form == "out":
+            per = -(np.where(pos, log_prob, 0).sum(1) / np.maximum(pos.sum(1), 1))
+        else:
+            per = -np.log(np.where(pos, np.exp(log_prob), 0).sum(1) / np.maximum(pos.sum(1), 1))
+        return float(per[keep].mean())
+    out["supcon"] = {"z": mat(views), "labels": [0, 1, 2, 3, 0, 1, 2, 3], "labels3": [0, 0, 1, 1, 2, 2, 0, 1],
+                     "out": supcon([0, 1, 2, 3, 0, 1, 2, 3], 0.1, "out"), "in": supcon([0, 1, 2, 3, 0, 1, 2, 3], 0.1, "in"),
+                     "out3": supcon([0, 0, 1, 1, 2, 2, 0, 1], 0.1, "out"), "in3": supcon([0, 0, 1, 1, 2, 2, 0, 1], 0.1, "in")}
+    # NCE with k = 3 noise samples
+    pos_s, noise_s = rng.standard_normal(6), rng.standard_normal((6, 3))
+    lq_p, lq_n = np.log(rng.uniform(0.05, 0.5, 6)), np.log(rng.uniform(0.05, 0.5, (6, 3)))
+    lsig = lambda x: -np.logaddexp(0, -x)
+    nce = -(lsig(pos_s - np.log(3) - lq_p) + lsig(-(noise_s - np.log(3) - lq_n)).sum(1)).mean()
+    out["nce"] = {"positive": pos_s.tolist(), "noise": noise_s.ravel().tolist(), "logQPositive": lq_p.tolist(),
+                  "logQNoise": lq_n.ravel().tolist(), "value": float(nce)}
+    # contrastive pairs (Hadsell): half similar
+    lab = np.array([1, 0, 1, 0, 1, 0, 1, 0])
+    dist = np.linalg.norm(A - B, axis=1)
+    out["pair"] = {"labels": lab.tolist(), "margin": 1.2,
+                   "value": float((lab * dist ** 2 + (1 - lab) * np.maximum(0, 1.2 - dist) ** 2).mean())}
+    # triplets on the views with 3 classes, margin 0.3
+    lab3 = np.array([0, 0, 1, 1, 2, 2, 0, 1]); m_ = 0.3
+    D = np.linalg.norm(V[:, None] - V[None], axis=2)
+    trip = {}
+    all_, hard, semi = [], [], []
+    for i in range(8):
+        P = [j for j in range(8) if j != i and lab3[j] == lab3[i]]; Nn = [j for j in range(8) if lab3[j] != lab3[i]]
+        if not P or not Nn:
+            continue
+        hard.append(max(0, D[i, max(P, key=lambda j: D[i, j])] - D[i, min(Nn, key=lambda j: D[i, j])] + m_))
+        for p_ in P:
+            all_ += [max(0, D[i, p_] - D[i, q] + m_) for q in Nn]
+            cand = [q for q in Nn if D[i, p_] < D[i, q] < D[i, p_] + m_]
+            if cand:
+                semi.append(max(0, D[i, p_] - D[i, min(cand, key=lambda q: D[i, q])] + m_))
+    out["triplet"] = {"labels": lab3.tolist(), "margin": m_, "all": float(np.mean(all_)), "batch-hard": float(np.mean(hard)),
+                      "semi-hard": float(np.mean(semi)) if semi else 0.0}
+    # ALBEF ITC with a queue of 3 rows per modality, momentum features = noisy online ones
+    am, bm = unit(A + 0.1 * f32(n, d)), unit(B + 0.1 * f32(n, d))
+    am, bm = am.astype(np.float32).astype(np.float64), bm.astype(np.float32).astype(np.float64)
+    qa, qb = unit(f32(3, d)).astype(np.float32).astype(np.float64), unit(f32(3, d)).astype(np.float32).astype(np.float64)
+    temp, alpha = 0.07, 0.4
+    ia, ta = np.vstack([am, qa]), np.vstack([bm, qb])
+    tgt = lambda sm: alpha * np.exp(log_softmax(sm)) + (1 - alpha) * np.eye(n, sm.shape[1])
+    i2t = ce_soft(A @ ta.T / temp, tgt(am @ ta.T / temp)); t2i = ce_soft(B @ ia.T / temp, tgt(bm @ ia.T / temp))
+    out["itc"] = {"imageMomentum": mat(am), "textMomentum": mat(bm), "imageQueue": mat(qa), "textQueue": mat(qb),
+                  "value": (i2t + t2i) / 2}
+    itm_logits = f32(6, 2); itm_labels = np.array([1, 0, 0, 1, 0, 0])
+    out["itm"] = {"logits": mat(itm_logits), "labels": itm_labels.tolist(),
+                  "value": float(-log_softmax(itm_logits.astype(np.float64))[np.arange(6), itm_labels].mean())}
+    w = f32(d, d)
+    out["scores"] = {"dot": (A @ B.T).ravel().tolist(),
+                     "cosine": (unit(A) @ unit(B).T).ravel().tolist(),
+                     "negativeL1": (-np.abs(A[:, None] - B[None]).sum(2)).ravel().tolist(),
+                     "negativeSquaredL2": (-((A[:, None] - B[None]) ** 2).sum(2)).ravel().tolist(),
+                     "w": w.ravel().astype(np.float64).tolist(),
+                     "bilinear": (A @ w.astype(np.float64) @ B.T).ravel().tolist()}
+    return out
+
+
 SHARED = pathlib.Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mind-the-gap"
 
 
@@ -259,7 +357,7 @@ def shared_measures():
 
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
-    files = {"core": core(), "metrics": metrics(), "zero-shot": zero_shot(), "align": align()}
+    files = {"core": core(), "metrics": metrics(), "zero-shot": zero_shot(), "align": align(), "losses": losses()}
     shared = shared_measures()
     if shared:
         files["mind-the-gap"] = shared

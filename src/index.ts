@@ -17,5 +17,6 @@ export * from "./gap/metrics.js";
 export * from "./gap/spectrum.js";
 export * from "./io/npy.js";
 export * from "./io/npz.js";
+export * from "./losses/index.js";
 export * from "./sim/cone-demo.js";
 export * from "./sim/random-mlp.js";

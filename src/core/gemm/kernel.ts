@@ -6,8 +6,8 @@
  * so it may reference nothing outside its own body.
  */
 export function gemmRowsKernel(
-  a: Float32Array,
-  bt: Float32Array,
+  a: Float32Array | Float64Array,
+  bt: Float32Array | Float64Array,
   c: Float32Array | Float64Array,
   n: number,
   k: number,

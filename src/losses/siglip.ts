@@ -1,0 +1,68 @@
+import { check } from "../core/errors.js";
+import type { Matrix } from "../core/matrix.js";
+import { mulAB, mulABt, toMatrix, transposed } from "./dense.js";
+
+/** SigLIP's initial log scale t' = ln 10 and bias b = −10 (Zhai et al. 2023). */
+export const SIGLIP_INIT = { logScale: Math.log(10), bias: -10 } as const;
+
+/** Loss value and exact gradients of the sigmoid loss. */
+export interface SiglipResult {
+  value: number;
+  gradA: Matrix;
+  gradB: Matrix;
+  gradLogScale: number;
+  gradBias: number;
+}
+
+/** log σ(x), stable for any finite x: −softplus(−x). */
+export function logSigmoid(x: number): number {
+  return -(Math.max(-x, 0) + Math.log1p(Math.exp(-Math.abs(x))));
+}
+
+/** σ(x) without overflow. */
+export function sigmoid(x: number): number {
+  return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+}
+
+/**
+ * SigLIP pairwise sigmoid loss (open_clip `SigLipLoss`): logits = exp(t')·A·Bᵀ + b, z_ij = +1 on the diagonal
+ * and −1 elsewhere, loss = −(1/N)·Σ_ij log σ(z_ij·logit_ij).
+ */
+export function siglipLoss(
+  a: Matrix,
+  b: Matrix,
+  options: { logScale?: number; bias?: number } = {},
+): SiglipResult {
+  const { logScale = SIGLIP_INIT.logScale, bias = SIGLIP_INIT.bias } = options;
+  const n = a.rows;
+  const d = a.cols;
+  check(b.rows === n && b.cols === d, "siglipLoss", `B of A's shape ${n}×${d}`, () => `${b.rows}×${b.cols}`);
+  check(
+    n >= 1 && Number.isFinite(logScale) && Number.isFinite(bias),
+    "siglipLoss",
+    "a batch ≥ 1, finite scale and bias",
+    () => `n=${n}, t=${logScale}, b=${bias}`,
+  );
+  const s = Math.exp(logScale);
+  const sims = mulABt(a.data, n, b.data, n, d);
+  const dLogits = new Float64Array(n * n);
+  let value = 0;
+  let gradLogScale = 0;
+  let gradBias = 0;
+  for (let k = 0; k < sims.length; k++) {
+    const z = Math.floor(k / n) === k % n ? 1 : -1;
+    const logit = s * sims[k] + bias;
+    value -= logSigmoid(z * logit);
+    const g = (-z * sigmoid(-z * logit)) / n;
+    dLogits[k] = g;
+    gradBias += g;
+    gradLogScale += g * s * sims[k];
+  }
+  return {
+    value: value / n,
+    gradA: toMatrix(mulAB(dLogits, n, b.data, n, d), n, d, s),
+    gradB: toMatrix(mulAB(transposed(dLogits, n, n), n, a.data, n, d), n, d, s),
+    gradLogScale,
+    gradBias,
+  };
+}

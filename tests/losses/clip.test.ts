@@ -1,0 +1,70 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { matrix } from "../../src/core/matrix.js";
+import { createRng } from "../../src/core/rng.js";
+import { clipLoss } from "../../src/losses/clip.js";
+import { expectGradient, gridMatrix, numericDerivative } from "./finite-diff.js";
+
+describe("clipLoss", () => {
+  for (const direction of ["both", "aToB", "bToA"] as const) {
+    it(`${direction}: gradients match central finite differences`, () => {
+      const a = gridMatrix(6, 5, 1);
+      const b = gridMatrix(6, 5, 2);
+      const options = { direction, logScale: Math.log(4) };
+      const r = clipLoss(a, b, options);
+      expectGradient((m) => clipLoss(m, b, options).value, a, r.gradA.data);
+      expectGradient((m) => clipLoss(a, m, options).value, b, r.gradB.data);
+      expect(r.gradLogScale).toBeCloseTo(
+        numericDerivative((t) => clipLoss(a, b, { direction, logScale: t }).value, Math.log(4)),
+        7,
+      );
+    });
+  }
+
+  it("soft targets: gradients match finite differences", () => {
+    const n = 5;
+    const rng = createRng(4);
+    const targets = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < n; j++) {
+        targets[i * n + j] = rng.uniform();
+        s += targets[i * n + j];
+      }
+      for (let j = 0; j < n; j++) targets[i * n + j] /= s;
+    }
+    const a = gridMatrix(n, 4, 5);
+    const b = gridMatrix(n, 4, 6);
+    const r = clipLoss(a, b, { targets });
+    expectGradient((m) => clipLoss(m, b, { targets }).value, a, r.gradA.data);
+    expectGradient((m) => clipLoss(a, m, { targets }).value, b, r.gradB.data);
+  });
+
+  it("is stable at τ = 0.001 (clamped to scale 100) and at huge logits: no inf or NaN", () => {
+    const a = gridMatrix(8, 4, 7);
+    const r = clipLoss(a, gridMatrix(8, 4, 8), { logScale: Math.log(1000) });
+    expect(Number.isFinite(r.value)).toBe(true);
+    expect(r.gradLogScale).toBe(0);
+    for (const v of [...r.gradA.data, ...r.gradB.data]) expect(Number.isFinite(v)).toBe(true);
+  });
+
+  it("is invariant to permuting the batch consistently, and non-negative (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 6 }), fc.nat(), (n, d, seed) => {
+        const rng = createRng(seed);
+        const a = rng.normalMatrix(n, d);
+        const b = rng.normalMatrix(n, d);
+        const order = rng.permutation(n);
+        const permute = (m: typeof a) => {
+          const out = matrix(n, d);
+          for (const [to, from] of order.entries())
+            out.data.set(m.data.subarray(from * d, (from + 1) * d), to * d);
+          return out;
+        };
+        const base = clipLoss(a, b).value;
+        expect(base).toBeGreaterThanOrEqual(0);
+        expect(clipLoss(permute(a), permute(b)).value).toBeCloseTo(base, 10);
+      }),
+    );
+  });
+});
