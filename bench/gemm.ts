@@ -3,6 +3,7 @@
  * numpy runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset, so it picks its best kernel.
  */
 import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { listBackends, matmul } from "../src/core/gemm/index.js";
 import { createRng } from "../src/core/rng.js";
 import { initBackends } from "../src/node.js";
@@ -18,7 +19,7 @@ function numpyGflops(): Record<string, number> {
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
-  const script = new URL("./gemm_numpy.py", import.meta.url).pathname;
+  const script = join(process.cwd(), "bench", "gemm_numpy.py");
   const out = execFileSync("python3", [script, ...SHAPES.map((s) => s.join(","))], { env, encoding: "utf8" });
   return JSON.parse(out);
 }

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const ROOT = new URL("..", import.meta.url).pathname;
+const ROOT = process.cwd(); // npm run sets it to the package root
 const FEATURES = join(ROOT, "../shared/data/mind-the-gap/features_clip.npy");
 const PEER = join(ROOT, "../shared/tools/peers/measure_numpy.py");
 const FULL_PEER = join(ROOT, "bench/measure_numpy_full.py");

@@ -3,10 +3,13 @@
  * `npm run bench -- --large` adds measure on 100,000 pairs (minutes).
  */
 import { benchGemm } from "./gemm.js";
+import { benchLosses } from "./losses.js";
 import { benchMeasure, benchMeasureLarge } from "./measure.js";
 
 console.log("gemm: median of 9 runs after 2 warm-ups, float32, all cores");
 for (const line of await benchGemm()) console.log(line);
 console.log();
 for (const line of benchMeasure()) console.log(line);
+console.log();
+for (const line of await benchLosses()) console.log(line);
 if (process.argv.includes("--large")) for (const line of benchMeasureLarge()) console.log(line);

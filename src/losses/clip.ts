@@ -1,5 +1,6 @@
 import { check } from "../core/errors.js";
-import type { Matrix } from "../core/matrix.js";
+import { type GemmBackend, matmul } from "../core/gemm/index.js";
+import { type Matrix, matrix, transpose } from "../core/matrix.js";
 import { crossEntropyRows, toMatrix, transposed } from "./dense.js";
 import { dotScore, type ScoreFunction } from "./scores.js";
 
@@ -42,12 +43,45 @@ export interface ClipResult {
  * them first for cosine logits); every sum is float64.
  */
 export function clipLoss(a: Matrix, b: Matrix, options: ClipOptions = {}): ClipResult {
-  const {
-    logScale = CLIP_INIT_LOG_SCALE,
-    direction = "both",
-    score = dotScore,
-    maxScale = CLIP_MAX_SCALE,
-  } = options;
+  const score = options.score ?? dotScore;
+  const core = clipCore(a, b, options, (x, y) => score.scores(x, y));
+  const { gradX, gradY } = score.backward(a, b, core.dLogits);
+  const [n, d] = [a.rows, a.cols];
+  return {
+    value: core.value,
+    gradA: toMatrix(gradX, n, d, core.scale),
+    gradB: toMatrix(gradY, n, d, core.scale),
+    gradLogScale: core.gradLogScale,
+  };
+}
+
+/**
+ * clipLoss (dot score) with the three N×N×d products on a gemm backend (onnxruntime by default in Node):
+ * float32 products, float64 softmax and sums — for training speed; clipLoss is the exact float64 reference.
+ */
+export async function clipLossOnBackend(
+  a: Matrix,
+  b: Matrix,
+  options: Omit<ClipOptions, "score"> & { backend?: string | GemmBackend } = {},
+): Promise<ClipResult> {
+  const sims = new Float64Array((await matmul(a, b, { transB: true, backend: options.backend })).data);
+  const core = clipCore(a, b, options, () => sims);
+  const n = a.rows;
+  const dLogits = matrix(n, n);
+  for (let k = 0; k < dLogits.data.length; k++) dLogits.data[k] = core.dLogits[k] * core.scale;
+  const gradA = await matmul(dLogits, b, { backend: options.backend });
+  const gradB = await matmul(transpose(dLogits), a, { backend: options.backend });
+  return { value: core.value, gradA, gradB, gradLogScale: core.gradLogScale };
+}
+
+/** Validates the inputs, then computes the loss, ∂loss/∂logits and ∂loss/∂t from the similarities `sims(a, b)`. */
+function clipCore(
+  a: Matrix,
+  b: Matrix,
+  options: ClipOptions,
+  sims: (a: Matrix, b: Matrix) => Float64Array,
+): { value: number; dLogits: Float64Array; scale: number; gradLogScale: number } {
+  const { logScale = CLIP_INIT_LOG_SCALE, direction = "both", maxScale = CLIP_MAX_SCALE } = options;
   const n = a.rows;
   const d = a.cols;
   check(b.rows === n && b.cols === d, "clipLoss", `B of A's shape ${n}×${d}`, () => `${b.rows}×${b.cols}`);
@@ -59,30 +93,31 @@ export function clipLoss(a: Matrix, b: Matrix, options: ClipOptions = {}): ClipR
   ] as const)
     if (t) check(t.length === n * n, `clipLoss ${name}`, `${n}×${n} values`, () => String(t.length));
   const clamped = logScale > Math.log(maxScale);
-  const s = clamped ? maxScale : Math.exp(logScale);
-  const sims = score.scores(a, b);
-  const logits = sims.map((v) => s * v);
+  const scale = clamped ? maxScale : Math.exp(logScale);
+  const logits = sims(a, b);
+  for (let k = 0; k < logits.length; k++) logits[k] *= scale;
   const dLogits = new Float64Array(n * n);
   const weight = direction === "both" ? 0.5 : 1;
   let value = 0;
   if (direction !== "bToA")
     value += weight * crossEntropyRows(logits, n, n, options.targets ?? null, dLogits, weight);
   if (direction !== "aToB") {
-    const columnTargets = options.targetsBToA ?? (options.targets ? transposed(options.targets, n, n) : null);
-    const dColumns = new Float64Array(n * n);
-    value += weight * crossEntropyRows(transposed(logits, n, n), n, n, columnTargets, dColumns, weight);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) dLogits[i * n + j] += dColumns[j * n + i];
+    // B→A runs down the columns in place; explicit B→A targets are row-major by B, so they are transposed
+    const columnTargets = options.targetsBToA
+      ? transposed(options.targetsBToA, n, n)
+      : (options.targets ?? null);
+    value += weight * crossEntropyRows(logits, n, n, columnTargets, dLogits, weight, { row: 1, col: n });
   }
   let gradLogScale = 0;
   if (!clamped) for (let k = 0; k < dLogits.length; k++) gradLogScale += dLogits[k] * logits[k];
-  const { gradX, gradY } = score.backward(a, b, dLogits);
-  return { value, gradA: toMatrix(gradX, n, d, s), gradB: toMatrix(gradY, n, d, s), gradLogScale };
+  return { value, dLogits, scale, gradLogScale };
 }
 
 /** The symmetric CLIP loss value alone, from precomputed similarities (n×n) and a scale: no gradient work. */
 export function clipValue(sims: Float64Array, n: number, scale: number): number {
-  const logits = sims.map((v) => v * scale);
+  const logits = new Float64Array(sims.length);
+  for (let k = 0; k < sims.length; k++) logits[k] = sims[k] * scale;
   const scratch = new Float64Array(n * n);
   const rows = crossEntropyRows(logits, n, n, null, scratch, 0);
-  return (rows + crossEntropyRows(transposed(logits, n, n), n, n, null, scratch, 0)) / 2;
+  return (rows + crossEntropyRows(logits, n, n, null, scratch, 0, { row: 1, col: n })) / 2;
 }

@@ -41,9 +41,10 @@ export function logSumExp(x: Values, start: number, length: number): number {
 }
 
 /**
- * Mean cross-entropy −Σ_j y_ij·log softmax(logits_i)_j of the rows of `logits` (m×n) against `targets`
- * (m×n; rows need not sum to 1, e.g. a transposed soft-target matrix) or, without targets, against the
- * diagonal (row i's label is i). Adds `weight`·∂loss/∂logits into `grad` and returns the loss.
+ * Mean cross-entropy −Σ_j y_ij·log softmax(logits_i)_j over m rows of n logits, against `targets` (same
+ * layout; rows need not sum to 1) or, without targets, against the diagonal (row i's label is i). Adds
+ * `weight`·∂loss/∂logits into `grad` and returns the loss. Element (i, j) lives at i·stride.row +
+ * j·stride.col, so {row: 1, col: n} runs the same loss down the columns of a row-major n×n matrix.
  */
 export function crossEntropyRows(
   logits: Float64Array,
@@ -52,23 +53,32 @@ export function crossEntropyRows(
   targets: Float64Array | null,
   grad: Float64Array,
   weight: number,
+  stride = { row: n, col: 1 },
 ): number {
   let total = 0;
+  const exps = new Float64Array(n);
+  const scale = weight / m;
   for (let i = 0; i < m; i++) {
-    const base = i * n;
-    const lse = logSumExp(logits, base, n);
+    const base = i * stride.row;
+    let max = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < n; j++) max = Math.max(max, logits[base + j * stride.col]);
+    let sum = 0;
     let mass = 0;
     let dot = 0;
     for (let j = 0; j < n; j++) {
-      const y = targets ? targets[base + j] : i === j ? 1 : 0;
+      const at = base + j * stride.col;
+      exps[j] = Math.exp(logits[at] - max);
+      sum += exps[j];
+      const y = targets ? targets[at] : i === j ? 1 : 0;
       mass += y;
-      dot += y * logits[base + j];
+      dot += y * logits[at];
     }
     for (let j = 0; j < n; j++) {
-      const y = targets ? targets[base + j] : i === j ? 1 : 0;
-      grad[base + j] += (weight * (mass * Math.exp(logits[base + j] - lse) - y)) / m;
+      const at = base + j * stride.col;
+      const y = targets ? targets[at] : i === j ? 1 : 0;
+      grad[at] += scale * ((mass * exps[j]) / sum - y);
     }
-    total += mass * lse - dot;
+    total += mass * (max + Math.log(sum)) - dot;
   }
   return total / m;
 }

@@ -1,11 +1,28 @@
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
-import { matrix } from "../../src/core/matrix.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { matrix, normalizeRows } from "../../src/core/matrix.js";
 import { createRng } from "../../src/core/rng.js";
-import { clipLoss } from "../../src/losses/clip.js";
+import { clipLoss, clipLossOnBackend } from "../../src/losses/clip.js";
+import { initBackends } from "../../src/node.js";
+import { expectClose } from "../helpers.js";
 import { expectGradient, gridMatrix, numericDerivative } from "./finite-diff.js";
 
+beforeAll(() => initBackends());
+
 describe("clipLoss", () => {
+  it("clipLossOnBackend (float32 products) agrees with the exact float64 clipLoss", async () => {
+    const rng = createRng(12);
+    const [a, b] = [normalizeRows(rng.normalMatrix(40, 16)), normalizeRows(rng.normalMatrix(40, 16))];
+    const exact = clipLoss(a, b, { direction: "aToB" });
+    for (const backend of ["js", "ort"]) {
+      const fast = await clipLossOnBackend(a, b, { direction: "aToB", backend });
+      expect(fast.value).toBeCloseTo(exact.value, 5);
+      expectClose(fast.gradA.data, exact.gradA.data, 1e-5);
+      expectClose(fast.gradB.data, exact.gradB.data, 1e-5);
+      expect(fast.gradLogScale).toBeCloseTo(exact.gradLogScale, 5);
+    }
+  });
+
   for (const direction of ["both", "aToB", "bToA"] as const) {
     it(`${direction}: gradients match central finite differences`, () => {
       const a = gridMatrix(6, 5, 1);
