@@ -337,6 +337,35 @@ def losses():
     return out
 
 
+def experiments():
+    """Mind the Gap's sphere and mismatch simulations in float64 (the shared tools' sims.py, all points)."""
+    def clip_labelled(a, b, scale, lab):
+        s_ = a @ b[lab].T * scale
+        return (ce_soft(s_, np.eye(len(a))) + ce_soft(s_.T, np.eye(len(a)))) / 2
+    def xyz(u, v):
+        u, v = np.radians(u), np.radians(v)
+        return np.array([np.cos(u) * np.sin(v), np.sin(u) * np.sin(v), np.cos(v)])
+    az = [-20, 0, 20, 40, 60, 80]
+    img = np.stack([xyz(u, 90) for u in az])
+    sphere = {str(sc): [clip_labelled(img, np.stack([xyz(u, 90 + t) for u in az]), sc, np.arange(6))
+                        for t in range(-90, 91)] for sc in (1, 5, 35, 50, 100)}
+    def pts(z):
+        a = (1 - z * z) ** 0.5; b = ((1 - z * z) / 2) ** 0.5; th = 0.03 * np.pi + 1.5 * np.pi
+        p_ = lambda s_: np.array([(a, 0, s_), (-a, 0, s_), (0, a, s_), (0, -a, s_), (b, b, s_), (-b, b, s_),
+                                  (b, -b, s_), (-b, -b, s_), (np.cos(th) * a, np.sin(th) * a, s_)])
+        return p_(z), p_(-z)
+    zs = np.linspace(-1, 1, 100)
+    mism = []
+    for swap in (False, True):
+        lab = np.arange(9)
+        if swap:
+            lab[3], lab[8] = lab[8], lab[3]
+        for sc in (1, 5, 10, 50, 100, 500, 1000):
+            losses_ = [clip_labelled(*pts(z), sc, lab) for z in zs]
+            mism.append({"swapped": swap, "scale": sc, "loss": losses_, "argminZ": float(zs[int(np.argmin(losses_))])})
+    return {"sphere": sphere, "mismatch": mism}
+
+
 SHARED = pathlib.Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mind-the-gap"
 
 
@@ -357,7 +386,7 @@ def shared_measures():
 
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
-    files = {"core": core(), "metrics": metrics(), "zero-shot": zero_shot(), "align": align(), "losses": losses()}
+    files = {"core": core(), "metrics": metrics(), "zero-shot": zero_shot(), "align": align(), "losses": losses(), "experiments": experiments()}
     shared = shared_measures()
     if shared:
         files["mind-the-gap"] = shared

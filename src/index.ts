@@ -19,4 +19,5 @@ export * from "./io/npy.js";
 export * from "./io/npz.js";
 export * from "./losses/index.js";
 export * from "./sim/cone-demo.js";
+export * from "./sim/index.js";
 export * from "./sim/random-mlp.js";

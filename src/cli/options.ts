@@ -33,3 +33,30 @@ export function parseInteger(
     throw new InputError(flag, `an integer in [${min}, ${max}]`, JSON.stringify(value));
   return n;
 }
+
+/** Parses a list of numbers: "START:END:STEP" (END included) or comma-separated values. */
+export function parseNumberList(spec: string, flag: string): number[] {
+  const bad = () =>
+    new InputError(
+      flag,
+      "START:END:STEP with STEP > 0 (e.g. -1:1:0.25) or a list like 0,0.5,1",
+      JSON.stringify(spec),
+    );
+  const parts = spec.split(":");
+  if (parts.length === 3) {
+    const [start, end, step] = parts.map(Number);
+    if (
+      ![start, end, step].every(Number.isFinite) ||
+      step <= 0 ||
+      end < start ||
+      (end - start) / step > 10_000
+    )
+      throw bad();
+    const count = Math.floor((end - start) / step + 1e-9) + 1;
+    return Array.from({ length: count }, (_, i) => Number((start + i * step).toPrecision(12)));
+  }
+  if (spec.trim() === "") return [];
+  const list = spec.split(",").map((s) => (s.trim() === "" ? Number.NaN : Number(s)));
+  if (parts.length !== 1 || !list.every(Number.isFinite)) throw bad();
+  return list;
+}

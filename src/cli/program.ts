@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { InputError } from "../core/errors.js";
 import { registerAlign } from "./commands/align.js";
 import { registerDemo } from "./commands/demo.js";
+import { registerExperiment } from "./commands/experiment.js";
 import { registerInfo } from "./commands/info.js";
 import { registerMeasure } from "./commands/measure.js";
 import { registerShift } from "./commands/shift.js";
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerMeasure(program);
   registerAlign(program);
   registerShift(program);
+  registerExperiment(program);
   registerDemo(program);
   registerInfo(program);
   return program;

@@ -1,38 +1,11 @@
 import type { Command } from "commander";
 import { applyAlign, fitAlign } from "../../align/index.js";
-import { InputError } from "../../core/errors.js";
 import { type MeasureResult, measure } from "../../gap/measure.js";
 import { initBackends } from "../../node.js";
-import { backendOption } from "../options.js";
+import { backendOption, parseNumberList } from "../options.js";
 import { printResult } from "../output.js";
 import { loadPair, type PairFlags, pairOptions } from "../pair.js";
 import { stderrProgress } from "../progress.js";
-
-/** Parses λ values: "START:END:STEP" (END included) or a comma-separated list. */
-export function parseLambdas(spec: string): number[] {
-  const bad = () =>
-    new InputError(
-      "--lambda",
-      "START:END:STEP with STEP > 0 (e.g. -1:1:0.25) or a list like 0,0.5,1",
-      JSON.stringify(spec),
-    );
-  const parts = spec.split(":");
-  if (parts.length === 3) {
-    const [start, end, step] = parts.map(Number);
-    if (
-      ![start, end, step].every(Number.isFinite) ||
-      step <= 0 ||
-      end < start ||
-      (end - start) / step > 10_000
-    )
-      throw bad();
-    const count = Math.floor((end - start) / step + 1e-9) + 1;
-    return Array.from({ length: count }, (_, i) => Number((start + i * step).toPrecision(12)));
-  }
-  const list = spec.split(",").map((s) => (s.trim() === "" ? Number.NaN : Number(s)));
-  if (parts.length !== 1 || !list.every(Number.isFinite)) throw bad();
-  return list;
-}
 
 /** `gapkit shift`: the measure metrics as the gap is shifted by λ (Mind the Gap's gap-shift sweep). */
 export function registerShift(program: Command): void {
@@ -50,7 +23,7 @@ export function registerShift(program: Command): void {
       flags: PairFlags & { lambda: string; json?: boolean; backend?: string },
     ) => {
       await initBackends(flags.backend);
-      const lambdas = parseLambdas(flags.lambda);
+      const lambdas = parseNumberList(flags.lambda, "--lambda");
       const { a, b } = await loadPair(file, flags, "shift");
       const progress = stderrProgress("shift");
       const sweep: (MeasureResult & { lambda: number })[] = [];

@@ -1,0 +1,149 @@
+import { type Command, Option } from "commander";
+import { InputError } from "../../core/errors.js";
+import { readArrayFile, readPairFile, writeFileAtomic } from "../../io/files.js";
+import { initBackends } from "../../node.js";
+import { EXPERIMENTS, type ExperimentParam, type ParamValues } from "../../sim/index.js";
+import { backendOption, parseNumberList } from "../options.js";
+import { printResult } from "../output.js";
+import { stderrProgress } from "../progress.js";
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+function option(name: string, spec: ExperimentParam): Option {
+  const flag = `--${kebab(name)}`;
+  switch (spec.kind) {
+    case "boolean":
+      return spec.default
+        ? new Option(`--no-${kebab(name)}`, `not: ${spec.doc}`)
+        : new Option(flag, spec.doc);
+    case "pair":
+    case "array":
+      return new Option(`${flag} <file.npy>`, spec.doc);
+    case "numbers":
+      return new Option(`${flag} <list>`, `${spec.doc} (a,b,c or START:END:STEP)`).default(
+        spec.default.join(","),
+      );
+    case "choice":
+      return new Option(`${flag} <value>`, spec.doc).choices(spec.choices).default(spec.default);
+    default:
+      return new Option(`${flag} <${spec.kind}>`, spec.doc).default(String(spec.default));
+  }
+}
+
+async function resolve(name: string, spec: ExperimentParam, raw: unknown): Promise<ParamValues[string]> {
+  const flag = `--${kebab(name)}`;
+  switch (spec.kind) {
+    case "boolean":
+    case "choice":
+      return raw as boolean | string;
+    case "numbers":
+      return parseNumberList(String(raw), flag);
+    case "pair":
+    case "array":
+      if (raw === undefined) {
+        if (spec.required)
+          throw new InputError(
+            flag,
+            spec.kind === "pair" ? "a (2, N, d) embedding file" : "an array file",
+            "none",
+          );
+        return undefined;
+      }
+      return spec.kind === "pair" ? readPairFile(String(raw)) : readArrayFile(String(raw));
+    default: {
+      const value = Number(raw);
+      const ok =
+        String(raw).trim() !== "" &&
+        Number.isFinite(value) &&
+        (spec.kind === "number" || Number.isInteger(value)) &&
+        value >= (spec.min ?? Number.NEGATIVE_INFINITY) &&
+        value <= (spec.max ?? Number.POSITIVE_INFINITY);
+      if (!ok)
+        throw new InputError(
+          flag,
+          `${spec.kind === "integer" ? "an integer" : "a number"} in [${spec.min ?? "−∞"}, ${spec.max ?? "∞"}]`,
+          JSON.stringify(raw),
+        );
+      return value;
+    }
+  }
+}
+
+/** `gapkit experiment list | NAME`: the Mind the Gap experiments, deterministic for a seed. */
+export function registerExperiment(program: Command): void {
+  const group = program
+    .command("experiment")
+    .description("reproduce the Mind the Gap experiments (seeded, one command each)");
+  group
+    .command("list")
+    .description("list the experiments")
+    .option("--json", "print JSON")
+    .action((flags: { json?: boolean }) => {
+      const rows = Object.values(EXPERIMENTS).map((e) => ({
+        name: e.name,
+        reproduces: e.reproduces,
+        summary: e.summary,
+      }));
+      printResult(rows, flags.json, (r) =>
+        r.map((e) => `${e.name.padEnd(11)} ${e.summary} (${e.reproduces})`).join("\n"),
+      );
+    });
+  for (const exp of Object.values(EXPERIMENTS)) {
+    const command = group.command(exp.name).description(`${exp.summary} — ${exp.reproduces}`);
+    // file inputs may also be given positionally, in order: `experiment landscape FILE.npy`
+    const files = Object.entries(exp.params).filter(
+      ([, spec]) => spec.kind === "pair" || spec.kind === "array",
+    );
+    for (const [name, spec] of files) command.argument(`[${name}]`, spec.doc);
+    for (const [name, spec] of Object.entries(exp.params)) command.addOption(option(name, spec));
+    backendOption(command)
+      .option("--json", "print the result as JSON")
+      .option("-o, --output <result.json>", "also write the JSON result to a file (atomically)")
+      .action(async (...args: unknown[]) => {
+        const flags = args[files.length] as Record<string, unknown>;
+        files.forEach(([name], i) => {
+          if (args[i] !== undefined && flags[name] !== undefined)
+            throw new InputError(`--${kebab(name)}`, "the file once, as an argument or as the flag", "both");
+          flags[name] ??= args[i];
+        });
+        await initBackends(flags.backend as string | undefined);
+        const params: ParamValues = {};
+        for (const [name, spec] of Object.entries(exp.params))
+          params[name] = await resolve(name, spec, flags[name]);
+        const result = {
+          experiment: exp.name,
+          reproduces: exp.reproduces,
+          params: printable(params),
+          result: await exp.run(params, stderrProgress(exp.name)),
+        };
+        if (flags.output)
+          await writeFileAtomic(
+            String(flags.output),
+            new TextEncoder().encode(`${JSON.stringify(result)}\n`),
+          );
+        printResult(result, flags.json as boolean | undefined, (r) =>
+          JSON.stringify(r.result, summaryReplacer, 1),
+        );
+      });
+  }
+}
+
+/** Parameters as JSON: loaded pairs are shown by their shape. */
+function printable(params: ParamValues): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(params).map(([k, v]) => [
+      k,
+      v && typeof v === "object" && "a" in v
+        ? `${v.a.rows} pairs × ${v.a.cols}`
+        : v && typeof v === "object" && "shape" in v
+          ? `array (${v.shape.join(", ")})`
+          : v,
+    ]),
+  );
+}
+
+/** For the human-readable view: long arrays are summarised. */
+function summaryReplacer(_: string, value: unknown): unknown {
+  if (Array.isArray(value) && value.length > 12) return `[${value.length} items]`;
+  return typeof value === "number" ? Number(value.toPrecision(5)) : value;
+}

@@ -1,0 +1,30 @@
+import type { Matrix } from "../core/matrix.js";
+import type { NdArray } from "../io/npy.js";
+
+/** A parameter of an experiment, as the CLI exposes it (`--name value`). */
+export type ExperimentParam =
+  | { kind: "integer" | "number"; default: number; doc: string; min?: number; max?: number }
+  | { kind: "numbers"; default: number[]; doc: string }
+  | { kind: "choice"; default: string; choices: readonly string[]; doc: string }
+  | { kind: "boolean"; default: boolean; doc: string }
+  /** A (2, N, d) embedding file, loaded by the caller and passed in as a pair. */
+  | { kind: "pair"; doc: string; required: boolean }
+  /** Any array file (embeddings, labels), loaded by the caller. */
+  | { kind: "array"; doc: string; required: boolean };
+
+/** Resolved parameter values: numbers, number lists, strings, booleans or loaded pairs. */
+export type ParamValues = Record<
+  string,
+  number | number[] | string | boolean | { a: Matrix; b: Matrix } | NdArray | undefined
+>;
+
+/** A reproducible experiment: seeded, pure, returning a JSON-serialisable result. */
+export interface Experiment {
+  readonly name: string;
+  /** One line for `experiment list`. */
+  readonly summary: string;
+  /** The figure or table of the paper it rebuilds. */
+  readonly reproduces: string;
+  readonly params: Readonly<Record<string, ExperimentParam>>;
+  run(params: ParamValues, onProgress?: (done: number, total: number) => void): Promise<unknown>;
+}
