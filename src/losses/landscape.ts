@@ -24,7 +24,11 @@ export const LANDSCAPE_LAMBDAS = Array.from({ length: 41 }, (_, i) => Number((-1
 export async function lossLandscape(
   a: Matrix,
   b: Matrix,
-  options: { temperatures?: number[]; lambdas?: number[] } = {},
+  options: {
+    temperatures?: number[];
+    lambdas?: number[];
+    onProgress?: (done: number, total: number) => void;
+  } = {},
 ): Promise<LossLandscape> {
   const { temperatures = [0.01, 0.02, 0.1, 1], lambdas = LANDSCAPE_LAMBDAS } = options;
   check(
@@ -34,11 +38,12 @@ export async function lossLandscape(
     () => temperatures.join(", "),
   );
   const loss: number[][] = [];
-  for (const lambda of lambdas) {
+  for (const [i, lambda] of lambdas.entries()) {
     const state = await fitAlign("shift", a, b, { lambda });
     const [sa, sb] = [applyAlign(state, a, "a"), applyAlign(state, b, "b")];
     const sims = dotScore.scores(sa, sb);
     loss.push(temperatures.map((t) => clipValue(sims, sa.rows, 1 / t)));
+    options.onProgress?.(i + 1, lambdas.length);
   }
   const argminLambda = temperatures.map(
     (_, j) => lambdas[loss.reduce((best, row, i) => (row[j] < loss[best][j] ? i : best), 0)],

@@ -35,8 +35,12 @@ export const landscape: Experiment = {
     temperatures: { kind: "numbers", default: [0.01, 0.02, 0.1, 1], doc: "temperatures τ" },
     lambdas: { kind: "numbers", default: LANDSCAPE_LAMBDAS, doc: "gap shifts λ" },
   },
-  async run(p) {
+  async run(p, onProgress) {
     const { a, b } = p.file as Pair;
-    return lossLandscape(a, b, { temperatures: p.temperatures as number[], lambdas: p.lambdas as number[] });
+    return lossLandscape(a, b, {
+      temperatures: p.temperatures as number[],
+      lambdas: p.lambdas as number[],
+      onProgress,
+    });
   },
 };

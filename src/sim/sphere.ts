@@ -154,9 +154,11 @@ export const mismatch: Experiment = {
     scales: { kind: "numbers", default: [1, 5, 10, 50, 100, 500, 1000], doc: "logit scales 1/τ" },
     points: { kind: "integer", default: 100, min: 2, doc: "z values in linspace(−1, 1)" },
   },
-  async run(p) {
+  async run(p, onProgress) {
     const count = p.points as number;
     const zs = Array.from({ length: count }, (_, i) => -1 + (2 * i) / (count - 1));
+    const total = 2 * (p.scales as number[]).length;
+    let done = 0;
     const runs = [false, true].flatMap((swapped) => {
       const labels = Int32Array.from({ length: 9 }, (_, i) => i);
       if (swapped) [labels[3], labels[8]] = [labels[8], labels[3]];
@@ -166,6 +168,7 @@ export const mismatch: Experiment = {
           return labelledClipLoss(a, b, scale, labels);
         });
         const best = loss.reduce((bi, v, i) => (v < loss[bi] ? i : bi), 0);
+        onProgress?.(++done, total);
         return { swapped, scale, z: zs, loss, minLoss: loss[best], argminZ: zs[best] };
       });
     });
