@@ -1,7 +1,6 @@
 import { z } from "zod";
-import { colMeans } from "../core/matrix.js";
-import type { CenterState } from "./center.js";
-import { type AlignMethod, type AlignState, mapRows, PARAMS, vectorSchema } from "./method.js";
+import { type CenterState, center } from "./center.js";
+import { type AlignMethod, type AlignState, mapRows, PARAMS } from "./method.js";
 import { addNoise } from "./noise.js";
 
 /** State of `c3`: each modality's mean, the noise variance and its seed. */
@@ -27,15 +26,7 @@ export const c3: AlignMethod<C3State> = {
     seed: PARAMS.seed(),
   },
   async fit(a, b, params) {
-    return {
-      kind: "c3",
-      version: 1,
-      dim: a.cols,
-      meanA: Array.from(colMeans(a)),
-      meanB: Array.from(colMeans(b)),
-      sigma2: params.sigma2,
-      seed: params.seed,
-    };
+    return { ...(await center.fit(a, b, {})), kind: "c3", sigma2: params.sigma2, seed: params.seed };
   },
   apply(state, m, side) {
     const mean = side === "a" ? state.meanA : state.meanB;
@@ -45,10 +36,5 @@ export const c3: AlignMethod<C3State> = {
     });
   },
   stateSchema: (dim) =>
-    z.object({
-      meanA: vectorSchema(dim),
-      meanB: vectorSchema(dim),
-      sigma2: z.number().min(0),
-      seed: z.number().int(),
-    }),
+    (center.stateSchema(dim) as z.ZodObject).extend({ sigma2: z.number().min(0), seed: z.number().int() }),
 };
