@@ -366,6 +366,15 @@ def experiments():
     return {"sphere": sphere, "mismatch": mism}
 
 
+def pca():
+    """Top-2 principal coordinates by SVD of the centred rows, each axis signed like gapkit's (pivot > 0)."""
+    x = (f32(40, 6) + np.array([3, 0, 0, 1, 0, 0], dtype=np.float32) * f32(40, 1)).astype(np.float32)
+    xc = x.astype(np.float64) - x.astype(np.float64).mean(0)
+    _, _, vt = np.linalg.svd(xc, full_matrices=False)
+    v = vt[:2].T * pivot_signs(vt[:2].T)
+    return {"x": mat(x), "coordinates": (xc @ v).ravel().tolist()}
+
+
 SHARED = pathlib.Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mind-the-gap"
 
 
@@ -386,7 +395,7 @@ def shared_measures():
 
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
-    files = {"core": core(), "metrics": metrics(), "zero-shot": zero_shot(), "align": align(), "losses": losses(), "experiments": experiments()}
+    files = {"core": core(), "metrics": metrics(), "zero-shot": zero_shot(), "align": align(), "losses": losses(), "experiments": experiments(), "pca": pca()}
     shared = shared_measures()
     if shared:
         files["mind-the-gap"] = shared

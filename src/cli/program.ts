@@ -6,6 +6,7 @@ import { registerDemo } from "./commands/demo.js";
 import { registerExperiment } from "./commands/experiment.js";
 import { registerInfo } from "./commands/info.js";
 import { registerMeasure } from "./commands/measure.js";
+import { registerReport } from "./commands/report.js";
 import { registerShift } from "./commands/shift.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerAlign(program);
   registerShift(program);
   registerExperiment(program);
+  registerReport(program);
   registerDemo(program);
   registerInfo(program);
   return program;

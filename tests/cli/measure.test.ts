@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -88,7 +88,7 @@ describe("gapkit measure", () => {
 
 describe("gapkit demo", () => {
   it("shows the cone effect on the synthetic pair", async () => {
-    const r = await gapkit("demo", "--json", "--backend", "ort");
+    const r = await gapkit("demo", "--json", "--backend", "ort", "-o", path("demo.html"));
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.synthetic.n).toBe(2000);
@@ -96,5 +96,7 @@ describe("gapkit demo", () => {
     expect(out.synthetic.cone.b).toBeGreaterThan(0.8);
     expect(out.synthetic.gap.l2m).toBeGreaterThan(0.3);
     expect(out.reading).toHaveLength(2);
+    expect(out.report).toBe(path("demo.html"));
+    expect(readFileSync(path("demo.html"), "utf8")).toMatch(/^<!doctype html>/);
   });
 });

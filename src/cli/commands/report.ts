@@ -1,0 +1,117 @@
+import type { Command } from "commander";
+import { evaluateHeldOut, type HeldOutResult } from "../../align/evaluate.js";
+import { ALIGN_METHODS, alignMethod } from "../../align/index.js";
+import { InputError } from "../../core/errors.js";
+import type { Matrix } from "../../core/matrix.js";
+import { readPairFile, readTextFile, writeFileAtomic } from "../../io/files.js";
+import { initBackends } from "../../node.js";
+import { buildReport } from "../../report/build.js";
+import { reportHtml } from "../../report/html.js";
+import { experiment, type ParamValues } from "../../sim/index.js";
+import { backendOption } from "../options.js";
+import { stderrProgress } from "../progress.js";
+
+/** Experiments a report can include, each run at its defaults (landscape on the report's own file). */
+const REPORT_EXPERIMENTS = ["cone-mlp", "landscape", "sphere"];
+
+/** Reads --labels: a JSON array of strings, one caption per pair. */
+async function readLabels(path: string, rows: number): Promise<string[]> {
+  let labels: unknown;
+  try {
+    labels = JSON.parse(await readTextFile(path));
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw new InputError(path, "JSON text", (error as Error).message);
+  }
+  if (!Array.isArray(labels) || labels.length !== rows || !labels.every((l) => typeof l === "string"))
+    throw new InputError(
+      path,
+      `a JSON array of ${rows} strings (one per pair)`,
+      Array.isArray(labels) ? `${labels.length} items` : typeof labels,
+    );
+  return labels;
+}
+
+/** Writes the self-contained HTML report for the pair `a`, `b` (described as `source`) and returns its path. */
+export async function writeReport(
+  { a, b, source }: { a: Matrix; b: Matrix; source: string },
+  output: string,
+  options: { title?: string; align?: string; experiments?: string; labels?: string; aligned?: HeldOutResult },
+): Promise<string> {
+  const methods =
+    options.align === undefined
+      ? []
+      : options.align === "all"
+        ? Object.keys(ALIGN_METHODS)
+        : options.align.split(",").map((k) => alignMethod(k).kind);
+  const names = options.experiments ? options.experiments.split(",").filter(Boolean) : [];
+  for (const name of names)
+    if (!REPORT_EXPERIMENTS.includes(name))
+      throw new InputError(
+        "--experiments",
+        `a list of ${REPORT_EXPERIMENTS.join(", ")}`,
+        JSON.stringify(name),
+      );
+  const experiments: Record<string, unknown> = {};
+  for (const name of names) {
+    const exp = experiment(name);
+    const params: ParamValues = Object.fromEntries(
+      Object.entries(exp.params).map(([k, spec]) => [k, "default" in spec ? spec.default : undefined]),
+    );
+    if (name === "landscape") params.file = { a, b };
+    experiments[name] = await exp.run(params, stderrProgress(`report: ${name}`));
+  }
+  const aligned =
+    options.aligned ??
+    (methods.length
+      ? await evaluateHeldOut(a, b, { methods, onProgress: stderrProgress("report: align") })
+      : undefined);
+  const title = options.title ?? `Modality gap report: ${source}`;
+  const sections = await buildReport(a, b, {
+    title,
+    aligned,
+    experiments,
+    labels: options.labels ? await readLabels(options.labels, a.rows) : undefined,
+    onProgress: stderrProgress("report"),
+  });
+  await writeFileAtomic(
+    output,
+    new TextEncoder().encode(
+      reportHtml(title, sections, `gapkit report of ${source}, ${a.rows} pairs × ${a.cols} dimensions`),
+    ),
+  );
+  return output;
+}
+
+/** `gapkit report`: one self-contained HTML file with the measures, projections and plots. */
+export function registerReport(program: Command): void {
+  backendOption(
+    program
+      .command("report")
+      .description(
+        "write a self-contained HTML report (tables, PCA/UMAP, histograms, alignment and experiment plots)",
+      )
+      .argument("<file>", ".npy/.npz of shape (2, N, d): row 0 modality A, row 1 modality B")
+      .requiredOption("-o, --output <report.html>", "where to write the report")
+      .option("--title <text>", "the report's title")
+      .option("--align <methods>", "held-out alignment to include: all, or a comma list of methods")
+      .option("--experiments <names>", `experiments to include: ${REPORT_EXPERIMENTS.join(", ")}`)
+      .option("--labels <labels.json>", "a JSON array with one caption per pair (shown in tooltips)"),
+  ).action(
+    async (
+      file: string,
+      flags: {
+        output: string;
+        title?: string;
+        align?: string;
+        experiments?: string;
+        labels?: string;
+        backend?: string;
+      },
+    ) => {
+      await initBackends(flags.backend);
+      const pair = await readPairFile(file);
+      process.stdout.write(`${await writeReport({ ...pair, source: file }, flags.output, flags)}\n`);
+    },
+  );
+}
