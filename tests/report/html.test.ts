@@ -48,3 +48,13 @@ describe("report HTML", () => {
     expectClose(await pca2(fromFixture(p.x)), p.coordinates, 1e-5);
   });
 });
+
+describe("buildReport", () => {
+  it("is reproducible for a seed: the same projections and numbers twice", async () => {
+    const { buildReport } = await import("../../src/report/build.js");
+    const { conePair } = await import("../../src/sim/cone-demo.js");
+    const { a, b } = await conePair({ n: 80, dim: 16, layers: 3, seed: 1 });
+    const specs = async () => (await buildReport(a, b, { title: "t", seed: 4 })).map((s) => JSON.stringify(s.plot?.spec ?? s.table));
+    expect(await specs()).toEqual(await specs());
+  });
+});
