@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
+import { buildReport } from "../../src/report/build.js";
 import { escapeHtml, reportHtml } from "../../src/report/html.js";
 import { renderSvg } from "../../src/report/render.js";
 import { projectionScatter } from "../../src/report/specs.js";
+import { conePair } from "../../src/sim/cone-demo.js";
 import { pca2 } from "../../src/sim/pca.js";
 import { expectClose, fixture, fromFixture } from "../helpers.js";
 
@@ -51,10 +53,9 @@ describe("report HTML", () => {
 
 describe("buildReport", () => {
   it("is reproducible for a seed: the same projections and numbers twice", async () => {
-    const { buildReport } = await import("../../src/report/build.js");
-    const { conePair } = await import("../../src/sim/cone-demo.js");
     const { a, b } = await conePair({ n: 80, dim: 16, layers: 3, seed: 1 });
-    const specs = async () => (await buildReport(a, b, { title: "t", seed: 4 })).map((s) => JSON.stringify(s.plot?.spec ?? s.table));
+    const specs = async () =>
+      (await buildReport(a, b, { title: "t", seed: 4 })).map((s) => JSON.stringify(s.plot?.spec ?? s.table));
     expect(await specs()).toEqual(await specs());
   });
 });
