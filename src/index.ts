@@ -21,3 +21,7 @@ export * from "./losses/index.js";
 export * from "./sim/cone-demo.js";
 export * from "./sim/index.js";
 export * from "./sim/random-mlp.js";
+export * from "./train/layers.js";
+export * from "./train/optim.js";
+/** Reverse-mode autodiff on float64 matrices (ops share names with the core, hence the namespace). */
+export * as tape from "./train/tape.js";

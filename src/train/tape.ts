@@ -1,0 +1,299 @@
+import { check } from "../core/errors.js";
+import { gemmRowsKernel } from "../core/gemm/kernel.js";
+
+/**
+ * Reverse-mode automatic differentiation on a tape of float64 matrices.
+ *
+ * Every backward rule is written with the same differentiable ops, so a gradient is itself a graph and
+ * can be differentiated again (Hessian-vector products, bilevel meta-learning): `grad(..., {createGraph:
+ * true})`. Values are float64 so gradients can be checked against finite differences to 1e-6 and beyond.
+ */
+export interface Var {
+  readonly rows: number;
+  readonly cols: number;
+  readonly value: Float64Array;
+  /** Inputs this node was computed from (empty for leaves and constants). */
+  readonly parents: readonly Var[];
+  /** Given ∂L/∂this, the contributions to ∂L/∂parent for each parent (null where none). */
+  readonly backward: ((g: Var) => (Var | null)[]) | null;
+  /** Whether gradients flow to or through this node. */
+  readonly requiresGrad: boolean;
+}
+
+function node(
+  rows: number,
+  cols: number,
+  value: Float64Array,
+  parents: Var[],
+  backward: (g: Var) => (Var | null)[],
+): Var {
+  const requiresGrad = parents.some((p) => p.requiresGrad);
+  return {
+    rows,
+    cols,
+    value,
+    parents: requiresGrad ? parents : [],
+    backward: requiresGrad ? backward : null,
+    requiresGrad,
+  };
+}
+
+/** A trainable leaf (parameter or input whose gradient is wanted). */
+export function variable(rows: number, cols: number, data: ArrayLike<number>): Var {
+  check(data.length === rows * cols, "variable", `${rows * cols} values for ${rows}×${cols}`, () =>
+    String(data.length),
+  );
+  return { rows, cols, value: Float64Array.from(data), parents: [], backward: null, requiresGrad: true };
+}
+
+/** A constant: no gradient flows to it. */
+export function constant(rows: number, cols: number, data: ArrayLike<number>): Var {
+  check(data.length === rows * cols, "constant", `${rows * cols} values for ${rows}×${cols}`, () =>
+    String(data.length),
+  );
+  return { rows, cols, value: Float64Array.from(data), parents: [], backward: null, requiresGrad: false };
+}
+
+/** A 1×1 constant. */
+export function scalar(x: number): Var {
+  return constant(1, 1, [x]);
+}
+
+/** The same value with no gradient path (stop-gradient). */
+export function detach(x: Var): Var {
+  return { ...x, parents: [], backward: null, requiresGrad: false };
+}
+
+const shape = (x: Var) => `${x.rows}×${x.cols}`;
+
+/** Broadcasting rule: b matches a, or is a row (1×n), a column (m×1) or a scalar (1×1). */
+function broadcastable(a: Var, b: Var, where: string): void {
+  check(
+    (b.rows === a.rows || b.rows === 1) && (b.cols === a.cols || b.cols === 1),
+    where,
+    `shapes that broadcast onto ${shape(a)} (equal, 1×${a.cols}, ${a.rows}×1 or 1×1)`,
+    () => shape(b),
+  );
+}
+
+/** Sums g (m×n) down to rows×cols (the inverse of broadcasting). */
+export function reduceTo(g: Var, rows: number, cols: number): Var {
+  if (g.rows === rows && g.cols === cols) return g;
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < g.rows; i++)
+    for (let j = 0; j < g.cols; j++)
+      out[(rows === 1 ? 0 : i) * cols + (cols === 1 ? 0 : j)] += g.value[i * g.cols + j];
+  return node(rows, cols, out, [g], (d) => [broadcastTo(d, g.rows, g.cols)]);
+}
+
+/** Repeats x (rows×cols with rows or cols possibly 1) to rows'×cols'. */
+export function broadcastTo(x: Var, rows: number, cols: number): Var {
+  if (x.rows === rows && x.cols === cols) return x;
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++)
+    for (let j = 0; j < cols; j++)
+      out[i * cols + j] = x.value[(x.rows === 1 ? 0 : i) * x.cols + (x.cols === 1 ? 0 : j)];
+  return node(rows, cols, out, [x], (d) => [reduceTo(d, x.rows, x.cols)]);
+}
+
+function elementwise(
+  a: Var,
+  b: Var,
+  where: string,
+  f: (x: number, y: number) => number,
+  backward: (g: Var) => [Var | null, Var | null],
+): Var {
+  broadcastable(a, b, where);
+  const out = new Float64Array(a.rows * a.cols);
+  for (let i = 0; i < a.rows; i++)
+    for (let j = 0; j < a.cols; j++)
+      out[i * a.cols + j] = f(
+        a.value[i * a.cols + j],
+        b.value[(b.rows === 1 ? 0 : i) * b.cols + (b.cols === 1 ? 0 : j)],
+      );
+  return node(a.rows, a.cols, out, [a, b], backward);
+}
+
+/** a + b; the second operand broadcasts (row, column or scalar), the first sets the shape. */
+export function add(a: Var, b: Var): Var {
+  return elementwise(
+    a,
+    b,
+    "add",
+    (x, y) => x + y,
+    (g) => [g, reduceTo(g, b.rows, b.cols)],
+  );
+}
+
+/** a − b (b broadcast). */
+export function sub(a: Var, b: Var): Var {
+  return elementwise(
+    a,
+    b,
+    "sub",
+    (x, y) => x - y,
+    (g) => [g, neg(reduceTo(g, b.rows, b.cols))],
+  );
+}
+
+/** Elementwise a·b (b broadcast). */
+export function mul(a: Var, b: Var): Var {
+  return elementwise(
+    a,
+    b,
+    "mul",
+    (x, y) => x * y,
+    (g) => [mul(g, b), reduceTo(mul(g, a), b.rows, b.cols)],
+  );
+}
+
+function unary(x: Var, f: (v: number) => number, backward: (g: Var, out: Var) => Var): Var {
+  const out = node(x.rows, x.cols, x.value.map(f), [x], (g) => [backward(g, out)]);
+  return out;
+}
+
+/** −x. */
+export function neg(x: Var): Var {
+  return unary(
+    x,
+    (v) => -v,
+    (g) => neg(g),
+  );
+}
+
+/** c·x for a constant number c. */
+export function scale(x: Var, c: number): Var {
+  return unary(
+    x,
+    (v) => c * v,
+    (g) => scale(g, c),
+  );
+}
+
+/** eᕽ elementwise (its derivative reuses the output). */
+export function exp(x: Var): Var {
+  return unary(x, Math.exp, (g, out) => mul(g, out));
+}
+
+/** ln x elementwise. */
+export function log(x: Var): Var {
+  return unary(x, Math.log, (g) => mul(g, reciprocal(x)));
+}
+
+/** 1/x elementwise. */
+export function reciprocal(x: Var): Var {
+  return unary(
+    x,
+    (v) => 1 / v,
+    (g, out) => neg(mul(g, mul(out, out))),
+  );
+}
+
+/** √x elementwise. */
+export function sqrt(x: Var): Var {
+  return unary(x, Math.sqrt, (g, out) => scale(mul(g, reciprocal(out)), 0.5));
+}
+
+/** tanh elementwise. */
+export function tanh(x: Var): Var {
+  return unary(x, Math.tanh, (g, out) => mul(g, add(neg(mul(out, out)), scalar(1))));
+}
+
+/** max(x, 0) elementwise; its derivative is the step mask (a constant: the second derivative is 0). */
+export function relu(x: Var): Var {
+  const mask = constant(
+    x.rows,
+    x.cols,
+    x.value.map((v) => (v > 0 ? 1 : 0)),
+  );
+  return unary(
+    x,
+    (v) => (v > 0 ? v : 0),
+    (g) => mul(g, mask),
+  );
+}
+
+/** 1/(1 + e⁻ˣ) elementwise. */
+export function sigmoid(x: Var): Var {
+  return reciprocal(add(exp(neg(x)), scalar(1)));
+}
+
+/** The matrix product a·b (float64). */
+export function matmul(a: Var, b: Var): Var {
+  check(a.cols === b.rows, "matmul", `inner dimensions to agree (${shape(a)} · ?)`, () => shape(b));
+  const out = new Float64Array(a.rows * b.cols);
+  gemmRowsKernel(a.value, transpose(b).value, out, b.cols, a.cols, 0, a.rows);
+  return node(a.rows, b.cols, out, [a, b], (g) => [matmul(g, transpose(b)), matmul(transpose(a), g)]);
+}
+
+/** xᵀ. */
+export function transpose(x: Var): Var {
+  const out = new Float64Array(x.rows * x.cols);
+  for (let i = 0; i < x.rows; i++)
+    for (let j = 0; j < x.cols; j++) out[j * x.rows + i] = x.value[i * x.cols + j];
+  return node(x.cols, x.rows, out, [x], (g) => [transpose(g)]);
+}
+
+/** Σ over everything (1×1). */
+export function sum(x: Var): Var {
+  return reduceTo(x, 1, 1);
+}
+
+/** Σ over each row (m×1). */
+export function sumRows(x: Var): Var {
+  return reduceTo(x, x.rows, 1);
+}
+
+/** Mean over everything (1×1). */
+export function mean(x: Var): Var {
+  return scale(sum(x), 1 / (x.rows * x.cols));
+}
+
+/** log Σ exp of each row (m×1), stable: the row maximum is factored out as a constant. */
+export function logSumExpRows(x: Var): Var {
+  const max = constant(
+    x.rows,
+    1,
+    Array.from({ length: x.rows }, (_, i) => Math.max(...x.value.subarray(i * x.cols, (i + 1) * x.cols))),
+  );
+  return add(log(sumRows(exp(sub(x, max)))), max);
+}
+
+/** Each row scaled to unit L2 norm (differentiable). */
+export function normalizeRowsVar(x: Var): Var {
+  return mul(x, reciprocal(sqrt(sumRows(mul(x, x)))));
+}
+
+/**
+ * Gradients of a scalar `output` with respect to `inputs`. With `createGraph` the gradients are themselves
+ * differentiable (for second derivatives); otherwise they are returned detached.
+ */
+export function grad(output: Var, inputs: readonly Var[], options: { createGraph?: boolean } = {}): Var[] {
+  check(output.rows === 1 && output.cols === 1, "grad", "a scalar (1×1) output", () => shape(output));
+  // topological order of the nodes between the inputs and the output
+  const order: Var[] = [];
+  const seen = new Set<Var>();
+  const visit = (v: Var) => {
+    if (seen.has(v)) return;
+    seen.add(v);
+    for (const p of v.parents) visit(p);
+    order.push(v);
+  };
+  visit(output);
+  const grads = new Map<Var, Var>([[output, scalar(1)]]);
+  for (let k = order.length - 1; k >= 0; k--) {
+    const v = order[k];
+    const g = grads.get(v);
+    if (!g || !v.backward) continue;
+    for (const [i, contribution] of v.backward(g).entries()) {
+      const parent = v.parents[i];
+      if (!contribution || !parent.requiresGrad) continue;
+      const previous = grads.get(parent);
+      grads.set(parent, previous ? add(previous, contribution) : contribution);
+    }
+  }
+  return inputs.map((x) => {
+    const g = grads.get(x) ?? constant(x.rows, x.cols, new Float64Array(x.rows * x.cols));
+    return options.createGraph ? g : detach(g);
+  });
+}
