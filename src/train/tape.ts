@@ -297,3 +297,97 @@ export function grad(output: Var, inputs: readonly Var[], options: { createGraph
     return options.createGraph ? g : detach(g);
   });
 }
+
+/**
+ * Rows of `table` picked by `indices` (an embedding lookup); the gradient scatters back, adding where an
+ * index repeats.
+ */
+export function gatherRows(table: Var, indices: ArrayLike<number>): Var {
+  const d = table.cols;
+  const out = new Float64Array(indices.length * d);
+  for (let i = 0; i < indices.length; i++) {
+    const r = indices[i];
+    check(
+      Number.isInteger(r) && r >= 0 && r < table.rows,
+      "gatherRows",
+      `indices in [0, ${table.rows})`,
+      () => `${r} at ${i}`,
+    );
+    out.set(table.value.subarray(r * d, (r + 1) * d), i * d);
+  }
+  return node(indices.length, d, out, [table], (g) => [scatterRows(g, indices, table.rows)]);
+}
+
+/** The adjoint of gatherRows: row i of g is added into row indices[i] of a rows×cols result. */
+function scatterRows(g: Var, indices: ArrayLike<number>, rows: number): Var {
+  const d = g.cols;
+  const out = new Float64Array(rows * d);
+  for (let i = 0; i < indices.length; i++)
+    for (let j = 0; j < d; j++) out[indices[i] * d + j] += g.value[i * d + j];
+  return node(rows, d, out, [g], (h) => [gatherRows(h, indices)]);
+}
+
+/**
+ * 2-D convolution (cross-correlation, stride 1, no padding) of a batch: x is N×(C·H·W) (each row one
+ * image, channel-major), w is F×(C·k·k), result N×(F·(H−k+1)·(W−k+1)). Built from gatherRows and matmul
+ * (im2col), so its gradients — first and second order — come from theirs.
+ */
+export function conv2d(
+  x: Var,
+  w: Var,
+  image: { channels: number; height: number; width: number },
+  k: number,
+): Var {
+  const { channels: c, height: h, width: wd } = image;
+  check(x.cols === c * h * wd, "conv2d", `rows of ${c}·${h}·${wd} values`, () => String(x.cols));
+  check(w.cols === c * k * k, "conv2d weights", `F×${c * k * k} (channels·k·k)`, () => `${w.rows}×${w.cols}`);
+  const [oh, ow] = [h - k + 1, wd - k + 1];
+  check(oh >= 1 && ow >= 1, "conv2d", `a kernel no larger than the image (${h}×${wd})`, () => String(k));
+  // im2col: for each image n and output position p, the c·k·k input values under the kernel
+  const columns: number[] = [];
+  for (let n = 0; n < x.rows; n++)
+    for (let y = 0; y < oh; y++)
+      for (let xPos = 0; xPos < ow; xPos++)
+        for (let ch = 0; ch < c; ch++)
+          for (let dy = 0; dy < k; dy++)
+            for (let dx = 0; dx < k; dx++) columns.push(n * x.cols + ch * h * wd + (y + dy) * wd + xPos + dx);
+  const flat = reshape(x, x.rows * x.cols, 1);
+  const patches = reshape(gatherRows(flat, columns), x.rows * oh * ow, c * k * k);
+  const out = matmul(patches, transpose(w)); // (N·oh·ow) × F
+  // to N × (F·oh·ow), filter-major like the input's channel-major layout
+  const order: number[] = [];
+  for (let n = 0; n < x.rows; n++)
+    for (let f = 0; f < w.rows; f++)
+      for (let p = 0; p < oh * ow; p++) order.push((n * oh * ow + p) * w.rows + f);
+  return reshape(gatherRows(reshape(out, out.rows * out.cols, 1), order), x.rows, w.rows * oh * ow);
+}
+
+/** The same values viewed as rows×cols (row-major order kept). */
+export function reshape(x: Var, rows: number, cols: number): Var {
+  check(rows * cols === x.rows * x.cols, "reshape", `${x.rows * x.cols} values`, () => `${rows}×${cols}`);
+  return node(rows, cols, x.value, [x], (g) => [reshape(g, x.rows, x.cols)]);
+}
+
+/** 2×2 mean pooling, stride 2, of each channel of a batch laid out like conv2d's output. */
+export function meanPool2(x: Var, image: { channels: number; height: number; width: number }): Var {
+  const { channels: c, height: h, width: w } = image;
+  check(
+    x.cols === c * h * w && h % 2 === 0 && w % 2 === 0,
+    "meanPool2",
+    `rows of ${c}·${h}·${w} values with even sides`,
+    () => String(x.cols),
+  );
+  const [ph, pw] = [h / 2, w / 2];
+  // a fixed linear map: each pooled value is ¼ of four inputs
+  const pool = new Float64Array(c * h * w * c * ph * pw);
+  for (let ch = 0; ch < c; ch++)
+    for (let y = 0; y < h; y++)
+      for (let xPos = 0; xPos < w; xPos++)
+        pool[
+          (ch * h * w + y * w + xPos) * (c * ph * pw) +
+            ch * ph * pw +
+            Math.floor(y / 2) * pw +
+            Math.floor(xPos / 2)
+        ] = 0.25;
+  return matmul(x, constant(c * h * w, c * ph * pw, pool));
+}

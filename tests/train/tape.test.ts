@@ -4,12 +4,15 @@ import { createRng } from "../../src/core/rng.js";
 import {
   add,
   constant,
+  conv2d,
   exp,
+  gatherRows,
   grad,
   log,
   logSumExpRows,
   matmul,
   mean,
+  meanPool2,
   mul,
   neg,
   normalizeRowsVar,
@@ -157,4 +160,93 @@ describe("tape: second derivatives (Hessian-vector products) against finite diff
       expect(worst).toBeLessThanOrEqual(1e-6 * Math.max(1, size));
     });
   }
+});
+
+describe("tape: embedding lookup, convolution and pooling", () => {
+  const image = { channels: 2, height: 4, width: 4 };
+
+  it("gatherRows (repeated indices add up) and mean-pooled bags of tokens", () => {
+    const table = randomVar(5, 3);
+    expect(finiteDiffError((t) => weighted(gatherRows(t, [4, 0, 4, 2])), table)).toBeLessThanOrEqual(1e-6);
+    // a bag-of-tokens text encoder: mean of each sentence's token embeddings
+    const bags = [
+      [0, 1, 1],
+      [3, 4, 2],
+    ];
+    const encode = (t: Var) =>
+      scale(
+        add(
+          add(
+            gatherRows(
+              t,
+              bags.map((b) => b[0]),
+            ),
+            gatherRows(
+              t,
+              bags.map((b) => b[1]),
+            ),
+          ),
+          gatherRows(
+            t,
+            bags.map((b) => b[2]),
+          ),
+        ),
+        1 / 3,
+      );
+    expect(finiteDiffError((t) => weighted(tanh(encode(t))), table)).toBeLessThanOrEqual(1e-6);
+    expect(() => gatherRows(table, [5])).toThrow(/gatherRows: expected indices in \[0, 5\); got 5 at 0/);
+  });
+
+  it("conv2d equals a direct convolution and has exact first and second derivatives", () => {
+    const x = randomVar(2, 2 * 4 * 4);
+    const w = randomVar(3, 2 * 3 * 3);
+    const y = conv2d(x, w, image, 3);
+    expect([y.rows, y.cols]).toEqual([2, 3 * 2 * 2]);
+    // direct reference for image 1, filter 2, output (1, 0)
+    let direct = 0;
+    for (let c = 0; c < 2; c++)
+      for (let dy = 0; dy < 3; dy++)
+        for (let dx = 0; dx < 3; dx++)
+          direct += x.value[32 + c * 16 + (1 + dy) * 4 + dx] * w.value[2 * 18 + c * 9 + dy * 3 + dx];
+    expect(y.value[12 + 2 * 4 + 1 * 2 + 0]).toBeCloseTo(direct, 12);
+    expect(finiteDiffError((v) => weighted(tanh(conv2d(v, w, image, 3))), x)).toBeLessThanOrEqual(1e-6);
+    expect(finiteDiffError((v) => weighted(tanh(conv2d(x, v, image, 3))), w)).toBeLessThanOrEqual(1e-6);
+    // second order through the convolution: Hessian-vector product against finite differences
+    const f = (v: Var) => weighted(tanh(conv2d(x, v, image, 3)));
+    const dir = constant(
+      3,
+      18,
+      Array.from({ length: 54 }, () => rng.normal()),
+    );
+    const [g] = grad(f(w), [w], { createGraph: true });
+    const [hv] = grad(sum(mul(g, dir)), [w]);
+    const eps = 1e-5;
+    const shifted = (s: number) => {
+      const ws = variable(
+        3,
+        18,
+        w.value.map((v, i) => v + s * eps * dir.value[i]),
+      );
+      return grad(f(ws), [ws])[0].value;
+    };
+    const [plus, minus] = [shifted(1), shifted(-1)];
+    const numeric = plus.map((p, i) => (p - minus[i]) / (2 * eps));
+    const size = Math.max(...numeric.map(Math.abs));
+    expect(size).toBeGreaterThan(1e-3);
+    for (let i = 0; i < numeric.length; i++)
+      expect(Math.abs(numeric[i] - hv.value[i]) / size).toBeLessThanOrEqual(1e-6);
+  });
+
+  it("meanPool2 averages 2×2 blocks per channel", () => {
+    const x = variable(
+      1,
+      2 * 4 * 4,
+      Array.from({ length: 32 }, (_, i) => i),
+    );
+    const p = meanPool2(x, image);
+    expect(Array.from(p.value)).toEqual([2.5, 4.5, 10.5, 12.5, 18.5, 20.5, 26.5, 28.5]);
+    expect(finiteDiffError((v) => weighted(tanh(meanPool2(v, image))), randomVar(1, 32))).toBeLessThanOrEqual(
+      1e-6,
+    );
+  });
 });
