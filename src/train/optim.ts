@@ -1,9 +1,18 @@
 import { check } from "../core/errors.js";
 import type { Var } from "./tape.js";
 
-/** Updates parameters in place from their gradients (same order). */
+/** An optimiser's state, in parameter order: plain arrays, so checkpoints can store and restore it exactly. */
+export interface OptimizerState {
+  step: number;
+  /** One or two buffers per parameter (velocity; or Adam's first and second moments). */
+  buffers: Float64Array[][];
+}
+
+/** Updates parameters in place from their gradients (same order as the state's buffers). */
 export interface Optimizer {
   step(params: readonly Var[], grads: readonly Var[], lr: number): void;
+  /** The state to checkpoint (live, not a copy). */
+  readonly state: OptimizerState;
 }
 
 function checkPairs(params: readonly Var[], grads: readonly Var[]): void {
@@ -19,60 +28,63 @@ function checkPairs(params: readonly Var[], grads: readonly Var[]): void {
     );
 }
 
+/** Buffers for parameter i, created zeroed on first use. */
+function buffersFor(state: OptimizerState, i: number, count: number, length: number): Float64Array[] {
+  state.buffers[i] ??= Array.from({ length: count }, () => new Float64Array(length));
+  return state.buffers[i];
+}
+
 /** SGD with (heavy-ball) momentum and optional weight decay. */
-export function sgd(options: { momentum?: number; weightDecay?: number } = {}): Optimizer {
+export function sgd(
+  options: { momentum?: number; weightDecay?: number } = {},
+  state: OptimizerState = { step: 0, buffers: [] },
+): Optimizer {
   const { momentum = 0, weightDecay = 0 } = options;
-  const velocity = new Map<Var, Float64Array>();
   return {
+    state,
     step(params, grads, lr) {
       checkPairs(params, grads);
-      params.forEach((p, i) => {
-        const v = velocity.get(p) ?? new Float64Array(p.value.length);
-        velocity.set(p, v);
+      state.step++;
+      for (const [i, p] of params.entries()) {
+        const [v] = buffersFor(state, i, 1, p.value.length);
         for (let k = 0; k < v.length; k++) {
           v[k] = momentum * v[k] + grads[i].value[k] + weightDecay * p.value[k];
           p.value[k] -= lr * v[k];
         }
-      });
+      }
     },
   };
 }
 
-/**
- * Adam (Kingma & Ba) with bias correction; with `decoupledWeightDecay` it is AdamW (Loshchilov & Hutter):
- * the decay multiplies the weights directly instead of entering the gradient.
- */
-export function adam(
-  options: {
-    beta1?: number;
-    beta2?: number;
-    eps?: number;
-    weightDecay?: number;
-    decoupledWeightDecay?: boolean;
-  } = {},
-): Optimizer {
+/** Options of Adam / AdamW. */
+export interface AdamOptions {
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+  /** AdamW (Loshchilov & Hutter): the decay multiplies the weights instead of entering the gradient. */
+  decoupledWeightDecay?: boolean;
+}
+
+/** Adam (Kingma & Ba) with bias correction; AdamW with `decoupledWeightDecay`. */
+export function adam(options: AdamOptions = {}, state: OptimizerState = { step: 0, buffers: [] }): Optimizer {
   const { beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0, decoupledWeightDecay = false } = options;
-  const moments = new Map<Var, { m: Float64Array; v: Float64Array }>();
-  let t = 0;
   return {
+    state,
     step(params, grads, lr) {
       checkPairs(params, grads);
-      t++;
-      const [c1, c2] = [1 - beta1 ** t, 1 - beta2 ** t];
-      params.forEach((p, i) => {
-        const state = moments.get(p) ?? {
-          m: new Float64Array(p.value.length),
-          v: new Float64Array(p.value.length),
-        };
-        moments.set(p, state);
+      state.step++;
+      const [c1, c2] = [1 - beta1 ** state.step, 1 - beta2 ** state.step];
+      for (const [i, p] of params.entries()) {
+        const [m, v] = buffersFor(state, i, 2, p.value.length);
         for (let k = 0; k < p.value.length; k++) {
           const g = grads[i].value[k] + (decoupledWeightDecay ? 0 : weightDecay * p.value[k]);
-          state.m[k] = beta1 * state.m[k] + (1 - beta1) * g;
-          state.v[k] = beta2 * state.v[k] + (1 - beta2) * g * g;
+          m[k] = beta1 * m[k] + (1 - beta1) * g;
+          v[k] = beta2 * v[k] + (1 - beta2) * g * g;
           if (decoupledWeightDecay) p.value[k] -= lr * weightDecay * p.value[k];
-          p.value[k] -= (lr * (state.m[k] / c1)) / (Math.sqrt(state.v[k] / c2) + eps);
+          p.value[k] -= (lr * (m[k] / c1)) / (Math.sqrt(v[k] / c2) + eps);
         }
-      });
+      }
     },
   };
 }

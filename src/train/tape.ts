@@ -294,7 +294,9 @@ export function grad(output: Var, inputs: readonly Var[], options: { createGraph
   }
   return inputs.map((x) => {
     const g = grads.get(x) ?? constant(x.rows, x.cols, new Float64Array(x.rows * x.cols));
-    return options.createGraph ? g : detach(g);
+    // detached gradients get their own storage: two inputs may share one gradient node (x + y), and
+    // callers such as clipGradNorm scale gradients in place
+    return options.createGraph ? g : constant(g.rows, g.cols, g.value);
   });
 }
 

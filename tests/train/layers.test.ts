@@ -4,7 +4,7 @@ import { createRng } from "../../src/core/rng.js";
 import { clipLoss } from "../../src/losses/clip.js";
 import { clipLossVar, gelu, initLinear, layerNorm, linear } from "../../src/train/layers.js";
 import { adam, clipGradNorm, cosineSchedule, sgd } from "../../src/train/optim.js";
-import { exp, grad, mul, normalizeRowsVar, sum, type Var, variable } from "../../src/train/tape.js";
+import { add, exp, grad, mul, normalizeRowsVar, sum, type Var, variable } from "../../src/train/tape.js";
 
 const rng = createRng(7);
 const randomVar = (rows: number, cols: number) =>
@@ -138,5 +138,16 @@ describe("a dual encoder trained with the CLIP loss on the tape", () => {
     const losses = train(3, 60);
     expect(losses.at(-1)!).toBeLessThan(0.5 * losses[0]);
     expect(train(3, 60)).toEqual(losses);
+  });
+});
+
+describe("gradient storage", () => {
+  it("inputs sharing one gradient node get separate arrays (clipping scales each once)", () => {
+    const [x, y] = [variable(1, 2, [1, 2]), variable(1, 2, [3, 4])];
+    const grads = grad(sum(add(x, y)), [x, y]);
+    expect(grads[0].value).not.toBe(grads[1].value);
+    clipGradNorm(grads, 1);
+    expect(grads[0].value[0]).toBeCloseTo(0.5, 15);
+    expect(grads[1].value[0]).toBeCloseTo(0.5, 15);
   });
 });
