@@ -5,6 +5,7 @@
 import { benchGemm } from "./gemm.js";
 import { benchLosses } from "./losses.js";
 import { benchMeasure, benchMeasureLarge } from "./measure.js";
+import { benchTrain } from "./train.js";
 
 console.log("gemm: median of 9 runs after 2 warm-ups, float32, all cores");
 for (const line of await benchGemm()) console.log(line);
@@ -12,4 +13,6 @@ console.log();
 for (const line of benchMeasure()) console.log(line);
 console.log();
 for (const line of await benchLosses()) console.log(line);
+console.log();
+for (const line of await benchTrain()) console.log(line);
 if (process.argv.includes("--large")) for (const line of benchMeasureLarge()) console.log(line);

@@ -8,6 +8,7 @@ import { registerInfo } from "./commands/info.js";
 import { registerMeasure } from "./commands/measure.js";
 import { registerReport } from "./commands/report.js";
 import { registerShift } from "./commands/shift.js";
+import { registerTrain } from "./commands/train.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerShift(program);
   registerExperiment(program);
   registerReport(program);
+  registerTrain(program);
   registerDemo(program);
   registerInfo(program);
   return program;

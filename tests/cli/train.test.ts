@@ -1,0 +1,66 @@
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createRng } from "../../src/core/rng.js";
+import { writeNpyFile } from "../../src/io/files.js";
+import { gapkit, isUserError } from "./run.js";
+
+const dir = mkdtempSync(join(tmpdir(), "gapkit-train-"));
+const path = (name: string) => join(dir, name);
+
+beforeAll(async () => {
+  // 120 pairs of 12-d features: noisy copies of shared latents
+  const rng = createRng(5);
+  const latent = rng.normalMatrix(120, 12);
+  const data = new Float32Array(2 * 120 * 12);
+  for (let k = 0; k < latent.data.length; k++) {
+    data[k] = latent.data[k] + 0.3 * rng.normal();
+    data[latent.data.length + k] = -latent.data[k] + 0.3 * rng.normal();
+  }
+  await writeNpyFile(path("pairs.npy"), { shape: [2, 120, 12], data });
+});
+
+const base = ["train", "--widths", "16,8", "--batch", "32", "--lr", "0.01"];
+
+describe("gapkit train", () => {
+  it("writes JSONL metrics and a checkpoint that resumes to the same result", async () => {
+    const run = await gapkit(
+      ...base,
+      "--epochs",
+      "12",
+      path("pairs.npy"),
+      "--json",
+      "--metrics",
+      path("m.jsonl"),
+      "--checkpoint",
+      path("ck"),
+    );
+    expect(run.code).toBe(0);
+    const history = JSON.parse(run.stdout);
+    expect(history).toHaveLength(12);
+    expect(
+      readFileSync(path("m.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l)),
+    ).toEqual(history);
+    expect(history.at(-1).r1).toBeGreaterThan(6 / 24); // 24 held-out pairs: chance is 1/24
+    expect(existsSync(path("ck/state.json")) && existsSync(path("ck/weights.npz"))).toBe(true);
+    // resuming with a larger --epochs continues from epoch 13
+    const more = await gapkit("train", path("pairs.npy"), "--resume", path("ck"), "--epochs", "14", "--json");
+    expect(JSON.parse(more.stdout).map((m: { epoch: number }) => m.epoch)).toEqual([13, 14]);
+  });
+
+  it.each([
+    [["--loss", "triplet"], /--loss: expected clip or siglip/],
+    [["--widths", "16,0"], /--widths: expected positive integers/],
+    [["--held-out", "1"], /--held-out: expected a fraction in \(0, 1\)/],
+    [["--lr", "-1"], /--lr: expected a number > 0/],
+    [["--resume", "/nonexistent"], /state\.json: expected a readable file/],
+  ])("%j exits 2", async (args, message) => {
+    const r = await gapkit(...base, path("pairs.npy"), ...args);
+    expect(isUserError(r), r.stderr).toBe(true);
+    expect(r.stderr).toMatch(message);
+  });
+});
