@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { createRng } from "../src/core/rng.js";
+import { initBackends } from "../src/node.js";
 import { DEFAULT_TRAIN_CONFIG, initTraining, train } from "../src/train/trainer.js";
 
 const PEER = join(process.cwd(), "../shared/tools/peers/train_torch.py");
@@ -23,6 +24,7 @@ function torchAvailable(): boolean {
 
 /** Runs the training benchmark and returns the printed lines. */
 export async function benchTrain(): Promise<string[]> {
+  const backend = await initBackends();
   const steps = 12;
   const [batch, dim] = [256, 512];
   const rng = createRng(0);
@@ -34,7 +36,7 @@ export async function benchTrain(): Promise<string[]> {
   await train(a, b, initTraining(config, dim));
   const ours = steps / ((performance.now() - t) / 1000);
   const lines = ["training: batch 256, towers 512→256→128, CLIP loss, Adam"];
-  lines.push(`  gapkit (float64 tape, one thread)   ${ours.toFixed(1)} steps/s`);
+  lines.push(`  gapkit (products on ${backend})             ${ours.toFixed(1)} steps/s`);
   if (!existsSync(PEER) || !existsSync(FEATURES))
     lines.push("  PyTorch: SKIPPED — ../shared/tools/peers/train_torch.py or the features file is absent");
   else if (!torchAvailable())

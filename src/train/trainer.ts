@@ -3,6 +3,7 @@ import { type Matrix, matrix, sliceRows } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
 import { recallSummary, retrievalRanks } from "../eval/retrieval.js";
 import { gapL2M } from "../gap/metrics.js";
+import { clipStepOnBackend } from "./fast-clip.js";
 import { clipLossVar, initLinear, type LinearParams, linear } from "./layers.js";
 import { adam, cosineSchedule, type OptimizerState } from "./optim.js";
 import {
@@ -147,6 +148,30 @@ function rowsVar(m: Matrix, order: Int32Array, start: number, end: number): Var 
   return constant(end - start, m.cols, out);
 }
 
+/**
+ * The batch's loss and parameter gradients: CLIP runs its products on the gemm backend (clipStepOnBackend,
+ * float32, fast); SigLIP runs on the float64 tape.
+ */
+async function lossAndGradients(
+  state: TrainState,
+  params: Var[],
+  a: Matrix,
+  b: Matrix,
+  order: Int32Array,
+  from: number,
+  to: number,
+): Promise<{ loss: number; grads: Var[] }> {
+  if (state.config.loss === "clip") {
+    const rows = (m: Matrix) => {
+      const v = rowsVar(m, order, from, to);
+      return matrix(v.rows, v.cols, Float32Array.from(v.value));
+    };
+    return clipStepOnBackend(state, rows(a), rows(b));
+  }
+  const loss = batchLoss(state, rowsVar(a, order, from, to), rowsVar(b, order, from, to));
+  return { loss: loss.value[0], grads: grad(loss, params) };
+}
+
 /** Embeds rows through one tower (no gradient), as a float32 matrix. */
 export function embed(state: TrainState, m: Matrix, side: "a" | "b"): Matrix {
   const order = Int32Array.from({ length: m.rows }, (_, i) => i);
@@ -198,14 +223,10 @@ export async function train(
     let lossSum = 0;
     let lr = 0;
     for (let s = 0; s < perEpoch; s++) {
-      const loss = batchLoss(
-        state,
-        rowsVar(a, order, s * batch, (s + 1) * batch),
-        rowsVar(b, order, s * batch, (s + 1) * batch),
-      );
-      lossSum += loss.value[0];
+      const { loss, grads } = await lossAndGradients(state, params, a, b, order, s * batch, (s + 1) * batch);
+      lossSum += loss;
       lr = cosineSchedule(optimizer.state.step, total, { lr: config.lr, warmup: config.warmup });
-      optimizer.step(params, grad(loss, params), lr);
+      optimizer.step(params, grads, lr);
       hooks.onStep?.(optimizer.state.step, total);
     }
     state.epoch++;

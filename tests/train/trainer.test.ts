@@ -3,7 +3,17 @@ import { type Matrix, matrix } from "../../src/core/matrix.js";
 import { createRng } from "../../src/core/rng.js";
 import { parseNpz, serializeNpz } from "../../src/io/npz.js";
 import { checkpointOf, restoreCheckpoint } from "../../src/train/checkpoint.js";
-import { DEFAULT_TRAIN_CONFIG, type EpochMetrics, initTraining, train } from "../../src/train/trainer.js";
+import { clipStepOnBackend } from "../../src/train/fast-clip.js";
+import { clipLossVar, linear } from "../../src/train/layers.js";
+import { exp, grad, normalizeRowsVar, relu, variable } from "../../src/train/tape.js";
+import {
+  DEFAULT_TRAIN_CONFIG,
+  type EpochMetrics,
+  initTraining,
+  parameters,
+  train,
+} from "../../src/train/trainer.js";
+import { expectClose } from "../helpers.js";
 
 /** Paired features: two noisy linear views of shared latents (so pairs are learnable). */
 function pairedFeatures(n: number, d: number, seed: number): { a: Matrix; b: Matrix } {
@@ -76,5 +86,24 @@ describe("dual-encoder training", () => {
       initTraining({ ...config, epochs: 2, fixedTemperature: true, temperature: 0.05 }, 24),
     );
     for (const m of history) expect(m.temperature).toBeCloseTo(0.05, 12);
+  });
+});
+
+describe("clipStepOnBackend", () => {
+  it("gives the float64 tape's loss and gradients to float32 rounding", async () => {
+    const { a, b } = pairedFeatures(40, 10, 9);
+    const state = initTraining({ ...config, widths: [12, 6] }, 10);
+    const params = parameters(state);
+    const toVar = (m: Matrix) => variable(m.rows, m.cols, m.data);
+    const exact = clipLossVar(
+      normalizeRowsVar(linear(relu(linear(toVar(a), state.towers.a[0])), state.towers.a[1])),
+      normalizeRowsVar(linear(relu(linear(toVar(b), state.towers.b[0])), state.towers.b[1])),
+      exp(state.logScale),
+    );
+    const exactGrads = grad(exact, params);
+    const fast = await clipStepOnBackend(state, a, b);
+    expect(fast.loss).toBeCloseTo(exact.value[0], 5);
+    expect(fast.grads).toHaveLength(exactGrads.length);
+    for (const [i, g] of exactGrads.entries()) expectClose(fast.grads[i].value, g.value, 1e-5);
   });
 });
