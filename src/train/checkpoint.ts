@@ -10,7 +10,7 @@ export interface Checkpoint {
     kind: "gapkit-train";
     version: 1;
     config: TrainConfig;
-    inputDim: number;
+    inputDims: { a: number; b: number };
     epoch: number;
     optimizerStep: number;
   };
@@ -40,7 +40,7 @@ export function checkpointOf(state: TrainState): Checkpoint {
       kind: "gapkit-train",
       version: 1,
       config: state.config,
-      inputDim: state.inputDim,
+      inputDims: state.inputDims,
       epoch: state.epoch,
       optimizerStep: state.optimizer.step,
     },
@@ -66,9 +66,9 @@ export function restoreCheckpoint(checkpoint: Checkpoint, where: string): TrainS
     );
     return Float64Array.from(arr.data as Float64Array);
   };
-  const tower = (side: string): LinearParams[] =>
+  const tower = (side: "a" | "b"): LinearParams[] =>
     config.widths.map((w, i) => {
-      const inputs = i === 0 ? meta.inputDim : config.widths[i - 1];
+      const inputs = i === 0 ? meta.inputDims[side] : config.widths[i - 1];
       return {
         w: variable(inputs, w, take(`${side}.${i}.w`, inputs, w)),
         b: variable(1, w, take(`${side}.${i}.b`, 1, w)),
@@ -76,7 +76,7 @@ export function restoreCheckpoint(checkpoint: Checkpoint, where: string): TrainS
     });
   const state: TrainState = {
     config,
-    inputDim: meta.inputDim,
+    inputDims: meta.inputDims,
     epoch: meta.epoch,
     towers: { a: tower("a"), b: tower("b") },
     logScale: variable(1, 1, take("logScale", 1, 1)),

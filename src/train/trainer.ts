@@ -61,7 +61,8 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
 /** Everything needed to continue training exactly where it stopped. */
 export interface TrainState {
   config: TrainConfig;
-  inputDim: number;
+  /** Input dimension of each tower (images and captions may differ). */
+  inputDims: { a: number; b: number };
   epoch: number;
   towers: { a: LinearParams[]; b: LinearParams[] };
   logScale: Var;
@@ -82,8 +83,8 @@ export interface EpochMetrics {
   r1BToA: number;
 }
 
-/** A fresh, seeded dual encoder for inputs of dimension `inputDim`. */
-export function initTraining(config: TrainConfig, inputDim: number): TrainState {
+/** A fresh, seeded dual encoder for A inputs of dimension `inputA` and B inputs of `inputB` (default: the same). */
+export function initTraining(config: TrainConfig, inputA: number, inputB = inputA): TrainState {
   check(
     config.widths.length >= 1 && config.widths.every((w) => Number.isInteger(w) && w >= 1),
     "widths",
@@ -92,11 +93,15 @@ export function initTraining(config: TrainConfig, inputDim: number): TrainState 
   );
   const tower = (offset: number) =>
     config.widths.map((w, i) =>
-      initLinear(i === 0 ? inputDim : config.widths[i - 1], w, config.seed * 1000 + offset + i),
+      initLinear(
+        i === 0 ? (offset === 1 ? inputA : inputB) : config.widths[i - 1],
+        w,
+        config.seed * 1000 + offset + i,
+      ),
     );
   return {
     config,
-    inputDim,
+    inputDims: { a: inputA, b: inputB },
     epoch: 0,
     towers: { a: tower(1), b: tower(500) },
     logScale: variable(1, 1, [Math.log(1 / config.temperature)]),
@@ -206,9 +211,9 @@ export async function train(
 ): Promise<EpochMetrics[]> {
   const { config } = state;
   check(
-    a.rows === b.rows && a.cols === b.cols && a.cols === state.inputDim,
+    a.rows === b.rows && a.cols === state.inputDims.a && b.cols === state.inputDims.b,
     "train",
-    `paired rows of dimension ${state.inputDim}`,
+    `paired rows of dimensions ${state.inputDims.a} (A) and ${state.inputDims.b} (B)`,
     () => `${a.rows}×${a.cols} and ${b.rows}×${b.cols}`,
   );
   const fit = splitRows(a.rows, config.heldOut);

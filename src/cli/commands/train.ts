@@ -103,7 +103,7 @@ export function registerTrain(program: Command): void {
           },
           flags.resume,
         )
-      : initTraining(configFrom(flags), a.cols);
+      : initTraining(configFrom(flags), a.cols, b.cols);
     // resuming with more epochs extends the run (the learning-rate schedule then spans the new total)
     if (flags.resume && flags.epochs !== String(DEFAULT_TRAIN_CONFIG.epochs))
       state.config = {

