@@ -18,7 +18,7 @@ export * from "./gap/spectrum.js";
 export * from "./io/npy.js";
 export * from "./io/npz.js";
 export * from "./losses/index.js";
-export * from "./sim/cone-demo.js";
+export * from "./sim/cone-pair.js";
 export * from "./sim/index.js";
 export * from "./sim/random-mlp.js";
 export * from "./train/layers.js";

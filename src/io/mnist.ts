@@ -40,12 +40,23 @@ export function mnistPairs(n: number, seed: number): MnistPairs {
   const labels = Int32Array.from({ length: n }, (_, i) => i % 10);
   const text = Array.from(labels, (d) => TEMPLATES[rng.int(TEMPLATES.length)](d));
   const vocabulary = [...new Set(text.flatMap((t) => t.split(" ")))].sort();
-  const index = new Map(vocabulary.map((w, i) => [w, i]));
   const images = matrix(n, 784);
-  const captions = matrix(n, vocabulary.length);
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n; i++)
     images.data.set(mnist[labels[i]].get(perDigit[labels[i]][Math.floor(i / 10)]), i * 784);
-    for (const word of text[i].split(" ")) captions.data[i * vocabulary.length + (index.get(word) ?? 0)] += 1;
-  }
-  return { images, captions, text, labels, vocabulary };
+  return { images, captions: bagOfWords(text, vocabulary), text, labels, vocabulary };
 }
+
+/** Word counts of each text over `vocabulary` (words outside it are ignored). */
+export function bagOfWords(texts: readonly string[], vocabulary: readonly string[]): Matrix {
+  const index = new Map(vocabulary.map((w, i) => [w, i]));
+  const out = matrix(texts.length, vocabulary.length);
+  for (const [i, t] of texts.entries())
+    for (const word of t.split(" ")) {
+      const j = index.get(word);
+      if (j !== undefined) out.data[i * vocabulary.length + j] += 1;
+    }
+  return out;
+}
+
+/** One prompt per digit, for zero-shot classification: "a photo of the digit zero", … */
+export const DIGIT_PROMPTS = NUMBERS.map((_, d) => TEMPLATES[0](d));

@@ -87,14 +87,16 @@ describe("gapkit measure", () => {
 });
 
 describe("gapkit demo", () => {
-  it("shows the cone effect on the synthetic pair", async () => {
-    const r = await gapkit("demo", "--json", "--backend", "ort", "-o", path("demo.html"));
+  it("shows the gap at random init, trains, closes it and writes the report", async () => {
+    const r = await gapkit("demo", "--json", "-o", path("demo.html"));
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out.synthetic.n).toBe(2000);
-    expect(out.synthetic.cone.a).toBeGreaterThan(0.8);
-    expect(out.synthetic.cone.b).toBeGreaterThan(0.8);
-    expect(out.synthetic.gap.l2m).toBeGreaterThan(0.3);
+    expect(out.dataset.pairs).toBe(2000);
+    expect(out.untrained.cone.a).toBeGreaterThan(0.5); // the cone effect, before any training
+    expect(out.untrained.gap.l2m).toBeGreaterThan(0.5);
+    expect(out.training.at(-1).loss).toBeLessThan(out.training[0].loss);
+    expect(out.zeroShot.accuracy).toBeGreaterThan(0.5); // chance is 0.1
+    expect(out.aligned.methods.center.gap.l2m).toBeLessThan(out.aligned.baseline.gap.l2m);
     expect(out.reading).toHaveLength(2);
     expect(out.report).toBe(path("demo.html"));
     expect(readFileSync(path("demo.html"), "utf8")).toMatch(/^<!doctype html>/);

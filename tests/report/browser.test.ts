@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { evaluateHeldOut } from "../../src/align/evaluate.js";
 import { writeReport } from "../../src/cli/commands/report.js";
 import { initBackends } from "../../src/node.js";
-import { conePair } from "../../src/sim/cone-demo.js";
+import { conePair } from "../../src/sim/cone-pair.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);

@@ -3,7 +3,7 @@ import { buildReport } from "../../src/report/build.js";
 import { escapeHtml, reportHtml } from "../../src/report/html.js";
 import { renderSvg } from "../../src/report/render.js";
 import { projectionScatter } from "../../src/report/specs.js";
-import { conePair } from "../../src/sim/cone-demo.js";
+import { conePair } from "../../src/sim/cone-pair.js";
 import { pca2 } from "../../src/sim/pca.js";
 import { expectClose, fixture, fromFixture } from "../helpers.js";
 
