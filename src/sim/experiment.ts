@@ -10,12 +10,23 @@ export type ExperimentParam =
   /** A (2, N, d) embedding file, loaded by the caller and passed in as a pair. */
   | { kind: "pair"; doc: string; required: boolean }
   /** Any array file (embeddings, labels), loaded by the caller. */
-  | { kind: "array"; doc: string; required: boolean };
+  | { kind: "array"; doc: string; required: boolean }
+  /** The built-in labelled image–caption pairs (MNIST digits and captions), loaded by the caller. */
+  | { kind: "builtin"; pairs: number; doc: string };
+
+/** Labelled image–caption pairs, as the built-in MNIST set provides them. */
+export interface LabelledPairs {
+  images: Matrix;
+  captions: Matrix;
+  labels: Int32Array;
+  text: string[];
+  vocabulary: string[];
+}
 
 /** Resolved parameter values: numbers, number lists, strings, booleans or loaded pairs. */
 export type ParamValues = Record<
   string,
-  number | number[] | string | boolean | { a: Matrix; b: Matrix } | NdArray | undefined
+  number | number[] | string | boolean | { a: Matrix; b: Matrix } | NdArray | LabelledPairs | undefined
 >;
 
 /** A reproducible experiment: seeded, pure, returning a JSON-serialisable result. */

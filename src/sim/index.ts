@@ -3,13 +3,16 @@ import { coneInits, coneMlp } from "./cone.js";
 import type { Experiment } from "./experiment.js";
 import { initGap, landscape } from "./files.js";
 import { mismatch, sphere } from "./sphere.js";
+import { bind, trainTemperature } from "./training.js";
 import { fairness, shiftEval } from "./zero-shot-shift.js";
 
 export type { Experiment, ExperimentParam, ParamValues } from "./experiment.js";
 
 /** Every experiment, by name (`gapkit experiment list` prints these). */
 export const EXPERIMENTS: Readonly<Record<string, Experiment>> = Object.fromEntries(
-  [coneMlp, coneInits, initGap, landscape, sphere, mismatch, shiftEval, fairness].map((e) => [e.name, e]),
+  [coneMlp, coneInits, initGap, landscape, sphere, mismatch, shiftEval, fairness, trainTemperature, bind].map(
+    (e) => [e.name, e],
+  ),
 );
 
 /** The experiment registered under `name`. */

@@ -87,7 +87,9 @@ export async function clipStepOnBackend(
   });
   const grads = [
     ...(await backward(state.towers.a, fa, normalizeBackward(fa.out, loss.gradA))),
-    ...(await backward(state.towers.b, fb, normalizeBackward(fb.out, loss.gradB))),
+    ...(state.config.freezeB
+      ? []
+      : await backward(state.towers.b, fb, normalizeBackward(fb.out, loss.gradB))),
   ];
   if (!state.config.fixedTemperature) grads.push(constant(1, 1, [loss.gradLogScale]));
   return { loss: loss.value, grads };

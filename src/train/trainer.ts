@@ -38,6 +38,8 @@ export interface TrainConfig {
   /** Initial temperature τ (logit scale 1/τ, clamped to ≤ 100); learnable unless `fixedTemperature`. */
   temperature: number;
   fixedTemperature: boolean;
+  /** Keep tower B fixed (ImageBind-style: align a new modality to a frozen hub). */
+  freezeB: boolean;
   /** Fraction of the pairs held out for per-epoch metrics. */
   heldOut: number;
   seed: number;
@@ -54,8 +56,18 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   weightDecay: 0,
   temperature: 0.07,
   fixedTemperature: false,
+  freezeB: false,
   heldOut: 0.2,
   seed: 0,
+};
+
+/** Small towers for built-in data (the demo, the training experiments): seconds on 2 cores. */
+export const SMALL_TRAIN_CONFIG: TrainConfig = {
+  ...DEFAULT_TRAIN_CONFIG,
+  epochs: 8,
+  batch: 200,
+  widths: [128, 64],
+  lr: 2e-3,
 };
 
 /** Everything needed to continue training exactly where it stopped. */
@@ -112,7 +124,8 @@ export function initTraining(config: TrainConfig, inputA: number, inputB = input
 
 /** The trainable parameters in a fixed order (the optimiser state follows it). */
 export function parameters(state: TrainState): Var[] {
-  const linearParams = [...state.towers.a, ...state.towers.b].flatMap((l) => [l.w, l.b]);
+  const towers = state.config.freezeB ? state.towers.a : [...state.towers.a, ...state.towers.b];
+  const linearParams = towers.flatMap((l) => [l.w, l.b]);
   const extra = state.config.fixedTemperature ? [] : [state.logScale];
   return [...linearParams, ...extra, ...(state.config.loss === "siglip" ? [state.bias] : [])];
 }

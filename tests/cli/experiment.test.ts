@@ -18,8 +18,10 @@ describe("gapkit experiment", () => {
       "mismatch",
       "shift-eval",
       "fairness",
+      "train-temperature",
     ])
       expect(r.stdout).toMatch(new RegExp(`^${name} .*Mind the Gap`, "m"));
+    expect(r.stdout).toMatch(/^bind .*ImageBind/m);
   });
 
   it("NAME --help shows the parameters with their defaults", async () => {

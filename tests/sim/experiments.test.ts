@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readPairFile } from "../../src/io/files.js";
+import { mnistPairs } from "../../src/io/mnist.js";
 import { initBackends } from "../../src/node.js";
 import { EXPERIMENTS, experiment } from "../../src/sim/index.js";
 import { fixture } from "../helpers.js";
@@ -81,5 +82,21 @@ describe("experiments reproduce Mind the Gap", () => {
     const r = await run("landscape", { file: await readPairFile(FILE), temperatures: [0.01, 0.1] });
     expect(Math.abs(r.argminLambda[0])).toBeLessThanOrEqual(0.05);
     expect(r.argminLambda[1]).toBeGreaterThan(0.3);
+  });
+});
+
+describe("training experiments on the built-in MNIST pairs", () => {
+  const data = mnistPairs(1000, 0);
+
+  it("train-temperature: a lower fixed τ keeps a larger gap after training", async () => {
+    const r = await run("train-temperature", { data, temperatures: [0.01, 0.1], epochs: 6 });
+    expect(r.runs[0].gap).toBeGreaterThan(r.runs[1].gap + 0.3);
+    expect(r.runs[1].zeroShotAccuracy).toBeGreaterThan(0.5);
+  });
+
+  it("bind: A↔B agreement emerges through the hub, far above chance and above the untrained B tower", async () => {
+    const r = await run("bind", { data, epochs: 6 });
+    expect(r.emergent.aToB).toBeGreaterThan(0.5);
+    expect(r.emergent.aToB).toBeGreaterThan(r.untrainedB.aToB + 0.3);
   });
 });

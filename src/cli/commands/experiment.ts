@@ -1,9 +1,10 @@
 import { type Command, Option } from "commander";
 import { InputError } from "../../core/errors.js";
 import { readArrayFile, readPairFile, writeFileAtomic } from "../../io/files.js";
+import { mnistPairs } from "../../io/mnist.js";
 import { initBackends } from "../../node.js";
 import { EXPERIMENTS, type ExperimentParam, type ParamValues } from "../../sim/index.js";
-import { backendOption, parseNumberList } from "../options.js";
+import { backendOption, parseInteger, parseNumberList } from "../options.js";
 import { printResult } from "../output.js";
 import { stderrProgress } from "../progress.js";
 
@@ -19,6 +20,8 @@ function option(name: string, spec: ExperimentParam): Option {
     case "pair":
     case "array":
       return new Option(`${flag} <file.npy>`, spec.doc);
+    case "builtin":
+      return new Option(`${flag} <pairs>`, spec.doc).default(String(spec.pairs));
     case "numbers":
       return new Option(`${flag} <list>`, `${spec.doc} (a,b,c or START:END:STEP)`).default(
         spec.default.join(","),
@@ -30,7 +33,12 @@ function option(name: string, spec: ExperimentParam): Option {
   }
 }
 
-async function resolve(name: string, spec: ExperimentParam, raw: unknown): Promise<ParamValues[string]> {
+async function resolve(
+  name: string,
+  spec: ExperimentParam,
+  raw: unknown,
+  seed: number,
+): Promise<ParamValues[string]> {
   const flag = `--${kebab(name)}`;
   switch (spec.kind) {
     case "boolean":
@@ -38,6 +46,8 @@ async function resolve(name: string, spec: ExperimentParam, raw: unknown): Promi
       return raw as boolean | string;
     case "numbers":
       return parseNumberList(String(raw), flag);
+    case "builtin":
+      return mnistPairs(parseInteger(String(raw), flag, 10, 10_000), seed);
     case "pair":
     case "array":
       if (raw === undefined) {
@@ -108,8 +118,10 @@ export function registerExperiment(program: Command): void {
         });
         await initBackends(flags.backend as string | undefined);
         const params: ParamValues = {};
+        // the built-in data set is sampled with the experiment's own seed
+        const seed = flags.seed === undefined ? 0 : parseInteger(String(flags.seed), "--seed");
         for (const [name, spec] of Object.entries(exp.params))
-          params[name] = await resolve(name, spec, flags[name]);
+          params[name] = await resolve(name, spec, flags[name], seed);
         const result = {
           experiment: exp.name,
           reproduces: exp.reproduces,
@@ -133,11 +145,13 @@ function printable(params: ParamValues): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(params).map(([k, v]) => [
       k,
-      v && typeof v === "object" && "a" in v
-        ? `${v.a.rows} pairs × ${v.a.cols}`
-        : v && typeof v === "object" && "shape" in v
-          ? `array (${v.shape.join(", ")})`
-          : v,
+      v && typeof v === "object" && "images" in v
+        ? `built-in MNIST, ${v.images.rows} pairs`
+        : v && typeof v === "object" && "a" in v
+          ? `${v.a.rows} pairs × ${v.a.cols}`
+          : v && typeof v === "object" && "shape" in v
+            ? `array (${v.shape.join(", ")})`
+            : v,
     ]),
   );
 }
