@@ -2,6 +2,7 @@ import { check } from "../core/errors.js";
 import { createRng } from "../core/rng.js";
 import {
   add,
+  concatRows,
   constant,
   logSumExpRows,
   matmul,
@@ -81,4 +82,27 @@ export function clipLossVar(a: Var, b: Var, scaleVar: Var): Var {
 /** Mean of the squared entries: a small regulariser and a handy test loss. */
 export function meanSquare(x: Var): Var {
   return mean(mul(x, x));
+}
+
+/**
+ * SupCon / NT-Xent across modalities on the tape: the 2N rows [A; B] are views, row i's only positive is
+ * its partner (i ± N), every other row is a negative; loss = mean over rows of lse_{j≠i}(s·z_i·z_j) − s·z_i·z_partner.
+ */
+export function supconPairLossVar(a: Var, b: Var, scaleVar: Var): Var {
+  const n = a.rows;
+  const z = concatRows(a, b);
+  const logits = mul(matmul(z, transpose(z)), scaleVar);
+  const size = 2 * n;
+  // the anchor itself leaves the denominator: a large negative constant on the diagonal (exp underflows to 0)
+  const self = constant(
+    size,
+    size,
+    Array.from({ length: size * size }, (_, k) => (Math.floor(k / size) === k % size ? -1e9 : 0)),
+  );
+  const partner = constant(
+    size,
+    size,
+    Array.from({ length: size * size }, (_, k) => (k % size === (Math.floor(k / size) + n) % size ? 1 : 0)),
+  );
+  return scale(sub(sum(logSumExpRows(add(logits, self))), sum(mul(logits, partner))), 1 / size);
 }

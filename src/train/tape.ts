@@ -393,3 +393,23 @@ export function meanPool2(x: Var, image: { channels: number; height: number; wid
         ] = 0.25;
   return matmul(x, constant(c * h * w, c * ph * pw, pool));
 }
+
+/** Rows [start, end) of x (differentiable: the gradient lands back in those rows). */
+export function sliceRowsVar(x: Var, start: number, end: number): Var {
+  return gatherRows(
+    x,
+    Array.from({ length: end - start }, (_, i) => start + i),
+  );
+}
+
+/** The rows of a followed by the rows of b. */
+export function concatRows(a: Var, b: Var): Var {
+  check(a.cols === b.cols, "concatRows", `matrices with ${a.cols} columns`, () => String(b.cols));
+  const out = new Float64Array(a.value.length + b.value.length);
+  out.set(a.value);
+  out.set(b.value, a.value.length);
+  return node(a.rows + b.rows, a.cols, out, [a, b], (g) => [
+    sliceRowsVar(g, 0, a.rows),
+    sliceRowsVar(g, a.rows, a.rows + b.rows),
+  ]);
+}

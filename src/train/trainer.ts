@@ -4,7 +4,7 @@ import { createRng } from "../core/rng.js";
 import { recallSummary, retrievalRanks } from "../eval/retrieval.js";
 import { gapL2M } from "../gap/metrics.js";
 import { clipStepOnBackend } from "./fast-clip.js";
-import { clipLossVar, initLinear, type LinearParams, linear } from "./layers.js";
+import { clipLossVar, initLinear, type LinearParams, linear, supconPairLossVar } from "./layers.js";
 import { adam, cosineSchedule, type OptimizerState } from "./optim.js";
 import {
   add,
@@ -27,7 +27,7 @@ import {
 
 /** How a dual encoder is built and trained. */
 export interface TrainConfig {
-  loss: "clip" | "siglip";
+  loss: "clip" | "siglip" | "supcon";
   /** Tower widths after the input, e.g. [256, 128]: Linear → ReLU → … → Linear. */
   widths: number[];
   epochs: number;
@@ -147,6 +147,7 @@ function logitScale(state: TrainState): Var {
 function batchLoss(state: TrainState, a: Var, b: Var): Var {
   const [za, zb] = [towerForward(a, state.towers.a), towerForward(b, state.towers.b)];
   if (state.config.loss === "clip") return clipLossVar(za, zb, logitScale(state));
+  if (state.config.loss === "supcon") return supconPairLossVar(za, zb, logitScale(state));
   // SigLIP: −(1/N)·Σ log σ(z·(s·a·bᵀ + bias)), z = +1 on the diagonal, −1 elsewhere
   const n = a.rows;
   const z = constant(

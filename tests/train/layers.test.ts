@@ -2,7 +2,15 @@ import { describe, expect, it } from "vitest";
 import { matrix, normalizeRows } from "../../src/core/matrix.js";
 import { createRng } from "../../src/core/rng.js";
 import { clipLoss } from "../../src/losses/clip.js";
-import { clipLossVar, gelu, initLinear, layerNorm, linear } from "../../src/train/layers.js";
+import { supconLoss } from "../../src/losses/supcon.js";
+import {
+  clipLossVar,
+  gelu,
+  initLinear,
+  layerNorm,
+  linear,
+  supconPairLossVar,
+} from "../../src/train/layers.js";
 import { adam, clipGradNorm, cosineSchedule, sgd } from "../../src/train/optim.js";
 import { add, exp, grad, mul, normalizeRowsVar, sum, type Var, variable } from "../../src/train/tape.js";
 
@@ -149,5 +157,24 @@ describe("gradient storage", () => {
     clipGradNorm(grads, 1);
     expect(grads[0].value[0]).toBeCloseTo(0.5, 15);
     expect(grads[1].value[0]).toBeCloseTo(0.5, 15);
+  });
+});
+
+describe("supconPairLossVar", () => {
+  it("equals supconLoss on [A; B] with pair labels, and trains a dual encoder", async () => {
+    const [a, b] = [
+      normalizeRows(createRng(3).normalMatrix(5, 4)),
+      normalizeRows(createRng(4).normalMatrix(5, 4)),
+    ];
+    const stacked = matrix(10, 4);
+    stacked.data.set(a.data);
+    stacked.data.set(b.data, 20);
+    const reference = supconLoss(stacked, [0, 1, 2, 3, 4, 0, 1, 2, 3, 4], { temperature: 0.2 });
+    const [va, vb] = [variable(5, 4, a.data), variable(5, 4, b.data)];
+    const loss = supconPairLossVar(va, vb, variable(1, 1, [5]));
+    expect(loss.value[0]).toBeCloseTo(reference.value, 10);
+    const [ga] = grad(loss, [va]);
+    for (let k = 0; k < 20; k++) expect(ga.value[k]).toBeCloseTo(reference.grad.data[k], 5);
+    expect(relativeError((v) => supconPairLossVar(v, vb, variable(1, 1, [5])), va)).toBeLessThanOrEqual(1e-6);
   });
 });

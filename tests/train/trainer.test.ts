@@ -53,9 +53,11 @@ describe("dual-encoder training", () => {
     expect(await train(a, b, initTraining(config, 24))).toEqual(history);
   });
 
-  it("siglip trains too, with its learnable bias", async () => {
-    const history = await train(a, b, initTraining({ ...config, loss: "siglip", temperature: 0.1 }, 24));
-    expect(history.at(-1)!.r1).toBeGreaterThan(5 * (1 / 50));
+  it("siglip (with its learnable bias) and supcon train too", async () => {
+    const siglip = await train(a, b, initTraining({ ...config, loss: "siglip", temperature: 0.1 }, 24));
+    expect(siglip.at(-1)!.r1).toBeGreaterThan(5 * (1 / 50));
+    const supcon = await train(a, b, initTraining({ ...config, loss: "supcon", temperature: 0.1 }, 24));
+    expect(supcon.at(-1)!.r1).toBeGreaterThan(5 * (1 / 50));
   });
 
   it("resumes exactly from a checkpoint written through .npz and JSON", async () => {

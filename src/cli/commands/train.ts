@@ -41,8 +41,8 @@ function positive(value: string, flag: string): number {
 }
 
 function configFrom(flags: TrainFlags): TrainConfig {
-  if (flags.loss !== "clip" && flags.loss !== "siglip")
-    throw new InputError("--loss", "clip or siglip", JSON.stringify(flags.loss));
+  if (flags.loss !== "clip" && flags.loss !== "siglip" && flags.loss !== "supcon")
+    throw new InputError("--loss", "clip, siglip or supcon", JSON.stringify(flags.loss));
   const heldOut = Number(flags.heldOut);
   if (!(heldOut > 0 && heldOut < 1))
     throw new InputError("--held-out", "a fraction in (0, 1)", JSON.stringify(flags.heldOut));
@@ -72,7 +72,7 @@ export function registerTrain(program: Command): void {
         .command("train")
         .description("train a dual encoder (two MLP towers) with a contrastive loss on paired features"),
     )
-      .option("--loss <name>", "clip or siglip", d.loss)
+      .option("--loss <name>", "clip, siglip or supcon (the two modalities as views of each pair)", d.loss)
       .option("--widths <list>", "tower widths after the input", d.widths.join(","))
       .option("--epochs <n>", "epochs", String(d.epochs))
       .option("--batch <n>", "batch size", String(d.batch))
