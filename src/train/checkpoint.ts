@@ -31,6 +31,15 @@ export function checkpointOf(state: TrainState): Checkpoint {
       arrays[`${side}.${i}.w`] = f8(l.w.rows, l.w.cols, l.w.value);
       arrays[`${side}.${i}.b`] = f8(1, l.b.cols, l.b.value);
     }
+  if (state.momentumTowers && state.queues) {
+    for (const side of ["a", "b"] as const) {
+      for (const [i, l] of state.momentumTowers[side].entries()) {
+        arrays[`momentum.${side}.${i}.w`] = f8(l.w.rows, l.w.cols, l.w.value);
+        arrays[`momentum.${side}.${i}.b`] = f8(1, l.b.cols, l.b.value);
+      }
+      arrays[`queue.${side}`] = f8(1, state.queues[side].length, state.queues[side]);
+    }
+  }
   arrays.logScale = f8(1, 1, state.logScale.value);
   arrays.bias = f8(1, 1, state.bias.value);
   for (const [i, buffers] of state.optimizer.buffers.entries())
@@ -66,12 +75,13 @@ export function restoreCheckpoint(checkpoint: Checkpoint, where: string): TrainS
     );
     return Float64Array.from(arr.data as Float64Array);
   };
-  const tower = (side: "a" | "b"): LinearParams[] =>
+  const tower = (side: "a" | "b", prefix = ""): LinearParams[] =>
     config.widths.map((w, i) => {
       const inputs = i === 0 ? meta.inputDims[side] : config.widths[i - 1];
+      const name = `${prefix}${side}.${i}`;
       return {
-        w: variable(inputs, w, take(`${side}.${i}.w`, inputs, w)),
-        b: variable(1, w, take(`${side}.${i}.b`, 1, w)),
+        w: variable(inputs, w, take(`${name}.w`, inputs, w)),
+        b: variable(1, w, take(`${name}.b`, 1, w)),
       };
     });
   const state: TrainState = {
@@ -83,6 +93,13 @@ export function restoreCheckpoint(checkpoint: Checkpoint, where: string): TrainS
     bias: variable(1, 1, take("bias", 1, 1)),
     optimizer: { step: meta.optimizerStep, buffers: [] },
   };
+  if (arrays["queue.a"] && arrays["queue.b"]) {
+    state.momentumTowers = { a: tower("a", "momentum."), b: tower("b", "momentum.") };
+    state.queues = {
+      a: Float64Array.from(arrays["queue.a"].data as Float64Array),
+      b: Float64Array.from(arrays["queue.b"].data as Float64Array),
+    };
+  }
   const buffers = Object.keys(arrays).filter((k) => k.startsWith("opt."));
   for (const name of buffers) {
     const [, i, j] = name.split(".").map(Number);

@@ -8,10 +8,12 @@ import { clipLossVar, initLinear, type LinearParams, linear, supconPairLossVar }
 import { adam, cosineSchedule, type OptimizerState } from "./optim.js";
 import {
   add,
+  concatRows,
   constant,
   exp,
   grad,
   log,
+  logSumExpRows,
   matmul,
   mul,
   neg,
@@ -19,6 +21,7 @@ import {
   relu,
   scalar,
   scale,
+  sub,
   sum,
   transpose,
   type Var,
@@ -27,7 +30,11 @@ import {
 
 /** How a dual encoder is built and trained. */
 export interface TrainConfig {
-  loss: "clip" | "siglip" | "supcon";
+  loss: "clip" | "siglip" | "supcon" | "itc";
+  /** ITC (ALBEF): EMA momentum of the momentum towers, feature-queue length, distillation weight α. */
+  momentum: number;
+  queueSize: number;
+  alpha: number;
   /** Tower widths after the input, e.g. [256, 128]: Linear → ReLU → … → Linear. */
   widths: number[];
   epochs: number;
@@ -57,6 +64,9 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   temperature: 0.07,
   fixedTemperature: false,
   freezeB: false,
+  momentum: 0.995,
+  queueSize: 512,
+  alpha: 0.4,
   heldOut: 0.2,
   seed: 0,
 };
@@ -80,6 +90,9 @@ export interface TrainState {
   logScale: Var;
   bias: Var;
   optimizer: OptimizerState;
+  /** ITC only: momentum (EMA) copies of the towers and queues of their past features (row-major). */
+  momentumTowers?: { a: LinearParams[]; b: LinearParams[] };
+  queues?: { a: Float64Array; b: Float64Array };
 }
 
 /** Metrics after one epoch (one JSONL line). */
@@ -160,6 +173,76 @@ function batchLoss(state: TrainState, a: Var, b: Var): Var {
   return scale(sum(softplus), 1 / n);
 }
 
+/** A copy of the towers as constants (the momentum encoder's starting point). */
+function frozenCopy(layers: LinearParams[]): LinearParams[] {
+  return layers.map((l) => ({
+    w: constant(l.w.rows, l.w.cols, l.w.value),
+    b: constant(1, l.b.cols, l.b.value),
+  }));
+}
+
+/**
+ * ALBEF's ITC on the tape: online features query the momentum features of the batch followed by the queue;
+ * targets = α·softmax(momentum similarities) + (1 − α)·one-hot (constants: no gradient through the teacher).
+ * Returns the batch's momentum features too: afterItcStep enqueues them once the step is taken.
+ */
+function itcLossVar(
+  state: TrainState,
+  a: Var,
+  b: Var,
+): { loss: Var; momentum: { a: Float64Array; b: Float64Array } } {
+  const [za, zb] = [towerForward(a, state.towers.a), towerForward(b, state.towers.b)];
+  state.momentumTowers ??= { a: frozenCopy(state.towers.a), b: frozenCopy(state.towers.b) };
+  state.queues ??= { a: new Float64Array(0), b: new Float64Array(0) };
+  const [ma, mb] = [towerForward(a, state.momentumTowers.a), towerForward(b, state.momentumTowers.b)];
+  const s = logitScale(state);
+  const direction = (query: Var, queryMomentum: Var, keys: Var, queue: Float64Array) => {
+    const candidates = queue.length
+      ? concatRows(keys, constant(queue.length / keys.cols, keys.cols, queue))
+      : keys;
+    const logits = mul(matmul(query, transpose(candidates)), s);
+    const teacher = mul(matmul(queryMomentum, transpose(candidates)), scalar(s.value[0])).value;
+    const [n, width] = [query.rows, candidates.rows];
+    const targets = new Float64Array(n * width);
+    for (let i = 0; i < n; i++) {
+      let max = Number.NEGATIVE_INFINITY;
+      for (let j = 0; j < width; j++) max = Math.max(max, teacher[i * width + j]);
+      let total = 0;
+      for (let j = 0; j < width; j++) total += Math.exp(teacher[i * width + j] - max);
+      for (let j = 0; j < width; j++)
+        targets[i * width + j] =
+          (state.config.alpha * Math.exp(teacher[i * width + j] - max)) / total +
+          (i === j ? 1 - state.config.alpha : 0);
+    }
+    return scale(sub(sum(logSumExpRows(logits)), sum(mul(logits, constant(n, width, targets)))), 1 / n);
+  };
+  const loss = scale(add(direction(za, ma, mb, state.queues.b), direction(zb, mb, ma, state.queues.a)), 0.5);
+  return { loss, momentum: { a: ma.value, b: mb.value } };
+}
+
+/** After an ITC step: EMA-update the momentum towers and enqueue the batch's momentum features (FIFO). */
+function afterItcStep(state: TrainState, momentum: { a: Float64Array; b: Float64Array }): void {
+  if (!state.momentumTowers || !state.queues) return;
+  const m = state.config.momentum;
+  for (const side of ["a", "b"] as const)
+    for (const [i, layer] of state.towers[side].entries()) {
+      const target = state.momentumTowers[side][i];
+      for (const [from, to] of [
+        [layer.w.value, target.w.value],
+        [layer.b.value, target.b.value],
+      ])
+        for (let k = 0; k < from.length; k++) to[k] = m * to[k] + (1 - m) * from[k];
+    }
+  const keep = state.config.queueSize * state.config.widths.at(-1)!;
+  const push = (queue: Float64Array, rows: Float64Array) => {
+    const joined = new Float64Array(queue.length + rows.length);
+    joined.set(queue);
+    joined.set(rows, queue.length);
+    return joined.slice(Math.max(0, joined.length - keep));
+  };
+  state.queues = { a: push(state.queues.a, momentum.a), b: push(state.queues.b, momentum.b) };
+}
+
 function rowsVar(m: Matrix, order: Int32Array, start: number, end: number): Var {
   const out = new Float64Array((end - start) * m.cols);
   for (let i = start; i < end; i++)
@@ -179,7 +262,11 @@ async function lossAndGradients(
   order: Int32Array,
   from: number,
   to: number,
-): Promise<{ loss: number; grads: Var[] }> {
+): Promise<{ loss: number; grads: Var[]; momentum?: { a: Float64Array; b: Float64Array } }> {
+  if (state.config.loss === "itc") {
+    const { loss, momentum } = itcLossVar(state, rowsVar(a, order, from, to), rowsVar(b, order, from, to));
+    return { loss: loss.value[0], grads: grad(loss, params), momentum };
+  }
   if (state.config.loss === "clip") {
     const rows = (m: Matrix) => {
       const v = rowsVar(m, order, from, to);
@@ -242,10 +329,19 @@ export async function train(
     let lossSum = 0;
     let lr = 0;
     for (let s = 0; s < perEpoch; s++) {
-      const { loss, grads } = await lossAndGradients(state, params, a, b, order, s * batch, (s + 1) * batch);
+      const { loss, grads, momentum } = await lossAndGradients(
+        state,
+        params,
+        a,
+        b,
+        order,
+        s * batch,
+        (s + 1) * batch,
+      );
       lossSum += loss;
       lr = cosineSchedule(optimizer.state.step, total, { lr: config.lr, warmup: config.warmup });
       optimizer.step(params, grads, lr);
+      if (momentum) afterItcStep(state, momentum);
       hooks.onStep?.(optimizer.state.step, total);
     }
     state.epoch++;

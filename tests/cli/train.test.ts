@@ -53,7 +53,7 @@ describe("gapkit train", () => {
   });
 
   it.each([
-    [["--loss", "triplet"], /--loss: expected clip, siglip or supcon/],
+    [["--loss", "triplet"], /--loss: expected clip, siglip, supcon or itc/],
     [["--widths", "16,0"], /--widths: expected positive integers/],
     [["--held-out", "1"], /--held-out: expected a fraction in \(0, 1\)/],
     [["--lr", "-1"], /--lr: expected a number > 0/],

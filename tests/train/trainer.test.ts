@@ -81,6 +81,25 @@ describe("dual-encoder training", () => {
     );
   });
 
+  it("itc (ALBEF): momentum towers trail the online ones, the queue fills, it learns and resumes exactly", async () => {
+    const itc = { ...config, loss: "itc" as const, queueSize: 64, temperature: 0.1 };
+    let saved: { meta: string; npz: Uint8Array } | undefined;
+    const state = initTraining(itc, 24);
+    const history = await train(a, b, state, {
+      onEpoch: (m, s) => {
+        if (m.epoch === 2)
+          saved = { meta: JSON.stringify(checkpointOf(s).meta), npz: serializeNpz(checkpointOf(s).arrays) };
+      },
+    });
+    expect(history.at(-1)!.r1).toBeGreaterThan(5 * (1 / 50));
+    expect(state.queues!.a.length).toBe(64 * 16);
+    expect(state.momentumTowers!.a[0].w.value).not.toEqual(state.towers.a[0].w.value);
+    const arrays = Object.fromEntries(parseNpz(saved!.npz, "ckpt.npz"));
+    expect(await train(a, b, restoreCheckpoint({ meta: JSON.parse(saved!.meta), arrays }, "ckpt"))).toEqual(
+      history.slice(2),
+    );
+  });
+
   it("a fixed temperature stays fixed", async () => {
     const history = await train(
       a,

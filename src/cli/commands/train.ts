@@ -41,8 +41,8 @@ function positive(value: string, flag: string): number {
 }
 
 function configFrom(flags: TrainFlags): TrainConfig {
-  if (flags.loss !== "clip" && flags.loss !== "siglip" && flags.loss !== "supcon")
-    throw new InputError("--loss", "clip, siglip or supcon", JSON.stringify(flags.loss));
+  if (!["clip", "siglip", "supcon", "itc"].includes(flags.loss))
+    throw new InputError("--loss", "clip, siglip, supcon or itc", JSON.stringify(flags.loss));
   const heldOut = Number(flags.heldOut);
   if (!(heldOut > 0 && heldOut < 1))
     throw new InputError("--held-out", "a fraction in (0, 1)", JSON.stringify(flags.heldOut));
@@ -51,7 +51,7 @@ function configFrom(flags: TrainFlags): TrainConfig {
     throw new InputError("--widths", "positive integers, e.g. 256,128", JSON.stringify(flags.widths));
   return {
     ...DEFAULT_TRAIN_CONFIG,
-    loss: flags.loss,
+    loss: flags.loss as TrainConfig["loss"],
     widths,
     epochs: parseInteger(flags.epochs, "--epochs", 1, 100_000),
     batch: parseInteger(flags.batch, "--batch", 2, 1_000_000),
@@ -72,7 +72,11 @@ export function registerTrain(program: Command): void {
         .command("train")
         .description("train a dual encoder (two MLP towers) with a contrastive loss on paired features"),
     )
-      .option("--loss <name>", "clip, siglip or supcon (the two modalities as views of each pair)", d.loss)
+      .option(
+        "--loss <name>",
+        "clip, siglip, supcon (the two modalities as views of each pair) or itc (ALBEF: momentum towers, feature queue, distillation)",
+        d.loss,
+      )
       .option("--widths <list>", "tower widths after the input", d.widths.join(","))
       .option("--epochs <n>", "epochs", String(d.epochs))
       .option("--batch <n>", "batch size", String(d.batch))
