@@ -1,22 +1,16 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { applyAlign, parseAlignState } from "../../src/align/index.js";
 import { readNpyFile, writeNpyFile } from "../../src/io/files.js";
 import { fixture, fromFixture } from "../helpers.js";
-import { gapkit, isUserError } from "./run.js";
+import { gapkit, isUserError, scratchDir, writeMetricsPair } from "./run.js";
 
-const dir = mkdtempSync(join(tmpdir(), "gapkit-align-"));
-const path = (name: string) => join(dir, name);
+const path = scratchDir("gapkit-align-");
 const metrics = fixture("metrics");
 
 beforeAll(async () => {
-  const { a, b } = metrics;
-  await writeNpyFile(path("pair.npy"), {
-    shape: [2, a.rows, a.cols],
-    data: Float32Array.from([...a.data, ...b.data]),
-  });
+  const { b } = metrics;
+  await writeMetricsPair(path("pair.npy"));
   await writeNpyFile(path("b.npy"), { shape: [b.rows, b.cols], data: Float32Array.from(b.data) });
 });
 

@@ -1,19 +1,16 @@
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { writeNpyFile } from "../../src/io/files.js";
 import { fixture } from "../helpers.js";
-import { gapkit, isUserError } from "./run.js";
+import { gapkit, isUserError, scratchDir, writeMetricsPair } from "./run.js";
 
-const dir = mkdtempSync(join(tmpdir(), "gapkit-measure-"));
-const path = (name: string) => join(dir, name);
+const path = scratchDir("gapkit-measure-");
 const metrics = fixture("metrics");
 const f32 = (values: number[]) => Float32Array.from(values);
 
 beforeAll(async () => {
   const { a, b } = metrics;
-  await writeNpyFile(path("pair.npy"), { shape: [2, a.rows, a.cols], data: f32([...a.data, ...b.data]) });
+  await writeMetricsPair(path("pair.npy"));
   await writeNpyFile(path("a.npy"), { shape: [a.rows, a.cols], data: f32(a.data) });
   await writeNpyFile(path("b.npy"), { shape: [b.rows, b.cols], data: f32(b.data) });
   await writeNpyFile(path("b_short.npy"), { shape: [b.rows - 1, b.cols], data: f32(b.data.slice(b.cols)) });

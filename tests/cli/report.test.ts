@@ -1,21 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { writeNpyFile } from "../../src/io/files.js";
-import { fixture } from "../helpers.js";
-import { gapkit, isUserError } from "./run.js";
+import { gapkit, isUserError, scratchDir, writeMetricsPair } from "./run.js";
 
-const dir = mkdtempSync(join(tmpdir(), "gapkit-report-cli-"));
-const path = (name: string) => join(dir, name);
-const metrics = fixture("metrics");
+const path = scratchDir("gapkit-report-cli-");
 
 beforeAll(async () => {
-  const { a, b } = metrics;
-  await writeNpyFile(path("pair.npy"), {
-    shape: [2, a.rows, a.cols],
-    data: Float32Array.from([...a.data, ...b.data]),
-  });
+  await writeMetricsPair(path("pair.npy"));
   writeFileSync(path("short.json"), JSON.stringify(["only one"]));
 });
 

@@ -1,5 +1,10 @@
 import { execFile } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
+import { writeNpyFile } from "../../src/io/files.js";
+import { fixture } from "../helpers.js";
 
 const run = promisify(execFile);
 const cli = ["--import", "tsx", new URL("../../src/cli/main.ts", import.meta.url).pathname];
@@ -18,4 +23,16 @@ export async function gapkit(...args: string[]): Promise<{ code: number; stdout:
 /** Asserts-friendly view of a user error: exit 2, one line on stderr, no stack trace. */
 export function isUserError(r: { code: number; stderr: string }): boolean {
   return r.code === 2 && r.stderr.trim().split("\n").length === 1 && !/\n\s+at /.test(r.stderr);
+}
+
+/** A temporary folder for a CLI test, and the path of a file in it. */
+export function scratchDir(prefix: string): (name: string) => string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return (name: string) => join(dir, name);
+}
+
+/** Writes the "metrics" fixture's pair (60 × 12) as a (2, N, d) .npy at `file`. */
+export async function writeMetricsPair(file: string): Promise<void> {
+  const { a, b } = fixture("metrics");
+  await writeNpyFile(file, { shape: [2, a.rows, a.cols], data: Float32Array.from([...a.data, ...b.data]) });
 }
