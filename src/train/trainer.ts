@@ -307,7 +307,8 @@ export async function train(
   state: TrainState,
   hooks: {
     onEpoch?: (m: EpochMetrics, state: TrainState) => Promise<void> | void;
-    onStep?: (step: number, total: number) => void;
+    /** After each step, with a short status: loss, τ and the last epoch's held-out gap. */
+    onStep?: (step: number, total: number, status: string) => void;
   } = {},
 ): Promise<EpochMetrics[]> {
   const { config } = state;
@@ -342,7 +343,12 @@ export async function train(
       lr = cosineSchedule(optimizer.state.step, total, { lr: config.lr, warmup: config.warmup });
       optimizer.step(params, grads, lr);
       if (momentum) afterItcStep(state, momentum);
-      hooks.onStep?.(optimizer.state.step, total);
+      const gap = history.at(-1)?.gap;
+      hooks.onStep?.(
+        optimizer.state.step,
+        total,
+        `loss ${loss.toFixed(3)}  τ ${(1 / logitScale(state).value[0]).toFixed(4)}${gap === undefined ? "" : `  gap ${gap.toFixed(3)}`}`,
+      );
     }
     state.epoch++;
     const [heldA, heldB] = [
