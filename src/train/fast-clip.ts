@@ -6,6 +6,12 @@ import type { TrainState } from "./trainer.js";
 
 const asMatrix = (v: Var) => matrix(v.rows, v.cols, Float32Array.from(v.value));
 
+function relu(z: Matrix): Matrix {
+  const out = matrix(z.rows, z.cols);
+  for (let k = 0; k < z.data.length; k++) out.data[k] = z.data[k] > 0 ? z.data[k] : 0;
+  return out;
+}
+
 /** One tower's forward pass on the gemm backend, keeping what the backward pass needs. */
 async function forward(
   x: Matrix,
@@ -20,14 +26,7 @@ async function forward(
     for (let r = 0; r < z.rows; r++)
       for (let j = 0; j < z.cols; j++) z.data[r * z.cols + j] += layer.b.value[j];
     pre.push(z);
-    h =
-      i < layers.length - 1
-        ? matrix(
-            z.rows,
-            z.cols,
-            z.data.map((v) => (v > 0 ? v : 0)),
-          )
-        : z;
+    h = i < layers.length - 1 ? relu(z) : z;
   }
   return { inputs, pre, out: h };
 }
@@ -62,11 +61,8 @@ async function backward(
     if (i === 0) break;
     const dh = await matmul(dz, asMatrix(layers[i].w), { transB: true });
     const z = cache.pre[i - 1];
-    dz = matrix(
-      dh.rows,
-      dh.cols,
-      dh.data.map((v, k) => (z.data[k] > 0 ? v : 0)),
-    );
+    for (let k = 0; k < dh.data.length; k++) if (!(z.data[k] > 0)) dh.data[k] = 0;
+    dz = dh;
   }
   return grads;
 }

@@ -75,14 +75,17 @@ export function adam(options: AdamOptions = {}, state: OptimizerState = { step: 
       checkPairs(params, grads);
       state.step++;
       const [c1, c2] = [1 - beta1 ** state.step, 1 - beta2 ** state.step];
+      // the decays fold into two factors, so the inner loop is plain arithmetic on local arrays
+      const coupled = decoupledWeightDecay ? 0 : weightDecay;
+      const shrink = decoupledWeightDecay ? 1 - lr * weightDecay : 1;
       for (const [i, p] of params.entries()) {
         const [m, v] = buffersFor(state, i, 2, p.value.length);
-        for (let k = 0; k < p.value.length; k++) {
-          const g = grads[i].value[k] + (decoupledWeightDecay ? 0 : weightDecay * p.value[k]);
+        const [w, gradient] = [p.value, grads[i].value];
+        for (let k = 0; k < w.length; k++) {
+          const g = gradient[k] + coupled * w[k];
           m[k] = beta1 * m[k] + (1 - beta1) * g;
           v[k] = beta2 * v[k] + (1 - beta2) * g * g;
-          if (decoupledWeightDecay) p.value[k] -= lr * weightDecay * p.value[k];
-          p.value[k] -= (lr * (m[k] / c1)) / (Math.sqrt(v[k] / c2) + eps);
+          w[k] = shrink * w[k] - (lr * (m[k] / c1)) / (Math.sqrt(v[k] / c2) + eps);
         }
       }
     },
