@@ -99,7 +99,11 @@ export async function buildReport(a: Matrix, b: Matrix, options: ReportOptions):
     rows.length < a.rows ? `Showing a seeded sample of ${rows.length} of ${a.rows} pairs.` : undefined;
   sections.push({
     title: "Both modalities on their top two principal axes",
-    reading: "Each colour is one modality; the grey lines join true pairs. Two separate clouds are the gap.",
+    reading:
+      "Each colour is one modality; the grey lines join true pairs. " +
+      (m.gap.l2m > 0.5
+        ? `The clouds sit apart: that distance (${f(m.gap.l2m, 2)} between centroids) is the modality gap.`
+        : `The clouds overlap: the gap is small here (${f(m.gap.l2m, 2)} between centroids).`),
     plot: await plot(projectionScatter(points, "PCA of A and B together", { pairLines: 60 })),
     note: sampled,
   });
