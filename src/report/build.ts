@@ -156,7 +156,9 @@ export async function buildReport(a: Matrix, b: Matrix, options: ReportOptions):
   sections.push({
     title: "Cosine similarities",
     reading:
-      "Within each modality cosines are high (the cone); across modalities even true pairs score lower.",
+      Math.min(m.cone.a, m.cone.b) > m.pairedCos
+        ? "Within each modality cosines are high (the cone); across modalities even true pairs score lower."
+        : `True pairs score higher (mean ${f(m.pairedCos, 2)}) than rows within a modality (${f(m.cone.a, 2)} / ${f(m.cone.b, 2)}): no narrow cones here.`,
     plot: await plot(cosineHistograms(histogram, "Paired vs unpaired cosines")),
   });
   progress(4);
