@@ -57,8 +57,8 @@ export function createFeatureQueue(size: number, dim: number): FeatureQueue {
 
 /** Momentum (EMA) update θ_m ← m·θ_m + (1 − m)·θ in place, for each parameter array (ALBEF: m = 0.995). */
 export function momentumUpdate(
-  params: readonly Float32Array[],
-  momentumParams: readonly Float32Array[],
+  params: readonly (Float32Array | Float64Array)[],
+  momentumParams: readonly (Float32Array | Float64Array)[],
   m = 0.995,
 ): void {
   check(
@@ -88,8 +88,13 @@ function stack(top: Matrix, bottom: Matrix | undefined): Matrix {
   return out;
 }
 
-/** Rows of the momentum similarities turned into ALBEF's soft targets α·softmax(sim_m) + (1 − α)·one-hot. */
-function softTargets(simMomentum: Float64Array, n: number, width: number, alpha: number): Float64Array {
+/** Rows of the momentum similarities (n×width) turned into ALBEF's soft targets α·softmax(sim_m) + (1 − α)·one-hot. */
+export function softTargets(
+  simMomentum: Float64Array,
+  n: number,
+  width: number,
+  alpha: number,
+): Float64Array {
   const out = new Float64Array(n * width);
   for (let i = 0; i < n; i++) {
     const lse = logSumExp(simMomentum, i * width, width);

@@ -3,6 +3,7 @@ import { type Matrix, matrix, sliceRows } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
 import { recallSummary, retrievalRanks } from "../eval/retrieval.js";
 import { gapL2M } from "../gap/metrics.js";
+import { momentumUpdate, softTargets } from "../losses/albef.js";
 import { clipStepOnBackend } from "./fast-clip.js";
 import { clipLossVar, initLinear, type LinearParams, linear, supconPairLossVar } from "./layers.js";
 import { adam, cosineSchedule, type OptimizerState } from "./optim.js";
@@ -203,17 +204,7 @@ function itcLossVar(
     const logits = mul(matmul(query, transpose(candidates)), s);
     const teacher = mul(matmul(queryMomentum, transpose(candidates)), scalar(s.value[0])).value;
     const [n, width] = [query.rows, candidates.rows];
-    const targets = new Float64Array(n * width);
-    for (let i = 0; i < n; i++) {
-      let max = Number.NEGATIVE_INFINITY;
-      for (let j = 0; j < width; j++) max = Math.max(max, teacher[i * width + j]);
-      let total = 0;
-      for (let j = 0; j < width; j++) total += Math.exp(teacher[i * width + j] - max);
-      for (let j = 0; j < width; j++)
-        targets[i * width + j] =
-          (state.config.alpha * Math.exp(teacher[i * width + j] - max)) / total +
-          (i === j ? 1 - state.config.alpha : 0);
-    }
+    const targets = softTargets(teacher, n, width, state.config.alpha);
     return scale(sub(sum(logSumExpRows(logits)), sum(mul(logits, constant(n, width, targets)))), 1 / n);
   };
   const loss = scale(add(direction(za, ma, mb, state.queues.b), direction(zb, mb, ma, state.queues.a)), 0.5);
@@ -223,16 +214,9 @@ function itcLossVar(
 /** After an ITC step: EMA-update the momentum towers and enqueue the batch's momentum features (FIFO). */
 function afterItcStep(state: TrainState, momentum: { a: Float64Array; b: Float64Array }): void {
   if (!state.momentumTowers || !state.queues) return;
-  const m = state.config.momentum;
-  for (const side of ["a", "b"] as const)
-    for (const [i, layer] of state.towers[side].entries()) {
-      const target = state.momentumTowers[side][i];
-      for (const [from, to] of [
-        [layer.w.value, target.w.value],
-        [layer.b.value, target.b.value],
-      ])
-        for (let k = 0; k < from.length; k++) to[k] = m * to[k] + (1 - m) * from[k];
-    }
+  const values = (towers: { a: LinearParams[]; b: LinearParams[] }) =>
+    [...towers.a, ...towers.b].flatMap((l) => [l.w.value, l.b.value]);
+  momentumUpdate(values(state.towers), values(state.momentumTowers), state.config.momentum);
   const keep = state.config.queueSize * state.config.widths.at(-1)!;
   const push = (queue: Float64Array, rows: Float64Array) => {
     const joined = new Float64Array(queue.length + rows.length);
