@@ -1,6 +1,7 @@
 import { type BlockOptions, forEachScoreBlock } from "../core/blocks.js";
 import { check } from "../core/errors.js";
-import type { Matrix } from "../core/matrix.js";
+import { type Matrix, rowNorms } from "../core/matrix.js";
+import { pairedCosines } from "../gap/metrics.js";
 
 /** Rank of each query's true match: the number of candidates scored strictly higher (0 = top). */
 export interface RetrievalRanks {
@@ -25,10 +26,7 @@ function dot(x: Float32Array, xi: number, y: Float32Array, yi: number, k: number
 }
 
 function maxRowNorm(m: Matrix): number {
-  let max = 0;
-  for (let i = 0; i < m.rows; i++)
-    max = Math.max(max, Math.sqrt(dot(m.data, i * m.cols, m.data, i * m.cols, m.cols)));
-  return max;
+  return rowNorms(m).reduce((max, n) => Math.max(max, n), 0);
 }
 
 /**
@@ -51,7 +49,7 @@ export async function retrievalRanks(
     () => `${b.rows}×${b.cols}`,
   );
   const k = a.cols;
-  const truth = Float64Array.from({ length: a.rows }, (_, i) => dot(a.data, i * k, b.data, i * k, k));
+  const truth = pairedCosines(a, b);
   const window = (k + 2) * 2 ** -24 * 1.01 * maxRowNorm(a) * maxRowNorm(b);
   const aToB = new Int32Array(a.rows);
   const bToA = new Int32Array(b.rows);
