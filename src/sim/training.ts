@@ -2,10 +2,10 @@ import { check } from "../core/errors.js";
 import { type Matrix, sliceRows } from "../core/matrix.js";
 import { zeroShot } from "../eval/zero-shot.js";
 import { bagOfWords } from "../io/bag-of-words.js";
+import { DIGIT_PROMPTS } from "../io/digit-captions.js";
 import { embed, initTraining, SMALL_TRAIN_CONFIG, splitRows, train } from "../train/trainer.js";
 import type { Experiment, LabelledPairs } from "./experiment.js";
 
-const NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
 const HELD_OUT = 0.2;
 
 /** Fraction of rows of `from` whose nearest row of `to` (cosine) carries the same label. */
@@ -54,10 +54,7 @@ export const trainTemperature: Experiment = {
     const data = p.data as LabelledPairs;
     const temperatures = p.temperatures as number[];
     const fit = splitRows(data.images.rows, HELD_OUT);
-    const prompts = bagOfWords(
-      NUMBERS.map((w) => `a photo of the digit ${w}`),
-      data.vocabulary,
-    );
+    const prompts = bagOfWords(DIGIT_PROMPTS, data.vocabulary);
     const runs = [];
     for (const [i, temperature] of temperatures.entries()) {
       const config = {
