@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { listBackends, matmul } from "../src/core/gemm/index.js";
 import { createRng } from "../src/core/rng.js";
 import { initBackends } from "../src/node.js";
+import { numpyEnv } from "./numpy-env.js";
 
 const SHAPES: [number, number, number][] = [
   [2500, 512, 2500],
@@ -16,9 +17,7 @@ const REPS = 9;
 const WARMUP = 2;
 
 function numpyGflops(): Record<string, number> {
-  const env = { ...process.env };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
+  const env = numpyEnv();
   const script = join(process.cwd(), "bench", "gemm_numpy.py");
   const out = execFileSync("python3", [script, ...SHAPES.map((s) => s.join(","))], { env, encoding: "utf8" });
   return JSON.parse(out);

@@ -6,6 +6,7 @@ import { normalizeRows } from "../src/core/matrix.js";
 import { createRng } from "../src/core/rng.js";
 import { clipLoss, clipLossOnBackend } from "../src/losses/clip.js";
 import { initBackends } from "../src/node.js";
+import { numpyEnv } from "./numpy-env.js";
 
 const [N, D] = [1024, 512];
 
@@ -24,9 +25,7 @@ export async function benchLosses(): Promise<string[]> {
   const backend = await initBackends();
   const rng = createRng(0);
   const [a, b] = [normalizeRows(rng.normalMatrix(N, D)), normalizeRows(rng.normalMatrix(N, D))];
-  const env = { ...process.env };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
+  const env = numpyEnv();
   const script = join(process.cwd(), "bench", "clip_numpy.py");
   const numpy = Number(execFileSync("python3", [script, String(N), String(D)], { env, encoding: "utf8" }));
   const exact = await median(() => clipLoss(a, b), 3);

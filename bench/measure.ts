@@ -7,6 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { numpyEnv } from "./numpy-env.js";
 
 const ROOT = process.cwd(); // npm run sets it to the package root
 const FEATURES = join(ROOT, "../shared/data/mind-the-gap/features_clip.npy");
@@ -14,13 +15,6 @@ const PEER = join(ROOT, "../shared/tools/peers/measure_numpy.py");
 const FULL_PEER = join(ROOT, "bench/measure_numpy_full.py");
 const CLI = join(ROOT, "dist/cli/main.js");
 const REPS = 7;
-
-const numpyEnv = () => {
-  const env = { ...process.env };
-  delete env.OPENBLAS_CORETYPE;
-  delete env.OPENBLAS_L2_SIZE;
-  return env;
-};
 
 function medianWall(command: string, args: string[], env = process.env): number {
   const times: number[] = [];
