@@ -1,5 +1,5 @@
 import { check } from "../core/errors.js";
-import { type Matrix, matrix } from "../core/matrix.js";
+import { type Matrix, selectRows } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
 import type { BootstrapOptions } from "../eval/bootstrap.js";
 import { type MeasureResult, measure } from "../gap/measure.js";
@@ -29,11 +29,8 @@ export interface HeldOutResult {
   methods: Record<string, MeasureResult>;
 }
 
-function takeRows(m: Matrix, order: ArrayLike<number>, start: number, end: number): Matrix {
-  const out = matrix(end - start, m.cols);
-  for (let i = start; i < end; i++)
-    out.data.set(m.data.subarray(order[i] * m.cols, (order[i] + 1) * m.cols), (i - start) * m.cols);
-  return out;
+function takeRows(m: Matrix, order: Int32Array, start: number, end: number): Matrix {
+  return selectRows(m, order.subarray(start, end));
 }
 
 /**

@@ -59,6 +59,22 @@ export function sliceRows(m: Matrix, start: number, end: number): Matrix {
   return matrix(end - start, m.cols, m.data.subarray(start * m.cols, end * m.cols));
 }
 
+/** The rows at `indices`, in that order, as a new matrix. */
+export function selectRows(m: Matrix, indices: ArrayLike<number>): Matrix {
+  const out = matrix(indices.length, m.cols);
+  for (let k = 0; k < indices.length; k++) {
+    const r = indices[k];
+    check(
+      Number.isInteger(r) && r >= 0 && r < m.rows,
+      "selectRows",
+      `row indices in [0, ${m.rows})`,
+      () => `${r} at ${k}`,
+    );
+    out.data.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), k * m.cols);
+  }
+  return out;
+}
+
 /** The transpose, as a new matrix. */
 export function transpose(m: Matrix): Matrix {
   const { rows, cols, data } = m;

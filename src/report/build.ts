@@ -1,5 +1,5 @@
 import type { HeldOutResult } from "../align/evaluate.js";
-import { type Matrix, matrix, normalizeRows } from "../core/matrix.js";
+import { type Matrix, normalizeRows, selectRows } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
 import { measure } from "../gap/measure.js";
 import { pairedCosines } from "../gap/metrics.js";
@@ -35,13 +35,6 @@ const f = (x: number, digits = 3) => Number(x.toFixed(digits));
 function sampleRows(n: number, cap: number, seed: number): Int32Array {
   if (n <= cap) return Int32Array.from({ length: n }, (_, i) => i);
   return createRng(seed).permutation(n).slice(0, cap).sort();
-}
-
-function rowsOf(m: Matrix, rows: Int32Array): Matrix {
-  const out = matrix(rows.length, m.cols);
-  for (const [k, r] of rows.entries())
-    out.data.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), k * m.cols);
-  return out;
 }
 
 /** Builds the report's sections for paired embeddings a, b (rows paired by index). */
@@ -83,7 +76,7 @@ export async function buildReport(a: Matrix, b: Matrix, options: ReportOptions):
   progress(1);
 
   const rows = sampleRows(a.rows, maxPoints, seed);
-  const [ua, ub] = [normalizeRows(rowsOf(a, rows)), normalizeRows(rowsOf(b, rows))];
+  const [ua, ub] = [normalizeRows(selectRows(a, rows)), normalizeRows(selectRows(b, rows))];
   const stacked = { rows: 2 * rows.length, cols: a.cols, data: new Float32Array(2 * ua.data.length) };
   stacked.data.set(ua.data);
   stacked.data.set(ub.data, ua.data.length);

@@ -1,6 +1,6 @@
 import { applyAlign, fitAlign } from "../align/index.js";
 import { check, InputError } from "../core/errors.js";
-import { type Matrix, matrix, sliceRows } from "../core/matrix.js";
+import { type Matrix, matrix, selectRows, sliceRows } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
 import { classEmbeddings, zeroShot } from "../eval/zero-shot.js";
 import type { NdArray } from "../io/npy.js";
@@ -136,12 +136,7 @@ export const shiftEval: Experiment = {
     for (const [i, lambda] of lambdas.entries()) {
       const s = await shifted(set, lambda);
       const accuracy = async (idx: number[]) => {
-        const images = matrix(idx.length, s.images.cols);
-        for (const [k, r] of idx.entries())
-          images.data.set(
-            s.images.data.subarray(r * s.images.cols, (r + 1) * s.images.cols),
-            k * s.images.cols,
-          );
+        const images = selectRows(s.images, idx);
         return (
           await zeroShot(
             images,

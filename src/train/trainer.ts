@@ -1,5 +1,5 @@
 import { check } from "../core/errors.js";
-import { type Matrix, matrix, sliceRows } from "../core/matrix.js";
+import { type Matrix, matrix, selectRows, sliceRows } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
 import { recallSummary, retrievalRanks } from "../eval/retrieval.js";
 import { gapL2M } from "../gap/metrics.js";
@@ -228,10 +228,8 @@ function afterItcStep(state: TrainState, momentum: { a: Float64Array; b: Float64
 }
 
 function rowsVar(m: Matrix, order: Int32Array, start: number, end: number): Var {
-  const out = new Float64Array((end - start) * m.cols);
-  for (let i = start; i < end; i++)
-    out.set(m.data.subarray(order[i] * m.cols, (order[i] + 1) * m.cols), (i - start) * m.cols);
-  return constant(end - start, m.cols, out);
+  const rows = selectRows(m, order.subarray(start, end));
+  return constant(rows.rows, rows.cols, rows.data);
 }
 
 /**
@@ -252,11 +250,8 @@ async function lossAndGradients(
     return { loss: loss.value[0], grads: grad(loss, params), momentum };
   }
   if (state.config.loss === "clip") {
-    const rows = (m: Matrix) => {
-      const v = rowsVar(m, order, from, to);
-      return matrix(v.rows, v.cols, Float32Array.from(v.value));
-    };
-    return clipStepOnBackend(state, rows(a), rows(b));
+    const batch = order.subarray(from, to);
+    return clipStepOnBackend(state, selectRows(a, batch), selectRows(b, batch));
   }
   const loss = batchLoss(state, rowsVar(a, order, from, to), rowsVar(b, order, from, to));
   return { loss: loss.value[0], grads: grad(loss, params) };
@@ -264,8 +259,7 @@ async function lossAndGradients(
 
 /** Embeds rows through one tower (no gradient), as a float32 matrix. */
 export function embed(state: TrainState, m: Matrix, side: "a" | "b"): Matrix {
-  const order = Int32Array.from({ length: m.rows }, (_, i) => i);
-  const z = towerForward(rowsVar(m, order, 0, m.rows), state.towers[side]);
+  const z = towerForward(constant(m.rows, m.cols, m.data), state.towers[side]);
   return matrix(z.rows, z.cols, Float32Array.from(z.value));
 }
 

@@ -11,6 +11,7 @@ import {
   rowMeans,
   rowNorms,
   rowSums,
+  selectRows,
   sliceRows,
   topK,
   toRows,
@@ -38,6 +39,12 @@ describe("Matrix", () => {
     expect(m.data[3]).toBe(40);
     expect(() => sliceRows(m, 2, 4)).toThrow(/0 ≤ start ≤ end ≤ 3; got 2:4/);
     expect(toRows(transpose(fromRows([[1, 2, 3]])))).toEqual([[1], [2], [3]]);
+    expect(toRows(selectRows(m, [2, 1, 2]))).toEqual([
+      [7, 8, 9],
+      [40, 5, 6],
+      [7, 8, 9],
+    ]);
+    expect(() => selectRows(m, [3])).toThrow(/selectRows: expected row indices in \[0, 3\); got 3 at 0/);
   });
 
   it("reductions match numpy float64", () => {
