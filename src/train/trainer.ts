@@ -5,7 +5,7 @@ import { recallSummary, retrievalRanks } from "../eval/retrieval.js";
 import { gapL2M } from "../gap/metrics.js";
 import { momentumUpdate, softTargets } from "../losses/albef.js";
 import { clipStepOnBackend } from "./fast-clip.js";
-import { clipLossVar, initLinear, type LinearParams, linear, supconPairLossVar } from "./layers.js";
+import { initLinear, type LinearParams, linear, supconPairLossVar } from "./layers.js";
 import { adam, cosineSchedule, type OptimizerState } from "./optim.js";
 import {
   add,
@@ -158,9 +158,9 @@ function logitScale(state: TrainState): Var {
   return state.logScale.value[0] > Math.log(100) ? scalar(100) : exp(state.logScale);
 }
 
+/** The tape's loss for a batch: SupCon or SigLIP (CLIP and ITC take their own paths in lossAndGradients). */
 function batchLoss(state: TrainState, a: Var, b: Var): Var {
   const [za, zb] = [towerForward(a, state.towers.a), towerForward(b, state.towers.b)];
-  if (state.config.loss === "clip") return clipLossVar(za, zb, logitScale(state));
   if (state.config.loss === "supcon") return supconPairLossVar(za, zb, logitScale(state));
   // SigLIP: −(1/N)·Σ log σ(z·(s·a·bᵀ + bias)), z = +1 on the diagonal, −1 elsewhere
   const n = a.rows;
