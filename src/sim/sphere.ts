@@ -1,5 +1,6 @@
 import { check } from "../core/errors.js";
 import { type Matrix, matrix, normalizeRows } from "../core/matrix.js";
+import { gapL2M } from "../gap/metrics.js";
 import { clipLoss, clipValue } from "../losses/clip.js";
 import type { Experiment } from "./experiment.js";
 
@@ -30,21 +31,6 @@ export function labelledClipLoss(
 
 function toMatrix(points: number[][]): Matrix {
   return matrix(points.length, points[0].length, Float32Array.from(points.flat()));
-}
-
-function centroidDistance(a: ArrayLike<number>[], b: ArrayLike<number>[]): number {
-  let s = 0;
-  for (let j = 0; j < a[0].length; j++) {
-    let da = 0;
-    for (let i = 0; i < a.length; i++) da += a[i][j] / a.length - b[i][j] / b.length;
-    s += da * da;
-  }
-  return Math.sqrt(s);
-}
-
-/** The rows of a matrix as arrays (views). */
-function rowsOf(m: Matrix): Float32Array[] {
-  return Array.from({ length: m.rows }, (_, i) => m.data.subarray(i * m.cols, (i + 1) * m.cols));
 }
 
 function parseSwap(swap: number[]): Int32Array {
@@ -89,7 +75,7 @@ export const sphere: Experiment = {
         const t = texts(theta);
         return {
           theta,
-          centroidDistance: Math.sign(theta) * centroidDistance(images, t),
+          centroidDistance: Math.sign(theta) * gapL2M(toMatrix(images), toMatrix(t)),
           loss: labelledClipLoss(images, t, scale, labels),
         };
       }),
@@ -101,7 +87,7 @@ export const sphere: Experiment = {
       for (let step = 0; step <= (p.steps as number); step++) {
         const r = clipLoss(a, b, { logScale: Math.log(scale), maxScale: Number.POSITIVE_INFINITY });
         if (step % 10 === 0 || step === p.steps)
-          gap.push({ step, centroidDistance: centroidDistance(rowsOf(a), rowsOf(b)), loss: r.value });
+          gap.push({ step, centroidDistance: gapL2M(a, b), loss: r.value });
         const lr = p.lr as number;
         a = normalizeRows(
           matrix(
