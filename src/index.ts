@@ -2,6 +2,7 @@
 export * from "./align/evaluate.js";
 export * from "./align/index.js";
 export * from "./core/blocks.js";
+export * from "./core/compensated.js";
 export * from "./core/errors.js";
 export * from "./core/gemm/index.js";
 export { createJsBackend, type KernelJob, type KernelPool } from "./core/gemm/js.js";
@@ -15,6 +16,7 @@ export * from "./eval/zero-shot.js";
 export * from "./gap/measure.js";
 export * from "./gap/metrics.js";
 export * from "./gap/spectrum.js";
+export * from "./gap/stats.js";
 export * from "./io/npy.js";
 export * from "./io/npz.js";
 export * from "./losses/index.js";

@@ -59,11 +59,14 @@ export function createThreadPool(size: number = availableParallelism()): KernelP
 export const BACKEND_NAMES = ["js", "ort"] as const;
 
 /**
- * Registers the Node backends (threaded js; ort when onnxruntime-node is installed) and selects
- * `preferred`, else GAPKIT_BACKEND, else ort when available, else js. Returns the selected name.
+ * Registers the Node backends (js on `threads` worker threads; ort with `threads` intra-op threads when
+ * onnxruntime-node is installed) and selects `preferred`, else GAPKIT_BACKEND, else ort when available,
+ * else js. Returns the selected name.
  */
-export async function initBackends(preferred = process.env.GAPKIT_BACKEND): Promise<string> {
-  const threads = availableParallelism();
+export async function initBackends(
+  preferred = process.env.GAPKIT_BACKEND,
+  threads = availableParallelism(),
+): Promise<string> {
   registerBackend(createJsBackend(createThreadPool(threads)));
   let ortError = "";
   try {

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { gramF64 } from "../core/gemm/index.js";
+import { crossF64, gramF64 } from "../core/gemm/index.js";
 import { solveSpd } from "../core/linalg.js";
 import { type AlignMethod, PARAMS, vectorSchema } from "./method.js";
-import { applyLinearMap, crossProductF64, type LinearMapState } from "./procrustes.js";
+import { applyLinearMap, type LinearMapState } from "./procrustes.js";
 
 /** `ridge`: the linear W minimising Σ‖b_i·W − a_i‖² + λ‖W‖² over the fit pairs: W = (BᵀB + λI)⁻¹·BᵀA. */
 export const ridge: AlignMethod<LinearMapState & { readonly kind: "ridge"; readonly lambda: number }> = {
@@ -15,7 +15,7 @@ export const ridge: AlignMethod<LinearMapState & { readonly kind: "ridge"; reado
     const d = a.cols;
     const btb = await gramF64(b);
     for (let i = 0; i < d; i++) btb[i * d + i] += params.lambda;
-    const w = solveSpd(btb, d, await crossProductF64(b, a), d);
+    const w = solveSpd(btb, d, await crossF64(b, a), d);
     return { kind: "ridge", version: 1, dim: d, w: Array.from(w), lambda: params.lambda };
   },
   apply: (state, m, side) => applyLinearMap(state, m, side, "ridge"),

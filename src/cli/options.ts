@@ -60,3 +60,21 @@ export function parseNumberList(spec: string, flag: string): number[] {
   if (parts.length !== 1 || !list.every(Number.isFinite)) throw bad();
   return list;
 }
+
+/** Adds `--workers` and `--chunk-rows` to a command that streams a table. */
+export function streamFlags(command: Command): Command {
+  return command
+    .option("--workers <n>", "worker threads decoding and reducing chunks (default: all cores; 1 = none)")
+    .option("--chunk-rows <n>", "rows per chunk", "8192");
+}
+
+/** The parsed `--workers` and `--chunk-rows`. */
+export function parseStreamFlags(flags: { workers?: string; chunkRows: string }): {
+  workers?: number;
+  chunkRows: number;
+} {
+  return {
+    workers: flags.workers === undefined ? undefined : parseInteger(flags.workers, "--workers", 1, 256),
+    chunkRows: parseInteger(flags.chunkRows, "--chunk-rows", 1, 2 ** 24),
+  };
+}

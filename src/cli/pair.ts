@@ -1,13 +1,10 @@
 import type { Command } from "commander";
-import { InputError } from "../core/errors.js";
 import { type Matrix, sliceRows } from "../core/matrix.js";
-import { readMatrixFile, readPairFile } from "../io/files.js";
+import { openPairTable, type PairTableFlags, pairNames, readAll } from "../io/tables.js";
 import { parseRowRange } from "./options.js";
 
 /** The flags that name a paired embedding set. */
-export interface PairFlags {
-  a?: string;
-  b?: string;
+export interface PairFlags extends PairTableFlags {
   rows?: string;
 }
 
@@ -18,33 +15,31 @@ export interface LoadedPair {
   names: { a: string; b: string };
 }
 
-/** Adds `[file]`, `--a`, `--b` and `--rows` to a command that reads a paired set. */
+/** Adds `[file]`, `--a`, `--b`, `--a-col`, `--b-col` and `--rows` to a command that reads a paired set. */
 export function pairOptions(command: Command): Command {
   return command
-    .argument("[file]", ".npy/.npz of shape (2, N, d): row 0 modality A, row 1 modality B, paired by index")
-    .option("--a <file>", "modality A as (N, d) .npy/.npz (with --b)")
-    .option("--b <file>", "modality B as (N, d) .npy/.npz (with --a)")
+    .argument(
+      "[file]",
+      "paired embeddings: .npy/.npz of shape (2, N, d), or Parquet/Arrow/JSONL/CSV with columns a and b",
+    )
+    .option("--a <file>", "modality A alone: (N, d) .npy/.npz, or a table (with --b)")
+    .option("--b <file>", "modality B alone (with --a); rows are paired by index")
+    .option("--a-col <name>", "modality A's column: a list per row, or NAME_0…NAME_{d-1} (default a)")
+    .option("--b-col <name>", "modality B's column (default b)")
     .option("--rows <start:end>", "use only rows START..END-1 of both modalities");
 }
 
-/** Loads the pair named by FILE or `--a A --b B`, restricted to `--rows`. */
+/** Loads the pair named by FILE or `--a A --b B` into memory, restricted to `--rows`. */
 export async function loadPair(
   file: string | undefined,
   flags: PairFlags,
   command: string,
 ): Promise<LoadedPair> {
-  if (file && (flags.a || flags.b))
-    throw new InputError(command, "either FILE or --a/--b, not both", `${file} and --a/--b`);
-  let pair: LoadedPair;
-  if (file) pair = { ...(await readPairFile(file)), names: { a: `${file}[0]`, b: `${file}[1]` } };
-  else if (flags.a && flags.b)
-    pair = {
-      a: await readMatrixFile(flags.a),
-      b: await readMatrixFile(flags.b),
-      names: { a: flags.a, b: flags.b },
-    };
-  else
-    throw new InputError(command, "FILE.npy of shape (2, N, d), or both --a A.npy and --b B.npy", "neither");
+  const {
+    spec,
+    columns: [a, b],
+  } = await readAll(await openPairTable(file, flags, command));
+  const pair = { a, b, names: pairNames(spec) };
   if (!flags.rows) return pair;
   const [start, end] = parseRowRange(flags.rows, pair.a.rows);
   return { ...pair, a: sliceRows(pair.a, start, end), b: sliceRows(pair.b, start, end) };

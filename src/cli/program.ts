@@ -8,6 +8,7 @@ import { registerInfo } from "./commands/info.js";
 import { registerMeasure } from "./commands/measure.js";
 import { registerReport } from "./commands/report.js";
 import { registerShift } from "./commands/shift.js";
+import { registerStats } from "./commands/stats.js";
 import { registerTrain } from "./commands/train.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
@@ -18,8 +19,10 @@ export function buildProgram(): Command {
     .description("Measure and close the modality gap in multimodal contrastive embeddings.")
     .version(version, "-V, --version")
     .showSuggestionAfterError()
+    .enablePositionalOptions()
     .exitOverride();
   registerMeasure(program);
+  registerStats(program);
   registerAlign(program);
   registerShift(program);
   registerExperiment(program);

@@ -3,7 +3,11 @@ export class InputError extends Error {
   override readonly name = "InputError";
 
   /** Builds the message "<where>: expected <expected>; got <actual>". */
-  constructor(where: string, expected: string, actual: string) {
+  constructor(
+    readonly where: string,
+    readonly expected: string,
+    readonly actual: string,
+  ) {
     super(`${where}: expected ${expected}; got ${actual}`);
   }
 }

@@ -90,13 +90,17 @@ export function transpose(m: Matrix): Matrix {
   return matrix(cols, rows, out);
 }
 
-/** Throws an InputError naming the first non-finite entry, if any. */
-export function assertFinite(m: Matrix, where: string): void {
+/** Throws an InputError naming the first non-finite entry, if any (rows numbered from `firstRow`). */
+export function assertFinite(m: Matrix, where: string, firstRow = 0): void {
   const { data, cols } = m;
   for (let k = 0; k < data.length; k++) {
     if (!Number.isFinite(data[k])) {
       const i = Math.floor(k / cols);
-      throw new InputError(where, "finite values", `${data[k]} at row ${i}, column ${k - i * cols}`);
+      throw new InputError(
+        where,
+        "finite values",
+        `${data[k]} at row ${firstRow + i}, column ${k - i * cols}`,
+      );
     }
   }
 }
@@ -122,9 +126,10 @@ export function rowNorms(m: Matrix): Float64Array {
 
 /**
  * Scales every row to unit L2 norm (new matrix). A zero or non-finite row has no direction, so it is
- * rejected with an InputError that counts them and names the first, never turned into NaN.
+ * rejected with an InputError that counts them and names the first (numbered from `firstRow`), never
+ * turned into NaN.
  */
-export function normalizeRows(m: Matrix, where = "normalizeRows"): Matrix {
+export function normalizeRows(m: Matrix, where = "normalizeRows", firstRow = 0): Matrix {
   const norms = rowNorms(m);
   const bad: number[] = [];
   norms.forEach((n, i) => {
@@ -135,7 +140,7 @@ export function normalizeRows(m: Matrix, where = "normalizeRows"): Matrix {
     throw new InputError(
       where,
       "rows with a finite, non-zero norm",
-      `${bad.length} row(s) without one, the first is row ${first} (norm ${norms[first]})`,
+      `${bad.length} row(s) without one, the first is row ${firstRow + first} (norm ${norms[first]})`,
     );
   }
   const out = new Float32Array(m.data.length);

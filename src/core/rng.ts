@@ -17,17 +17,33 @@ export interface Rng {
   normalMatrix(rows: number, cols: number, std?: number): Matrix;
 }
 
+/** The splitmix32 output function: a bijective 32-bit mix. */
+function mix32(z: number): number {
+  let t = z ^ (z >>> 16);
+  t = Math.imul(t, 0x21f0aaad);
+  t ^= t >>> 15;
+  t = Math.imul(t, 0x735a2d97);
+  return (t ^ (t >>> 15)) >>> 0;
+}
+
+/**
+ * A uniform number in [0, 1) that depends only on (seed, index): row i's sampling key, the same whichever
+ * chunk, worker or shard sees the row (keeping the k smallest keys is a seeded uniform sample).
+ */
+export function hashUniform(seed: number, index: number): number {
+  const high = mix32(((seed >>> 0) ^ Math.floor(seed / 2 ** 32)) + 0x9e3779b9);
+  const h1 = mix32((index >>> 0) ^ mix32(high ^ Math.floor(index / 2 ** 32)));
+  const h2 = mix32(h1 ^ 0x85ebca6b);
+  return (h1 * 2 ** 21 + (h2 >>> 11)) / 2 ** 53;
+}
+
 /** Creates a generator from an integer seed (state expanded with splitmix32). */
 export function createRng(seed: number): Rng {
   check(Number.isSafeInteger(seed), "createRng", "an integer seed", () => String(seed));
   let z = (seed >>> 0) ^ Math.floor(seed / 2 ** 32);
   const splitmix32 = () => {
     z = (z + 0x9e3779b9) | 0;
-    let t = z ^ (z >>> 16);
-    t = Math.imul(t, 0x21f0aaad);
-    t ^= t >>> 15;
-    t = Math.imul(t, 0x735a2d97);
-    return (t ^ (t >>> 15)) >>> 0;
+    return mix32(z);
   };
   let [s0, s1, s2, s3] = [splitmix32(), splitmix32(), splitmix32(), splitmix32()];
   const uint32 = () => {

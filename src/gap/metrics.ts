@@ -1,6 +1,6 @@
 import { type BlockOptions, forEachScoreBlock } from "../core/blocks.js";
 import { check } from "../core/errors.js";
-import { colMeans, colSums, type Matrix, vectorNorm } from "../core/matrix.js";
+import { assertFinite, colMeans, colSums, type Matrix, normalizeRows, vectorNorm } from "../core/matrix.js";
 
 function checkPaired(a: Matrix, b: Matrix, where: string): void {
   check(
@@ -9,6 +9,35 @@ function checkPaired(a: Matrix, b: Matrix, where: string): void {
     `paired matrices of equal shape (${a.rows}×${a.cols})`,
     () => `${b.rows}×${b.cols}`,
   );
+}
+
+/**
+ * Checks a paired set (same shape, at least `minRows` rows, finite, no zero rows) and returns its
+ * L2-normalised rows; errors number rows from `firstRow` (a chunk's place in its file).
+ */
+export function normalizePair(
+  a: Matrix,
+  b: Matrix,
+  names = { a: "A", b: "B" },
+  { minRows = 2, firstRow = 0 } = {},
+): { a: Matrix; b: Matrix } {
+  check(
+    a.cols === b.cols,
+    `${names.a} / ${names.b}`,
+    `the same dimension d (${names.a} has ${a.cols})`,
+    () => `${names.b} with ${b.cols}`,
+  );
+  check(
+    a.rows === b.rows,
+    `${names.a} / ${names.b}`,
+    `the same number of rows N, paired by index (${names.a} has ${a.rows})`,
+    () => `${names.b} with ${b.rows}`,
+  );
+  check(a.rows >= minRows, names.a, `at least ${minRows} pairs`, () => String(a.rows));
+  check(a.cols >= 1, names.a, "at least 1 dimension", () => "0");
+  assertFinite(a, names.a, firstRow);
+  assertFinite(b, names.b, firstRow);
+  return { a: normalizeRows(a, names.a, firstRow), b: normalizeRows(b, names.b, firstRow) };
 }
 
 /** mean(A) − mean(B), the modality gap vector (float64). */

@@ -71,12 +71,42 @@ const HOST_LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const DESCR = /^([<>=|]?)([fiub][1248])$/;
 const DTYPE_LIST = Object.keys(DTYPES).join(" ");
 
-/** Parses a .npy file (format 1.0, 2.0 or 3.0); every defect is an InputError naming `name`. */
-export function parseNpy(bytes: Uint8Array, name: string, options: NpyReadOptions = {}): NdArray {
+/** The parsed header of a .npy file: where its data starts and how to read it. */
+export interface NpyHeader {
+  shape: number[];
+  dtype: NpyDtype;
+  little: boolean;
+  fortranOrder: boolean;
+  /** Byte offset of the data section. */
+  dataStart: number;
+  /** Elements in the array. */
+  count: number;
+}
+
+/** Parses the header at the start of `bytes` (the whole file or just its first bytes). */
+export function parseNpyHeader(bytes: Uint8Array, name: string, options: NpyReadOptions = {}): NpyHeader {
   const { text, dataStart } = readHeader(bytes, name);
   const header = parseHeaderDict(text, name);
   const { dtype, little } = parseDescr(header.descr, name);
   const { shape, count } = parseShape(header.shape, dtype, name, options.maxBytes ?? DEFAULT_MAX_BYTES);
+  return { shape, dtype, little, fortranOrder: header.fortranOrder, dataStart, count };
+}
+
+/** Bytes per element of a dtype. */
+export function npyItemSize(dtype: NpyDtype): number {
+  return DTYPES[dtype].size;
+}
+
+/** Elements of a C-order slice of a .npy data section as float32 (a copy, in native byte order). */
+export function decodeNpyFloats(raw: Uint8Array, header: Pick<NpyHeader, "dtype" | "little">): Float32Array {
+  const own = new Uint8Array(raw);
+  if (header.little !== HOST_LITTLE) byteSwap(own, DTYPES[header.dtype].size);
+  return toFloat32(wrap(own, header.dtype));
+}
+
+/** Parses a .npy file (format 1.0, 2.0 or 3.0); every defect is an InputError naming `name`. */
+export function parseNpy(bytes: Uint8Array, name: string, options: NpyReadOptions = {}): NdArray {
+  const { shape, dtype, little, fortranOrder, dataStart, count } = parseNpyHeader(bytes, name, options);
   const info = DTYPES[dtype];
   const expected = count * info.size;
   const actual = bytes.length - dataStart;
@@ -92,7 +122,7 @@ export function parseNpy(bytes: Uint8Array, name: string, options: NpyReadOption
   const inPlace = options.owned && (bytes.byteOffset + dataStart) % info.size === 0;
   let raw: Uint8Array = inPlace ? bytes.subarray(dataStart) : new Uint8Array(bytes.subarray(dataStart));
   if (little !== HOST_LITTLE) byteSwap(raw, info.size);
-  if (header.fortranOrder) raw = fortranToC(raw, shape, info.size);
+  if (fortranOrder) raw = fortranToC(raw, shape, info.size);
   return { shape, dtype, data: wrap(raw, dtype) };
 }
 

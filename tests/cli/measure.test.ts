@@ -73,7 +73,11 @@ describe("gapkit measure", () => {
       ["pair.npy", "--a", "a.npy", "--b", "b.npy"],
       /either FILE or --a\/--b, not both/,
     ],
-    ["no input", [], /FILE\.npy of shape \(2, N, d\), or both --a A\.npy and --b B\.npy; got neither/],
+    [
+      "no input",
+      [],
+      /FILE.npy of shape \(2, N, d\) or a table with columns a and b, or both --a A and --b B; got neither/,
+    ],
     ["a (N, d) file where a pair is expected", ["flat.npy"], /expected shape \(2, N, d\)/],
     ["a missing file", ["missing.npy"], /missing\.npy: expected a readable file/],
   ])("%s exits 2 with one line", async (_, args, message) => {

@@ -8,8 +8,8 @@ export interface GemmBackend {
   readonly name: string;
   /** C = A·Bᵀ when `transB`, else A·B. */
   gemm(a: Matrix, b: Matrix, transB: boolean): Promise<Matrix>;
-  /** XᵀX (cols×cols, row-major) accumulated and returned in float64. */
-  gramF64(x: Matrix): Promise<Float64Array>;
+  /** XᵀY (X.cols×Y.cols, row-major; Y = X when omitted) accumulated and returned in float64. */
+  gramF64(x: Matrix, y?: Matrix): Promise<Float64Array>;
   /** Starts slow one-time set-up (sessions, threads) in the background, so the first product does not wait. */
   prepare?(): void;
   /** Releases threads or sessions; the backend must not be used afterwards. */
@@ -83,4 +83,15 @@ export async function gramF64(
 ): Promise<Float64Array> {
   const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
   return backend.gramF64(x);
+}
+
+/** The cross product XᵀY in float64 (X.cols×Y.cols, row-major) of two matrices with paired rows. */
+export async function crossF64(
+  x: Matrix,
+  y: Matrix,
+  options: Pick<MatmulOptions, "backend"> = {},
+): Promise<Float64Array> {
+  check(x.rows === y.rows, "crossF64", `paired rows (X has ${x.rows})`, () => `Y with ${y.rows}`);
+  const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
+  return backend.gramF64(x, y);
 }

@@ -53,18 +53,19 @@ export function createJsBackend(pool?: KernelPool): GemmBackend {
       await pool.run(jobs);
       return matrix(m, n, new Float32Array(job.c));
     },
-    async gramF64(x: Matrix): Promise<Float64Array> {
-      const d = x.cols;
-      const gram = new Float64Array(d * d);
-      const part = new Float64Array(d * d);
-      // XᵀX = Σ over row blocks of (block)ᵀ·(block): only a d×step transpose is held at a time
-      const step = Math.max(1, Math.floor(GRAM_BLOCK_ELEMENTS / Math.max(d, 1)));
+    async gramF64(x: Matrix, y: Matrix = x): Promise<Float64Array> {
+      const out = new Float64Array(x.cols * y.cols);
+      const part = new Float64Array(x.cols * y.cols);
+      // XᵀY = Σ over row blocks of (block X)ᵀ·(block Y): only the blocks' transposes are held at a time
+      const step = Math.max(1, Math.floor(GRAM_BLOCK_ELEMENTS / Math.max(x.cols, y.cols, 1)));
       for (let start = 0; start < x.rows; start += step) {
-        const blockT = transpose(sliceRows(x, start, Math.min(x.rows, start + step)));
-        gemmRowsKernel(blockT.data, blockT.data, part, d, blockT.cols, 0, d);
-        for (let k = 0; k < gram.length; k++) gram[k] += part[k];
+        const end = Math.min(x.rows, start + step);
+        const blockX = transpose(sliceRows(x, start, end));
+        const blockY = y === x ? blockX : transpose(sliceRows(y, start, end));
+        gemmRowsKernel(blockX.data, blockY.data, part, y.cols, blockX.cols, 0, x.cols);
+        for (let k = 0; k < out.length; k++) out[k] += part[k];
       }
-      return gram;
+      return out;
     },
     dispose: async () => pool?.dispose(),
   };

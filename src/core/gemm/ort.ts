@@ -78,20 +78,17 @@ export type OrtGraph = "matmul" | "matmulT" | "gramF64";
 /**
  * A one-node ONNX model with symbolic dims, so one cached session serves every shape:
  * `matmul` = MatMul(A[m,k], B[k,n]); `matmulT` = Gemm(A[m,k], B[n,k], transB=1) = A·Bᵀ;
- * `gramF64` = Gemm(X[m,k], X[m,k], transA=1) = XᵀX in float64.
+ * `gramF64` = Gemm(X[m,k], Y[m,n], transA=1) = XᵀY in float64.
  */
 export function gemmModel(graph: OrtGraph): Uint8Array {
   const type = graph === "gramF64" ? "float64" : "float32";
-  const inputs =
-    graph === "gramF64"
-      ? [tensorInfo("A", type, ["m", "k"])]
-      : [
-          tensorInfo("A", type, ["m", "k"]),
-          tensorInfo("B", type, graph === "matmulT" ? ["n", "k"] : ["k", "n"]),
-        ];
+  const inputs = [
+    tensorInfo("A", type, ["m", "k"]),
+    tensorInfo("B", type, graph === "gramF64" ? ["m", "n"] : graph === "matmulT" ? ["n", "k"] : ["k", "n"]),
+  ];
   const node = message([
     [1, "string", "A"],
-    [1, "string", graph === "gramF64" ? "A" : "B"],
+    [1, "string", "B"],
     [2, "string", "C"],
     [4, "string", graph === "matmul" ? "MatMul" : "Gemm"],
     ...(graph === "matmulT" ? [intAttribute("transB", 1)] : []),
@@ -101,7 +98,7 @@ export function gemmModel(graph: OrtGraph): Uint8Array {
     [1, "bytes", node],
     [2, "string", `gapkit_${graph}`],
     ...inputs.map((info): Field => [11, "bytes", info]),
-    [12, "bytes", tensorInfo("C", type, graph === "gramF64" ? ["k", "k"] : ["m", "n"])],
+    [12, "bytes", tensorInfo("C", type, graph === "gramF64" ? ["k", "n"] : ["m", "n"])],
   ]);
   return message([
     [1, "varint", 8], // ir_version
@@ -140,19 +137,23 @@ export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
       const c = out.C;
       return matrix(c.dims[0], c.dims[1], c.data as Float32Array);
     },
-    async gramF64(x: Matrix): Promise<Float64Array> {
+    async gramF64(x: Matrix, y: Matrix = x): Promise<Float64Array> {
       const run = await session("gramF64");
-      const d = x.cols;
-      const gram = new Float64Array(d * d);
-      const step = Math.max(1, Math.floor(GRAM_BLOCK_ELEMENTS / Math.max(d, 1)));
+      const out = new Float64Array(x.cols * y.cols);
+      const step = Math.max(1, Math.floor(GRAM_BLOCK_ELEMENTS / Math.max(x.cols, y.cols, 1)));
+      const block = (m: Matrix, start: number, end: number) =>
+        new ort.Tensor("float64", Float64Array.from(m.data.subarray(start * m.cols, end * m.cols)), [
+          end - start,
+          m.cols,
+        ]);
       for (let start = 0; start < x.rows; start += step) {
         const end = Math.min(x.rows, start + step);
-        const block = Float64Array.from(x.data.subarray(start * d, end * d));
-        const out = await run.run({ A: new ort.Tensor("float64", block, [end - start, d]) });
-        const part = out.C.data as Float64Array;
-        for (let k = 0; k < gram.length; k++) gram[k] += part[k];
+        const blockX = block(x, start, end);
+        const result = await run.run({ A: blockX, B: y === x ? blockX : block(y, start, end) });
+        const part = result.C.data as Float64Array;
+        for (let k = 0; k < out.length; k++) out[k] += part[k];
       }
-      return gram;
+      return out;
     },
     prepare() {
       // the first session also starts onnxruntime's environment (≈ 30 ms), which later ones then share

@@ -1,0 +1,121 @@
+import type { Command } from "commander";
+import {
+  finalizeStats,
+  type GapStats,
+  mergeStats,
+  parseStats,
+  type StatsSummary,
+  statsToJson,
+} from "../../gap/stats.js";
+import { readTextFile, writeFileAtomic } from "../../io/files.js";
+import { streamPairStats } from "../../io/stream.js";
+import { openPairTable } from "../../io/tables.js";
+import { initBackends } from "../../node.js";
+import { backendOption, parseRowRange, parseStreamFlags, streamFlags } from "../options.js";
+import { printResult } from "../output.js";
+import { type PairFlags, pairOptions } from "../pair.js";
+import { stderrProgress } from "../progress.js";
+
+const f = (x: number, digits = 4) => x.toFixed(digits);
+
+/** The exact, non-pairwise measure numbers as an aligned two-column table. */
+export function formatStatsSummary(s: StatsSummary): string {
+  const rows: [string, string][] = [
+    ["pairs (N) × dim", `${s.n} × ${s.dim}`],
+    ["gap L2M ‖mean A − mean B‖", f(s.gap.l2m)],
+    ["relative modality gap", f(s.gap.rmg)],
+    ["cone cosine A / B", `${f(s.cone.a)} / ${f(s.cone.b)}`],
+    ["mean paired cosine", f(s.pairedCos)],
+    ["alignment ‖a − b‖²", f(s.alignment)],
+  ];
+  if (s.spectrum) {
+    const { effectiveRank: r, gapVarianceFraction } = s.spectrum;
+    rows.push(["effective rank A / B / joint", `${f(r.a, 1)} / ${f(r.b, 1)} / ${f(r.joint, 1)}`]);
+    rows.push(["variance along the gap", f(gapVarianceFraction)]);
+  }
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
+}
+
+async function writeStats(path: string, stats: GapStats): Promise<void> {
+  await writeFileAtomic(path, new TextEncoder().encode(`${JSON.stringify(statsToJson(stats))}\n`));
+}
+
+/** Prints the summary; a shard of one pair has none (cones need two), so only its size is printed. */
+function printSummary(stats: GapStats, flags: { vectors?: boolean; json?: boolean }): void {
+  if (stats.n < 2)
+    printResult(
+      { n: stats.n, dim: stats.dim },
+      flags.json,
+      (s) => `${s.n} pair(s) × ${s.dim}: too few for a summary`,
+    );
+  else printResult(finalizeStats(stats, { vectors: flags.vectors }), flags.json, formatStatsSummary);
+}
+
+/** `gapkit stats FILE -o part.json` and `gapkit stats merge part*.json`: mergeable statistics at scale. */
+export function registerStats(program: Command): void {
+  // positional options: `stats merge … --json` belongs to merge, not to stats
+  const stats = streamFlags(
+    backendOption(
+      pairOptions(
+        program
+          .command("stats")
+          .description(
+            "stream a paired set into mergeable statistics (exact gap, cones, paired cosine, spectrum); merge shards with `stats merge`",
+          ),
+      )
+        .option("-o, --output <part.json>", "write the statistics as JSON, to merge later")
+        .option(
+          "--no-moments",
+          "skip the d×d second moments (faster; no spectrum, no moment-based transforms)",
+        )
+        .option("--vectors", "include the gap vector in --json output")
+        .option("--json", "print the summary as JSON"),
+    ),
+  )
+    .enablePositionalOptions()
+    .action(
+      async (
+        file: string | undefined,
+        flags: PairFlags & {
+          output?: string;
+          moments: boolean;
+          vectors?: boolean;
+          json?: boolean;
+          backend?: string;
+          workers?: string;
+          chunkRows: string;
+        },
+      ) => {
+        await initBackends(flags.backend);
+        const reader = await openPairTable(file, flags, "stats");
+        const rows = flags.rows
+          ? parseRowRange(flags.rows, reader.spec.rows ?? Number.POSITIVE_INFINITY)
+          : undefined;
+        const progress = stderrProgress("stats");
+        const result = await streamPairStats(reader, {
+          ...parseStreamFlags(flags),
+          backend: flags.backend,
+          rows,
+          moments: flags.moments,
+          onProgress: (done, total) => progress(done, total ?? done, total ? undefined : `${done} rows`),
+        });
+        if (flags.output) await writeStats(flags.output, result.stats);
+        printSummary(result.stats, flags);
+      },
+    );
+
+  stats
+    .command("merge")
+    .description("merge statistics written by `stats -o` (shards of one set) and print the summary")
+    .argument("<parts...>", "part.json files")
+    .option("-o, --output <merged.json>", "also write the merged statistics")
+    .option("--vectors", "include the gap vector in --json output")
+    .option("--json", "print the summary as JSON")
+    .action(async (parts: string[], flags: { output?: string; vectors?: boolean; json?: boolean }) => {
+      const loaded = await Promise.all(parts.map(async (p) => parseStats(await readTextFile(p), p)));
+      const merged = mergeStats(...loaded);
+      if (flags.output) await writeStats(flags.output, merged);
+      printSummary(merged, flags);
+    });
+}

@@ -1,0 +1,70 @@
+import { check } from "./errors.js";
+
+/**
+ * A vector of float64 sums carried as unevaluated pairs hi + lo (double-double): adding two of them with
+ * Knuth's two-sum loses only ~2⁻¹⁰⁴ relative, so merging partial sums in any order or grouping gives the
+ * same value to the last bit of hi in practice.
+ */
+export interface CompensatedSum {
+  readonly hi: Float64Array;
+  readonly lo: Float64Array;
+}
+
+/** A compensated sum whose value is exactly `values`. */
+export function compensated(values: Float64Array): CompensatedSum {
+  return { hi: values, lo: new Float64Array(values.length) };
+}
+
+/** The compensated sum x + y, as new arrays. */
+export function addCompensated(x: CompensatedSum, y: CompensatedSum): CompensatedSum {
+  check(x.hi.length === y.hi.length, "addCompensated", `sums of equal length ${x.hi.length}`, () =>
+    String(y.hi.length),
+  );
+  const hi = new Float64Array(x.hi.length);
+  const lo = new Float64Array(x.hi.length);
+  for (let k = 0; k < hi.length; k++) {
+    const a = x.hi[k];
+    const b = y.hi[k];
+    const s = a + b;
+    const bVirtual = s - a;
+    const error = a - (s - bVirtual) + (b - bVirtual);
+    const tail = error + x.lo[k] + y.lo[k];
+    hi[k] = s + tail;
+    lo[k] = tail - (hi[k] - s);
+  }
+  return { hi, lo };
+}
+
+/** hi + lo of each entry, rounded once to float64. */
+export function compensatedValue(x: CompensatedSum): Float64Array {
+  return x.hi.map((h, k) => h + x.lo[k]);
+}
+
+/** Little-endian bytes of a Float64Array as base64: an exact, compact JSON form of long float64 vectors. */
+export function float64ToBase64(values: Float64Array): string {
+  const bytes = new Uint8Array(values.length * 8);
+  const view = new DataView(bytes.buffer);
+  values.forEach((v, k) => {
+    view.setFloat64(k * 8, v, true);
+  });
+  let binary = "";
+  for (let k = 0; k < bytes.length; k += 0x8000)
+    binary += String.fromCharCode(...bytes.subarray(k, k + 0x8000));
+  return btoa(binary);
+}
+
+/** Inverse of float64ToBase64; `where` names the field in errors. */
+export function base64ToFloat64(text: string, length: number, where: string): Float64Array {
+  let binary: string;
+  try {
+    binary = atob(text);
+  } catch {
+    binary = "";
+  }
+  check(binary.length === length * 8, where, `base64 of ${length} little-endian float64 values`, () =>
+    binary.length ? `${binary.length} bytes` : "not base64",
+  );
+  const view = new DataView(new ArrayBuffer(binary.length));
+  for (let k = 0; k < binary.length; k++) view.setUint8(k, binary.charCodeAt(k));
+  return Float64Array.from({ length }, (_, k) => view.getFloat64(k * 8, true));
+}

@@ -1,0 +1,296 @@
+import { z } from "zod";
+import {
+  addCompensated,
+  base64ToFloat64,
+  type CompensatedSum,
+  compensated,
+  compensatedValue,
+  float64ToBase64,
+} from "../core/compensated.js";
+import { check, InputError } from "../core/errors.js";
+import { crossF64, type GemmBackend, gramF64 } from "../core/gemm/index.js";
+import { colSums, type Matrix, vectorNorm } from "../core/matrix.js";
+import { normalizePair, relativeModalityGap } from "./metrics.js";
+import { effectiveRankFromGram, type Spectrum } from "./spectrum.js";
+
+/** The sums behind every non-pairwise `measure` number, over L2-normalised rows â_i, b̂_i. */
+export interface GapSums {
+  /** Σ â_i·b̂_i (length 1). */
+  pairedCos: CompensatedSum;
+  /** Σ ‖â_i‖² and Σ ‖b̂_i‖² (length 1 each; N up to rounding). */
+  squaresA: CompensatedSum;
+  squaresB: CompensatedSum;
+  /** Σ â_i and Σ b̂_i (length d). */
+  a: CompensatedSum;
+  b: CompensatedSum;
+  /** Second moments Σ â_i â_iᵀ, Σ b̂_i b̂_iᵀ, Σ â_i b̂_iᵀ (d×d row-major), when `moments`. */
+  aa?: CompensatedSum;
+  bb?: CompensatedSum;
+  ab?: CompensatedSum;
+}
+
+/**
+ * Mergeable statistics of a paired embedding set: what one shard, chunk or worker contributes. Merging is
+ * associative and commutative up to double-double rounding, so any split of the rows gives the same result.
+ */
+export interface GapStats {
+  readonly kind: "gapkit.stats";
+  readonly version: 1;
+  /** Number of pairs. */
+  readonly n: number;
+  readonly dim: number;
+  /** Whether the d×d second moments are kept (needed for the spectrum and moment-based transforms). */
+  readonly moments: boolean;
+  readonly sums: GapSums;
+}
+
+/** The `measure` numbers that the statistics determine exactly. */
+export interface StatsSummary {
+  n: number;
+  dim: number;
+  gap: { l2m: number; rmg: number; vector?: number[] };
+  cone: { a: number; b: number };
+  pairedCos: number;
+  alignment: number;
+  /** Present when the statistics carry second moments. */
+  spectrum?: Spectrum;
+}
+
+/** Options for pairStats. */
+export interface PairStatsOptions {
+  /** Keep the d×d second moments (default true). */
+  moments?: boolean;
+  /** How errors name the two modalities. */
+  names?: { a: string; b: string };
+  /** The first row's number in its file, for error messages. */
+  firstRow?: number;
+  backend?: string | GemmBackend;
+}
+
+const MOMENT_KEYS = ["aa", "bb", "ab"] as const;
+
+/** Statistics of raw paired rows: checked (finite, non-zero, same shape) and L2-normalised first. */
+export async function pairStats(
+  rawA: Matrix,
+  rawB: Matrix,
+  options: PairStatsOptions = {},
+): Promise<GapStats> {
+  const { a, b } = normalizePair(rawA, rawB, options.names, { minRows: 0, firstRow: options.firstRow });
+  return normalizedPairStats(a, b, options);
+}
+
+/** Statistics of rows that are already L2-normalised and paired by index. */
+export async function normalizedPairStats(
+  a: Matrix,
+  b: Matrix,
+  options: Pick<PairStatsOptions, "moments" | "backend"> = {},
+): Promise<GapStats> {
+  const moments = options.moments ?? true;
+  let paired = 0;
+  let squaresA = 0;
+  let squaresB = 0;
+  for (let k = 0; k < a.data.length; k++) {
+    const x = a.data[k];
+    const y = b.data[k];
+    paired += x * y;
+    squaresA += x * x;
+    squaresB += y * y;
+  }
+  const one = (v: number) => compensated(Float64Array.of(v));
+  const sums: GapSums = {
+    pairedCos: one(paired),
+    squaresA: one(squaresA),
+    squaresB: one(squaresB),
+    a: compensated(colSums(a)),
+    b: compensated(colSums(b)),
+  };
+  if (moments) {
+    const backend = { backend: options.backend };
+    sums.aa = compensated(await gramF64(a, backend));
+    sums.bb = compensated(await gramF64(b, backend));
+    sums.ab = compensated(await crossF64(a, b, backend));
+  }
+  return { kind: "gapkit.stats", version: 1, n: a.rows, dim: a.cols, moments, sums };
+}
+
+/** The statistics of the union of the parts' rows; second moments are kept only if every part has them. */
+export function mergeStats(...parts: GapStats[]): GapStats {
+  check(parts.length > 0, "mergeStats", "at least one part", () => "none");
+  const dim = parts[0].dim;
+  parts.forEach((p, i) => {
+    check(p.dim === dim, `mergeStats part ${i + 1}`, `dimension ${dim} like part 1`, () => String(p.dim));
+  });
+  const moments = parts.every((p) => p.moments);
+  const keys = (Object.keys(parts[0].sums) as (keyof GapSums)[]).filter(
+    (k) => moments || !(MOMENT_KEYS as readonly string[]).includes(k),
+  );
+  const sums = Object.fromEntries(
+    keys.map((k) => [
+      k,
+      parts
+        .slice(1)
+        .reduce(
+          (acc, p) => addCompensated(acc, p.sums[k] as CompensatedSum),
+          parts[0].sums[k] as CompensatedSum,
+        ),
+    ]),
+  ) as unknown as GapSums;
+  const n = parts.reduce((total, p) => total + p.n, 0);
+  return { kind: "gapkit.stats", version: 1, n, dim, moments, sums };
+}
+
+/** The `measure` numbers the statistics determine; `vectors` adds the gap vector mean(A) − mean(B). */
+export function finalizeStats(stats: GapStats, options: { vectors?: boolean } = {}): StatsSummary {
+  const { n, dim } = stats;
+  check(n >= 2, "statistics", "at least 2 pairs", () => String(n));
+  const value = (s: CompensatedSum) => compensatedValue(s);
+  const [paired] = value(stats.sums.pairedCos);
+  const [squaresA] = value(stats.sums.squaresA);
+  const [squaresB] = value(stats.sums.squaresB);
+  const sumA = value(stats.sums.a);
+  const sumB = value(stats.sums.b);
+  const gap = sumA.map((s, j) => s / n - sumB[j] / n);
+  const cone = (sum: Float64Array, squares: number) => {
+    let all = 0;
+    for (const s of sum) all += s * s;
+    // Σ_{i≠j} u_i·u_j = ‖Σ u_i‖² − Σ ‖u_i‖²
+    return (all - squares) / (n * (n - 1));
+  };
+  const coneA = cone(sumA, squaresA);
+  const coneB = cone(sumB, squaresB);
+  const pairedCos = paired / n;
+  const summary: StatsSummary = {
+    n,
+    dim,
+    gap: {
+      l2m: vectorNorm(gap),
+      rmg: relativeModalityGap(pairedCos, coneA, coneB),
+      ...(options.vectors ? { vector: Array.from(gap) } : {}),
+    },
+    cone: { a: coneA, b: coneB },
+    pairedCos,
+    alignment: (squaresA + squaresB - 2 * paired) / n,
+  };
+  if (stats.sums.aa && stats.sums.bb) {
+    const aa = value(stats.sums.aa);
+    const bb = value(stats.sums.bb);
+    const joint = aa.map((v, k) => v + bb[k]);
+    summary.spectrum = {
+      effectiveRank: {
+        a: effectiveRankFromGram(aa, dim),
+        b: effectiveRankFromGram(bb, dim),
+        joint: effectiveRankFromGram(joint, dim),
+      },
+      gapVarianceFraction: gapVarianceFraction(
+        gap,
+        sumA.map((s, j) => s + sumB[j]),
+        squaresA + squaresB,
+        joint,
+        2 * n,
+      ),
+    };
+  }
+  return summary;
+}
+
+/**
+ * Variance of the stacked rows [A; B] along the unit gap direction ĝ over their total variance:
+ * (ĝᵀMĝ/m − (ĝ·s/m)²) / (Σ‖u‖²/m − ‖s/m‖²) from the sum s, second moment M and count m of the stacked rows.
+ */
+function gapVarianceFraction(
+  gap: Float64Array,
+  sum: Float64Array,
+  squares: number,
+  moment: Float64Array,
+  m: number,
+): number {
+  const norm = vectorNorm(gap);
+  if (norm === 0) return 0;
+  const d = gap.length;
+  const unit = gap.map((g) => g / norm);
+  let projSum = 0;
+  let projSquares = 0;
+  let meanSquares = 0;
+  for (let i = 0; i < d; i++) {
+    projSum += unit[i] * sum[i];
+    meanSquares += (sum[i] / m) ** 2;
+    let row = 0;
+    for (let j = 0; j < d; j++) row += moment[i * d + j] * unit[j];
+    projSquares += unit[i] * row;
+  }
+  return (projSquares / m - (projSum / m) ** 2) / (squares / m - meanSquares);
+}
+
+const sumJson = z.object({ hi: z.string(), lo: z.string() });
+const statsJson = z.object({
+  kind: z.literal("gapkit.stats"),
+  version: z.literal(1),
+  n: z.number().int().nonnegative(),
+  dim: z.number().int().positive(),
+  moments: z.boolean(),
+  encoding: z.literal("float64-le-base64"),
+  sums: z.record(z.string(), sumJson),
+});
+
+const SUM_LENGTHS: Record<keyof GapSums, (d: number) => number> = {
+  pairedCos: () => 1,
+  squaresA: () => 1,
+  squaresB: () => 1,
+  a: (d) => d,
+  b: (d) => d,
+  aa: (d) => d * d,
+  bb: (d) => d * d,
+  ab: (d) => d * d,
+};
+
+/** The statistics as a JSON-serialisable value (sums as exact base64 float64, so a round trip loses nothing). */
+export function statsToJson(stats: GapStats): unknown {
+  const sums = Object.fromEntries(
+    Object.entries(stats.sums).map(([k, s]) => [
+      k,
+      { hi: float64ToBase64((s as CompensatedSum).hi), lo: float64ToBase64((s as CompensatedSum).lo) },
+    ]),
+  );
+  const { kind, version, n, dim, moments } = stats;
+  return { kind, version, n, dim, moments, encoding: "float64-le-base64", sums };
+}
+
+/** Reads statistics written by statsToJson (a JSON text or parsed value), validating every field. */
+export function parseStats(input: string | unknown, where: string): GapStats {
+  let value = input;
+  if (typeof input === "string") {
+    try {
+      value = JSON.parse(input);
+    } catch (e) {
+      throw new InputError(where, "gapkit statistics as JSON", `invalid JSON (${(e as Error).message})`);
+    }
+  }
+  const parsed = statsJson.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InputError(
+      `${where}${issue.path.length ? ` at ${issue.path.join(".")}` : ""}`,
+      "gapkit statistics (kind gapkit.stats, version 1)",
+      issue.message,
+    );
+  }
+  const { n, dim, moments, sums } = parsed.data;
+  const keys = Object.keys(SUM_LENGTHS).filter(
+    (k) => moments || !(MOMENT_KEYS as readonly string[]).includes(k),
+  ) as (keyof GapSums)[];
+  const extra = Object.keys(sums).filter((k) => !keys.includes(k as keyof GapSums));
+  check(extra.length === 0, `${where} sums`, `only ${keys.join(", ")}`, () => extra.join(", "));
+  const decoded = Object.fromEntries(
+    keys.map((k) => {
+      const s = sums[k];
+      check(s !== undefined, `${where} sums`, `a sum named ${k}`, () => "none");
+      const length = SUM_LENGTHS[k](dim);
+      const hi = base64ToFloat64(s.hi, length, `${where} sums.${k}.hi`);
+      const lo = base64ToFloat64(s.lo, length, `${where} sums.${k}.lo`);
+      const bad = [...hi, ...lo].findIndex((v) => !Number.isFinite(v));
+      check(bad < 0, `${where} sums.${k}`, "finite values", () => `a non-finite value at ${bad}`);
+      return [k, { hi, lo }];
+    }),
+  ) as unknown as GapSums;
+  return { kind: "gapkit.stats", version: 1, n, dim, moments, sums: decoded };
+}

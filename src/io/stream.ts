@@ -1,0 +1,294 @@
+/**
+ * Streaming statistics: a table is cut into row chunks on this thread, worker threads decode each chunk
+ * and reduce it to mergeable statistics plus its candidates for a seeded uniform sample, and the results
+ * are merged in chunk order — so the answer does not depend on the number of workers.
+ */
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { InputError } from "../core/errors.js";
+import { type Matrix, matrix, sliceRows } from "../core/matrix.js";
+import { hashUniform } from "../core/rng.js";
+import { type GapStats, mergeStats, pairStats } from "../gap/stats.js";
+import {
+  type ChunkDecoder,
+  openChunkDecoder,
+  pairNames,
+  type RawChunk,
+  type TableReader,
+  type TableSpec,
+} from "./tables.js";
+
+/** Options for streamPairStats. */
+export interface StreamOptions {
+  /** Worker threads decoding and reducing chunks (default: all cores); 1 = all on this thread. */
+  workers?: number;
+  /** Rows per chunk (default 8192): memory is O(workers × chunkRows × d). */
+  chunkRows?: number;
+  /** Keep the d×d second moments (default true). */
+  moments?: boolean /** Only rows [start, end) of the table. */;
+  rows?: [number, number];
+  /** Also keep a uniform sample of up to this many normalised pairs (default 0: none). */
+  sample?: number;
+  /** Seed of the sample. */
+  seed?: number;
+  /** Matmul backend of the threads that compute second moments. */
+  backend?: string;
+  /** Called after each chunk with the rows done and, when known, the total. */
+  onProgress?: (done: number, total: number | undefined) => void;
+}
+
+/** A uniform sample of normalised pairs, in row order. */
+export interface PairSample {
+  a: Matrix;
+  b: Matrix;
+  /** Each sampled pair's row in the table. */
+  rows: Float64Array;
+}
+
+/** What one chunk contributes. */
+export interface ChunkResult {
+  stats: GapStats;
+  candidates: SampleCandidates;
+}
+
+/** Rows of a chunk that may belong to the sample: those with the smallest keys. */
+interface SampleCandidates {
+  keys: Float64Array;
+  rows: Float64Array;
+  a: Float32Array;
+  b: Float32Array;
+}
+
+/** Settings a worker needs besides the table. */
+export interface ChunkSettings {
+  moments: boolean;
+  rows?: [number, number];
+  sample: number;
+  seed: number;
+}
+
+/** Decodes a chunk, checks and normalises it, and reduces it to statistics and sample candidates. */
+export async function reduceChunk(
+  decoder: ChunkDecoder,
+  spec: TableSpec,
+  chunk: RawChunk,
+  settings: ChunkSettings,
+): Promise<ChunkResult> {
+  const [start, end] = settings.rows ?? [0, Number.POSITIVE_INFINITY];
+  const lo = Math.max(start - chunk.first, 0);
+  const hi = Math.min(end - chunk.first, chunk.rows);
+  const [rawA, rawB] = (await decoder.decode(chunk)).map((m) =>
+    lo > 0 || hi < chunk.rows ? sliceRows(m, lo, hi) : m,
+  );
+  const first = chunk.first + lo;
+  const rows = hi - lo;
+  const names = pairNames(spec);
+  const stats = await pairStats(rawA, rawB, { moments: settings.moments, names, firstRow: first });
+  const d = spec.dim;
+  const keys = Float64Array.from({ length: rows }, (_, i) => hashUniform(settings.seed, first + i));
+  // only a chunk's own k smallest keys can be among the table's k smallest
+  const order = Array.from(keys.keys())
+    .sort((i, j) => keys[i] - keys[j])
+    .slice(0, settings.sample);
+  const normalised = (m: Matrix, i: number) => {
+    const row = m.data.subarray(i * d, (i + 1) * d);
+    let s = 0;
+    for (const v of row) s += v * v;
+    const inv = 1 / Math.sqrt(s);
+    return row.map((v) => v * inv);
+  };
+  const candidates: SampleCandidates = {
+    keys: Float64Array.from(order, (i) => keys[i]),
+    rows: Float64Array.from(order, (i) => first + i),
+    a: new Float32Array(order.length * d),
+    b: new Float32Array(order.length * d),
+  };
+  order.forEach((i, k) => {
+    candidates.a.set(normalised(rawA, i), k * d);
+    candidates.b.set(normalised(rawB, i), k * d);
+  });
+  return { stats, candidates };
+}
+
+/** Keeps the `k` candidates with the smallest keys (ties: lower row). */
+function smallest(c: SampleCandidates, k: number, d: number): SampleCandidates {
+  if (c.keys.length <= k) return c;
+  const order = Array.from(c.keys.keys())
+    .sort((i, j) => c.keys[i] - c.keys[j] || c.rows[i] - c.rows[j])
+    .slice(0, k);
+  return pick(c, order, d);
+}
+
+function pick(c: SampleCandidates, order: number[], d: number): SampleCandidates {
+  const out: SampleCandidates = {
+    keys: Float64Array.from(order, (i) => c.keys[i]),
+    rows: Float64Array.from(order, (i) => c.rows[i]),
+    a: new Float32Array(order.length * d),
+    b: new Float32Array(order.length * d),
+  };
+  order.forEach((i, k) => {
+    out.a.set(c.a.subarray(i * d, (i + 1) * d), k * d);
+    out.b.set(c.b.subarray(i * d, (i + 1) * d), k * d);
+  });
+  return out;
+}
+
+function joinCandidates(x: SampleCandidates, y: SampleCandidates): SampleCandidates {
+  const cat = <T extends Float32Array | Float64Array>(p: T, q: T): T => {
+    const out = new (p.constructor as new (n: number) => T)(p.length + q.length);
+    out.set(p);
+    out.set(q, p.length);
+    return out;
+  };
+  return { keys: cat(x.keys, y.keys), rows: cat(x.rows, y.rows), a: cat(x.a, y.a), b: cat(x.b, y.b) };
+}
+
+/**
+ * Statistics (and optionally a seeded uniform sample of normalised pairs) of a paired table, read in
+ * chunks in bounded memory; `reader` must have two columns [A, B] and is closed at the end.
+ */
+export async function streamPairStats(
+  reader: TableReader,
+  options: StreamOptions = {},
+): Promise<{ stats: GapStats; sample?: PairSample }> {
+  const { spec } = reader;
+  const settings: ChunkSettings = {
+    moments: options.moments ?? true,
+    sample: options.sample ?? 0,
+    seed: options.seed ?? 0,
+    rows: options.rows,
+  };
+  const [start, end] = options.rows ?? [0, Number.POSITIVE_INFINITY];
+  const workers = Math.max(1, options.workers ?? availableParallelism());
+  const pool = workers > 1 ? await startWorkers(spec, settings, workers, options.backend) : undefined;
+  const local = pool ? undefined : await openChunkDecoder(spec);
+  const d = spec.dim;
+  let total: GapStats | undefined;
+  let sample: SampleCandidates = {
+    keys: new Float64Array(0),
+    rows: new Float64Array(0),
+    a: new Float32Array(0),
+    b: new Float32Array(0),
+  };
+  let done = 0;
+  const pending = new Map<number, ChunkResult>();
+  let nextToMerge = 0;
+  // merging strictly in chunk order makes the result independent of which worker finishes first
+  const mergeReady = () => {
+    for (let r = pending.get(nextToMerge); r; r = pending.get(nextToMerge)) {
+      pending.delete(nextToMerge++);
+      total = total ? mergeStats(total, r.stats) : r.stats;
+      done += r.stats.n;
+      sample = joinCandidates(sample, r.candidates);
+      if (sample.keys.length > 2 * settings.sample) sample = smallest(sample, settings.sample, d);
+      options.onProgress?.(done, spec.rows === undefined ? undefined : Math.min(spec.rows, end) - start);
+    }
+  };
+  const inFlight = new Set<Promise<void>>();
+  try {
+    let index = 0;
+    for await (const chunk of reader.chunks(options.chunkRows ?? 8192)) {
+      if (chunk.first + chunk.rows <= start) continue;
+      if (chunk.first >= end) break;
+      const id = index++;
+      const job = (pool ? pool.run(chunk) : reduceChunk(local as ChunkDecoder, spec, chunk, settings)).then(
+        (r) => {
+          pending.set(id, r);
+          mergeReady();
+        },
+      );
+      const tracked: Promise<void> = job.finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      if (inFlight.size >= 2 * workers) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+  } finally {
+    await Promise.allSettled(inFlight);
+    await pool?.close();
+    await local?.close();
+    await reader.close();
+  }
+  if (!total) throw new InputError(spec.path, "at least one row in the rows read", "none");
+  if (Number.isFinite(end) && total.n < end - start)
+    throw new InputError("rows", `an end within the table's ${start + total.n} rows`, String(end));
+  if (settings.sample === 0) return { stats: total };
+  const kept = smallest(sample, settings.sample, d);
+  const order = Array.from(kept.rows.keys()).sort((i, j) => kept.rows[i] - kept.rows[j]);
+  const inOrder = pick(kept, order, d);
+  return {
+    stats: total,
+    sample: {
+      a: matrix(order.length, d, inOrder.a),
+      b: matrix(order.length, d, inOrder.b),
+      rows: inOrder.rows,
+    },
+  };
+}
+
+/** Messages from a stream worker. */
+export type WorkerReply =
+  | { id: number; result: ChunkResult }
+  | {
+      id: number;
+      error: { input: boolean; where: string; expected: string; actual: string; message: string };
+    };
+
+interface WorkerPool {
+  run(chunk: RawChunk): Promise<ChunkResult>;
+  close(): Promise<void>;
+}
+
+async function startWorkers(
+  spec: TableSpec,
+  settings: ChunkSettings,
+  size: number,
+  backend?: string,
+): Promise<WorkerPool> {
+  // from TypeScript source (the test runner), the worker registers tsx before importing its module
+  const source = import.meta.url.endsWith(".ts");
+  const url = new URL(source ? "./stream-worker.ts" : "./stream-worker.js", import.meta.url);
+  const script = source
+    ? `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`
+    : url;
+  const threads = Math.max(1, Math.floor(availableParallelism() / size));
+  const workers = Array.from(
+    { length: size },
+    () => new Worker(script, { eval: source, workerData: { spec, settings, backend, threads } }),
+  );
+  const waiting = new Map<number, { resolve: (r: ChunkResult) => void; reject: (e: Error) => void }>();
+  let failure: Error | undefined;
+  for (const w of workers) {
+    w.on("message", (reply: WorkerReply) => {
+      const entry = waiting.get(reply.id);
+      waiting.delete(reply.id);
+      if ("result" in reply) entry?.resolve(reply.result);
+      else {
+        const e = reply.error;
+        entry?.reject(e.input ? new InputError(e.where, e.expected, e.actual) : new Error(e.message));
+      }
+    });
+    w.on("error", (e) => {
+      failure = e;
+      for (const entry of waiting.values()) entry.reject(e);
+      waiting.clear();
+    });
+  }
+  let next = 0;
+  return {
+    run: (chunk) =>
+      new Promise((resolve, reject) => {
+        if (failure) return reject(failure);
+        const id = next++;
+        waiting.set(id, { resolve, reject });
+        const transfer = [
+          ...(chunk.bytes ?? []),
+          ...(chunk.floats ?? []),
+          ...(chunk.text ? [chunk.text] : []),
+        ].map((a) => a.buffer as ArrayBuffer);
+        workers[id % size].postMessage({ id, chunk }, transfer);
+      }),
+    close: async () => {
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
+  };
+}
