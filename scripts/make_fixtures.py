@@ -131,6 +131,19 @@ def metrics():
     return ref
 
 
+def stats():
+    """A larger pair for the mergeable statistics: split into 7 uneven shards by the tests."""
+    own = np.random.default_rng(7)  # its own stream, so adding it left the other fixtures unchanged
+    a, b = (own.standard_normal((2, 203, 16))).astype(np.float32)
+    b += 0.6 * a
+    a += 0.5
+    b -= 0.3
+    ref = measure_reference(a, b)
+    del ref["ranks"]
+    ref["a"], ref["b"] = mat(a), mat(b)
+    return ref
+
+
 def zero_shot():
     d, k = 10, 4
     centers = f32(k, d)
@@ -395,7 +408,7 @@ def shared_measures():
 
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
-    files = {"core": core(), "metrics": metrics(), "zero-shot": zero_shot(), "align": align(), "losses": losses(), "experiments": experiments(), "pca": pca()}
+    files = {"core": core(), "metrics": metrics(), "stats": stats(), "zero-shot": zero_shot(), "align": align(), "losses": losses(), "experiments": experiments(), "pca": pca()}
     shared = shared_measures()
     if shared:
         files["mind-the-gap"] = shared

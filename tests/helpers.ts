@@ -29,3 +29,16 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   }
   expect(worst / scale, `worst at ${at}: ${actual[at]} vs ${expected[at]}`).toBeLessThanOrEqual(rel);
 }
+
+/** Every numeric leaf of `expected` equals the same path in `actual` within `tol`. */
+export function expectFields(actual: unknown, expected: unknown, tol: number, path = ""): void {
+  if (typeof expected === "number") {
+    expect(typeof actual, path).toBe("number");
+    expect(Math.abs((actual as number) - expected), `${path}: ${actual} vs ${expected}`).toBeLessThanOrEqual(
+      tol,
+    );
+  } else if (expected && typeof expected === "object") {
+    for (const [k, v] of Object.entries(expected))
+      expectFields((actual as Record<string, unknown>)[k], v, tol, `${path}.${k}`);
+  }
+}

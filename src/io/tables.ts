@@ -261,7 +261,15 @@ function resolveColumn(
       `${listColumns.length} (${listColumns.join(", ")})`,
     );
   }
-  if (available.includes(requested)) return { kind: "list", name: requested };
+  if (available.includes(requested)) {
+    check(
+      isList(requested),
+      `${path} column ${JSON.stringify(requested)}`,
+      "a list of numbers in each row",
+      () => "a column of another kind",
+    );
+    return { kind: "list", name: requested };
+  }
   const names: string[] = [];
   while (available.includes(`${requested}_${names.length}`)) names.push(`${requested}_${names.length}`);
   if (names.length) return { kind: "wide", names };
@@ -515,13 +523,24 @@ async function openParquet(
   return {
     spec,
     async *chunks(chunkRows) {
-      // chunks never straddle a row group, so each decodes only its own group's pages
+      // a chunk is a run of whole row groups, or a piece of one larger than chunkRows: never part of a
+      // group plus part of another, so no group's pages are decoded twice
       let first = 0;
+      let rows = 0;
       for (const groupRows of parquet.groups) {
-        for (let start = 0; start < groupRows; start += chunkRows)
-          yield { first: first + start, rows: Math.min(chunkRows, groupRows - start) };
-        first += groupRows;
+        if (rows > 0 && rows + groupRows > chunkRows) {
+          yield { first, rows };
+          first += rows;
+          rows = 0;
+        }
+        if (groupRows <= chunkRows) rows += groupRows;
+        else {
+          for (let start = 0; start < groupRows; start += chunkRows)
+            yield { first: first + start, rows: Math.min(chunkRows, groupRows - start) };
+          first += groupRows;
+        }
       }
+      if (rows > 0) yield { first, rows };
     },
     close: async () => {},
   };
@@ -610,10 +629,10 @@ async function openArrow(
           for (let i = 0; i < batch.numRows; i++)
             out[i * dim + j] = number(values[i], () => where(path, first + i, name));
         } else if (arrow.DataType.isFixedSizeList(vector.type)) {
-          const data = vector.data[0];
-          const child = data.children[0];
+          // slicing a FixedSizeList slices its child too, so the child's offset is absolute
+          const child = vector.data[0].children[0];
           const values = child.values as ArrayLike<number>;
-          const start = child.offset + data.offset * dim;
+          const start = child.offset;
           for (let k = 0; k < out.length; k++)
             out[k] = number(values[start + k], () => where(path, first + Math.floor(k / dim), name));
         } else {
@@ -626,15 +645,34 @@ async function openArrow(
   return {
     spec,
     async *chunks(chunkRows) {
+      // small record batches are gathered into chunks of chunkRows rows, large ones cut into several
+      const pending: Float32Array[][] = [];
+      let pendingRows = 0;
       let first = 0;
-      for (let next = firstBatch; !next.done; next = await iterator.next()) {
-        const batch = next.value;
-        for (let start = 0; start < batch.numRows; start += chunkRows) {
-          const piece = batch.slice(start, Math.min(batch.numRows, start + chunkRows));
-          yield { first: first + start, rows: piece.numRows, floats: batchFloats(piece, first + start) };
+      const take = (rows: number): RawChunk => {
+        const floats = layouts.map(() => new Float32Array(rows * dim));
+        for (let filled = 0; filled < rows; ) {
+          const batch = pending[0];
+          const available = batch[0].length / dim;
+          const n = Math.min(available, rows - filled);
+          batch.forEach((f, c) => {
+            floats[c].set(f.subarray(0, n * dim), filled * dim);
+          });
+          if (n === available) pending.shift();
+          else pending[0] = batch.map((f) => f.subarray(n * dim));
+          filled += n;
         }
-        first += batch.numRows;
+        const chunk = { first, rows, floats };
+        first += rows;
+        pendingRows -= rows;
+        return chunk;
+      };
+      for (let next = firstBatch; !next.done; next = await iterator.next()) {
+        pending.push(batchFloats(next.value, first + pendingRows));
+        pendingRows += next.value.numRows;
+        while (pendingRows >= chunkRows) yield take(chunkRows);
       }
+      if (pendingRows > 0) yield take(pendingRows);
     },
     close: () => handle.close(),
   };

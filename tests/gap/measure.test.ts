@@ -6,24 +6,11 @@ import { createRng } from "../../src/core/rng.js";
 import { measure } from "../../src/gap/measure.js";
 import { readPairFile } from "../../src/io/files.js";
 import { initBackends } from "../../src/node.js";
-import { fixture, fromFixture } from "../helpers.js";
+import { expectFields, fixture, fromFixture } from "../helpers.js";
 
 const SHARED = new URL("../../../shared/data/mind-the-gap/", import.meta.url).pathname;
 const hasShared = existsSync(SHARED);
 if (!hasShared) console.warn(`skipping the Mind the Gap golden tests: ${SHARED} is absent`);
-
-/** Every numeric leaf of `expected` equals the same path in `actual` within `tol`. */
-function expectFields(actual: unknown, expected: unknown, tol: number, path = ""): void {
-  if (typeof expected === "number") {
-    expect(typeof actual, path).toBe("number");
-    expect(Math.abs((actual as number) - expected), `${path}: ${actual} vs ${expected}`).toBeLessThanOrEqual(
-      tol,
-    );
-  } else if (expected && typeof expected === "object") {
-    for (const [k, v] of Object.entries(expected))
-      expectFields((actual as Record<string, unknown>)[k], v, tol, `${path}.${k}`);
-  }
-}
 
 beforeAll(() => initBackends());
 
