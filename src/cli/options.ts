@@ -78,3 +78,10 @@ export function parseStreamFlags(flags: { workers?: string; chunkRows: string })
     chunkRows: parseInteger(flags.chunkRows, "--chunk-rows", 1, 2 ** 24),
   };
 }
+
+/** Adds `--duckdb` and `--table`: compute the statistics inside DuckDB instead of streaming a file. */
+export function duckdbFlags(command: Command): Command {
+  return command
+    .option("--duckdb <source>", "compute the statistics in DuckDB, from a .duckdb file or a Parquet glob")
+    .option("--table <name>", "the table of a .duckdb file (default: its only table)");
+}

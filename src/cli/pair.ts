@@ -1,7 +1,12 @@
 import type { Command } from "commander";
+import { InputError } from "../core/errors.js";
 import { type Matrix, sliceRows } from "../core/matrix.js";
+import type { GapStats } from "../gap/stats.js";
+import { duckdbPairStats } from "../io/duckdb.js";
+import { type PairSample, streamPairStats } from "../io/stream.js";
 import { openPairTable, type PairTableFlags, pairNames, readAll } from "../io/tables.js";
-import { parseRowRange } from "./options.js";
+import { parseRowRange, parseStreamFlags } from "./options.js";
+import { stderrProgress } from "./progress.js";
 
 /** The flags that name a paired embedding set. */
 export interface PairFlags extends PairTableFlags {
@@ -43,4 +48,47 @@ export async function loadPair(
   if (!flags.rows) return pair;
   const [start, end] = parseRowRange(flags.rows, pair.a.rows);
   return { ...pair, a: sliceRows(pair.a, start, end), b: sliceRows(pair.b, start, end) };
+}
+
+/** The flags of a command that computes statistics by streaming a file or inside DuckDB. */
+export interface StatisticsFlags extends PairFlags {
+  backend?: string;
+  workers?: string;
+  chunkRows: string;
+  duckdb?: string;
+  table?: string;
+}
+
+/**
+ * Statistics of the pair the flags name — streamed from FILE/--a/--b in chunks on worker threads, or
+ * computed by DuckDB with --duckdb — and, with `sample`, a seeded sample of normalised pairs.
+ */
+export async function pairStatistics(
+  file: string | undefined,
+  flags: StatisticsFlags,
+  command: string,
+  options: { sample?: number; seed?: number; moments?: boolean },
+): Promise<{ stats: GapStats; sample?: PairSample }> {
+  if (flags.duckdb) {
+    const conflict = file ?? flags.a ?? flags.b ?? (flags.rows && "--rows");
+    if (conflict) throw new InputError(command, "--duckdb alone (no FILE, --a/--b or --rows)", conflict);
+    return duckdbPairStats(flags.duckdb, {
+      ...options,
+      aCol: flags.aCol,
+      bCol: flags.bCol,
+      table: flags.table,
+    });
+  }
+  const reader = await openPairTable(file, flags, command);
+  const rows = flags.rows
+    ? parseRowRange(flags.rows, reader.spec.rows ?? Number.POSITIVE_INFINITY)
+    : undefined;
+  const progress = stderrProgress(command);
+  return streamPairStats(reader, {
+    ...parseStreamFlags(flags),
+    ...options,
+    backend: flags.backend,
+    rows,
+    onProgress: (done, total) => progress(done, total ?? done, total ? undefined : `${done} rows`),
+  });
 }

@@ -41,8 +41,8 @@ export interface StreamOptions {
 export interface PairSample {
   a: Matrix;
   b: Matrix;
-  /** Each sampled pair's row in the table. */
-  rows: Float64Array;
+  /** Each sampled pair's row in the table, where known. */
+  rows?: Float64Array;
 }
 
 /** What one chunk contributes. */

@@ -244,7 +244,7 @@ function columnName(layout: ColumnLayout): string | undefined {
  * Resolves a requested name against the table's columns: a column of that name, else NAME_0…NAME_{d−1};
  * with no name, the table's only list column, or (when every column is numeric) the whole row.
  */
-function resolveColumn(
+export function resolveColumn(
   path: string,
   available: string[],
   requested: string | undefined,

@@ -122,7 +122,7 @@ describe("streaming statistics", () => {
     const [x, y] = runs.map((r) => r.sample);
     expect(x?.rows).toEqual(y?.rows);
     expect(x?.a.data).toEqual(y?.a.data);
-    expect(x?.rows.length).toBe(50);
+    expect(x?.rows?.length).toBe(50);
     const rows = Array.from(x?.rows ?? []);
     expect(rows).toEqual([...rows].sort((p, q) => p - q));
     const other = await streamPairStats(await open(at("stats.npy")), { sample: 50, seed: 4, workers: 1 });

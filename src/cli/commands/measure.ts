@@ -1,12 +1,10 @@
 import type { Command } from "commander";
 import { type MeasureResult, withPairwiseMetrics } from "../../gap/measure.js";
 import { finalizeStats } from "../../gap/stats.js";
-import { streamPairStats } from "../../io/stream.js";
-import { openPairTable } from "../../io/tables.js";
 import { initBackends } from "../../node.js";
-import { backendOption, parseInteger, parseRowRange, parseStreamFlags, streamFlags } from "../options.js";
+import { backendOption, duckdbFlags, parseInteger, streamFlags } from "../options.js";
 import { printResult } from "../output.js";
-import { type PairFlags, pairOptions } from "../pair.js";
+import { pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
 import { stderrProgress } from "../progress.js";
 
 const f = (x: number, digits = 4) => x.toFixed(digits);
@@ -45,55 +43,37 @@ export function formatMeasure(r: MeasureResult): string {
 
 /** `gapkit measure`: the modality gap, geometry, retrieval and spectrum of a paired embedding set. */
 export function registerMeasure(program: Command): void {
-  streamFlags(
-    backendOption(
-      pairOptions(
-        program
-          .command("measure")
-          .description(
-            "measure the modality gap, cones, alignment/uniformity, retrieval and spectrum of paired embeddings",
-          ),
-      )
-        .option("--vectors", "include the gap vector mean(A) − mean(B) in --json output")
-        .option(
-          "--pairwise-max <k>",
-          "uniformity and retrieval are exact up to K pairs, else estimated on a seeded uniform sample of K",
-          "20000",
+  duckdbFlags(
+    streamFlags(
+      backendOption(
+        pairOptions(
+          program
+            .command("measure")
+            .description(
+              "measure the modality gap, cones, alignment/uniformity, retrieval and spectrum of paired embeddings",
+            ),
         )
-        .option("--seed <n>", "seed of the sample and its bootstrap", "0")
-        .option("--json", "print JSON"),
+          .option("--vectors", "include the gap vector mean(A) − mean(B) in --json output")
+          .option(
+            "--pairwise-max <k>",
+            "uniformity and retrieval are exact up to K pairs, else estimated on a seeded uniform sample of K",
+            "20000",
+          )
+          .option("--seed <n>", "seed of the sample and its bootstrap", "0")
+          .option("--json", "print JSON"),
+      ),
     ),
   ).action(
     async (
       file: string | undefined,
-      flags: PairFlags & {
-        vectors?: boolean;
-        json?: boolean;
-        backend?: string;
-        pairwiseMax: string;
-        seed: string;
-        workers?: string;
-        chunkRows: string;
-      },
+      flags: StatisticsFlags & { vectors?: boolean; json?: boolean; pairwiseMax: string; seed: string },
     ) => {
       await initBackends(flags.backend);
       const pairwiseMax = parseInteger(flags.pairwiseMax, "--pairwise-max", 2, 1_000_000);
       const seed = parseInteger(flags.seed, "--seed");
-      const reader = await openPairTable(file, flags, "measure");
-      const rows = flags.rows
-        ? parseRowRange(flags.rows, reader.spec.rows ?? Number.POSITIVE_INFINITY)
-        : undefined;
-      const progress = stderrProgress("measure");
-      const { stats, sample } = await streamPairStats(reader, {
-        ...parseStreamFlags(flags),
-        backend: flags.backend,
-        rows,
-        sample: pairwiseMax,
-        seed,
-        onProgress: (done, total) => progress(done, total ?? done, total ? undefined : `${done} rows`),
-      });
+      const { stats, sample } = await pairStatistics(file, flags, "measure", { sample: pairwiseMax, seed });
       const summary = finalizeStats(stats, { vectors: flags.vectors });
-      if (!sample) throw new Error("measure: streamPairStats returned no sample");
+      if (!sample) throw new Error("measure: no sample of pairs came back");
       const estimated = sample.a.rows < stats.n;
       const result = await withPairwiseMetrics(summary, sample.a, sample.b, {
         onProgress: stderrProgress("measure (pairwise)"),

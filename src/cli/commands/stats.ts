@@ -8,13 +8,10 @@ import {
   statsToJson,
 } from "../../gap/stats.js";
 import { readTextFile, writeFileAtomic } from "../../io/files.js";
-import { streamPairStats } from "../../io/stream.js";
-import { openPairTable } from "../../io/tables.js";
 import { initBackends } from "../../node.js";
-import { backendOption, parseRowRange, parseStreamFlags, streamFlags } from "../options.js";
+import { backendOption, duckdbFlags, streamFlags } from "../options.js";
 import { printResult } from "../output.js";
-import { type PairFlags, pairOptions } from "../pair.js";
-import { stderrProgress } from "../progress.js";
+import { pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
 
 const f = (x: number, digits = 4) => x.toFixed(digits);
 
@@ -55,51 +52,34 @@ function printSummary(stats: GapStats, flags: { vectors?: boolean; json?: boolea
 /** `gapkit stats FILE -o part.json` and `gapkit stats merge part*.json`: mergeable statistics at scale. */
 export function registerStats(program: Command): void {
   // positional options: `stats merge … --json` belongs to merge, not to stats
-  const stats = streamFlags(
-    backendOption(
-      pairOptions(
-        program
-          .command("stats")
-          .description(
-            "stream a paired set into mergeable statistics (exact gap, cones, paired cosine, spectrum); merge shards with `stats merge`",
-          ),
-      )
-        .option("-o, --output <part.json>", "write the statistics as JSON, to merge later")
-        .option(
-          "--no-moments",
-          "skip the d×d second moments (faster; no spectrum, no moment-based transforms)",
+  const stats = duckdbFlags(
+    streamFlags(
+      backendOption(
+        pairOptions(
+          program
+            .command("stats")
+            .description(
+              "stream a paired set into mergeable statistics (exact gap, cones, paired cosine, spectrum); merge shards with `stats merge`",
+            ),
         )
-        .option("--vectors", "include the gap vector in --json output")
-        .option("--json", "print the summary as JSON"),
+          .option("-o, --output <part.json>", "write the statistics as JSON, to merge later")
+          .option(
+            "--no-moments",
+            "skip the d×d second moments (faster; no spectrum, no moment-based transforms)",
+          )
+          .option("--vectors", "include the gap vector in --json output")
+          .option("--json", "print the summary as JSON"),
+      ),
     ),
   )
     .enablePositionalOptions()
     .action(
       async (
         file: string | undefined,
-        flags: PairFlags & {
-          output?: string;
-          moments: boolean;
-          vectors?: boolean;
-          json?: boolean;
-          backend?: string;
-          workers?: string;
-          chunkRows: string;
-        },
+        flags: StatisticsFlags & { output?: string; moments: boolean; vectors?: boolean; json?: boolean },
       ) => {
         await initBackends(flags.backend);
-        const reader = await openPairTable(file, flags, "stats");
-        const rows = flags.rows
-          ? parseRowRange(flags.rows, reader.spec.rows ?? Number.POSITIVE_INFINITY)
-          : undefined;
-        const progress = stderrProgress("stats");
-        const result = await streamPairStats(reader, {
-          ...parseStreamFlags(flags),
-          backend: flags.backend,
-          rows,
-          moments: flags.moments,
-          onProgress: (done, total) => progress(done, total ?? done, total ? undefined : `${done} rows`),
-        });
+        const result = await pairStatistics(file, flags, "stats", { moments: flags.moments });
         if (flags.output) await writeStats(flags.output, result.stats);
         printSummary(result.stats, flags);
       },
