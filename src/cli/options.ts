@@ -65,7 +65,7 @@ export function parseNumberList(spec: string, flag: string): number[] {
 export function streamFlags(command: Command): Command {
   return command
     .option("--workers <n>", "worker threads decoding and reducing chunks (default: all cores; 1 = none)")
-    .option("--chunk-rows <n>", "rows per chunk", "8192");
+    .option("--chunk-rows <n>", "rows per chunk", "4096");
 }
 
 /** The parsed `--workers` and `--chunk-rows`. */

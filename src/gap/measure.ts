@@ -4,7 +4,7 @@ import { type BootstrapOptions, bootstrapRecall } from "../eval/bootstrap.js";
 import { type RecallSummary, recallSummary, retrievalRanks } from "../eval/retrieval.js";
 import { normalizePair, uniformity } from "./metrics.js";
 import type { Spectrum } from "./spectrum.js";
-import { finalizeStats, normalizedPairStats, type StatsSummary } from "./stats.js";
+import { finalizeStats, pairStats, type StatsSummary } from "./stats.js";
 
 /** Everything `gapkit measure` reports about a paired embedding set (all on L2-normalised rows). */
 export interface MeasureResult extends StatsSummary {
@@ -48,7 +48,7 @@ export async function measure(
   options: MeasureOptions = {},
 ): Promise<MeasureResult> {
   const { a, b } = normalizePair(rawA, rawB, options.names);
-  const stats = await normalizedPairStats(a, b, options);
+  const stats = await pairStats(rawA, rawB, options);
   return withPairwiseMetrics(finalizeStats(stats, options), a, b, options);
 }
 

@@ -9,7 +9,7 @@ import {
 } from "../core/compensated.js";
 import { check, InputError } from "../core/errors.js";
 import { crossF64, type GemmBackend, gramF64 } from "../core/gemm/index.js";
-import { colSums, type Matrix, vectorNorm } from "../core/matrix.js";
+import { type Matrix, normalizeRows, vectorNorm } from "../core/matrix.js";
 import { normalizePair, relativeModalityGap } from "./metrics.js";
 import { effectiveRankFromGram, type Spectrum } from "./spectrum.js";
 
@@ -69,48 +69,68 @@ export interface PairStatsOptions {
 
 const MOMENT_KEYS = ["aa", "bb", "ab"] as const;
 
-/** Statistics of raw paired rows: checked (finite, non-zero, same shape) and L2-normalised first. */
-export async function pairStats(
-  rawA: Matrix,
-  rawB: Matrix,
-  options: PairStatsOptions = {},
-): Promise<GapStats> {
-  const { a, b } = normalizePair(rawA, rawB, options.names, { minRows: 0, firstRow: options.firstRow });
-  return normalizedPairStats(a, b, options);
-}
-
-/** Statistics of rows that are already L2-normalised and paired by index. */
-export async function normalizedPairStats(
-  a: Matrix,
-  b: Matrix,
-  options: Pick<PairStatsOptions, "moments" | "backend"> = {},
-): Promise<GapStats> {
-  const moments = options.moments ?? true;
+/**
+ * Statistics of raw paired rows, in one fused pass: each row's norm, its normalised contribution to every
+ * sum, all in float64 (rows are normalised in float64, not rounded to float32 first). A zero, NaN or
+ * infinite row, or mismatched shapes, is an InputError naming the row.
+ */
+export async function pairStats(a: Matrix, b: Matrix, options: PairStatsOptions = {}): Promise<GapStats> {
+  const names = options.names ?? { a: "A", b: "B" };
+  const firstRow = options.firstRow ?? 0;
+  const fail = (): never => {
+    normalizePair(a, b, names, { minRows: 0, firstRow }); // throws the precise error
+    throw new Error("pairStats: a row failed a check that normalizePair passed");
+  };
+  if (a.rows !== b.rows || a.cols !== b.cols || a.cols < 1) fail();
+  const { rows, cols: d } = a;
+  const [da, db] = [a.data, b.data];
+  const sumA = new Float64Array(d);
+  const sumB = new Float64Array(d);
   let paired = 0;
   let squaresA = 0;
   let squaresB = 0;
-  for (let k = 0; k < a.data.length; k++) {
-    const x = a.data[k];
-    const y = b.data[k];
-    paired += x * y;
-    squaresA += x * x;
-    squaresB += y * y;
+  for (let i = 0; i < rows; i++) {
+    const base = i * d;
+    let na = 0;
+    let nb = 0;
+    let ab = 0;
+    for (let j = 0; j < d; j++) {
+      const x = da[base + j];
+      const y = db[base + j];
+      na += x * x;
+      nb += y * y;
+      ab += x * y;
+    }
+    // a NaN or ±Inf entry makes the squared norm NaN or Inf
+    if (!(na > 0 && na < Number.POSITIVE_INFINITY && nb > 0 && nb < Number.POSITIVE_INFINITY)) fail();
+    const ia = 1 / Math.sqrt(na);
+    const ib = 1 / Math.sqrt(nb);
+    paired += ab * ia * ib;
+    squaresA += na * ia * ia;
+    squaresB += nb * ib * ib;
+    for (let j = 0; j < d; j++) {
+      sumA[j] += da[base + j] * ia;
+      sumB[j] += db[base + j] * ib;
+    }
   }
   const one = (v: number) => compensated(Float64Array.of(v));
   const sums: GapSums = {
     pairedCos: one(paired),
     squaresA: one(squaresA),
     squaresB: one(squaresB),
-    a: compensated(colSums(a)),
-    b: compensated(colSums(b)),
+    a: compensated(sumA),
+    b: compensated(sumB),
   };
+  const moments = options.moments ?? true;
   if (moments) {
+    // the Gram kernels take float32 rows: the moments are of the rows normalised and rounded to float32
+    const [ua, ub] = [normalizeRows(a), normalizeRows(b)];
     const backend = { backend: options.backend };
-    sums.aa = compensated(await gramF64(a, backend));
-    sums.bb = compensated(await gramF64(b, backend));
-    sums.ab = compensated(await crossF64(a, b, backend));
+    sums.aa = compensated(await gramF64(ua, backend));
+    sums.bb = compensated(await gramF64(ub, backend));
+    sums.ab = compensated(await crossF64(ua, ub, backend));
   }
-  return { kind: "gapkit.stats", version: 1, n: a.rows, dim: a.cols, moments, sums };
+  return { kind: "gapkit.stats", version: 1, n: rows, dim: d, moments, sums };
 }
 
 /** The statistics of the union of the parts' rows; second moments are kept only if every part has them. */

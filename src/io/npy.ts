@@ -97,8 +97,13 @@ export function npyItemSize(dtype: NpyDtype): number {
   return DTYPES[dtype].size;
 }
 
-/** Elements of a C-order slice of a .npy data section as float32 (a copy, in native byte order). */
+/**
+ * Elements of a C-order slice of a .npy data section as float32 in native byte order. `raw` is handed
+ * over: aligned native float32 data is used in place, anything else is converted into a new array.
+ */
 export function decodeNpyFloats(raw: Uint8Array, header: Pick<NpyHeader, "dtype" | "little">): Float32Array {
+  if (header.dtype === "f4" && header.little === HOST_LITTLE && raw.byteOffset % 4 === 0)
+    return new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
   const own = new Uint8Array(raw);
   if (header.little !== HOST_LITTLE) byteSwap(own, DTYPES[header.dtype].size);
   return toFloat32(wrap(own, header.dtype));

@@ -13,13 +13,20 @@ const { spec, settings, backend, threads } = workerData as {
 };
 const port = parentPort;
 if (!port) throw new Error("stream-worker: must run as a worker thread");
-await initBackends(backend, threads);
+if (settings.moments) await initBackends(backend, threads); // only the second moments multiply matrices
 const decoder = await openChunkDecoder(spec);
-port.on("message", async ({ id, chunk }: { id: number; chunk: RawChunk }) => {
+port.on("message", async ({ id, chunk, cutoff }: { id: number; chunk: RawChunk; cutoff: number }) => {
   let reply: WorkerReply;
+  let transfer: ArrayBuffer[] = [];
   try {
-    const result = await reduceChunk(decoder, spec, chunk, settings);
+    const result = await reduceChunk(decoder, spec, chunk, settings, cutoff);
     reply = { id, result };
+    const arrays = [
+      ...Object.values(result.stats.sums).flatMap((sum) => [sum.hi, sum.lo]),
+      ...Object.values(result.candidates),
+      ...result.spent,
+    ];
+    transfer = arrays.filter((x) => x.length > 0).map((x) => x.buffer as ArrayBuffer);
   } catch (e) {
     const error = e as Error;
     reply = {
@@ -30,5 +37,5 @@ port.on("message", async ({ id, chunk }: { id: number; chunk: RawChunk }) => {
           : { input: false, where: "", expected: "", actual: "", message: error.stack ?? String(error) },
     };
   }
-  port.postMessage(reply);
+  port.postMessage(reply, transfer);
 });

@@ -6,7 +6,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { InputError } from "../core/errors.js";
-import { type Matrix, matrix, sliceRows } from "../core/matrix.js";
+import { type Matrix, matrix, normalizeRows, selectRows, sliceRows } from "../core/matrix.js";
 import { hashUniform } from "../core/rng.js";
 import { type GapStats, mergeStats, pairStats } from "../gap/stats.js";
 import {
@@ -22,7 +22,7 @@ import {
 export interface StreamOptions {
   /** Worker threads decoding and reducing chunks (default: all cores); 1 = all on this thread. */
   workers?: number;
-  /** Rows per chunk (default 8192): memory is O(workers × chunkRows × d). */
+  /** Rows per chunk (default 4096): memory is O(workers × chunkRows × d). */
   chunkRows?: number;
   /** Keep the d×d second moments (default true). */
   moments?: boolean /** Only rows [start, end) of the table. */;
@@ -45,10 +45,11 @@ export interface PairSample {
   rows?: Float64Array;
 }
 
-/** What one chunk contributes. */
+/** What one chunk contributes, and the chunk's byte buffers handed back for reuse. */
 export interface ChunkResult {
   stats: GapStats;
   candidates: SampleCandidates;
+  spent: Uint8Array[];
 }
 
 /** Rows of a chunk that may belong to the sample: those with the smallest keys. */
@@ -67,12 +68,16 @@ export interface ChunkSettings {
   seed: number;
 }
 
-/** Decodes a chunk, checks and normalises it, and reduces it to statistics and sample candidates. */
+/**
+ * Decodes a chunk, checks and normalises it, and reduces it to statistics and its candidates for the
+ * sample: rows whose key is below `cutoff`.
+ */
 export async function reduceChunk(
   decoder: ChunkDecoder,
   spec: TableSpec,
   chunk: RawChunk,
   settings: ChunkSettings,
+  cutoff = Number.POSITIVE_INFINITY,
 ): Promise<ChunkResult> {
   const [start, end] = settings.rows ?? [0, Number.POSITIVE_INFINITY];
   const lo = Math.max(start - chunk.first, 0);
@@ -84,31 +89,32 @@ export async function reduceChunk(
   const rows = hi - lo;
   const names = pairNames(spec);
   const stats = await pairStats(rawA, rawB, { moments: settings.moments, names, firstRow: first });
-  const d = spec.dim;
-  const keys = Float64Array.from({ length: rows }, (_, i) => hashUniform(settings.seed, first + i));
-  // only a chunk's own k smallest keys can be among the table's k smallest
-  const order = Array.from(keys.keys())
-    .sort((i, j) => keys[i] - keys[j])
-    .slice(0, settings.sample);
-  const normalised = (m: Matrix, i: number) => {
-    const row = m.data.subarray(i * d, (i + 1) * d);
-    let s = 0;
-    for (const v of row) s += v * v;
-    const inv = 1 / Math.sqrt(s);
-    return row.map((v) => v * inv);
-  };
+  const spent = chunk.bytes ?? [];
+  if (settings.sample === 0) return { stats, candidates: EMPTY, spent };
+  // only rows under the cutoff (the k-th smallest key seen so far), and of those only the chunk's own k
+  // smallest, can be among the table's k smallest
+  const below: number[] = [];
+  const keys = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    keys[i] = hashUniform(settings.seed, first + i);
+    if (keys[i] <= cutoff) below.push(i);
+  }
+  const order = below.sort((i, j) => keys[i] - keys[j]).slice(0, settings.sample);
   const candidates: SampleCandidates = {
     keys: Float64Array.from(order, (i) => keys[i]),
     rows: Float64Array.from(order, (i) => first + i),
-    a: new Float32Array(order.length * d),
-    b: new Float32Array(order.length * d),
+    a: normalizeRows(selectRows(rawA, order)).data,
+    b: normalizeRows(selectRows(rawB, order)).data,
   };
-  order.forEach((i, k) => {
-    candidates.a.set(normalised(rawA, i), k * d);
-    candidates.b.set(normalised(rawB, i), k * d);
-  });
-  return { stats, candidates };
+  return { stats, candidates, spent };
 }
+
+const EMPTY: SampleCandidates = {
+  keys: new Float64Array(0),
+  rows: new Float64Array(0),
+  a: new Float32Array(0),
+  b: new Float32Array(0),
+};
 
 /** Keeps the `k` candidates with the smallest keys (ties: lower row). */
 function smallest(c: SampleCandidates, k: number, d: number): SampleCandidates {
@@ -164,14 +170,16 @@ export async function streamPairStats(
   const local = pool ? undefined : await openChunkDecoder(spec);
   const d = spec.dim;
   let total: GapStats | undefined;
-  let sample: SampleCandidates = {
-    keys: new Float64Array(0),
-    rows: new Float64Array(0),
-    a: new Float32Array(0),
-    b: new Float32Array(0),
-  };
+  let sample = EMPTY;
+  let cutoff = Number.POSITIVE_INFINITY;
   let done = 0;
   const pending = new Map<number, ChunkResult>();
+  // the raw buffers of chunks already reduced, reused for the next ones: memory stays flat
+  const free: Uint8Array[] = [];
+  const allocate = (bytes: number) => {
+    const index = free.findIndex((b) => b.length === bytes);
+    return index >= 0 ? free.splice(index, 1)[0] : new Uint8Array(bytes);
+  };
   let nextToMerge = 0;
   // merging strictly in chunk order makes the result independent of which worker finishes first
   const mergeReady = () => {
@@ -180,26 +188,31 @@ export async function streamPairStats(
       total = total ? mergeStats(total, r.stats) : r.stats;
       done += r.stats.n;
       sample = joinCandidates(sample, r.candidates);
-      if (sample.keys.length > 2 * settings.sample) sample = smallest(sample, settings.sample, d);
+      if (sample.keys.length > 2 * settings.sample) {
+        sample = smallest(sample, settings.sample, d);
+        cutoff = sample.keys[sample.keys.length - 1];
+      }
       options.onProgress?.(done, spec.rows === undefined ? undefined : Math.min(spec.rows, end) - start);
     }
   };
   const inFlight = new Set<Promise<void>>();
   try {
     let index = 0;
-    for await (const chunk of reader.chunks(options.chunkRows ?? 8192)) {
+    for await (const chunk of reader.chunks(options.chunkRows ?? 4096, allocate)) {
       if (chunk.first + chunk.rows <= start) continue;
       if (chunk.first >= end) break;
       const id = index++;
-      const job = (pool ? pool.run(chunk) : reduceChunk(local as ChunkDecoder, spec, chunk, settings)).then(
-        (r) => {
-          pending.set(id, r);
-          mergeReady();
-        },
-      );
+      const job = (
+        pool ? pool.run(chunk, cutoff) : reduceChunk(local as ChunkDecoder, spec, chunk, settings, cutoff)
+      ).then((r) => {
+        free.push(...r.spent);
+        pending.set(id, r);
+        mergeReady();
+      });
       const tracked: Promise<void> = job.finally(() => inFlight.delete(tracked));
       inFlight.add(tracked);
-      if (inFlight.size >= 2 * workers) await Promise.race(inFlight);
+      // one chunk waiting per worker, plus the one being read: memory stays O(workers × chunkRows × d)
+      if (inFlight.size > workers) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
   } finally {
@@ -234,7 +247,7 @@ export type WorkerReply =
     };
 
 interface WorkerPool {
-  run(chunk: RawChunk): Promise<ChunkResult>;
+  run(chunk: RawChunk, cutoff: number): Promise<ChunkResult>;
   close(): Promise<void>;
 }
 
@@ -275,7 +288,7 @@ async function startWorkers(
   }
   let next = 0;
   return {
-    run: (chunk) =>
+    run: (chunk, cutoff) =>
       new Promise((resolve, reject) => {
         if (failure) return reject(failure);
         const id = next++;
@@ -285,7 +298,7 @@ async function startWorkers(
           ...(chunk.floats ?? []),
           ...(chunk.text ? [chunk.text] : []),
         ].map((a) => a.buffer as ArrayBuffer);
-        workers[id % size].postMessage({ id, chunk }, transfer);
+        workers[id % size].postMessage({ id, chunk, cutoff }, transfer);
       }),
     close: async () => {
       await Promise.all(workers.map((w) => w.terminate()));

@@ -86,7 +86,11 @@ export interface RawChunk {
 /** An open table: its spec and a way to cut it into chunks of at most `chunkRows` rows. */
 export interface TableReader {
   readonly spec: TableSpec;
-  chunks(chunkRows: number): AsyncIterable<RawChunk>;
+  /**
+   * The table in chunks of at most `chunkRows` rows; `allocate` supplies the byte buffers of raw .npy
+   * chunks (so a caller can recycle them instead of leaving gigabytes of garbage behind).
+   */
+  chunks(chunkRows: number, allocate?: (bytes: number) => Uint8Array): AsyncIterable<RawChunk>;
   close(): Promise<void>;
 }
 
@@ -379,12 +383,12 @@ async function openNpy(path: string, columns: (string | undefined)[]): Promise<T
   const spec: TableSpec = { path, format: "npy", columns: layouts, dim, rows, npy: header };
   return {
     spec,
-    async *chunks(chunkRows) {
+    async *chunks(chunkRows, allocate = (bytes) => new Uint8Array(bytes)) {
       for (let first = 0; first < rows; first += chunkRows) {
         const count = Math.min(chunkRows, rows - first);
         const bytes = await Promise.all(
           layouts.map(async (_, block) => {
-            const out = new Uint8Array(count * dim * item);
+            const out = allocate(count * dim * item);
             const start = header.dataStart + (block * rows + first) * dim * item;
             await readFully(handle, out, start, path);
             return out;

@@ -20,9 +20,13 @@ export async function gapkit(...args: string[]): Promise<{ code: number; stdout:
   }
 }
 
-/** Asserts-friendly view of a user error: exit 2, one line on stderr, no stack trace. */
+/**
+ * Asserts-friendly view of a user error: exit 2, one message line on stderr (after any progress lines a
+ * slow machine may print first), no stack trace.
+ */
 export function isUserError(r: { code: number; stderr: string }): boolean {
-  return r.code === 2 && r.stderr.trim().split("\n").length === 1 && !/\n\s+at /.test(r.stderr);
+  const lines = r.stderr.trim().split("\n").filter((line) => !/^[\w ()-]+ +\d+%/.test(line));
+  return r.code === 2 && lines.length === 1 && !/\n\s+at /.test(r.stderr);
 }
 
 /** A temporary folder for a CLI test, and the path of a file in it. */

@@ -108,7 +108,7 @@ export function gemmModel(graph: OrtGraph): Uint8Array {
 }
 
 // Rows converted to float64 per Gram step: bounds the extra memory at 16 MB per 512 columns.
-const GRAM_BLOCK_ELEMENTS = 2 ** 22;
+const GRAM_BLOCK_ELEMENTS = 2 ** 20;
 
 /** The onnxruntime backend: one cached session per graph, `threads` intra-op threads. */
 export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
@@ -121,6 +121,7 @@ export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
         interOpNumThreads: 1,
         executionMode: "sequential",
         graphOptimizationLevel: "all",
+        enableCpuMemArena: false,
       });
       sessions.set(graph, s);
     }
