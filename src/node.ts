@@ -61,11 +61,12 @@ export const BACKEND_NAMES = ["js", "ort"] as const;
 /**
  * Registers the Node backends (js on `threads` worker threads; ort with `threads` intra-op threads when
  * onnxruntime-node is installed) and selects `preferred`, else GAPKIT_BACKEND, else ort when available,
- * else js. Returns the selected name.
+ * else js; with `prepare`, starts its slow set-up in the background. Returns the selected name.
  */
 export async function initBackends(
   preferred = process.env.GAPKIT_BACKEND,
   threads = availableParallelism(),
+  { prepare = true } = {},
 ): Promise<string> {
   registerBackend(createJsBackend(createThreadPool(threads)));
   let ortError = "";
@@ -83,6 +84,6 @@ export async function initBackends(
     useBackend(preferred);
   } else useBackend(ortError ? "js" : "ort");
   const selected = getBackend();
-  selected.prepare?.();
+  if (prepare) selected.prepare?.();
   return selected.name;
 }

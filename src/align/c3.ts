@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type CenterState, center } from "./center.js";
+import { type CenterState, center, centerFromStats } from "./center.js";
 import { type AlignMethod, type AlignState, mapRows, PARAMS } from "./method.js";
 import { addNoise } from "./noise.js";
 
@@ -27,6 +27,15 @@ export const c3: AlignMethod<C3State> = {
   },
   async fit(a, b, params) {
     return { ...(await center.fit(a, b, {})), kind: "c3", sigma2: params.sigma2, seed: params.seed };
+  },
+  fitStats: {
+    moments: false,
+    fit: (stats, params) => ({
+      ...centerFromStats(stats),
+      kind: "c3",
+      sigma2: params.sigma2,
+      seed: params.seed,
+    }),
   },
   apply(state, m, side) {
     const mean = side === "a" ? state.meanA : state.meanB;

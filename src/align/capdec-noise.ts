@@ -16,9 +16,8 @@ export const capdecNoise: AlignMethod<CapDecNoiseState> = {
   summary: "CapDec: add Gaussian noise N(0, σ²) to B and renormalise (training augmentation)",
   needsPairs: false,
   params: { sigma2: PARAMS.nonNegative(0.016, "noise variance per coordinate"), seed: PARAMS.seed() },
-  async fit(a, _b, params) {
-    return { kind: "capdec-noise", version: 1, dim: a.cols, sigma2: params.sigma2, seed: params.seed };
-  },
+  fit: async (a, _b, params) => capdecState(a.cols, params),
+  fitStats: { moments: false, fit: (stats, params) => capdecState(stats.dim, params) },
   apply(state, m, side) {
     return mapRows(m, state.dim, "capdec-noise", (row, out, i) => {
       out.set(row);
@@ -27,3 +26,7 @@ export const capdecNoise: AlignMethod<CapDecNoiseState> = {
   },
   stateSchema: () => z.object({ sigma2: z.number().min(0), seed: z.number().int() }),
 };
+
+function capdecState(dim: number, params: Readonly<Record<string, number>>): CapDecNoiseState {
+  return { kind: "capdec-noise", version: 1, dim, sigma2: params.sigma2, seed: params.seed };
+}

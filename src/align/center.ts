@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { colMeans, type Matrix } from "../core/matrix.js";
+import type { GapStats } from "../gap/stats.js";
 import { type AlignMethod, type AlignState, mapRows, type Side, vectorSchema } from "./method.js";
+import { momentsFromStats } from "./moments.js";
 
 /** State of `center`: each modality's mean. */
 export interface CenterState extends AlignState {
@@ -22,6 +24,21 @@ export function subtractMean(
   });
 }
 
+/** The `center` state of the modalities' means in mergeable statistics. */
+export function centerFromStats(stats: GapStats): CenterState {
+  return centerState(momentsFromStats(stats, "a").mean, momentsFromStats(stats, "b").mean);
+}
+
+function centerState(meanA: Float64Array, meanB: Float64Array): CenterState {
+  return {
+    kind: "center",
+    version: 1,
+    dim: meanA.length,
+    meanA: Array.from(meanA),
+    meanB: Array.from(meanB),
+  };
+}
+
 /** `center`: subtract each modality's own mean, renormalise (both sides). */
 export const center: AlignMethod<CenterState> = {
   kind: "center",
@@ -29,15 +46,8 @@ export const center: AlignMethod<CenterState> = {
   summary: "subtract each modality's own mean and renormalise (both sides)",
   needsPairs: false,
   params: {},
-  async fit(a, b) {
-    return {
-      kind: "center",
-      version: 1,
-      dim: a.cols,
-      meanA: Array.from(colMeans(a)),
-      meanB: Array.from(colMeans(b)),
-    };
-  },
+  fit: async (a, b) => centerState(colMeans(a), colMeans(b)),
+  fitStats: { moments: false, fit: (stats) => centerFromStats(stats) },
   apply: (state, m, side) => subtractMean(state, m, side, "center"),
   stateSchema: (dim) => z.object({ meanA: vectorSchema(dim), meanB: vectorSchema(dim) }),
 };

@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { symmetricMatrixFunction } from "../core/linalg.js";
-import type { Matrix } from "../core/matrix.js";
 import { type AlignMethod, type AlignState, mapRows, multiplyRow, PARAMS, vectorSchema } from "./method.js";
-import { covarianceF64, meanAndTrace } from "./moments.js";
+import { type Moments, momentsFromStats, momentsOf } from "./moments.js";
 
 /** State of a covariance-matching map: b' = (b − μ_B)·T + μ_A with T = C_B^−½·C_A^½. */
 export interface CovarianceMapState extends AlignState {
@@ -15,16 +14,18 @@ export interface CovarianceMapState extends AlignState {
  * T = C_B^−½·C_A^½ from the two modalities' covariances, each first regularised by `regularise(C, trace)`.
  * Both factors are symmetric, so (b − μ_B)·T whitens B and recolours it with A's covariance.
  */
-export async function covarianceMap(
-  a: Matrix,
-  b: Matrix,
+export function covarianceMap(
+  ma: Moments,
+  mb: Moments,
   regularise: (c: Float64Array, trace: number) => void,
-): Promise<{ meanA: Float64Array; meanB: Float64Array; t: Float64Array }> {
-  const d = a.cols;
-  const [sa, sb] = [meanAndTrace(a), meanAndTrace(b)];
-  const [ca, cb] = [await covarianceF64(a, sa.mean), await covarianceF64(b, sb.mean)];
-  regularise(ca, sa.trace);
-  regularise(cb, sb.trace);
+): { meanA: Float64Array; meanB: Float64Array; t: Float64Array } {
+  const d = ma.mean.length;
+  const [ca, cb] = [ma, mb].map((m) => {
+    if (!m.covariance) throw new Error("covarianceMap: moments without a covariance");
+    const c = Float64Array.from(m.covariance);
+    regularise(c, m.trace);
+    return c;
+  });
   const root = symmetricMatrixFunction(ca, d, (l) => Math.sqrt(Math.max(l, 0)));
   const inverseRoot = symmetricMatrixFunction(cb, d, (l) => (l > 0 ? 1 / Math.sqrt(l) : 0));
   const t = new Float64Array(d * d);
@@ -33,7 +34,7 @@ export async function covarianceMap(
     row.set(inverseRoot.subarray(i * d, (i + 1) * d));
     multiplyRow(row, root, t.subarray(i * d, (i + 1) * d));
   }
-  return { meanA: sa.mean, meanB: sb.mean, t };
+  return { meanA: ma.mean, meanB: mb.mean, t };
 }
 
 /** Centres b on μ_B, maps it by T into out and moves it to μ_A. */
@@ -56,18 +57,12 @@ export const coral: AlignMethod<CovarianceMapState & { readonly kind: "coral"; r
     eps: PARAMS.positive(1e-4, "ridge ε added to both covariances (unit rows have variance ≈ 1/d per axis)"),
   },
   async fit(a, b, params) {
-    const map = await covarianceMap(a, b, (c) => {
-      for (let i = 0; i < a.cols; i++) c[i * a.cols + i] += params.eps;
-    });
-    return {
-      kind: "coral",
-      version: 1,
-      dim: a.cols,
-      meanA: Array.from(map.meanA),
-      meanB: Array.from(map.meanB),
-      t: Array.from(map.t),
-      eps: params.eps,
-    };
+    return coralState(await momentsOf(a), await momentsOf(b), params.eps);
+  },
+  fitStats: {
+    moments: true,
+    fit: (stats, params) =>
+      coralState(momentsFromStats(stats, "a"), momentsFromStats(stats, "b"), params.eps),
   },
   apply(state, m, side) {
     return mapRows(m, state.dim, "coral", (row, out) =>
@@ -82,3 +77,19 @@ export const coral: AlignMethod<CovarianceMapState & { readonly kind: "coral"; r
       eps: z.number().positive(),
     }),
 };
+
+function coralState(ma: Moments, mb: Moments, eps: number) {
+  const d = ma.mean.length;
+  const map = covarianceMap(ma, mb, (c) => {
+    for (let i = 0; i < d; i++) c[i * d + i] += eps;
+  });
+  return {
+    kind: "coral" as const,
+    version: 1,
+    dim: d,
+    meanA: Array.from(map.meanA),
+    meanB: Array.from(map.meanB),
+    t: Array.from(map.t),
+    eps,
+  };
+}

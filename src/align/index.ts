@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { check, InputError } from "../core/errors.js";
 import { assertFinite, type Matrix, normalizeRows } from "../core/matrix.js";
+import type { GapStats } from "../gap/stats.js";
 import { c3 } from "./c3.js";
 import { capdecNoise } from "./capdec-noise.js";
 import { center } from "./center.js";
@@ -87,6 +88,40 @@ export async function fitAlign(
   assertFinite(a, `${kind} fit A`);
   assertFinite(b, `${kind} fit B`);
   return method.fit(normalizeRows(a, `${kind} fit A`), normalizeRows(b, `${kind} fit B`), resolved);
+}
+
+/**
+ * Fits transform `kind` from mergeable statistics (a streamed file, merged shards, DuckDB): for the methods
+ * whose fit needs nothing but the modalities' sums and second moments (see `fitStats`).
+ */
+export function fitAlignFromStats(
+  kind: string,
+  stats: GapStats,
+  params: Readonly<Record<string, number | string>> = {},
+): AlignState {
+  const method = alignMethod(kind);
+  const resolved = alignParams(method, params);
+  if (!method.fitStats)
+    throw new InputError(
+      `${kind} fit`,
+      `a method that fits from statistics (${statsMethods().join(", ")})`,
+      kind,
+    );
+  check(stats.n >= 2, `${kind} fit`, "at least 2 pairs", () => String(stats.n));
+  check(
+    stats.moments || !method.fitStats.moments,
+    `${kind} fit`,
+    "statistics with second moments (written without --no-moments)",
+    () => "statistics without them",
+  );
+  return method.fitStats.fit(stats, resolved);
+}
+
+/** The kinds that can be fitted from statistics alone. */
+export function statsMethods(): string[] {
+  return Object.values(ALIGN_METHODS)
+    .filter((m) => m.fitStats)
+    .map((m) => m.kind);
 }
 
 /** Applies a fitted state (validated first) to rows of one side; returns unit rows. */

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { check, InputError } from "../core/errors.js";
 import { type Matrix, matrix, normalizeRows } from "../core/matrix.js";
+import type { GapStats } from "../gap/stats.js";
 
 /** Which modality a matrix holds: "a" (e.g. images) or "b" (e.g. texts). */
 export type Side = "a" | "b";
@@ -32,6 +33,14 @@ export interface AlignMethod<S extends AlignState = AlignState> {
   readonly params: Readonly<Record<string, ParamSpec>>;
   /** Fits on L2-normalised rows of a and b (paired by index where needsPairs). */
   fit(a: Matrix, b: Matrix, params: Readonly<Record<string, number>>): Promise<S>;
+  /**
+   * Fits from mergeable statistics alone (a streamed file, shards, DuckDB), where the method needs nothing
+   * else; `moments`: whether it needs the d×d second moments.
+   */
+  readonly fitStats?: {
+    readonly moments: boolean;
+    fit(stats: GapStats, params: Readonly<Record<string, number>>): S;
+  };
   /** Transforms rows of one side; returns unit rows. Pure: the same input gives the same output. */
   apply(state: S, m: Matrix, side: Side): Matrix;
   /** Schema of the state's own fields for dimension `dim` (kind, version, dim are checked for every method). */

@@ -1,5 +1,15 @@
+import { compensatedValue } from "../core/compensated.js";
 import { gramF64 } from "../core/gemm/index.js";
 import { colMeans, type Matrix } from "../core/matrix.js";
+import type { GapStats } from "../gap/stats.js";
+import type { Side } from "./method.js";
+
+/** One modality's moments: mean, trace variance T = mean ‖x − μ‖² and, where needed, covariance (1/N). */
+export interface Moments {
+  mean: Float64Array;
+  trace: number;
+  covariance?: Float64Array;
+}
 
 /** Mean vector and trace variance T = mean ‖x − μ‖² of the rows, float64. */
 export function meanAndTrace(u: Matrix): { mean: Float64Array; trace: number } {
@@ -11,11 +21,32 @@ export function meanAndTrace(u: Matrix): { mean: Float64Array; trace: number } {
   return { mean, trace: total / u.rows };
 }
 
-/** Population covariance (1/N) of the rows as a d×d float64 matrix: XᵀX/N − μμᵀ. */
-export async function covarianceF64(u: Matrix, mean: Float64Array): Promise<Float64Array> {
-  const d = u.cols;
-  const c = await gramF64(u);
+/** The moments of the rows, with the population covariance XᵀX/N − μμᵀ (float64). */
+export async function momentsOf(u: Matrix): Promise<Moments> {
+  const { mean, trace } = meanAndTrace(u);
+  return { mean, trace, covariance: centre(await gramF64(u), mean, u.rows) };
+}
+
+/** One modality's moments from mergeable statistics (the covariance when they keep second moments). */
+export function momentsFromStats(stats: GapStats, side: Side): Moments {
+  const { n } = stats;
+  const sums = stats.sums;
+  const mean = compensatedValue(side === "a" ? sums.a : sums.b).map((s) => s / n);
+  const [squares] = compensatedValue(side === "a" ? sums.squaresA : sums.squaresB);
+  let meanSquare = 0;
+  for (const m of mean) meanSquare += m * m;
+  const second = side === "a" ? sums.aa : sums.bb;
+  return {
+    mean,
+    trace: squares / n - meanSquare,
+    ...(second ? { covariance: centre(compensatedValue(second), mean, n) } : {}),
+  };
+}
+
+/** M/n − μμᵀ in place: a second moment Σ x xᵀ of n rows made a covariance. */
+function centre(moment: Float64Array, mean: Float64Array, n: number): Float64Array {
+  const d = mean.length;
   for (let i = 0; i < d; i++)
-    for (let j = 0; j < d; j++) c[i * d + j] = c[i * d + j] / u.rows - mean[i] * mean[j];
-  return c;
+    for (let j = 0; j < d; j++) moment[i * d + j] = moment[i * d + j] / n - mean[i] * mean[j];
+  return moment;
 }

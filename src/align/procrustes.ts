@@ -1,12 +1,31 @@
 import { z } from "zod";
+import { compensatedValue } from "../core/compensated.js";
 import { crossF64 } from "../core/gemm/index.js";
 import { orthogonalProcrustes } from "../core/linalg.js";
 import type { Matrix } from "../core/matrix.js";
+import type { GapStats } from "../gap/stats.js";
 import { type AlignMethod, type AlignState, mapRows, multiplyRow, vectorSchema } from "./method.js";
 
 /** State of a linear map of B rows: b' = n(b·W), W d×d row-major. */
 export interface LinearMapState extends AlignState {
   readonly w: number[];
+}
+
+/** BᵀA (d×d, float64) from statistics with second moments, which keep Σ â b̂ᵀ = AᵀB. */
+export function crossBA(stats: GapStats): Float64Array {
+  if (!stats.sums.ab) throw new Error("crossBA: statistics without second moments");
+  const ab = compensatedValue(stats.sums.ab);
+  const d = stats.dim;
+  const out = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) out[i * d + j] = ab[j * d + i];
+  return out;
+}
+
+function procrustesState(
+  crossBA: Float64Array,
+  dim: number,
+): LinearMapState & { readonly kind: "procrustes" } {
+  return { kind: "procrustes", version: 1, dim, w: Array.from(orthogonalProcrustes(crossBA, dim)) };
 }
 
 /** Applies a fitted linear map to B rows (A rows pass through, normalised). */
@@ -23,10 +42,8 @@ export const procrustes: AlignMethod<LinearMapState & { readonly kind: "procrust
   summary: "orthogonal map B→A fitted on pairs (SVD of BᵀA)",
   needsPairs: true,
   params: {},
-  async fit(a, b) {
-    const w = orthogonalProcrustes(await crossF64(b, a), a.cols);
-    return { kind: "procrustes", version: 1, dim: a.cols, w: Array.from(w) };
-  },
+  fit: async (a, b) => procrustesState(await crossF64(b, a), a.cols),
+  fitStats: { moments: true, fit: (stats) => procrustesState(crossBA(stats), stats.dim) },
   apply: (state, m, side) => applyLinearMap(state, m, side, "procrustes"),
   stateSchema: (dim) => z.object({ w: vectorSchema(dim * dim) }),
 };

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { type CovarianceMapState, covarianceMap } from "./coral.js";
 import { type AlignMethod, mapRows, multiplyRow, PARAMS, vectorSchema } from "./method.js";
+import { momentsOf } from "./moments.js";
 import { movedCentroid, realignRow } from "./realign.js";
 
 /** State of `realign-aniso`: a covariance map plus ReAlign's centroid. */
@@ -25,7 +26,7 @@ export const realignAniso: AlignMethod<RealignAnisoState> = {
   async fit(a, b, params) {
     const d = a.cols;
     const alpha = params.shrinkage;
-    const map = await covarianceMap(a, b, (c, trace) => {
+    const map = covarianceMap(await momentsOf(a), await momentsOf(b), (c, trace) => {
       for (let k = 0; k < c.length; k++) c[k] *= 1 - alpha;
       for (let i = 0; i < d; i++) c[i * d + i] += (alpha * trace) / d;
     });

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { colMeans } from "../core/matrix.js";
 import { type AlignMethod, type AlignState, mapRows, PARAMS, vectorSchema } from "./method.js";
+import { momentsFromStats } from "./moments.js";
 
 /** State of `shift`: the gap vector Δ = mean(A) − mean(B) and λ. */
 export interface ShiftState extends AlignState {
@@ -19,16 +20,11 @@ export const shift: AlignMethod<ShiftState> = {
   summary: "Mind the Gap's gap shift: move both modalities by ±½λΔ along the gap vector",
   needsPairs: false,
   params: { lambda: PARAMS.finite(1, "shift strength: 1 closes the gap to first order, < 0 widens it") },
-  async fit(a, b, params) {
-    const ma = colMeans(a);
-    const mb = colMeans(b);
-    return {
-      kind: "shift",
-      version: 1,
-      dim: a.cols,
-      delta: Array.from(ma, (v, j) => v - mb[j]),
-      lambda: params.lambda,
-    };
+  fit: async (a, b, params) => shiftState(colMeans(a), colMeans(b), params.lambda),
+  fitStats: {
+    moments: false,
+    fit: (stats, params) =>
+      shiftState(momentsFromStats(stats, "a").mean, momentsFromStats(stats, "b").mean, params.lambda),
   },
   apply(state, m, side) {
     const step = (side === "a" ? -0.5 : 0.5) * state.lambda;
@@ -38,3 +34,13 @@ export const shift: AlignMethod<ShiftState> = {
   },
   stateSchema: (dim) => z.object({ delta: vectorSchema(dim), lambda: z.number() }),
 };
+
+function shiftState(meanA: Float64Array, meanB: Float64Array, lambda: number): ShiftState {
+  return {
+    kind: "shift",
+    version: 1,
+    dim: meanA.length,
+    delta: Array.from(meanA, (v, j) => v - meanB[j]),
+    lambda,
+  };
+}

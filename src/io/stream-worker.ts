@@ -13,7 +13,8 @@ const { spec, settings, backend, threads } = workerData as {
 };
 const port = parentPort;
 if (!port) throw new Error("stream-worker: must run as a worker thread");
-if (settings.moments) await initBackends(backend, threads); // only the second moments multiply matrices
+// only the second moments multiply matrices; no background set-up, which must not outlive the worker
+if (settings.moments) await initBackends(backend, threads, { prepare: false });
 const decoder = await openChunkDecoder(spec);
 port.on("message", async ({ id, chunk, cutoff }: { id: number; chunk: RawChunk; cutoff: number }) => {
   let reply: WorkerReply;

@@ -196,31 +196,39 @@ export async function streamPairStats(
     }
   };
   const inFlight = new Set<Promise<void>>();
+  // the first failure, kept until every job in flight has settled (a rejection no one awaits yet would
+  // otherwise escape as an unhandled one)
+  let failure: { error: unknown } | undefined;
   try {
     let index = 0;
     for await (const chunk of reader.chunks(options.chunkRows ?? 4096, allocate)) {
+      if (failure || chunk.first >= end) break;
       if (chunk.first + chunk.rows <= start) continue;
-      if (chunk.first >= end) break;
       const id = index++;
       const job = (
         pool ? pool.run(chunk, cutoff) : reduceChunk(local as ChunkDecoder, spec, chunk, settings, cutoff)
-      ).then((r) => {
-        free.push(...r.spent);
-        pending.set(id, r);
-        mergeReady();
-      });
+      ).then(
+        (r) => {
+          free.push(...r.spent);
+          pending.set(id, r);
+          mergeReady();
+        },
+        (error) => {
+          failure ??= { error };
+        },
+      );
       const tracked: Promise<void> = job.finally(() => inFlight.delete(tracked));
       inFlight.add(tracked);
       // one chunk waiting per worker, plus the one being read: memory stays O(workers × chunkRows × d)
       if (inFlight.size > workers) await Promise.race(inFlight);
     }
-    await Promise.all(inFlight);
   } finally {
-    await Promise.allSettled(inFlight);
+    await Promise.all(inFlight);
     await pool?.close();
     await local?.close();
     await reader.close();
   }
+  if (failure) throw failure.error;
   if (!total) throw new InputError(spec.path, "at least one row in the rows read", "none");
   if (Number.isFinite(end) && total.n < end - start)
     throw new InputError("rows", `an end within the table's ${start + total.n} rows`, String(end));

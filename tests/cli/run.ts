@@ -25,7 +25,10 @@ export async function gapkit(...args: string[]): Promise<{ code: number; stdout:
  * slow machine may print first), no stack trace.
  */
 export function isUserError(r: { code: number; stderr: string }): boolean {
-  const lines = r.stderr.trim().split("\n").filter((line) => !/^[\w ()-]+ +\d+%/.test(line));
+  const lines = r.stderr
+    .trim()
+    .split("\n")
+    .filter((line) => !/^[\w ()-]+ +\d+%/.test(line));
   return r.code === 2 && lines.length === 1 && !/\n\s+at /.test(r.stderr);
 }
 

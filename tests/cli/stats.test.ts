@@ -77,6 +77,51 @@ describe("gapkit stats", () => {
     expectFields(sampled, { gap: exact.gap, cone: exact.cone, spectrum: exact.spectrum }, 1e-6);
   });
 
+  it("align fit streams moment-based methods from any format, --stats or --duckdb", async () => {
+    const fitState = async (...args: string[]) => {
+      const out = path(`state-${args.join("-").replace(/[^\w]/g, "")}.json`);
+      const r = await gapkit("align", "fit", ...args, "-o", out);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(readFileSync(out, "utf8"));
+    };
+    const fromJsonl = await fitState(join(TABLES, "pair.jsonl"), "--method", "procrustes");
+    const fromDuckdb = await fitState("--duckdb", join(TABLES, "pair.parquet"), "--method", "procrustes");
+    fromDuckdb.w.forEach((w: number, i: number) => {
+      expect(w).toBeCloseTo(fromJsonl.w[i], 6);
+    });
+    await gapkit("stats", join(TABLES, "pair.feather"), "-o", path("feather.json"));
+    const fromStats = await fitState("--stats", path("feather.json"), "--method", "center");
+    expect(fromStats.meanA).toEqual((await fitState(join(TABLES, "pair.csv"), "--method", "center")).meanA);
+    const realign = await gapkit(
+      "align",
+      "fit",
+      "--stats",
+      path("feather.json"),
+      "--method",
+      "realign",
+      "-o",
+      path("x"),
+    );
+    expect(isUserError(realign), realign.stderr).toBe(true);
+    expect(realign.stderr).toMatch(
+      /--method: expected a method that fits from statistics .*; got realign, which needs the rows/,
+    );
+  });
+
+  it("a bad row found by a worker is a clean user error, whatever else the workers are doing", async () => {
+    const { a, b } = fixture("stats");
+    const data = Float32Array.from([...a.data, ...b.data]);
+    data.fill(0, 150 * 16, 151 * 16); // row 150 of A: zero
+    await writeNpyFile(path("zero-late.npy"), { shape: [2, 203, 16], data });
+    for (const command of ["measure", "stats"]) {
+      const r = await gapkit(command, path("zero-late.npy"), "--chunk-rows", "20");
+      expect(isUserError(r), r.stderr).toBe(true);
+      expect(r.stderr).toMatch(
+        /zero-late\.npy\[0\]: expected rows with a finite, non-zero norm; got 1 row\(s\) without one, the first is row 150/,
+      );
+    }
+  });
+
   it.each([
     ["a broken part", ["merge", "BROKEN"], /BROKEN: expected gapkit statistics as JSON; got invalid JSON/],
     ["a missing part", ["merge", "/nonexistent/part.json"], /part\.json: expected a readable file/],

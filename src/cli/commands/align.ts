@@ -1,13 +1,23 @@
 import type { Command } from "commander";
 import { evaluateHeldOut, type HeldOutResult } from "../../align/evaluate.js";
-import { ALIGN_METHODS, alignMethod, applyAlign, fitAlign, parseAlignState } from "../../align/index.js";
+import {
+  ALIGN_METHODS,
+  type AlignState,
+  alignMethod,
+  applyAlign,
+  fitAlign,
+  fitAlignFromStats,
+  parseAlignState,
+  statsMethods,
+} from "../../align/index.js";
 import { InputError } from "../../core/errors.js";
+import { parseStats } from "../../gap/stats.js";
 import { readArrayFile, readTextFile, writeFileAtomic, writeNpyFile } from "../../io/files.js";
 import { fromMatrix, toMatrix, toPair } from "../../io/npy.js";
 import { initBackends } from "../../node.js";
-import { backendOption, parseInteger } from "../options.js";
+import { backendOption, duckdbFlags, parseInteger, streamFlags } from "../options.js";
 import { printResult } from "../output.js";
-import { loadPair, type PairFlags, pairOptions } from "../pair.js";
+import { loadPair, type PairFlags, pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
 import { stderrProgress } from "../progress.js";
 
 /** Parses repeated `--param k=v` flags. */
@@ -60,20 +70,46 @@ export function registerAlign(program: Command): void {
     )
     .addHelpText("after", `\nMethods (--method):\n${methodsHelp()}`);
 
-  backendOption(
-    pairOptions(align.command("fit").description("fit a transform and write its state as JSON"))
-      .requiredOption("--method <kind>", `one of ${Object.keys(ALIGN_METHODS).join(", ")}`)
-      .option("--param <name=value>", "a parameter of the method (repeatable)", collect, [])
-      .requiredOption("-o, --output <state.json>", "where to write the state"),
+  duckdbFlags(
+    streamFlags(
+      backendOption(
+        pairOptions(
+          align
+            .command("fit")
+            .description(
+              `fit a transform and write its state as JSON; ${statsMethods().join(", ")} fit from streamed statistics (any file size, --duckdb, or --stats)`,
+            ),
+        )
+          .requiredOption("--method <kind>", `one of ${Object.keys(ALIGN_METHODS).join(", ")}`)
+          .option("--param <name=value>", "a parameter of the method (repeatable)", collect, [])
+          .option("--stats <stats.json>", "fit from statistics written by `stats -o` or `stats merge -o`")
+          .requiredOption("-o, --output <state.json>", "where to write the state"),
+      ),
+    ),
   ).action(
     async (
       file: string | undefined,
-      flags: PairFlags & { method: string; param: string[]; output: string; backend?: string },
+      flags: StatisticsFlags & { method: string; param: string[]; output: string; stats?: string },
     ) => {
       await initBackends(flags.backend);
-      alignMethod(flags.method);
-      const { a, b } = await loadPair(file, flags, "align fit");
-      const state = await fitAlign(flags.method, a, b, parseParams(flags.param));
+      const method = alignMethod(flags.method);
+      const params = parseParams(flags.param);
+      let state: AlignState;
+      if (method.fitStats) {
+        const stats = flags.stats
+          ? parseStats(await readTextFile(flags.stats), flags.stats)
+          : (await pairStatistics(file, flags, "align fit", { moments: method.fitStats.moments })).stats;
+        state = fitAlignFromStats(method.kind, stats, params);
+      } else {
+        if (flags.stats || flags.duckdb)
+          throw new InputError(
+            "--method",
+            `a method that fits from statistics with --stats/--duckdb (${statsMethods().join(", ")})`,
+            `${method.kind}, which needs the rows`,
+          );
+        const { a, b } = await loadPair(file, flags, "align fit");
+        state = await fitAlign(method.kind, a, b, params);
+      }
       await writeFileAtomic(flags.output, new TextEncoder().encode(`${JSON.stringify(state)}\n`));
     },
   );

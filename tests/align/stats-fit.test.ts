@@ -1,0 +1,69 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { fitAlign, fitAlignFromStats, statsMethods } from "../../src/align/index.js";
+import { sliceRows } from "../../src/core/matrix.js";
+import { mergeStats, pairStats } from "../../src/gap/stats.js";
+import { initBackends } from "../../src/node.js";
+import { fixture, fromFixture } from "../helpers.js";
+
+const ref = fixture("stats");
+const [a, b] = [fromFixture(ref.a), fromFixture(ref.b)];
+
+/** Largest |x − y| over the numeric arrays and numbers of two states, relative to max(1, |y|). */
+function worstDifference(x: object, y: object): number {
+  let worst = 0;
+  for (const [key, value] of Object.entries(y)) {
+    const other = (x as Record<string, unknown>)[key];
+    const pairs: [number, number][] = Array.isArray(value)
+      ? value.map((v, i) => [(other as number[])[i], v])
+      : typeof value === "number"
+        ? [[other as number, value]]
+        : [];
+    for (const [p, q] of pairs) worst = Math.max(worst, Math.abs(p - q) / Math.max(1, Math.abs(q)));
+  }
+  return worst;
+}
+
+beforeAll(() => initBackends());
+
+describe("fitting transforms from mergeable statistics", () => {
+  it("covers the moment-based methods", () => {
+    expect(statsMethods().sort()).toEqual([
+      "c3",
+      "capdec-noise",
+      "center",
+      "coral",
+      "procrustes",
+      "ridge",
+      "shift",
+    ]);
+  });
+
+  it.each(statsMethods())("%s: the state the rows give", async (kind) => {
+    const fromRows = await fitAlign(kind, a, b);
+    const fromStats = fitAlignFromStats(kind, await pairStats(a, b));
+    expect(Object.keys(fromStats).sort()).toEqual(Object.keys(fromRows).sort());
+    // rows are normalised in float32 for a fit, in float64 for the statistics; CORAL's ε = 1e-4 whitening
+    // magnifies that difference most
+    expect(worstDifference(fromStats, fromRows)).toBeLessThan(kind === "coral" ? 1e-5 : 1e-6);
+  });
+
+  it.each(statsMethods())("%s: merged shards fit what the whole set fits", async (kind) => {
+    const cuts = [0, 9, 10, 77, 150, 203];
+    const parts = await Promise.all(
+      cuts.slice(1).map((end, i) => pairStats(sliceRows(a, cuts[i], end), sliceRows(b, cuts[i], end))),
+    );
+    const whole = fitAlignFromStats(kind, await pairStats(a, b));
+    expect(worstDifference(fitAlignFromStats(kind, mergeStats(...parts)), whole)).toBeLessThan(1e-10);
+  });
+
+  it("rejects a method that needs the rows, and statistics without the moments a method needs", async () => {
+    const stats = await pairStats(a, b, { moments: false });
+    expect(() => fitAlignFromStats("realign", stats)).toThrow(
+      /realign fit: expected a method that fits from statistics/,
+    );
+    expect(() => fitAlignFromStats("coral", stats)).toThrow(
+      /coral fit: expected statistics with second moments/,
+    );
+    expect(fitAlignFromStats("center", stats).kind).toBe("center");
+  });
+});
