@@ -1,6 +1,7 @@
 /**
- * gapkit/node: what Node adds to the browser-safe entry `gapkit` — file I/O, worker threads for the js
- * backend and the optional onnxruntime-node backend. (It does not re-export `gapkit`, so the CLI loads
+ * gapkit/node: what Node adds to the browser-safe entry `gapkit` — file I/O (.npy, Parquet, Arrow, JSONL,
+ * CSV), streaming statistics on worker threads, the DuckDB push-down, worker threads for the js backend
+ * and the optional onnxruntime-node backend. (It does not re-export `gapkit`, so the CLI loads
  * only the modules it uses.)
  */
 import { availableParallelism } from "node:os";
@@ -11,7 +12,10 @@ import { createJsBackend, type KernelJob, type KernelPool } from "./core/gemm/js
 import { gemmRowsKernel } from "./core/gemm/kernel.js";
 import { createOrtBackend, type OrtModule } from "./core/gemm/ort.js";
 
+export * from "./io/duckdb.js";
 export * from "./io/files.js";
+export * from "./io/stream.js";
+export * from "./io/tables.js";
 
 const workerSource = `
 const { parentPort } = require("node:worker_threads");
