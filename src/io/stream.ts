@@ -219,8 +219,8 @@ export async function streamPairStats(
       );
       const tracked: Promise<void> = job.finally(() => inFlight.delete(tracked));
       inFlight.add(tracked);
-      // one chunk waiting per worker, plus the one being read: memory stays O(workers × chunkRows × d)
-      if (inFlight.size > workers) await Promise.race(inFlight);
+      // two chunks per worker in flight keep every worker busy; memory stays O(workers × chunkRows × d)
+      if (inFlight.size >= 2 * workers) await Promise.race(inFlight);
     }
   } finally {
     await Promise.all(inFlight);
