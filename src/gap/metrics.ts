@@ -11,16 +11,8 @@ function checkPaired(a: Matrix, b: Matrix, where: string): void {
   );
 }
 
-/**
- * Checks a paired set (same shape, at least `minRows` rows, finite, no zero rows) and returns its
- * L2-normalised rows; errors number rows from `firstRow` (a chunk's place in its file).
- */
-export function normalizePair(
-  a: Matrix,
-  b: Matrix,
-  names = { a: "A", b: "B" },
-  { minRows = 2, firstRow = 0 } = {},
-): { a: Matrix; b: Matrix } {
+/** Checks that two matrices are a paired set: the same dimension and the same number of rows. */
+export function checkPairShapes(a: Matrix, b: Matrix, names: { a: string; b: string }): void {
   check(
     a.cols === b.cols,
     `${names.a} / ${names.b}`,
@@ -33,6 +25,19 @@ export function normalizePair(
     `the same number of rows N, paired by index (${names.a} has ${a.rows})`,
     () => `${names.b} with ${b.rows}`,
   );
+}
+
+/**
+ * Checks a paired set (same shape, at least `minRows` rows, finite, no zero rows) and returns its
+ * L2-normalised rows; errors number rows from `firstRow` (a chunk's place in its file).
+ */
+export function normalizePair(
+  a: Matrix,
+  b: Matrix,
+  names = { a: "A", b: "B" },
+  { minRows = 2, firstRow = 0 } = {},
+): { a: Matrix; b: Matrix } {
+  checkPairShapes(a, b, names);
   check(a.rows >= minRows, names.a, `at least ${minRows} pairs`, () => String(a.rows));
   check(a.cols >= 1, names.a, "at least 1 dimension", () => "0");
   assertFinite(a, names.a, firstRow);

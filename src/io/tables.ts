@@ -8,6 +8,7 @@ import { type FileHandle, open } from "node:fs/promises";
 import { extname } from "node:path";
 import { check, InputError } from "../core/errors.js";
 import { type Matrix, matrix } from "../core/matrix.js";
+import { checkPairShapes } from "../gap/metrics.js";
 import { readArrayFile } from "./files.js";
 import {
   decodeNpyFloats,
@@ -142,18 +143,7 @@ export async function openPairTable(
   const a = await readTable(flags.a, [flags.aCol]);
   const b = await readTable(flags.b, [flags.bCol]);
   const [ma, mb] = [a.columns[0], b.columns[0]];
-  check(
-    ma.cols === mb.cols,
-    `${flags.a} / ${flags.b}`,
-    `the same dimension d (${flags.a} has ${ma.cols})`,
-    () => `${flags.b} with ${mb.cols}`,
-  );
-  check(
-    ma.rows === mb.rows,
-    `${flags.a} / ${flags.b}`,
-    `the same number of rows N, paired by index (${flags.a} has ${ma.rows})`,
-    () => `${flags.b} with ${mb.rows}`,
-  );
+  checkPairShapes(ma, mb, { a: flags.a, b: flags.b });
   const spec: TableSpec = {
     path: `${flags.a} + ${flags.b}`,
     labels: [flags.a, flags.b],

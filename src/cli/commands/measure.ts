@@ -6,6 +6,7 @@ import { backendOption, duckdbFlags, parseInteger, streamFlags } from "../option
 import { printResult } from "../output.js";
 import { pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
 import { stderrProgress } from "../progress.js";
+import { alignedTable, summaryRows } from "./stats.js";
 
 const f = (x: number, digits = 4) => x.toFixed(digits);
 
@@ -15,30 +16,16 @@ export function formatMeasure(r: MeasureResult): string {
   const estimate = r.sample ? ` (estimate: ${r.sample.pairs} sampled pairs)` : "";
   const ci = (x: { r1CI?: [number, number] }) =>
     x.r1CI ? `  R@1 95% CI [${f(x.r1CI[0], 3)}, ${f(x.r1CI[1], 3)}]` : "";
-  const rows: [string, string][] = [
-    ["pairs (N) × dim", `${r.n} × ${r.dim}`],
-    ["gap L2M ‖mean A − mean B‖", f(r.gap.l2m)],
-    ["relative modality gap", f(r.gap.rmg)],
-    ["cone cosine A / B", `${f(r.cone.a)} / ${f(r.cone.b)}`],
-    ["mean paired cosine", f(r.pairedCos)],
-    ["alignment ‖a − b‖²", f(r.alignment)],
+  const recall = (x: typeof aToB) =>
+    `${f(x.r1, 3)} / ${f(x.r5, 3)} / ${f(x.r10, 3)}  (mean rank ${f(x.meanRank, 1)})${ci(x)}`;
+  const { head, spectrum } = summaryRows(r);
+  return alignedTable([
+    ...head,
     [`uniformity A / B${estimate}`, `${f(r.uniformity.a)} / ${f(r.uniformity.b)}`],
-    [
-      `A→B R@1 / R@5 / R@10${estimate}`,
-      `${f(aToB.r1, 3)} / ${f(aToB.r5, 3)} / ${f(aToB.r10, 3)}  (mean rank ${f(aToB.meanRank, 1)})${ci(aToB)}`,
-    ],
-    [
-      `B→A R@1 / R@5 / R@10${estimate}`,
-      `${f(bToA.r1, 3)} / ${f(bToA.r5, 3)} / ${f(bToA.r10, 3)}  (mean rank ${f(bToA.meanRank, 1)})${ci(bToA)}`,
-    ],
-    [
-      "effective rank A / B / joint",
-      `${f(r.spectrum.effectiveRank.a, 1)} / ${f(r.spectrum.effectiveRank.b, 1)} / ${f(r.spectrum.effectiveRank.joint, 1)}`,
-    ],
-    ["variance along the gap", f(r.spectrum.gapVarianceFraction)],
-  ];
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
+    [`A→B R@1 / R@5 / R@10${estimate}`, recall(aToB)],
+    [`B→A R@1 / R@5 / R@10${estimate}`, recall(bToA)],
+    ...spectrum,
+  ]);
 }
 
 /** `gapkit measure`: the modality gap, geometry, retrieval and spectrum of a paired embedding set. */
