@@ -107,11 +107,30 @@ export interface ChunkDecoder {
  */
 export async function openTable(path: string, columns: (string | undefined)[]): Promise<TableReader> {
   const format = tableFormat(path);
-  if (format === "npy") return openNpy(path, columns);
-  // a paired table names its modalities' columns a and b unless told otherwise
-  const requested = columns.length === 2 ? columns.map((c, i) => c ?? ["a", "b"][i]) : columns;
-  const opener = { parquet: openParquet, arrow: openArrow, jsonl: openText, csv: openText }[format];
-  return opener(path, format, requested);
+  if (format === "parquet") return openParquet(path, format, pairColumns(columns));
+  let handle: FileHandle;
+  try {
+    handle = await open(path, "r");
+  } catch (e) {
+    throw new InputError(path, "a readable file", (e as Error).message);
+  }
+  try {
+    const stat = await handle.stat();
+    check(stat.isFile(), path, "a regular file", () =>
+      stat.isDirectory() ? "a directory" : "another kind of file",
+    );
+    if (format === "npy") return await openNpy(handle, path, columns);
+    if (format === "arrow") return await openArrow(handle, path, format, pairColumns(columns));
+    return await openText(handle, path, format, pairColumns(columns));
+  } catch (e) {
+    await handle.close().catch(() => {});
+    throw e;
+  }
+}
+
+/** A paired table names its modalities' columns a and b unless told otherwise. */
+function pairColumns(columns: (string | undefined)[]): (string | undefined)[] {
+  return columns.length === 2 ? columns.map((c, i) => c ?? ["a", "b"][i]) : columns;
 }
 
 /** Flags that name a paired set: FILE, or --a/--b with one modality each; --a-col/--b-col pick columns. */
@@ -330,16 +349,14 @@ const FLAGS = ["--a-col", "--b-col"];
 
 const NPY_HEADER_BYTES = 65536 + 12;
 
-async function openNpy(path: string, columns: (string | undefined)[]): Promise<TableReader> {
+async function openNpy(
+  handle: FileHandle,
+  path: string,
+  columns: (string | undefined)[],
+): Promise<TableReader> {
   const named = columns.find((c) => c !== undefined);
   if (named !== undefined)
     throw new InputError(path, "no --a-col/--b-col for a .npy/.npz file", JSON.stringify(named));
-  let handle: FileHandle;
-  try {
-    handle = await open(path, "r");
-  } catch (e) {
-    throw new InputError(path, "a readable file", (e as Error).message);
-  }
   const head = new Uint8Array(NPY_HEADER_BYTES);
   const { bytesRead } = await handle.read(head, 0, head.length, 0);
   const { size } = await handle.stat();
@@ -543,20 +560,30 @@ async function openParquet(
 // ---------------------------------------------------------------- Arrow IPC / Feather (apache-arrow)
 
 async function openArrow(
+  handle: FileHandle,
   path: string,
   format: TableFormat,
   columns: (string | undefined)[],
 ): Promise<TableReader> {
   const arrow = await import("apache-arrow");
-  let handle: FileHandle;
+  const notArrow = (e: unknown) =>
+    new InputError(path, "an Arrow IPC file or stream (Feather v2)", (e as Error)?.message ?? String(e));
   let reader: Awaited<ReturnType<typeof arrow.RecordBatchReader.from>>;
   try {
-    handle = await open(path, "r");
-    reader = await arrow.RecordBatchReader.from(handle);
+    reader = await arrow.RecordBatchReader.from(readBudget(handle, (await handle.stat()).size));
     await reader.open();
+    if (!reader.schema) throw new Error("no schema");
   } catch (e) {
-    throw new InputError(path, "an Arrow IPC file or stream (Feather v2)", (e as Error).message);
+    throw notArrow(e);
   }
+  // apache-arrow reports damaged batches with plain Errors (or TypeErrors from half-read metadata)
+  const nextBatch = async () => {
+    try {
+      return await iterator.next();
+    } catch (e) {
+      throw notArrow(e);
+    }
+  };
   const fields = reader.schema.fields;
   const names = fields.map((f) => f.name);
   const typeOf = (name: string) => fields.find((f) => f.name === name)?.type;
@@ -586,7 +613,7 @@ async function openArrow(
       );
   }
   const iterator = reader[Symbol.asyncIterator]();
-  const firstBatch = await iterator.next();
+  const firstBatch = await nextBatch();
   const dims = layouts.map((l, i) => {
     if (l.kind === "wide") return l.names.length;
     const type = l.kind === "list" ? typeOf(l.name) : undefined;
@@ -661,7 +688,7 @@ async function openArrow(
         pendingRows -= rows;
         return chunk;
       };
-      for (let next = firstBatch; !next.done; next = await iterator.next()) {
+      for (let next = firstBatch; !next.done; next = await nextBatch()) {
         pending.push(batchFloats(next.value, first + pendingRows));
         pendingRows += next.value.numRows;
         while (pendingRows >= chunkRows) yield take(chunkRows);
@@ -670,6 +697,27 @@ async function openArrow(
     },
     close: () => handle.close(),
   };
+}
+
+/**
+ * The FileHandle for apache-arrow, refusing to read more than a few times the file's size in all: some
+ * damaged files send its reader round a loop of reads that never ends (found by fuzzing).
+ */
+function readBudget(handle: FileHandle, size: number): FileHandle {
+  let bytesLeft = 4 * size + 2 ** 20;
+  let callsLeft = size / 4 + 1000; // one loop re-reads the same 4-byte length prefix forever
+  const read = (buffer: Uint8Array, offset: number, length: number, position: number) => {
+    bytesLeft -= length;
+    if (bytesLeft < 0 || --callsLeft < 0)
+      throw new Error("its reader asked for far more than the file holds");
+    return handle.read(buffer, offset, length, position);
+  };
+  return {
+    fd: handle.fd,
+    stat: () => handle.stat(),
+    close: () => handle.close(),
+    read,
+  } as unknown as FileHandle;
 }
 
 // ---------------------------------------------------------------- JSONL and CSV
@@ -832,16 +880,11 @@ function decodeCsv(spec: TableSpec, chunk: RawChunk, parse: CsvParse): Float32Ar
 }
 
 async function openText(
+  handle: FileHandle,
   path: string,
   format: TableFormat,
   columns: (string | undefined)[],
 ): Promise<TableReader> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, "r");
-  } catch (e) {
-    throw new InputError(path, "a readable file", (e as Error).message);
-  }
   const firstLines: string[] = [];
   for await (const chunk of textChunks(handle, 0, 2)) {
     firstLines.push(...linesOf(chunk));
@@ -871,6 +914,9 @@ async function openText(
   } else {
     const { parse } = await import("csv-parse/sync");
     const [head, second] = csvRecords(firstLines.slice(0, 2).join("\n"), path, 0, parse);
+    check(head !== undefined, path, "a CSV header or data row on the first line", () =>
+      JSON.stringify(firstLines[0]),
+    );
     const numeric = head.every((cell) => cell.trim() !== "" && Number.isFinite(Number(cell)));
     const header = numeric ? null : head.map((h) => h.trim());
     const data = numeric ? head : second;

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -304,6 +304,27 @@ describe("malformed tables", () => {
       bad("r3.arrows", tableToIPC(table, "stream")),
       /r3\.arrows row 1, column "a": expected a list of 2 numbers \(the first row's length\); got 3/,
     );
+  });
+
+  it("regressions found by fuzzing: endless Arrow reads, a schema-less Arrow file, a lone CR, a directory", {
+    timeout: 10_000,
+  }, async () => {
+    const feather = readFileSync(join(TABLES, "pair.feather"));
+    const damaged = (at: number, value: number) => {
+      const bytes = Uint8Array.from(feather);
+      bytes[at] = value;
+      return bytes;
+    };
+    // apache-arrow re-read the same 4-byte prefix forever (byte 10), or looped over one batch (byte 16)
+    await rejects(
+      bad("loop1.feather", damaged(10, 253)),
+      /loop1\.feather: expected an Arrow IPC file .*far more than the file holds/,
+    );
+    await rejects(bad("loop2.feather", damaged(16, 16)), /loop2\.feather: expected an Arrow IPC file/);
+    await rejects(bad("short.feather", feather.subarray(0, 1)), /short\.feather: expected an Arrow IPC file/);
+    await rejects(bad("cr.csv", "\r"), /cr\.csv: expected a CSV header or data row on the first line/);
+    mkdirSync(at("folder.npy"), { recursive: true });
+    await rejects(at("folder.npy"), /folder\.npy: expected a regular file; got a directory/);
   });
 
   it(".npy: the wrong shape for a pair, and a column flag", async () => {
