@@ -65,12 +65,11 @@ export const BACKEND_NAMES = ["js", "ort"] as const;
 /**
  * Registers the Node backends (js on `threads` worker threads; ort with `threads` intra-op threads when
  * onnxruntime-node is installed) and selects `preferred`, else GAPKIT_BACKEND, else ort when available,
- * else js; with `prepare`, starts its slow set-up in the background. Returns the selected name.
+ * else js, and starts its slow set-up in the background. Returns the selected name.
  */
 export async function initBackends(
   preferred = process.env.GAPKIT_BACKEND,
   threads = availableParallelism(),
-  { prepare = true } = {},
 ): Promise<string> {
   registerBackend(createJsBackend(createThreadPool(threads)));
   let ortError = "";
@@ -88,6 +87,6 @@ export async function initBackends(
     useBackend(preferred);
   } else useBackend(ortError ? "js" : "ort");
   const selected = getBackend();
-  if (prepare) selected.prepare?.();
+  selected.prepare?.();
   return selected.name;
 }

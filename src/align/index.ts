@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { check, InputError } from "../core/errors.js";
+import { check, InputError, parseJson } from "../core/errors.js";
 import { assertFinite, type Matrix, normalizeRows } from "../core/matrix.js";
 import type { GapStats } from "../gap/stats.js";
 import { c3 } from "./c3.js";
@@ -163,13 +163,7 @@ export function validateAlignState(value: unknown, where: string): AlignState {
 
 /** Parses and validates a state from JSON text. */
 export function parseAlignState(text: string, where: string): AlignState {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(where, "JSON text", (error as Error).message);
-  }
-  return validateAlignState(value, where);
+  return validateAlignState(parseJson(text, where), where);
 }
 
 function issueText(error: z.ZodError): string {

@@ -16,3 +16,12 @@ export class InputError extends Error {
 export function check(ok: boolean, where: string, expected: string, actual: () => string): asserts ok {
   if (!ok) throw new InputError(where, expected, actual());
 }
+
+/** JSON.parse, with a syntax error reported as an InputError naming `where` and describing `what`. */
+export function parseJson(text: string, where: string, what = "JSON text"): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InputError(where, what, `invalid JSON (${(error as Error).message})`);
+  }
+}

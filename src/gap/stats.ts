@@ -7,7 +7,7 @@ import {
   compensatedValue,
   float64ToBase64,
 } from "../core/compensated.js";
-import { check, InputError } from "../core/errors.js";
+import { check, InputError, parseJson } from "../core/errors.js";
 import { crossF64, type GemmBackend, gramF64 } from "../core/gemm/index.js";
 import { type Matrix, normalizeRows, vectorNorm } from "../core/matrix.js";
 import { normalizePair, relativeModalityGap } from "./metrics.js";
@@ -121,16 +121,27 @@ export async function pairStats(a: Matrix, b: Matrix, options: PairStatsOptions 
     a: compensated(sumA),
     b: compensated(sumB),
   };
-  const moments = options.moments ?? true;
-  if (moments) {
-    // the Gram kernels take float32 rows: the moments are of the rows normalised and rounded to float32
-    const [ua, ub] = [normalizeRows(a), normalizeRows(b)];
-    const backend = { backend: options.backend };
-    sums.aa = compensated(await gramF64(ua, backend));
-    sums.bb = compensated(await gramF64(ub, backend));
-    sums.ab = compensated(await crossF64(ua, ub, backend));
-  }
-  return { kind: "gapkit.stats", version: 1, n: rows, dim: d, moments, sums };
+  const stats: GapStats = { kind: "gapkit.stats", version: 1, n: rows, dim: d, moments: false, sums };
+  if (!(options.moments ?? true)) return stats;
+  // the Gram kernels take float32 rows: the moments are of the rows normalised and rounded to float32
+  return withMoments(stats, normalizeRows(a), normalizeRows(b), options);
+}
+
+/** `stats` with the second moments of its rows added, given those rows normalised (ua, ub). */
+export async function withMoments(
+  stats: GapStats,
+  ua: Matrix,
+  ub: Matrix,
+  options: Pick<PairStatsOptions, "backend"> = {},
+): Promise<GapStats> {
+  const backend = { backend: options.backend };
+  const sums: GapSums = {
+    ...stats.sums,
+    aa: compensated(await gramF64(ua, backend)),
+    bb: compensated(await gramF64(ub, backend)),
+    ab: compensated(await crossF64(ua, ub, backend)),
+  };
+  return { ...stats, moments: true, sums };
 }
 
 /** The statistics of the union of the parts' rows; second moments are kept only if every part has them. */
@@ -277,14 +288,7 @@ export function statsToJson(stats: GapStats): unknown {
 
 /** Reads statistics written by statsToJson (a JSON text or parsed value), validating every field. */
 export function parseStats(input: string | unknown, where: string): GapStats {
-  let value = input;
-  if (typeof input === "string") {
-    try {
-      value = JSON.parse(input);
-    } catch (e) {
-      throw new InputError(where, "gapkit statistics as JSON", `invalid JSON (${(e as Error).message})`);
-    }
-  }
+  const value = typeof input === "string" ? parseJson(input, where, "gapkit statistics as JSON") : input;
   const parsed = statsJson.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -1,20 +1,16 @@
-/** A worker thread of streamPairStats: decodes and reduces the chunks the main thread posts. */
+/**
+ * A worker thread of streamPairStats: decodes and reduces the chunks the main thread posts. It multiplies
+ * no matrices (the second moments are the main thread's), so it never loads a native matmul library:
+ * onnxruntime-node in worker threads that come and go crashes the process.
+ */
 import { parentPort, workerData } from "node:worker_threads";
 import { InputError } from "../core/errors.js";
-import { initBackends } from "../node.js";
 import { type ChunkSettings, reduceChunk, type WorkerReply } from "./stream.js";
 import { openChunkDecoder, type RawChunk, type TableSpec } from "./tables.js";
 
-const { spec, settings, backend, threads } = workerData as {
-  spec: TableSpec;
-  settings: ChunkSettings;
-  backend?: string;
-  threads: number;
-};
+const { spec, settings } = workerData as { spec: TableSpec; settings: ChunkSettings };
 const port = parentPort;
 if (!port) throw new Error("stream-worker: must run as a worker thread");
-// only the second moments multiply matrices; no background set-up, which must not outlive the worker
-if (settings.moments) await initBackends(backend, threads, { prepare: false });
 const decoder = await openChunkDecoder(spec);
 port.on("message", async ({ id, chunk, cutoff }: { id: number; chunk: RawChunk; cutoff: number }) => {
   let reply: WorkerReply;
@@ -26,6 +22,7 @@ port.on("message", async ({ id, chunk, cutoff }: { id: number; chunk: RawChunk; 
       ...Object.values(result.stats.sums).flatMap((sum) => [sum.hi, sum.lo]),
       ...Object.values(result.candidates),
       ...result.spent,
+      ...(result.unit ? [result.unit.a, result.unit.b] : []),
     ];
     transfer = arrays.filter((x) => x.length > 0).map((x) => x.buffer as ArrayBuffer);
   } catch (e) {

@@ -8,7 +8,7 @@ import { Worker } from "node:worker_threads";
 import { InputError } from "../core/errors.js";
 import { type Matrix, matrix, normalizeRows, selectRows, sliceRows } from "../core/matrix.js";
 import { hashUniform } from "../core/rng.js";
-import { type GapStats, mergeStats, pairStats } from "../gap/stats.js";
+import { type GapStats, mergeStats, pairStats, withMoments } from "../gap/stats.js";
 import {
   type ChunkDecoder,
   openChunkDecoder,
@@ -50,6 +50,8 @@ export interface ChunkResult {
   stats: GapStats;
   candidates: SampleCandidates;
   spent: Uint8Array[];
+  /** The chunk's rows normalised, when its second moments are still to be added (by the main thread). */
+  unit?: { a: Float32Array; b: Float32Array };
 }
 
 /** Rows of a chunk that may belong to the sample: those with the smallest keys. */
@@ -63,6 +65,8 @@ interface SampleCandidates {
 /** Settings a worker needs besides the table. */
 export interface ChunkSettings {
   moments: boolean;
+  /** Leave the moments to the caller: return the normalised rows instead (worker threads do). */
+  deferMoments?: boolean;
   rows?: [number, number];
   sample: number;
   seed: number;
@@ -88,9 +92,11 @@ export async function reduceChunk(
   const first = chunk.first + lo;
   const rows = hi - lo;
   const names = pairNames(spec);
-  const stats = await pairStats(rawA, rawB, { moments: settings.moments, names, firstRow: first });
+  const defer = settings.moments && settings.deferMoments;
+  const stats = await pairStats(rawA, rawB, { moments: settings.moments && !defer, names, firstRow: first });
   const spent = chunk.bytes ?? [];
-  if (settings.sample === 0) return { stats, candidates: EMPTY, spent };
+  const unit = defer ? { a: normalizeRows(rawA).data, b: normalizeRows(rawB).data } : undefined;
+  if (settings.sample === 0) return { stats, candidates: EMPTY, spent, unit };
   // only rows under the cutoff (the k-th smallest key seen so far), and of those only the chunk's own k
   // smallest, can be among the table's k smallest
   const below: number[] = [];
@@ -106,7 +112,7 @@ export async function reduceChunk(
     a: normalizeRows(selectRows(rawA, order)).data,
     b: normalizeRows(selectRows(rawB, order)).data,
   };
-  return { stats, candidates, spent };
+  return { stats, candidates, spent, unit };
 }
 
 const EMPTY: SampleCandidates = {
@@ -166,7 +172,8 @@ export async function streamPairStats(
   };
   const [start, end] = options.rows ?? [0, Number.POSITIVE_INFINITY];
   const workers = Math.max(1, options.workers ?? availableParallelism());
-  const pool = workers > 1 ? await startWorkers(spec, settings, workers, options.backend) : undefined;
+  const pool =
+    workers > 1 ? await startWorkers(spec, { ...settings, deferMoments: true }, workers) : undefined;
   const local = pool ? undefined : await openChunkDecoder(spec);
   const d = spec.dim;
   let total: GapStats | undefined;
@@ -207,16 +214,26 @@ export async function streamPairStats(
       const id = index++;
       const job = (
         pool ? pool.run(chunk, cutoff) : reduceChunk(local as ChunkDecoder, spec, chunk, settings, cutoff)
-      ).then(
-        (r) => {
-          free.push(...r.spent);
-          pending.set(id, r);
-          mergeReady();
-        },
-        (error) => {
-          failure ??= { error };
-        },
-      );
+      )
+        .then(async (r) => {
+          // a worker leaves the moments to this thread's backend: no native matmul library in workers
+          const stats = r.unit
+            ? await withMoments(r.stats, matrix(r.stats.n, d, r.unit.a), matrix(r.stats.n, d, r.unit.b), {
+                backend: options.backend,
+              })
+            : r.stats;
+          return { ...r, stats };
+        })
+        .then(
+          (r) => {
+            free.push(...r.spent);
+            pending.set(id, r);
+            mergeReady();
+          },
+          (error) => {
+            failure ??= { error };
+          },
+        );
       const tracked: Promise<void> = job.finally(() => inFlight.delete(tracked));
       inFlight.add(tracked);
       // two chunks per worker in flight keep every worker busy; memory stays O(workers × chunkRows × d)
@@ -259,22 +276,16 @@ interface WorkerPool {
   close(): Promise<void>;
 }
 
-async function startWorkers(
-  spec: TableSpec,
-  settings: ChunkSettings,
-  size: number,
-  backend?: string,
-): Promise<WorkerPool> {
+async function startWorkers(spec: TableSpec, settings: ChunkSettings, size: number): Promise<WorkerPool> {
   // from TypeScript source (the test runner), the worker registers tsx before importing its module
   const source = import.meta.url.endsWith(".ts");
   const url = new URL(source ? "./stream-worker.ts" : "./stream-worker.js", import.meta.url);
   const script = source
     ? `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`
     : url;
-  const threads = Math.max(1, Math.floor(availableParallelism() / size));
   const workers = Array.from(
     { length: size },
-    () => new Worker(script, { eval: source, workerData: { spec, settings, backend, threads } }),
+    () => new Worker(script, { eval: source, workerData: { spec, settings } }),
   );
   const waiting = new Map<number, { resolve: (r: ChunkResult) => void; reject: (e: Error) => void }>();
   let failure: Error | undefined;

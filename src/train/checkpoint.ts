@@ -1,8 +1,9 @@
+import { z } from "zod";
 import { check, InputError } from "../core/errors.js";
 import type { NdArray } from "../io/npy.js";
 import type { LinearParams } from "./layers.js";
 import { variable } from "./tape.js";
-import { DEFAULT_TRAIN_CONFIG, type TrainConfig, type TrainState } from "./trainer.js";
+import { DEFAULT_TRAIN_CONFIG, parameters, type TrainConfig, type TrainState } from "./trainer.js";
 
 /** A checkpoint: JSON metadata plus named float64 arrays (weights and optimiser buffers). */
 export interface Checkpoint {
@@ -57,24 +58,70 @@ export function checkpointOf(state: TrainState): Checkpoint {
   };
 }
 
-/** Rebuilds a training state from a checkpoint, checking every array's presence and shape. */
-export function restoreCheckpoint(checkpoint: Checkpoint, where: string): TrainState {
-  const { meta, arrays } = checkpoint;
-  if (meta?.kind !== "gapkit-train" || meta.version !== 1)
+const positiveInt = z.number().int().positive();
+const metaSchema = z.object({
+  kind: z.literal("gapkit-train"),
+  version: z.literal(1),
+  config: z
+    .object({
+      loss: z.enum(["clip", "siglip", "supcon", "itc"]),
+      momentum: z.number().min(0).max(1),
+      queueSize: z.number().int().min(0).max(1_000_000),
+      alpha: z.number().min(0).max(1),
+      widths: z.array(positiveInt.max(65_536)).min(1).max(64),
+      epochs: z.number().int().min(0),
+      batch: positiveInt,
+      lr: z.number().positive().finite(),
+      warmup: z.number().int().min(0),
+      weightDecay: z.number().min(0).finite(),
+      temperature: z.number().positive().finite(),
+      fixedTemperature: z.boolean(),
+      freezeB: z.boolean(),
+      heldOut: z.number().min(0).max(1),
+      seed: z.number().int(),
+    })
+    .partial(),
+  inputDims: z.object({ a: positiveInt.max(1_000_000), b: positiveInt.max(1_000_000) }),
+  epoch: z.number().int().min(0),
+  optimizerStep: z.number().int().min(0),
+});
+
+/**
+ * Rebuilds a training state from a checkpoint (parsed state.json and the arrays of weights.npz), checking
+ * the metadata's every field, every array's presence, dtype, shape and finiteness, and the optimiser
+ * buffers against the parameters they belong to.
+ */
+export function restoreCheckpoint(
+  checkpoint: { meta: unknown; arrays: Record<string, NdArray> },
+  where: string,
+): TrainState {
+  const parsed = metaSchema.safeParse(checkpoint.meta);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
     throw new InputError(
-      where,
+      `${where}${issue.path.length ? ` at ${issue.path.join(".")}` : ""}`,
       "a gapkit-train checkpoint of version 1",
-      JSON.stringify({ kind: meta?.kind, version: meta?.version }),
+      issue.message,
     );
-  const config = { ...DEFAULT_TRAIN_CONFIG, ...meta.config };
-  const take = (name: string, rows: number, cols: number): Float64Array => {
+  }
+  const meta = parsed.data;
+  const { arrays } = checkpoint;
+  const config: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...meta.config };
+  const values = (name: string, length: number): Float64Array => {
     const arr = arrays[name];
     if (!arr) throw new InputError(where, `an array named ${name}`, "none");
-    check(arr.data.length === rows * cols, `${where} ${name}`, `${rows}×${cols} values`, () =>
-      String(arr.data.length),
+    check(
+      arr.data instanceof Float64Array || arr.data instanceof Float32Array,
+      `${where} ${name}`,
+      "float64 or float32 values",
+      () => arr.dtype,
     );
-    return Float64Array.from(arr.data as Float64Array);
+    check(arr.data.length === length, `${where} ${name}`, `${length} values`, () => String(arr.data.length));
+    const out = Float64Array.from(arr.data);
+    check(out.every(Number.isFinite), `${where} ${name}`, "finite values", () => "NaN or ±Infinity");
+    return out;
   };
+  const take = (name: string, rows: number, cols: number) => values(name, rows * cols);
   const tower = (side: "a" | "b", prefix = ""): LinearParams[] =>
     config.widths.map((w, i) => {
       const inputs = i === 0 ? meta.inputDims[side] : config.widths[i - 1];
@@ -95,16 +142,33 @@ export function restoreCheckpoint(checkpoint: Checkpoint, where: string): TrainS
   };
   if (arrays["queue.a"] && arrays["queue.b"]) {
     state.momentumTowers = { a: tower("a", "momentum."), b: tower("b", "momentum.") };
-    state.queues = {
-      a: Float64Array.from(arrays["queue.a"].data as Float64Array),
-      b: Float64Array.from(arrays["queue.b"].data as Float64Array),
+    // whole feature rows of the towers' output width
+    const width = config.widths[config.widths.length - 1];
+    const queue = (side: "a" | "b") => {
+      const length = arrays[`queue.${side}`].data.length;
+      check(
+        length % width === 0 && length <= config.queueSize * width,
+        `${where} queue.${side}`,
+        `whole rows of ${width} values, at most queueSize (${config.queueSize}) of them`,
+        () => `${length} values`,
+      );
+      return values(`queue.${side}`, length);
     };
+    state.queues = { a: queue("a"), b: queue("b") };
   }
-  const buffers = Object.keys(arrays).filter((k) => k.startsWith("opt."));
-  for (const name of buffers) {
-    const [, i, j] = name.split(".").map(Number);
+  // each optimiser buffer belongs to a parameter (in `parameters` order) and has its length
+  const params = parameters(state);
+  for (const name of Object.keys(arrays).filter((k) => k.startsWith("opt."))) {
+    const match = /^opt\.(\d+)\.([01])$/.exec(name);
+    const i = Number(match?.[1]);
+    check(
+      match !== null && i < params.length,
+      `${where} ${name}`,
+      `opt.I.J with I < ${params.length}, J 0 or 1`,
+      () => name,
+    );
     state.optimizer.buffers[i] ??= [];
-    state.optimizer.buffers[i][j] = Float64Array.from(arrays[name].data as Float64Array);
+    state.optimizer.buffers[i][Number(match?.[2])] = values(name, params[i].value.length);
   }
   return state;
 }

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { evaluateHeldOut, type HeldOutResult } from "../../align/evaluate.js";
 import { ALIGN_METHODS, alignMethod } from "../../align/index.js";
-import { InputError } from "../../core/errors.js";
+import { InputError, parseJson } from "../../core/errors.js";
 import type { Matrix } from "../../core/matrix.js";
 import { readPairFile, readTextFile, writeFileAtomic } from "../../io/files.js";
 import { initBackends } from "../../node.js";
@@ -16,13 +16,7 @@ const REPORT_EXPERIMENTS = ["cone-mlp", "landscape", "sphere"];
 
 /** Reads --labels: a JSON array of strings, one caption per pair. */
 async function readLabels(path: string, rows: number): Promise<string[]> {
-  let labels: unknown;
-  try {
-    labels = JSON.parse(await readTextFile(path));
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    throw new InputError(path, "JSON text", (error as Error).message);
-  }
+  const labels = parseJson(await readTextFile(path), path);
   if (!Array.isArray(labels) || labels.length !== rows || !labels.every((l) => typeof l === "string"))
     throw new InputError(
       path,

@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { InputError } from "../../core/errors.js";
+import { InputError, parseJson } from "../../core/errors.js";
 import { readNpzFile, readTextFile, writeFileAtomic, writeNpzFile } from "../../io/files.js";
 import { initBackends } from "../../node.js";
 import { checkpointOf, restoreCheckpoint } from "../../train/checkpoint.js";
@@ -102,7 +102,10 @@ export function registerTrain(program: Command): void {
     const state = flags.resume
       ? restoreCheckpoint(
           {
-            meta: JSON.parse(await readTextFile(join(flags.resume, "state.json"))),
+            meta: parseJson(
+              await readTextFile(join(flags.resume, "state.json")),
+              join(flags.resume, "state.json"),
+            ),
             arrays: Object.fromEntries(await readNpzFile(join(flags.resume, "weights.npz"))),
           },
           flags.resume,

@@ -108,7 +108,7 @@ export function gemmModel(graph: OrtGraph): Uint8Array {
 }
 
 // Rows converted to float64 per Gram step: bounds the extra memory at 16 MB per 512 columns.
-const GRAM_BLOCK_ELEMENTS = 2 ** 20;
+const GRAM_BLOCK_ELEMENTS = 2 ** 22;
 
 /** The onnxruntime backend: one cached session per graph, `threads` intra-op threads. */
 export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
