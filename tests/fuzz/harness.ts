@@ -2,7 +2,11 @@ import fc from "fast-check";
 import { expect } from "vitest";
 import { InputError } from "../../src/core/errors.js";
 
-/** Cases per property: modest in `npm test`, ≥ 10,000 with `npm run fuzz` (GAPKIT_FUZZ_RUNS). */
+/**
+ * Cases per property: modest in `npm test`, ≥ 10,000 with `npm run fuzz` (GAPKIT_FUZZ_RUNS). GAPKIT_FUZZ_SEED
+ * replays another sequence; GAPKIT_FUZZ_TRACE=FILE logs every in-process CLI case, for a crash that kills the
+ * test process before fast-check can report it.
+ */
 export const RUNS = Number(process.env.GAPKIT_FUZZ_RUNS ?? 150);
 
 /** The fast-check settings every fuzz property uses: seeded, so a failure replays. */

@@ -251,8 +251,9 @@ describe("fuzzing the CLI's arguments", () => {
           async (cmd, flags, withFile) => {
             const args = [...cmd, ...(withFile ? [path("pair.npy")] : []), ...flags.flat()];
             if (cmd[0] === "align" && cmd[1] === "fit") args.push("-o", path("state.json"));
-            if (process.env.GAPKIT_FUZZ_TRACE) appendFileSync(process.env.GAPKIT_FUZZ_TRACE, `${args.join(" ")}\n`);
-          const code = await main(["node", "gapkit", ...args]);
+            if (process.env.GAPKIT_FUZZ_TRACE)
+              appendFileSync(process.env.GAPKIT_FUZZ_TRACE, `${args.join(" ")}\n`);
+            const code = await main(["node", "gapkit", ...args]);
             expect(code, `gapkit ${args.join(" ")}: ${output.mock.calls.at(-1)?.[0]}`).not.toBe(1);
           },
         ),
