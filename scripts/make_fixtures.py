@@ -144,6 +144,44 @@ def stats():
     return ref
 
 
+def edge():
+    """Numerical edge cases (issue 11): a 1e-3 temperature, 1e6-scale inputs, near-ties, d = 4,096, N = 2."""
+    own = np.random.default_rng(11)
+    out = {}
+    # CLIP at τ = 1e-3 (logit scale 1000): float32 unit rows, float64 loss and gradients
+    a = unit(own.standard_normal((16, 8))).astype(np.float32)
+    b = unit(a + 0.3 * own.standard_normal((16, 8))).astype(np.float32)
+    A, B, n, s = a.astype(np.float64), b.astype(np.float64), 16, 1000.0
+    logits = s * A @ B.T
+    soft = lambda l: np.exp(log_softmax(l))
+    eye = np.eye(n)
+    value = (ce_soft(logits, eye) + ce_soft(logits.T, eye)) / 2
+    d_logits = 0.5 * ((soft(logits) - eye) / n + ((soft(logits.T) - eye) / n).T)
+    out["clip"] = {"a": mat(a), "b": mat(b), "scale": s, "value": value,
+                   "gradA": mat(s * d_logits @ B), "gradB": mat(s * d_logits.T @ A)}
+    # 1e6-scale rows: normalisation must not lose them
+    x = (own.standard_normal((30, 10)) * 1e6).astype(np.float32)
+    y = (x + own.standard_normal((30, 10)) * 5e5).astype(np.float32)
+    ref = measure_reference(x, y); del ref["ranks"]
+    out["scaled"] = {"a": mat(x), "b": mat(y), "measure": ref}
+    # near-ties: B rows that differ from their neighbour by 1e-4 of a unit vector
+    base = unit(own.standard_normal((20, 6)))
+    near = base.copy(); near[1::2] = unit(near[0::2] + 1e-4 * own.standard_normal((10, 6)))
+    x, y = base.astype(np.float32), near.astype(np.float32)
+    ref = measure_reference(x, y); del ref["ranks"]
+    out["near"] = {"a": mat(x), "b": mat(y), "measure": ref}
+    # d = 4,096 (values on a 1/64 grid: exact in float32, short in JSON)
+    x = (np.round(own.standard_normal((12, 4096)) * 64) / 64).astype(np.float32)
+    y = (np.round((x + own.standard_normal((12, 4096))) * 64) / 64).astype(np.float32)
+    ref = measure_reference(x, y); del ref["ranks"]
+    out["wide"] = {"a": mat(x), "b": mat(y), "measure": ref}
+    # N = 2
+    x, y = own.standard_normal((2, 5)).astype(np.float32), own.standard_normal((2, 5)).astype(np.float32)
+    ref = measure_reference(x, y); del ref["ranks"]
+    out["two"] = {"a": mat(x), "b": mat(y), "measure": ref}
+    return out
+
+
 def zero_shot():
     d, k = 10, 4
     centers = f32(k, d)
@@ -408,7 +446,7 @@ def shared_measures():
 
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
-    files = {"core": core(), "metrics": metrics(), "stats": stats(), "zero-shot": zero_shot(), "align": align(), "losses": losses(), "experiments": experiments(), "pca": pca()}
+    files = {"core": core(), "metrics": metrics(), "stats": stats(), "edge": edge(), "zero-shot": zero_shot(), "align": align(), "losses": losses(), "experiments": experiments(), "pca": pca()}
     shared = shared_measures()
     if shared:
         files["mind-the-gap"] = shared

@@ -1,7 +1,6 @@
 import { type BlockOptions, forEachScoreBlock } from "../core/blocks.js";
 import { check } from "../core/errors.js";
 import { type Matrix, rowNorms } from "../core/matrix.js";
-import { pairedCosines } from "../gap/metrics.js";
 
 /** Rank of each query's true match: the number of candidates scored strictly higher (0 = top). */
 export interface RetrievalRanks {
@@ -35,12 +34,14 @@ function maxRowNorm(m: Matrix): number {
  *
  * Comparisons are exact in float64 whatever the backend: a float32 gemm score is within
  * (K + 2)·2⁻²⁴·‖a‖·‖b‖ of the true dot product, so only scores inside that window of the true score are
- * recomputed in float64 (rare), and the rest are decided by the fast scores.
+ * recomputed in float64 (rare), and the rest are decided by the fast scores. With `raw` (the rows before
+ * a and b were L2-normalised in float32), the recomputed scores are the cosines of the raw rows in
+ * float64, so near-ties finer than float32 normalisation are decided as float64 decides them.
  */
 export async function retrievalRanks(
   a: Matrix,
   b: Matrix,
-  options: BlockOptions = {},
+  options: BlockOptions & { raw?: { a: Matrix; b: Matrix } } = {},
 ): Promise<RetrievalRanks> {
   check(
     a.rows === b.rows && a.cols === b.cols,
@@ -49,8 +50,15 @@ export async function retrievalRanks(
     () => `${b.rows}×${b.cols}`,
   );
   const k = a.cols;
-  const truth = pairedCosines(a, b);
-  const window = (k + 2) * 2 ** -24 * 1.01 * maxRowNorm(a) * maxRowNorm(b);
+  const raw = options.raw;
+  const [inverseA, inverseB] = raw ? [raw.a, raw.b].map((m) => rowNorms(m).map((n) => 1 / n)) : [];
+  const [exactA, exactB] = raw ? [raw.a.data, raw.b.data] : [a.data, b.data];
+  const exactScore = raw
+    ? (i: number, j: number) => dot(exactA, i * k, exactB, j * k, k) * inverseA[i] * inverseB[j]
+    : (i: number, j: number) => dot(exactA, i * k, exactB, j * k, k);
+  const truth = Float64Array.from({ length: a.rows }, (_, i) => exactScore(i, i));
+  // float32 normalisation moves a unit row's scores by up to ~(k + 2)·2⁻²⁴ more: twice the window then
+  const window = (raw ? 2 : 1) * (k + 2) * 2 ** -24 * 1.01 * maxRowNorm(a) * maxRowNorm(b);
   const aToB = new Int32Array(a.rows);
   const bToA = new Int32Array(b.rows);
   await forEachScoreBlock(a, b, options, ({ scores, rowStart }) => {
@@ -65,7 +73,7 @@ export async function retrievalRanks(
         const s = data[base + j];
         const tj = truth[j];
         if (Math.abs(s - ti) <= window || Math.abs(s - tj) <= window) {
-          const exact = dot(a.data, i * k, b.data, j * k, k);
+          const exact = exactScore(i, j);
           if (exact > ti) higher++;
           if (exact > tj) bToA[j]++;
         } else {

@@ -47,23 +47,24 @@ export async function measure(
   rawB: Matrix,
   options: MeasureOptions = {},
 ): Promise<MeasureResult> {
-  const { a, b } = normalizePair(rawA, rawB, options.names);
   const stats = await pairStats(rawA, rawB, options);
-  return withPairwiseMetrics(finalizeStats(stats, options), a, b, options);
+  return withPairwiseMetrics(finalizeStats(stats, options), rawA, rawB, options);
 }
 
 /**
- * Completes a statistics summary (with spectrum) with the pairwise metrics of normalised rows (a, b): all
- * pairs, or with `sample` a uniform sample of them, whose results are then labelled as estimates.
+ * Completes a statistics summary (with spectrum) with the pairwise metrics of paired rows (rawA, rawB, as
+ * read; L2-normalised here): all pairs, or with `sample` a uniform sample of them, whose results are then
+ * labelled as estimates.
  */
 export async function withPairwiseMetrics(
   summary: StatsSummary,
-  a: Matrix,
-  b: Matrix,
+  rawA: Matrix,
+  rawB: Matrix,
   options: MeasureOptions & { sample?: PairSampleInfo } = {},
 ): Promise<MeasureResult> {
   const { spectrum } = summary;
   if (!spectrum) throw new Error("withPairwiseMetrics: statistics without second moments");
+  const { a, b } = normalizePair(rawA, rawB, options.names);
   const total = 3 * a.rows + 1;
   const phase = (offset: number) => ({
     ...options,
@@ -71,7 +72,7 @@ export async function withPairwiseMetrics(
   });
   const uniformityA = await uniformity(a, phase(0));
   const uniformityB = await uniformity(b, phase(a.rows));
-  const ranks = await retrievalRanks(a, b, phase(2 * a.rows));
+  const ranks = await retrievalRanks(a, b, { ...phase(2 * a.rows), raw: { a: rawA, b: rawB } });
   options.onProgress?.(total, total);
   const { n, dim, gap, cone, pairedCos, alignment } = summary;
   return {

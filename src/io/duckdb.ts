@@ -4,7 +4,7 @@
  * dependency, loaded only here.
  */
 import { check, InputError } from "../core/errors.js";
-import { matrix, normalizeRows } from "../core/matrix.js";
+import { matrix } from "../core/matrix.js";
 import type { GapStats } from "../gap/stats.js";
 import { DUCKDB, type SqlColumn, statsFromQueryResults, statsQueries } from "../gap/stats-sql.js";
 import type { PairSample } from "./stream.js";
@@ -152,7 +152,7 @@ async function dimension(
   return d;
 }
 
-/** All pairs in file order when n ≤ k, else DuckDB's seeded reservoir sample of k (rows unknown); L2-normalised. */
+/** All pairs in file order when n ≤ k, else DuckDB's seeded reservoir sample of k (rows unknown), as stored. */
 async function samplePairs(
   run: (sql: string) => Promise<Rows>,
   from: string,
@@ -175,7 +175,7 @@ async function samplePairs(
     rows.forEach((r, i) => {
       data.set(r[side] as number[], i * dim);
     });
-    return normalizeRows(matrix(rows.length, dim, data), `${from} column ${side}`);
+    return matrix(rows.length, dim, data);
   };
   const inOrder = n <= k ? { rows: Float64Array.from(rows, (_, i) => i) } : {};
   return { a: gather("a"), b: gather("b"), ...inOrder };

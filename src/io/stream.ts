@@ -27,7 +27,7 @@ export interface StreamOptions {
   /** Keep the d×d second moments (default true). */
   moments?: boolean /** Only rows [start, end) of the table. */;
   rows?: [number, number];
-  /** Also keep a uniform sample of up to this many normalised pairs (default 0: none). */
+  /** Also keep a uniform sample of up to this many pairs (default 0: none). */
   sample?: number;
   /** Seed of the sample. */
   seed?: number;
@@ -37,7 +37,7 @@ export interface StreamOptions {
   onProgress?: (done: number, total: number | undefined) => void;
 }
 
-/** A uniform sample of normalised pairs, in row order. */
+/** A uniform sample of pairs (rows as read, not normalised), in row order. */
 export interface PairSample {
   a: Matrix;
   b: Matrix;
@@ -109,8 +109,8 @@ export async function reduceChunk(
   const candidates: SampleCandidates = {
     keys: Float64Array.from(order, (i) => keys[i]),
     rows: Float64Array.from(order, (i) => first + i),
-    a: normalizeRows(selectRows(rawA, order)).data,
-    b: normalizeRows(selectRows(rawB, order)).data,
+    a: selectRows(rawA, order).data,
+    b: selectRows(rawB, order).data,
   };
   return { stats, candidates, spent, unit };
 }
@@ -156,7 +156,7 @@ function joinCandidates(x: SampleCandidates, y: SampleCandidates): SampleCandida
 }
 
 /**
- * Statistics (and optionally a seeded uniform sample of normalised pairs) of a paired table, read in
+ * Statistics (and optionally a seeded uniform sample of its pairs) of a paired table, read in
  * chunks in bounded memory; `reader` must have two columns [A, B] and is closed at the end.
  */
 export async function streamPairStats(

@@ -69,7 +69,7 @@ describe("DuckDB push-down", () => {
       }
       // the whole set is smaller than the sample: every pair, in file order
       expect(sample?.rows?.length).toBe(60);
-      expect(sample?.a.data[0]).toBeCloseTo(a.data[0] / Math.hypot(...a.data.subarray(0, 12)), 6);
+      expect(sample?.a.data).toEqual(a.data);
     },
   );
 

@@ -1,0 +1,36 @@
+/** Numerical edge cases against float64 numpy references (scripts/make_fixtures.py, "edge"). */
+import { beforeAll, describe, expect, it } from "vitest";
+import { measure } from "../../src/gap/measure.js";
+import { clipLoss, clipLossOnBackend } from "../../src/losses/clip.js";
+import { initBackends } from "../../src/node.js";
+import { expectClose, expectFields, fixture, fromFixture } from "../helpers.js";
+
+const edge = fixture("edge");
+
+beforeAll(() => initBackends());
+
+describe("numerical edge cases", () => {
+  it("CLIP at temperature 1e-3 (logit scale 1000): exact in float64, close with float32 products", async () => {
+    const { a, b, scale, value, gradA, gradB } = edge.clip;
+    const options = { logScale: Math.log(scale), maxScale: Number.POSITIVE_INFINITY };
+    const exact = clipLoss(fromFixture(a), fromFixture(b), options);
+    expect(Math.abs(exact.value - value) / value).toBeLessThan(1e-12);
+    expectClose(exact.gradA.data, gradA.data, 1e-6); // gradients are stored in float32
+    expectClose(exact.gradB.data, gradB.data, 1e-6);
+    // the logits' float32 rounding (~6e-8 × 1000) shifts the loss by ~1e-4 at this temperature
+    const fast = await clipLossOnBackend(fromFixture(a), fromFixture(b), options);
+    expect(Math.abs(fast.value - value) / value).toBeLessThan(1e-3);
+    expect(Number.isFinite(fast.value) && fast.gradA.data.every(Number.isFinite)).toBe(true);
+  });
+
+  it.each([
+    ["1e6-scale rows before normalisation", "scaled"],
+    ["near-identical rows (ties decided in float64)", "near"],
+    ["d = 4,096", "wide"],
+    ["N = 2", "two"],
+  ])("measure on %s matches numpy", async (_, name) => {
+    const { a, b, measure: reference } = edge[name];
+    const result = await measure(fromFixture(a), fromFixture(b));
+    expectFields(result, reference, 1e-6);
+  });
+});
