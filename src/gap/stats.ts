@@ -127,6 +127,9 @@ export async function pairStats(a: Matrix, b: Matrix, options: PairStatsOptions 
   return withMoments(stats, normalizeRows(a), normalizeRows(b), options);
 }
 
+/** The largest dimension whose d×d second moments gapkit keeps (six d² float64 arrays: 768 MB at 4,096). */
+export const MAX_MOMENT_DIM = 4096;
+
 /** `stats` with the second moments of its rows added, given those rows normalised (ua, ub). */
 export async function withMoments(
   stats: GapStats,
@@ -134,6 +137,12 @@ export async function withMoments(
   ub: Matrix,
   options: Pick<PairStatsOptions, "backend"> = {},
 ): Promise<GapStats> {
+  check(
+    stats.dim <= MAX_MOMENT_DIM,
+    "second moments",
+    `a dimension of at most ${MAX_MOMENT_DIM} for the d×d moments (the spectrum, moment-based transforms); use --no-moments`,
+    () => String(stats.dim),
+  );
   const backend = { backend: options.backend };
   const sums: GapSums = {
     ...stats.sums,
@@ -299,6 +308,12 @@ export function parseStats(input: string | unknown, where: string): GapStats {
     );
   }
   const { n, dim, moments, sums } = parsed.data;
+  check(
+    !moments || dim <= MAX_MOMENT_DIM,
+    `${where} dim`,
+    `at most ${MAX_MOMENT_DIM} with second moments`,
+    () => String(dim),
+  );
   const keys = Object.keys(SUM_LENGTHS).filter(
     (k) => moments || !(MOMENT_KEYS as readonly string[]).includes(k),
   ) as (keyof GapSums)[];

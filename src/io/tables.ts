@@ -11,6 +11,7 @@ import { type Matrix, matrix } from "../core/matrix.js";
 import { checkPairShapes } from "../gap/metrics.js";
 import { readArrayFile } from "./files.js";
 import {
+  DEFAULT_MAX_BYTES,
   decodeNpyFloats,
   type NpyHeader,
   npyItemSize,
@@ -220,14 +221,24 @@ export async function readTable(
 export async function readAll(reader: TableReader): Promise<{ spec: TableSpec; columns: Matrix[] }> {
   const decoder = await openChunkDecoder(reader.spec);
   const parts: Matrix[][] = [];
+  const perRow = reader.spec.dim * reader.spec.columns.length * 4;
+  let rows = 0;
   try {
-    for await (const chunk of reader.chunks(65536)) parts.push(await decoder.decode(chunk));
+    for await (const chunk of reader.chunks(65536)) {
+      rows += chunk.rows;
+      check(
+        rows * perRow <= DEFAULT_MAX_BYTES,
+        reader.spec.path,
+        `at most ${DEFAULT_MAX_BYTES} bytes of rows to hold in memory (a single paired file streams without limit)`,
+        () => `more than ${rows - chunk.rows} rows`,
+      );
+      parts.push(await decoder.decode(chunk));
+    }
   } finally {
     await reader.close();
     await decoder.close();
   }
   const dim = reader.spec.dim;
-  const rows = parts.reduce((total, p) => total + p[0].rows, 0);
   const columns = reader.spec.columns.map((_, c) => {
     const data = new Float32Array(rows * dim);
     let offset = 0;

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { addCompensated, compensated, compensatedValue } from "../../src/core/compensated.js";
 import { InputError } from "../../src/core/errors.js";
-import { type Matrix, sliceRows } from "../../src/core/matrix.js";
+import { type Matrix, matrix, sliceRows } from "../../src/core/matrix.js";
 import { measure } from "../../src/gap/measure.js";
 import {
   finalizeStats,
@@ -146,6 +146,14 @@ describe("mergeable statistics", () => {
       sliceRows(fromFixture(fixture("metrics").b), 0, 5),
     );
     expect(() => mergeStats(x, y)).toThrow(/mergeStats part 2: expected dimension 16 like part 1; got 12/);
+  });
+
+  it("refuse d×d moments beyond 4,096 dimensions (a small file must not allocate gigabytes)", async () => {
+    const wide = matrix(2, 5000, new Float32Array(10_000).fill(1));
+    await expect(pairStats(wide, wide)).rejects.toThrow(
+      /second moments: expected a dimension of at most 4096/,
+    );
+    expect((await pairStats(wide, wide, { moments: false })).n).toBe(2);
   });
 
   it("name the file row of a zero row in a shard", async () => {
