@@ -115,6 +115,67 @@ describe("fuzzing the readers", () => {
     },
   );
 
+  it("well-formed files of hostile values (NaN, ±Inf, zero rows, N ≤ 3, d ≤ 3, ragged rows, a list for a number)", {
+    timeout: TIMEOUT,
+  }, async () => {
+    const cell = fc.oneof(
+      { weight: 6, arbitrary: fc.double({ min: -1e6, max: 1e6, noNaN: true }) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom(
+          0,
+          Number.NaN,
+          Number.POSITIVE_INFINITY,
+          Number.NEGATIVE_INFINITY,
+          1e-45,
+          3e38,
+        ),
+      },
+    );
+    const table = fc.integer({ min: 1, max: 3 }).chain((d) =>
+      fc.array(
+        fc.record({
+          a: fc.oneof(fc.array(cell, { minLength: d, maxLength: d }), fc.array(cell, { maxLength: 4 })),
+          b: fc.array(cell, { minLength: d, maxLength: d }),
+        }),
+        { maxLength: 4 },
+      ),
+    );
+    const name = (format: string) => join(tmp, `semantic.${format}`);
+    await fc.assert(
+      fc.asyncProperty(table, fc.constantFrom("jsonl", "csv", "npy"), async (rows, format) => {
+        if (format === "jsonl")
+          writeFileSync(
+            name(format),
+            rows.map((r) => JSON.stringify(r).replaceAll("null", "NaN")).join("\n"),
+          );
+        else if (format === "csv")
+          writeFileSync(
+            name(format),
+            `a,b\n${rows.map((r) => `"${r.a.join(" ")}","${r.b.join(" ")}"`).join("\n")}\n`,
+          );
+        else {
+          const d = rows[0]?.b.length ?? 1;
+          const flat = rows.flatMap((r) =>
+            [...r.a, ...Array(Math.max(0, d - r.a.length)).fill(0)].slice(0, d),
+          );
+          writeFileSync(
+            name(format),
+            serializeNpy({
+              shape: [2, rows.length, d],
+              data: Float32Array.from([...flat, ...rows.flatMap((r) => r.b)]),
+            }),
+          );
+        }
+        await cleanOutcome(
+          () => statsOfFile(name(format)),
+          () => `${format} ${JSON.stringify(rows)}`,
+        );
+      }),
+      FUZZ,
+    );
+  });
+
   it("stats parts: a mutated JSON text is parsed and merged, or is an InputError", {
     timeout: TIMEOUT,
   }, async () => {
