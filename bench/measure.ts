@@ -1,7 +1,8 @@
 /**
  * `gapkit measure` wall time, whole process (start, load, compute, print), against numpy peers doing the
  * same metrics: ../shared/tools/peers/measure_numpy.py (no spectrum) and bench/measure_numpy_full.py
- * (everything gapkit reports). Then peak RSS of measure on N = 100,000 × 512 synthetic pairs.
+ * (everything gapkit reports). Then peak RSS of measure on N = 100,000 × 512 synthetic pairs, every pairwise
+ * metric exact (--pairwise-max N).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -54,9 +55,13 @@ f=np.empty((2,${n},512),np.float32); f[0]=b+0.5; f[1]=b+2*r.standard_normal((${n
 np.save(${JSON.stringify(file)}, f)`,
     ]);
     const t = performance.now();
-    const out = spawnSync("/usr/bin/time", ["-f", "%M", process.execPath, CLI, "measure", file, "--json"], {
-      encoding: "utf8",
-    });
+    const out = spawnSync(
+      "/usr/bin/time",
+      ["-f", "%M", process.execPath, CLI, "measure", file, "--json", "--pairwise-max", String(n)],
+      {
+        encoding: "utf8",
+      },
+    );
     if (out.status !== 0) throw new Error(`measure on ${n} pairs failed: ${out.stderr}`);
     const rssKb = Number(out.stderr.trim().split("\n").at(-1));
     const wall = (performance.now() - t) / 1000;
