@@ -64,7 +64,10 @@ export function parseNumberList(spec: string, flag: string): number[] {
 /** Adds `--workers` and `--chunk-rows` to a command that streams a table. */
 export function streamFlags(command: Command): Command {
   return command
-    .option("--workers <n>", "worker threads decoding and reducing chunks (default: all cores; 1 = none)")
+    .option(
+      "--workers <n>",
+      "worker threads decoding and reducing chunks (default: all cores, none for ≤ 2 chunks; 1 = none)",
+    )
     .option("--chunk-rows <n>", "rows per chunk", "4096");
 }
 

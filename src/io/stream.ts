@@ -20,7 +20,7 @@ import {
 
 /** Options for streamPairStats. */
 export interface StreamOptions {
-  /** Worker threads decoding and reducing chunks (default: all cores); 1 = all on this thread. */
+  /** Worker threads decoding and reducing chunks (default: all cores, or none for a table of ≤ 2 chunks); 1 = all on this thread. */
   workers?: number;
   /** Rows per chunk (default 4096): memory is O(workers × chunkRows × d). */
   chunkRows?: number;
@@ -171,7 +171,10 @@ export async function streamPairStats(
     rows: options.rows,
   };
   const [start, end] = options.rows ?? [0, Number.POSITIVE_INFINITY];
-  const workers = Math.max(1, options.workers ?? availableParallelism());
+  const chunkRows = options.chunkRows ?? 4096;
+  // starting workers costs more than a table of two chunks takes on this thread
+  const small = spec.rows !== undefined && spec.rows <= 2 * chunkRows;
+  const workers = Math.max(1, options.workers ?? (small ? 1 : availableParallelism()));
   const pool =
     workers > 1 ? await startWorkers(spec, { ...settings, deferMoments: true }, workers) : undefined;
   const local = pool ? undefined : await openChunkDecoder(spec);
@@ -208,7 +211,7 @@ export async function streamPairStats(
   let failure: { error: unknown } | undefined;
   try {
     let index = 0;
-    for await (const chunk of reader.chunks(options.chunkRows ?? 4096, allocate)) {
+    for await (const chunk of reader.chunks(chunkRows, allocate)) {
       if (failure || chunk.first >= end) break;
       if (chunk.first + chunk.rows <= start) continue;
       const id = index++;
