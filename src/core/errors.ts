@@ -1,3 +1,5 @@
+import type { z } from "zod";
+
 /** A problem with what the user supplied (file, flag, shape, value): the CLI exits 2 with its message. */
 export class InputError extends Error {
   override readonly name = "InputError";
@@ -24,4 +26,16 @@ export function parseJson(text: string, where: string, what = "JSON text"): unkn
   } catch (error) {
     throw new InputError(where, what, `invalid JSON (${(error as Error).message})`);
   }
+}
+
+/** `value` checked against a zod schema; the first problem becomes an InputError at its path. */
+export function validated<T>(schema: z.ZodType<T>, value: unknown, where: string, expected: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new InputError(
+    `${where}${issue.path.length ? ` at ${issue.path.join(".")}` : ""}`,
+    expected,
+    issue.message,
+  );
 }

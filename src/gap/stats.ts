@@ -7,7 +7,7 @@ import {
   compensatedValue,
   float64ToBase64,
 } from "../core/compensated.js";
-import { check, InputError, parseJson } from "../core/errors.js";
+import { check, parseJson, validated } from "../core/errors.js";
 import { crossF64, type GemmBackend, gramF64 } from "../core/gemm/index.js";
 import { type Matrix, normalizeRows, vectorNorm } from "../core/matrix.js";
 import { normalizePair, relativeModalityGap } from "./metrics.js";
@@ -298,16 +298,12 @@ export function statsToJson(stats: GapStats): unknown {
 /** Reads statistics written by statsToJson (a JSON text or parsed value), validating every field. */
 export function parseStats(input: string | unknown, where: string): GapStats {
   const value = typeof input === "string" ? parseJson(input, where, "gapkit statistics as JSON") : input;
-  const parsed = statsJson.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InputError(
-      `${where}${issue.path.length ? ` at ${issue.path.join(".")}` : ""}`,
-      "gapkit statistics (kind gapkit.stats, version 1)",
-      issue.message,
-    );
-  }
-  const { n, dim, moments, sums } = parsed.data;
+  const { n, dim, moments, sums } = validated(
+    statsJson,
+    value,
+    where,
+    "gapkit statistics (kind gapkit.stats, version 1)",
+  );
   check(
     !moments || dim <= MAX_MOMENT_DIM,
     `${where} dim`,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { check, InputError } from "../core/errors.js";
+import { check, InputError, validated } from "../core/errors.js";
 import type { NdArray } from "../io/npy.js";
 import type { LinearParams } from "./layers.js";
 import { variable } from "./tape.js";
@@ -95,16 +95,7 @@ export function restoreCheckpoint(
   checkpoint: { meta: unknown; arrays: Record<string, NdArray> },
   where: string,
 ): TrainState {
-  const parsed = metaSchema.safeParse(checkpoint.meta);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InputError(
-      `${where}${issue.path.length ? ` at ${issue.path.join(".")}` : ""}`,
-      "a gapkit-train checkpoint of version 1",
-      issue.message,
-    );
-  }
-  const meta = parsed.data;
+  const meta = validated(metaSchema, checkpoint.meta, where, "a gapkit-train checkpoint of version 1");
   const { arrays } = checkpoint;
   const config: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...meta.config };
   const values = (name: string, length: number): Float64Array => {
