@@ -14,17 +14,9 @@ if (!port) throw new Error("stream-worker: must run as a worker thread");
 const decoder = await openChunkDecoder(spec);
 port.on("message", async ({ id, chunk, cutoff }: { id: number; chunk: RawChunk; cutoff: number }) => {
   let reply: WorkerReply;
-  let transfer: ArrayBuffer[] = [];
   try {
     const result = await reduceChunk(decoder, spec, chunk, settings, cutoff);
     reply = { id, result };
-    const arrays = [
-      ...Object.values(result.stats.sums).flatMap((sum) => [sum.hi, sum.lo]),
-      ...Object.values(result.candidates),
-      ...result.spent,
-      ...(result.unit ? [result.unit.a, result.unit.b] : []),
-    ];
-    transfer = arrays.filter((x) => x.length > 0).map((x) => x.buffer as ArrayBuffer);
   } catch (e) {
     const error = e as Error;
     reply = {
@@ -35,5 +27,5 @@ port.on("message", async ({ id, chunk, cutoff }: { id: number; chunk: RawChunk; 
           : { input: false, where: "", expected: "", actual: "", message: error.stack ?? String(error) },
     };
   }
-  port.postMessage(reply, transfer);
+  port.postMessage(reply); // copied, not transferred: see startWorkers
 });
