@@ -1,33 +1,12 @@
 /**
- * The mergeable gap statistics as SQL aggregates: one description of the sums (GAP_SUMS) and a dialect
+ * The mergeable gap statistics as SQL aggregates: the one description of the sums (GAP_SUMS, stats.ts) and a dialect
  * that turns it into queries, so a database engine computes them where the data lives. DuckDB is the
  * dialect shipped; another engine (Spark SQL, BigQuery, ClickHouse) needs only its own SqlDialect.
  */
 import type { CompensatedSum } from "../core/compensated.js";
 import { compensated } from "../core/compensated.js";
 import { check, InputError } from "../core/errors.js";
-import type { GapStats, GapSums } from "./stats.js";
-
-/** One sum over the rows of L2-normalised vectors a and b. */
-export type SumSpec =
-  /** Σ x_i·y_i: a scalar. */
-  | { name: keyof GapSums; kind: "dot"; x: "a" | "b"; y: "a" | "b" }
-  /** Σ x_i: a d-vector. */
-  | { name: keyof GapSums; kind: "sum"; x: "a" | "b" }
-  /** Σ x_i y_iᵀ: a d×d matrix (a second moment). */
-  | { name: keyof GapSums; kind: "outer"; x: "a" | "b"; y: "a" | "b" };
-
-/** Every sum in GapStats, described once for every engine. */
-export const GAP_SUMS: readonly SumSpec[] = [
-  { name: "pairedCos", kind: "dot", x: "a", y: "b" },
-  { name: "squaresA", kind: "dot", x: "a", y: "a" },
-  { name: "squaresB", kind: "dot", x: "b", y: "b" },
-  { name: "a", kind: "sum", x: "a" },
-  { name: "b", kind: "sum", x: "b" },
-  { name: "aa", kind: "outer", x: "a", y: "a" },
-  { name: "bb", kind: "outer", x: "b", y: "b" },
-  { name: "ab", kind: "outer", x: "a", y: "b" },
-];
+import { GAP_SUMS, type GapStats, type GapSums, type SumSpec, sumLength } from "./stats.js";
 
 /** How one SQL engine spells the pieces of the statistics queries. */
 export interface SqlDialect {
@@ -70,6 +49,12 @@ export const DUCKDB: SqlDialect = {
 /** Where the two modalities are: a column holding a list, or one column per dimension. */
 export type SqlColumn = { list: string } | { wide: string[] };
 
+/** One modality's vectors as a list of doubles: the list column, or a list built of the dimension columns. */
+export function columnExpression(dialect: SqlDialect, column: SqlColumn): string {
+  const q = dialect.identifier;
+  return dialect.asDoubles("list" in column ? q(column.list) : dialect.listOf(column.wide.map(q)));
+}
+
 /** The queries that compute GapStats over `source` (a FROM item) with the given columns. */
 export interface StatsQueries {
   /** One row: n, the rows that are null, of a wrong length or of a zero/non-finite norm, and every scalar sum. */
@@ -89,8 +74,7 @@ export function statsQueries(
   moments: boolean,
 ): StatsQueries {
   const q = dialect.identifier;
-  const column = (c: SqlColumn) => dialect.asDoubles("list" in c ? q(c.list) : dialect.listOf(c.wide.map(q)));
-  const raw = `SELECT ${column(columns.a)} AS a, ${column(columns.b)} AS b FROM ${source}`;
+  const raw = `SELECT ${columnExpression(dialect, columns.a)} AS a, ${columnExpression(dialect, columns.b)} AS b FROM ${source}`;
   const norms = `SELECT a, b, ${dialect.dot("a", "a")} AS na, ${dialect.dot("b", "b")} AS nb FROM (${raw}) AS r`;
   // ua, ub: the unit vectors every sum is over
   const unit = `WITH u AS (SELECT *, ${dialect.scale("a", "1 / sqrt(na)")} AS ua, ${dialect.scale("b", "1 / sqrt(nb)")} AS ub FROM (${norms}) AS n)`;
@@ -152,7 +136,7 @@ export function statsFromQueryResults(results: StatsQueryResults, dim: number, w
     const rows = s.kind === "dot" ? [scalars] : s.kind === "sum" ? results.vectors : results.moments;
     if (!rows) continue;
     const values = Float64Array.from(rows, (r) => Number(r[s.name]));
-    const expected = s.kind === "dot" ? 1 : s.kind === "sum" ? dim : dim * dim;
+    const expected = sumLength(s, dim);
     check(values.length === expected, `${where} ${s.name}`, `${expected} values`, () =>
       String(values.length),
     );

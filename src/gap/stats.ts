@@ -67,7 +67,36 @@ export interface PairStatsOptions {
   backend?: string | GemmBackend;
 }
 
-const MOMENT_KEYS = ["aa", "bb", "ab"] as const;
+/** One sum over the rows of L2-normalised vectors a and b. */
+export type SumSpec =
+  /** Σ x_i·y_i: a scalar. */
+  | { name: keyof GapSums; kind: "dot"; x: "a" | "b"; y: "a" | "b" }
+  /** Σ x_i: a d-vector. */
+  | { name: keyof GapSums; kind: "sum"; x: "a" | "b" }
+  /** Σ x_i y_iᵀ: a d×d matrix (a second moment). */
+  | { name: keyof GapSums; kind: "outer"; x: "a" | "b"; y: "a" | "b" };
+
+/** Every sum in GapStats, described once for every engine. */
+export const GAP_SUMS: readonly SumSpec[] = [
+  { name: "pairedCos", kind: "dot", x: "a", y: "b" },
+  { name: "squaresA", kind: "dot", x: "a", y: "a" },
+  { name: "squaresB", kind: "dot", x: "b", y: "b" },
+  { name: "a", kind: "sum", x: "a" },
+  { name: "b", kind: "sum", x: "b" },
+  { name: "aa", kind: "outer", x: "a", y: "a" },
+  { name: "bb", kind: "outer", x: "b", y: "b" },
+  { name: "ab", kind: "outer", x: "a", y: "b" },
+];
+
+/** How many numbers a sum holds for dimension d: 1, d or d². */
+export function sumLength(sum: SumSpec, d: number): number {
+  return sum.kind === "dot" ? 1 : sum.kind === "sum" ? d : d * d;
+}
+
+/** The sums kept with or without the second moments (the outer products). */
+function keptSums(moments: boolean): SumSpec[] {
+  return GAP_SUMS.filter((s) => moments || s.kind !== "outer");
+}
 
 /**
  * Statistics of raw paired rows, in one fused pass: each row's norm, its normalised contribution to every
@@ -161,11 +190,8 @@ export function mergeStats(...parts: GapStats[]): GapStats {
     check(p.dim === dim, `mergeStats part ${i + 1}`, `dimension ${dim} like part 1`, () => String(p.dim));
   });
   const moments = parts.every((p) => p.moments);
-  const keys = (Object.keys(parts[0].sums) as (keyof GapSums)[]).filter(
-    (k) => moments || !(MOMENT_KEYS as readonly string[]).includes(k),
-  );
   const sums = Object.fromEntries(
-    keys.map((k) => [
+    keptSums(moments).map(({ name: k }) => [
       k,
       parts
         .slice(1)
@@ -272,17 +298,6 @@ const statsJson = z.object({
   sums: z.record(z.string(), sumJson),
 });
 
-const SUM_LENGTHS: Record<keyof GapSums, (d: number) => number> = {
-  pairedCos: () => 1,
-  squaresA: () => 1,
-  squaresB: () => 1,
-  a: (d) => d,
-  b: (d) => d,
-  aa: (d) => d * d,
-  bb: (d) => d * d,
-  ab: (d) => d * d,
-};
-
 /** The statistics as a JSON-serialisable value (sums as exact base64 float64, so a round trip loses nothing). */
 export function statsToJson(stats: GapStats): unknown {
   const sums = Object.fromEntries(
@@ -310,16 +325,16 @@ export function parseStats(input: string | unknown, where: string): GapStats {
     `at most ${MAX_MOMENT_DIM} with second moments`,
     () => String(dim),
   );
-  const keys = Object.keys(SUM_LENGTHS).filter(
-    (k) => moments || !(MOMENT_KEYS as readonly string[]).includes(k),
-  ) as (keyof GapSums)[];
-  const extra = Object.keys(sums).filter((k) => !keys.includes(k as keyof GapSums));
+  const kept = keptSums(moments);
+  const keys: string[] = kept.map((s) => s.name);
+  const extra = Object.keys(sums).filter((k) => !keys.includes(k));
   check(extra.length === 0, `${where} sums`, `only ${keys.join(", ")}`, () => extra.join(", "));
   const decoded = Object.fromEntries(
-    keys.map((k) => {
+    kept.map((spec) => {
+      const k = spec.name;
       const s = sums[k];
       check(s !== undefined, `${where} sums`, `a sum named ${k}`, () => "none");
-      const length = SUM_LENGTHS[k](dim);
+      const length = sumLength(spec, dim);
       const hi = base64ToFloat64(s.hi, length, `${where} sums.${k}.hi`);
       const lo = base64ToFloat64(s.lo, length, `${where} sums.${k}.lo`);
       const bad = [...hi, ...lo].findIndex((v) => !Number.isFinite(v));

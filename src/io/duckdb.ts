@@ -6,7 +6,13 @@
 import { check, InputError } from "../core/errors.js";
 import { matrix } from "../core/matrix.js";
 import type { GapStats } from "../gap/stats.js";
-import { DUCKDB, type SqlColumn, statsFromQueryResults, statsQueries } from "../gap/stats-sql.js";
+import {
+  columnExpression,
+  DUCKDB,
+  type SqlColumn,
+  statsFromQueryResults,
+  statsQueries,
+} from "../gap/stats-sql.js";
 import type { PairSample } from "./stream.js";
 import { type ColumnLayout, resolveColumn } from "./tables.js";
 
@@ -162,9 +168,7 @@ async function samplePairs(
   k: number,
   seed: number,
 ): Promise<PairSample> {
-  const expr = (c: SqlColumn) =>
-    DUCKDB.asDoubles("list" in c ? DUCKDB.identifier(c.list) : DUCKDB.listOf(c.wide.map(DUCKDB.identifier)));
-  const select = `SELECT ${expr(columns[0])} AS a, ${expr(columns[1])} AS b`;
+  const select = `SELECT ${columnExpression(DUCKDB, columns[0])} AS a, ${columnExpression(DUCKDB, columns[1])} AS b`;
   const rows = await run(
     n <= k
       ? `${select} FROM ${from}`

@@ -16,7 +16,7 @@ import { parquetWriteBuffer } from "hyparquet-writer";
 import { beforeAll, describe, expect, it } from "vitest";
 import { writeTables } from "../../scripts/tables.mjs";
 import { InputError } from "../../src/core/errors.js";
-import { type Matrix, normalizeRows, sliceRows } from "../../src/core/matrix.js";
+import { type Matrix, sliceRows } from "../../src/core/matrix.js";
 import { measure, withPairwiseMetrics } from "../../src/gap/measure.js";
 import { finalizeStats, mergeStats, pairStats } from "../../src/gap/stats.js";
 import { duckdbPairStats } from "../../src/io/duckdb.js";
