@@ -9,7 +9,6 @@ import { ACTIVATIONS, type Activation, randomMlp } from "./random-mlp.js";
 export function meanCosine(m: Matrix): number {
   const d = m.cols;
   const sum = new Float64Array(d);
-  let self = 0;
   let count = 0;
   for (let i = 0; i < m.rows; i++) {
     let norm = 0;
@@ -17,13 +16,13 @@ export function meanCosine(m: Matrix): number {
     if (!(norm > 0)) continue;
     norm = Math.sqrt(norm);
     for (let j = 0; j < d; j++) sum[j] += m.data[i * d + j] / norm;
-    self += 1;
     count++;
   }
   check(count >= 2, "meanCosine", "at least 2 non-zero rows", () => String(count));
   let all = 0;
   for (const s of sum) all += s * s;
-  return (all - self) / (count * (count - 1));
+  // ‖Σ u_i‖² counts each unit row's own u_i·u_i = 1 once: subtract `count` of them
+  return (all - count) / (count * (count - 1));
 }
 
 const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
