@@ -89,12 +89,16 @@ export function alignment(a: Matrix, b: Matrix): number {
  */
 export function coneCosine(u: Matrix): number {
   check(u.rows >= 2, "coneCosine", "at least 2 rows", () => String(u.rows));
-  const sum = colSums(u);
+  let squares = 0;
+  for (const v of u.data) squares += v * v;
+  return coneFromSums(colSums(u), squares, u.rows);
+}
+
+/** The mean cosine over distinct pairs of n unit rows from their sum Σu_i and Σ‖u_i‖² (see coneCosine). */
+export function coneFromSums(sum: ArrayLike<number>, squares: number, n: number): number {
   let all = 0;
-  for (const s of sum) all += s * s;
-  let self = 0;
-  for (const v of u.data) self += v * v;
-  return (all - self) / (u.rows * (u.rows - 1));
+  for (let j = 0; j < sum.length; j++) all += sum[j] * sum[j];
+  return (all - squares) / (n * (n - 1));
 }
 
 /**

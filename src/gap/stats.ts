@@ -10,7 +10,7 @@ import {
 import { check, parseJson, validated } from "../core/errors.js";
 import { crossF64, type GemmBackend, gramF64 } from "../core/gemm/index.js";
 import { type Matrix, normalizeRows, vectorNorm } from "../core/matrix.js";
-import { normalizePair, relativeModalityGap } from "./metrics.js";
+import { coneFromSums, normalizePair, relativeModalityGap } from "./metrics.js";
 import { effectiveRankFromGram, type Spectrum } from "./spectrum.js";
 
 /** The sums behind every non-pairwise `measure` number, over L2-normalised rows â_i, b̂_i. */
@@ -216,14 +216,8 @@ export function finalizeStats(stats: GapStats, options: { vectors?: boolean } = 
   const sumA = value(stats.sums.a);
   const sumB = value(stats.sums.b);
   const gap = sumA.map((s, j) => s / n - sumB[j] / n);
-  const cone = (sum: Float64Array, squares: number) => {
-    let all = 0;
-    for (const s of sum) all += s * s;
-    // Σ_{i≠j} u_i·u_j = ‖Σ u_i‖² − Σ ‖u_i‖²
-    return (all - squares) / (n * (n - 1));
-  };
-  const coneA = cone(sumA, squaresA);
-  const coneB = cone(sumB, squaresB);
+  const coneA = coneFromSums(sumA, squaresA, n);
+  const coneB = coneFromSums(sumB, squaresB, n);
   const pairedCos = paired / n;
   const summary: StatsSummary = {
     n,

@@ -1,6 +1,7 @@
 import { check } from "../core/errors.js";
 import { type Matrix, matrix } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
+import { coneFromSums } from "../gap/metrics.js";
 import type { Experiment } from "./experiment.js";
 import { pca2 } from "./pca.js";
 import { ACTIVATIONS, type Activation, randomMlp } from "./random-mlp.js";
@@ -19,10 +20,7 @@ export function meanCosine(m: Matrix): number {
     count++;
   }
   check(count >= 2, "meanCosine", "at least 2 non-zero rows", () => String(count));
-  let all = 0;
-  for (const s of sum) all += s * s;
-  // ‖Σ u_i‖² counts each unit row's own u_i·u_i = 1 once: subtract `count` of them
-  return (all - count) / (count * (count - 1));
+  return coneFromSums(sum, count, count); // count unit rows: Σ‖u_i‖² = count
 }
 
 const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
