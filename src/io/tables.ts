@@ -626,7 +626,6 @@ async function openArrow(
   const iterator = reader[Symbol.asyncIterator]();
   const firstBatch = await nextBatch();
   const dims = layouts.map((l, i) => {
-    if (l.kind === "wide") return l.names.length;
     const type = l.kind === "list" ? typeOf(l.name) : undefined;
     if (arrow.DataType.isFixedSizeList(type)) return type.listSize;
     return dimOf(
