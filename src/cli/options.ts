@@ -5,7 +5,7 @@ import { InputError } from "../core/errors.js";
 export function backendOption(command: Command): Command {
   return command.option(
     "--backend <name>",
-    "matmul backend: js or ort (default: GAPKIT_BACKEND, else ort if installed)",
+    "matmul backend: auto, js, ort or wasm (default: GAPKIT_BACKEND, else auto: ort if installed, else wasm, else js)",
   );
 }
 

@@ -1,5 +1,6 @@
-import { type GemmBackend, matmul } from "./gemm/index.js";
-import { type Matrix, sliceRows } from "./matrix.js";
+import { check } from "./errors.js";
+import { type GemmBackend, getBackend, matmul } from "./gemm/index.js";
+import { type Matrix, sliceRows, type TopK, topK } from "./matrix.js";
 
 /** Options for visiting a score matrix block by block. */
 export interface BlockOptions {
@@ -42,4 +43,29 @@ export async function forEachScoreBlock(
     visit({ scores, rowStart, colStart });
     options.onProgress?.(rowEnd, x.rows);
   }
+}
+
+/**
+ * The k highest scores per row of S = x·yᵀ (descending, ties to the lower column): fused in the backend
+ * where it has a top-k kernel (wasm), else per block of rows, never holding all of S.
+ */
+export async function scoreTopK(x: Matrix, y: Matrix, k: number, options: BlockOptions = {}): Promise<TopK> {
+  check(Number.isInteger(k) && k >= 1 && k <= y.rows, "scoreTopK", `an integer k in [1, ${y.rows}]`, () =>
+    String(k),
+  );
+  check(x.cols === y.cols, "scoreTopK", `rows of equal length (${x.cols})`, () => String(y.cols));
+  const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
+  if (backend.topK && x.rows > 0) {
+    const top = await backend.topK(x, y, k);
+    options.onProgress?.(x.rows, x.rows);
+    return top;
+  }
+  const indices = new Int32Array(x.rows * k);
+  const values = new Float32Array(x.rows * k);
+  await forEachScoreBlock(x, y, { ...options, backend }, ({ scores, rowStart }) => {
+    const top = topK(scores, k);
+    indices.set(top.indices, rowStart * k);
+    values.set(top.values, rowStart * k);
+  });
+  return { k, indices, values };
 }

@@ -25,7 +25,7 @@ describe("gapkit CLI", () => {
   it("an InputError exits 2 without a stack trace", async () => {
     const r = await gapkit("info", "--backend", "cuda");
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('gapkit: GAPKIT_BACKEND: expected one of js, ort; got "cuda"\n');
+    expect(r.stderr).toBe('gapkit: GAPKIT_BACKEND: expected one of auto, js, ort, wasm; got "cuda"\n');
   });
 
   it("info --json reports the backends", async () => {

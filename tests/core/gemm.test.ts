@@ -5,17 +5,19 @@ import { InputError } from "../../src/core/errors.js";
 import { type GemmBackend, getBackend, matmul, matmulSync } from "../../src/core/gemm/index.js";
 import { createJsBackend } from "../../src/core/gemm/js.js";
 import { createOrtBackend, type OrtModule } from "../../src/core/gemm/ort.js";
+import { createWasmBackend } from "../../src/core/gemm/wasm.js";
 import { matrix, sliceRows } from "../../src/core/matrix.js";
 import { createRng } from "../../src/core/rng.js";
-import { createThreadPool, initBackends } from "../../src/node.js";
+import { initBackends, spawnNodeWorker } from "../../src/node.js";
 import { expectClose, fixture, fromFixture } from "../helpers.js";
 
 const products = fixture("core").matmul;
-const pool = createThreadPool(3);
 const backends: GemmBackend[] = [
   getBackend("js"),
-  createJsBackend(pool),
+  createJsBackend({ threads: 3, spawn: spawnNodeWorker }),
   createOrtBackend(ort as unknown as OrtModule, 2),
+  await createWasmBackend(),
+  await createWasmBackend({ threads: 3, spawn: spawnNodeWorker }),
 ];
 afterAll(() => Promise.all(backends.map((b) => b.dispose?.())));
 
@@ -73,7 +75,9 @@ describe("matmul", () => {
   it("selects backends by name and rejects unknown ones", async () => {
     expect(await initBackends("js")).toBe("js");
     expect(await initBackends("ort")).toBe("ort");
-    await expect(initBackends("cuda")).rejects.toThrow(/GAPKIT_BACKEND: expected one of js, ort; got "cuda"/);
+    await expect(initBackends("cuda")).rejects.toThrow(
+      /GAPKIT_BACKEND: expected one of auto, js, ort, wasm; got "cuda"/,
+    );
     expect(() => getBackend("nope")).toThrow(InputError);
     await initBackends("js");
   });

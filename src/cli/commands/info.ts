@@ -1,18 +1,21 @@
 import { availableParallelism } from "node:os";
 import type { Command } from "commander";
 import { getBackend, listBackends } from "../../core/gemm/index.js";
+import type { WasmBackend } from "../../core/gemm/wasm.js";
 import { initBackends } from "../../node.js";
+import { backendOption } from "../options.js";
 import { printResult } from "../output.js";
+
+/** The wasm backend's instruction set ("relaxed-simd" or "simd128"), or null where it is missing. */
+function wasmInstructions(): string | null {
+  return listBackends().includes("wasm") ? (getBackend("wasm") as WasmBackend).instructions : null;
+}
 
 /** `gapkit info`: versions, threads and the matrix-multiply backends this machine offers. */
 export function registerInfo(program: Command): void {
-  program
-    .command("info")
-    .description("show versions, threads and the available matmul backends")
-    .option(
-      "--backend <name>",
-      "matmul backend to select: js or ort (default: GAPKIT_BACKEND, else ort if installed)",
-    )
+  backendOption(
+    program.command("info").description("show versions, threads and the available matmul backends"),
+  )
     .option("--json", "print JSON")
     .action(async (opts: { backend?: string; json?: boolean }) => {
       await initBackends(opts.backend);
@@ -22,11 +25,13 @@ export function registerInfo(program: Command): void {
         threads: availableParallelism(),
         backends: listBackends(),
         backend: getBackend().name,
+        wasm: wasmInstructions(),
       };
       printResult(result, opts.json, () =>
         [
           `gapkit ${result.version} on Node ${result.node}, ${result.threads} thread(s)`,
           `matmul backends: ${result.backends.join(", ")} (selected: ${result.backend})`,
+          `wasm kernels: ${result.wasm ?? "unavailable (no WebAssembly SIMD)"}`,
         ].join("\n"),
       );
     });

@@ -1,5 +1,5 @@
 import { check, InputError } from "../errors.js";
-import { type Matrix, matrix, transpose } from "../matrix.js";
+import { type Matrix, matrix, type TopK, transpose } from "../matrix.js";
 import { createJsBackend } from "./js.js";
 import { gemmRowsKernel } from "./kernel.js";
 
@@ -10,6 +10,8 @@ export interface GemmBackend {
   gemm(a: Matrix, b: Matrix, transB: boolean): Promise<Matrix>;
   /** XᵀY (X.cols×Y.cols, row-major; Y = X when omitted) accumulated and returned in float64. */
   gramF64(x: Matrix, y?: Matrix): Promise<Float64Array>;
+  /** The k highest scores per row of Q·Gᵀ (descending, ties to the lower index) without holding all scores. */
+  topK?(queries: Matrix, gallery: Matrix, k: number): Promise<TopK>;
   /** Starts slow one-time set-up (sessions, threads) in the background, so the first product does not wait. */
   prepare?(): void;
   /** Releases threads or sessions; the backend must not be used afterwards. */

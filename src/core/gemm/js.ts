@@ -1,9 +1,10 @@
 import { type Matrix, matrix, sliceRows, transpose } from "../matrix.js";
+import { createWorkerPool, type SpawnWorker } from "../workers.js";
 import type { GemmBackend } from "./index.js";
 import { gemmRowsKernel } from "./kernel.js";
 
 /** One slice of a product for a worker: rows [rowStart, rowEnd) of C = A·Btᵀ over shared buffers. */
-export interface KernelJob {
+interface KernelJob {
   a: SharedArrayBuffer;
   bt: SharedArrayBuffer;
   c: SharedArrayBuffer;
@@ -13,11 +14,17 @@ export interface KernelJob {
   rowEnd: number;
 }
 
-/** Runs kernel jobs on worker threads (Node worker_threads or Web Workers). */
-export interface KernelPool {
-  readonly size: number;
-  run(jobs: KernelJob[]): Promise<void>;
-  dispose(): Promise<void>;
+// The kernel travels to the workers as source text (see kernel.ts).
+const KERNEL_HANDLER = `(() => {
+  const kernel = (${gemmRowsKernel.toString()});
+  return (j) => kernel(new Float32Array(j.a), new Float32Array(j.bt), new Float32Array(j.c), j.n, j.k, j.rowStart, j.rowEnd);
+})()`;
+
+/** Threads for a backend: how many, and how to start one (Node's worker_threads or Web Workers). */
+export interface ThreadOptions {
+  /** Worker threads to split large products over (default 1: the calling thread only). */
+  threads?: number;
+  spawn?: SpawnWorker;
 }
 
 // Rows per step of the float64 Gram: a 1 MB transposed block per 512 columns stays in cache.
@@ -32,14 +39,15 @@ function shared(source: Float32Array): SharedArrayBuffer {
   return buffer;
 }
 
-/** The plain-TypeScript backend: register-tiled float64-accumulating kernel, split over `pool` if given. */
-export function createJsBackend(pool?: KernelPool): GemmBackend {
+/** The plain-TypeScript backend: register-tiled float64-accumulating kernel, split over worker threads. */
+export function createJsBackend({ threads = 1, spawn }: ThreadOptions = {}): GemmBackend {
+  const pool = spawn && threads > 1 ? createWorkerPool(threads, KERNEL_HANDLER, spawn) : undefined;
   return {
     name: "js",
     async gemm(a: Matrix, b: Matrix, transB: boolean): Promise<Matrix> {
       const bt = transB ? b : transpose(b);
       const [m, n, k] = [a.rows, bt.rows, a.cols];
-      if (!pool || pool.size < 2 || m < 8 || m * n * k < PARALLEL_MIN_MACS) {
+      if (!pool || m < 8 || m * n * k < PARALLEL_MIN_MACS) {
         const out = matrix(m, n);
         gemmRowsKernel(a.data, bt.data, out.data, n, k, 0, m);
         return out;

@@ -1,0 +1,427 @@
+// gapkit's WebAssembly SIMD kernels, in AssemblyScript. `npm run build:wasm` compiles this file into
+// src/core/gemm/wasm-binary.ts. Every pointer is a byte offset into the memory the host imports and
+// manages; a call touches only the rows it is given, so threads run disjoint row ranges at once.
+// Matrices are row-major float32; products accumulate in float32 (like BLAS), Gram matrices in float64.
+
+// Register tile of the float32 product: MR×NR = 8 f32x4 accumulators. V8 has 16 vector registers on
+// x64; a 6×8 tile spills and runs at half the speed.
+const MR: i32 = 4;
+const NR: i32 = 8;
+// Register tile of the float64 Gram: 4×4 = 8 f64x2 accumulators.
+const MR64: i32 = 4;
+const NR64: i32 = 4;
+// Cache blocking: a KC×NC panel of B stays in L2 while MC×KC blocks of A stream past it.
+const KC: i32 = 256;
+const NC: i32 = 512;
+const MC: i32 = 128;
+
+const PACKED_B: usize = <usize>KC * (NC + NR) * 8;
+const PACKED_A: usize = <usize>KC * (MC + MR) * 8;
+const TILE: usize = <usize>MR * NR * 8;
+const SCORES: usize = <usize>MC * NC * 4;
+
+/** Bytes of scratch memory each thread needs, handed to every kernel as `scratch`. */
+export function scratchBytes(): usize {
+  return PACKED_B + PACKED_A + TILE + SCORES;
+}
+
+function element(base: usize, index: usize): f32 {
+  return load<f32>(base + (index << 2));
+}
+
+// c += a·b in each lane; a fused multiply-add where the engine offers relaxed SIMD.
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
+// Rows [i0, i0 + mc) × depth [p0, p0 + kc) of A into panels of `mr` rows, depth-major, zero-padded.
+// A(i, p) = a[i·lda + p], or a[p·lda + i] when transA.
+function packA<T>(a: usize, lda: i32, transA: bool, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize): void {
+  const mr: i32 = sizeof<T>() == 4 ? MR : MR64;
+  for (let ir = 0; ir < mc; ir += mr) {
+    const rows = min(mr, mc - ir);
+    for (let p = p0; p < p0 + kc; p++) {
+      for (let r = 0; r < mr; r++) {
+        const i = i0 + ir + r;
+        let v: f32 = 0;
+        if (r < rows) v = element(a, transA ? <usize>p * lda + i : <usize>i * lda + p);
+        store<T>(dst, <T>v);
+        dst += sizeof<T>();
+      }
+    }
+  }
+}
+
+// Columns [j0, j0 + nc) × depth [p0, p0 + kc) of B into panels of `nr` columns, depth-major, zero-padded.
+// B(p, j) = b[p·ldb + j], or b[j·ldb + p] when transB.
+function packPanels<T>(
+  b: usize,
+  ldb: i32,
+  transB: bool,
+  p0: i32,
+  kc: i32,
+  j0: i32,
+  nc: i32,
+  dst: usize,
+): void {
+  const nr: i32 = sizeof<T>() == 4 ? NR : NR64;
+  for (let jr = 0; jr < nc; jr += nr) {
+    const cols = min(nr, nc - jr);
+    for (let p = p0; p < p0 + kc; p++) {
+      if (sizeof<T>() == 4 && !transB && cols == NR) {
+        const src = b + ((<usize>p * ldb + j0 + jr) << 2);
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+      } else {
+        for (let q = 0; q < nr; q++) {
+          const j = j0 + jr + q;
+          let v: f32 = 0;
+          if (q < cols) v = element(b, transB ? <usize>j * ldb + p : <usize>p * ldb + j);
+          store<T>(dst + q * sizeof<T>(), <T>v);
+        }
+      }
+      dst += nr * sizeof<T>();
+    }
+  }
+}
+
+// Writes (or with `accumulate` adds) an MR×NR float32 tile of packed A·B at c; partial tiles go through
+// `tile` so that only `rows`×`cols` entries of C are touched.
+function micro32(
+  ap: usize,
+  bp: usize,
+  kc: i32,
+  c: usize,
+  ldc: i32,
+  rows: i32,
+  cols: i32,
+  accumulate: bool,
+  tile: usize,
+): void {
+  let c00 = f32x4.splat(0);
+  let c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0);
+  let c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0);
+  let c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0);
+  let c31 = f32x4.splat(0);
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    let x = v128.load32_splat(ap);
+    c00 = madd(x, b0, c00);
+    c01 = madd(x, b1, c01);
+    x = v128.load32_splat(ap, 4);
+    c10 = madd(x, b0, c10);
+    c11 = madd(x, b1, c11);
+    x = v128.load32_splat(ap, 8);
+    c20 = madd(x, b0, c20);
+    c21 = madd(x, b1, c21);
+    x = v128.load32_splat(ap, 12);
+    c30 = madd(x, b0, c30);
+    c31 = madd(x, b1, c31);
+    ap += 16;
+    bp += 32;
+  }
+  const full = rows == MR && cols == NR;
+  const out = full ? c : tile;
+  const ld: usize = full ? (<usize>ldc) << 2 : NR << 2;
+  if (full && accumulate) {
+    c00 = f32x4.add(c00, v128.load(out));
+    c01 = f32x4.add(c01, v128.load(out, 16));
+    c10 = f32x4.add(c10, v128.load(out + ld));
+    c11 = f32x4.add(c11, v128.load(out + ld, 16));
+    c20 = f32x4.add(c20, v128.load(out + 2 * ld));
+    c21 = f32x4.add(c21, v128.load(out + 2 * ld, 16));
+    c30 = f32x4.add(c30, v128.load(out + 3 * ld));
+    c31 = f32x4.add(c31, v128.load(out + 3 * ld, 16));
+  }
+  v128.store(out, c00);
+  v128.store(out, c01, 16);
+  v128.store(out + ld, c10);
+  v128.store(out + ld, c11, 16);
+  v128.store(out + 2 * ld, c20);
+  v128.store(out + 2 * ld, c21, 16);
+  v128.store(out + 3 * ld, c30);
+  v128.store(out + 3 * ld, c31, 16);
+  if (!full) copyTile<f32>(tile, NR, c, ldc, rows, cols, accumulate);
+}
+
+// The float64 counterpart of micro32: an MR64×NR64 tile of f64x2 accumulators. The factors are float32
+// values promoted to float64, so each product is exact and the sums round as a float64 loop would.
+function micro64(
+  ap: usize,
+  bp: usize,
+  kc: i32,
+  c: usize,
+  ldc: i32,
+  rows: i32,
+  cols: i32,
+  accumulate: bool,
+  tile: usize,
+): void {
+  let c00 = f64x2.splat(0);
+  let c01 = f64x2.splat(0);
+  let c10 = f64x2.splat(0);
+  let c11 = f64x2.splat(0);
+  let c20 = f64x2.splat(0);
+  let c21 = f64x2.splat(0);
+  let c30 = f64x2.splat(0);
+  let c31 = f64x2.splat(0);
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    let x = v128.load64_splat(ap);
+    c00 = f64x2.add(c00, f64x2.mul(x, b0));
+    c01 = f64x2.add(c01, f64x2.mul(x, b1));
+    x = v128.load64_splat(ap, 8);
+    c10 = f64x2.add(c10, f64x2.mul(x, b0));
+    c11 = f64x2.add(c11, f64x2.mul(x, b1));
+    x = v128.load64_splat(ap, 16);
+    c20 = f64x2.add(c20, f64x2.mul(x, b0));
+    c21 = f64x2.add(c21, f64x2.mul(x, b1));
+    x = v128.load64_splat(ap, 24);
+    c30 = f64x2.add(c30, f64x2.mul(x, b0));
+    c31 = f64x2.add(c31, f64x2.mul(x, b1));
+    ap += 32;
+    bp += 32;
+  }
+  const full = rows == MR64 && cols == NR64;
+  const out = full ? c : tile;
+  const ld: usize = full ? (<usize>ldc) << 3 : NR64 << 3;
+  if (full && accumulate) {
+    c00 = f64x2.add(c00, v128.load(out));
+    c01 = f64x2.add(c01, v128.load(out, 16));
+    c10 = f64x2.add(c10, v128.load(out + ld));
+    c11 = f64x2.add(c11, v128.load(out + ld, 16));
+    c20 = f64x2.add(c20, v128.load(out + 2 * ld));
+    c21 = f64x2.add(c21, v128.load(out + 2 * ld, 16));
+    c30 = f64x2.add(c30, v128.load(out + 3 * ld));
+    c31 = f64x2.add(c31, v128.load(out + 3 * ld, 16));
+  }
+  v128.store(out, c00);
+  v128.store(out, c01, 16);
+  v128.store(out + ld, c10);
+  v128.store(out + ld, c11, 16);
+  v128.store(out + 2 * ld, c20);
+  v128.store(out + 2 * ld, c21, 16);
+  v128.store(out + 3 * ld, c30);
+  v128.store(out + 3 * ld, c31, 16);
+  if (!full) copyTile<f64>(tile, NR64, c, ldc, rows, cols, accumulate);
+}
+
+function copyTile<T>(
+  tile: usize,
+  ldt: i32,
+  c: usize,
+  ldc: i32,
+  rows: i32,
+  cols: i32,
+  accumulate: bool,
+): void {
+  for (let r = 0; r < rows; r++) {
+    for (let q = 0; q < cols; q++) {
+      const dst = c + (<usize>r * ldc + q) * sizeof<T>();
+      const v = load<T>(tile + (<usize>r * ldt + q) * sizeof<T>());
+      store<T>(dst, accumulate ? load<T>(dst) + v : v);
+    }
+  }
+}
+
+// Columns padded to whole panels: a packed B holds depth × paddedColumns(n) elements.
+function paddedColumns(n: i32): i32 {
+  return ((n + NR - 1) / NR) * NR;
+}
+
+// Rows [r0, r1) of C = A·B (m×n, element type T) over `depth`, written from `c` (= row r0 of C). B is
+// packed block by block into scratch, or when `packed` is not 0 comes packed whole by packB: then C is
+// the window of columns [j0, j0 + n) of a packed B with `columns` columns.
+function drive<T>(
+  a: usize,
+  lda: i32,
+  transA: bool,
+  b: usize,
+  ldb: i32,
+  packed: usize,
+  columns: i32,
+  j0: i32,
+  c: usize,
+  ldc: i32,
+  r0: i32,
+  r1: i32,
+  n: i32,
+  depth: i32,
+  scratch: usize,
+): void {
+  const mr: i32 = sizeof<T>() == 4 ? MR : MR64;
+  const nr: i32 = sizeof<T>() == 4 ? NR : NR64;
+  const ap = scratch + PACKED_B;
+  const tile = ap + PACKED_A;
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min(NC, n - jc);
+    for (let pc = 0; pc < depth; pc += KC) {
+      const kc = min(KC, depth - pc);
+      let bp = scratch;
+      if (packed) bp = packed + (<usize>pc * paddedColumns(columns) + <usize>(j0 + jc) * kc) * sizeof<T>();
+      else packPanels<T>(b, ldb, false, pc, kc, jc, nc, bp);
+      for (let ic = r0; ic < r1; ic += MC) {
+        const mc = min(MC, r1 - ic);
+        packA<T>(a, lda, transA, ic, mc, pc, kc, ap);
+        for (let jr = 0; jr < nc; jr += nr) {
+          for (let ir = 0; ir < mc; ir += mr) {
+            const at = ap + <usize>ir * kc * sizeof<T>();
+            const bt = bp + <usize>jr * kc * sizeof<T>();
+            const ct = c + (<usize>(ic - r0 + ir) * ldc + jc + jr) * sizeof<T>();
+            const rows = min(mr, mc - ir);
+            const cols = min(nr, nc - jr);
+            if (sizeof<T>() == 4) micro32(at, bt, kc, ct, ldc, rows, cols, pc > 0, tile);
+            else micro64(at, bt, kc, ct, ldc, rows, cols, pc > 0, tile);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Bytes of a packed k×n right-hand side (packB's output). */
+export function packedBytes(k: i32, n: i32): usize {
+  return (<usize>k * paddedColumns(n)) << 2;
+}
+
+/**
+ * Packs the NR-column panels [p0, p1) of B (k×n, or n×k when transB) into `packed`, laid out by KC-deep
+ * block and then panel, so that threads packing disjoint panels build one packed B that all of them use.
+ */
+export function packB(b: usize, k: i32, n: i32, transB: bool, packed: usize, p0: i32, p1: i32): void {
+  const j0 = p0 * NR;
+  const j1 = min(n, p1 * NR);
+  for (let pc = 0; pc < k; pc += KC) {
+    const kc = min(KC, k - pc);
+    const dst = packed + ((<usize>pc * paddedColumns(n) + <usize>j0 * kc) << 2);
+    packPanels<f32>(b, transB ? k : n, transB, pc, kc, j0, j1 - j0, dst);
+  }
+}
+
+/** Rows [r0, r1) of C (m×n) = A (m×k)·B, B packed by packB; k ≥ 1. */
+export function gemm(
+  a: usize,
+  packed: usize,
+  c: usize,
+  k: i32,
+  n: i32,
+  r0: i32,
+  r1: i32,
+  scratch: usize,
+): void {
+  drive<f32>(a, k, false, 0, 0, packed, n, 0, c + ((<usize>r0 * n) << 2), n, r0, r1, n, k, scratch);
+}
+
+/** Rows [r0, r1) of the float64 cross product C (kx×ky) = XᵀY, X rows×kx and Y rows×ky float32; rows ≥ 1. */
+export function gram(
+  x: usize,
+  y: usize,
+  c: usize,
+  rows: i32,
+  kx: i32,
+  ky: i32,
+  r0: i32,
+  r1: i32,
+  scratch: usize,
+): void {
+  drive<f64>(x, kx, true, y, ky, 0, 0, 0, c + ((<usize>r0 * ky) << 3), ky, r0, r1, ky, rows, scratch);
+}
+
+// Heap order for top-k: the root is the weakest kept entry (smaller score; on equal scores, larger index).
+function weaker(values: usize, indices: usize, x: i32, y: i32): bool {
+  const vx = load<f32>(values + ((<usize>x) << 2));
+  const vy = load<f32>(values + ((<usize>y) << 2));
+  return (
+    vx < vy || (vx == vy && load<i32>(indices + ((<usize>x) << 2)) > load<i32>(indices + ((<usize>y) << 2)))
+  );
+}
+
+function swap(values: usize, indices: usize, x: i32, y: i32): void {
+  const px = (<usize>x) << 2;
+  const py = (<usize>y) << 2;
+  const v = load<f32>(values + px);
+  store<f32>(values + px, load<f32>(values + py));
+  store<f32>(values + py, v);
+  const i = load<i32>(indices + px);
+  store<i32>(indices + px, load<i32>(indices + py));
+  store<i32>(indices + py, i);
+}
+
+function siftDown(values: usize, indices: usize, size: i32): void {
+  let p = 0;
+  for (;;) {
+    const l = 2 * p + 1;
+    let w = p;
+    if (l < size && weaker(values, indices, l, w)) w = l;
+    if (l + 1 < size && weaker(values, indices, l + 1, w)) w = l + 1;
+    if (w == p) return;
+    swap(values, indices, p, w);
+    p = w;
+  }
+}
+
+/**
+ * For query rows [r0, r1) of Q (m×k): the `top` highest scores q_i·g_j over the gallery G (n×k, packed
+ * as Gᵀ by packB; top ≤ n), descending, ties to the lower index, into `values` (f32) and `indices` (i32),
+ * `top` per row. Scores are computed MC×NC at a time in scratch, never held whole.
+ */
+export function topk(
+  q: usize,
+  packed: usize,
+  values: usize,
+  indices: usize,
+  k: i32,
+  n: i32,
+  top: i32,
+  r0: i32,
+  r1: i32,
+  scratch: usize,
+): void {
+  const scores = scratch + PACKED_B + PACKED_A + TILE;
+  for (let ic = r0; ic < r1; ic += MC) {
+    const mc = min(MC, r1 - ic);
+    for (let jc = 0; jc < n; jc += NC) {
+      const nc = min(NC, n - jc);
+      drive<f32>(q, k, false, 0, 0, packed, n, jc, scores, nc, ic, ic + mc, nc, k, scratch);
+      for (let r = 0; r < mc; r++) {
+        const heapValues = values + ((<usize>(ic + r) * top) << 2);
+        const heapIndices = indices + ((<usize>(ic + r) * top) << 2);
+        let size = min(top, jc);
+        for (let j = 0; j < nc; j++) {
+          const s = load<f32>(scores + ((<usize>r * nc + j) << 2));
+          if (size < top) {
+            // sift up; candidates arrive in index order, so a tie never beats a kept entry
+            let child = size++;
+            store<f32>(heapValues + ((<usize>child) << 2), s);
+            store<i32>(heapIndices + ((<usize>child) << 2), jc + j);
+            while (child > 0) {
+              const parent = (child - 1) >> 1;
+              if (!weaker(heapValues, heapIndices, child, parent)) break;
+              swap(heapValues, heapIndices, child, parent);
+              child = parent;
+            }
+          } else if (s > load<f32>(heapValues)) {
+            store<f32>(heapValues, s);
+            store<i32>(heapIndices, jc + j);
+            siftDown(heapValues, heapIndices, size);
+          }
+        }
+      }
+    }
+    // heapsort in place: the weakest goes last, leaving each row in descending order
+    for (let r = 0; r < mc; r++) {
+      const heapValues = values + ((<usize>(ic + r) * top) << 2);
+      const heapIndices = indices + ((<usize>(ic + r) * top) << 2);
+      for (let size = top; size > 1; size--) {
+        swap(heapValues, heapIndices, 0, size - 1);
+        siftDown(heapValues, heapIndices, size - 1);
+      }
+    }
+  }
+}
