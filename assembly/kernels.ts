@@ -3,12 +3,10 @@
 // manages; a call touches only the rows it is given, so threads run disjoint row ranges at once.
 // Matrices are row-major float32; products accumulate in float32 (like BLAS), Gram matrices in float64.
 
-// Register tile of the float32 product: MR×NR = 8 f32x4 accumulators. V8 has 16 vector registers on
-// x64; a 6×8 tile spills and runs at half the speed.
+// Register tile: MR rows × two vectors = 8 accumulators (NR = 8 float32 or NR64 = 4 float64 columns).
+// V8 has 16 vector registers on x64; a 6×8 tile spills and runs at half the speed.
 const MR: i32 = 4;
 const NR: i32 = 8;
-// Register tile of the float64 Gram: 4×4 = 8 f64x2 accumulators.
-const MR64: i32 = 4;
 const NR64: i32 = 4;
 // Cache blocking: a KC×NC panel of B stays in L2 while MC×KC blocks of A stream past it.
 const KC: i32 = 256;
@@ -29,20 +27,29 @@ function element(base: usize, index: usize): f32 {
   return load<f32>(base + (index << 2));
 }
 
-// c += a·b in each lane; a fused multiply-add where the engine offers relaxed SIMD.
-function madd(a: v128, b: v128, c: v128): v128 {
+// c += a·b in each lane: f32x4 (a fused multiply-add where the engine offers relaxed SIMD) or f64x2.
+function madd<T>(a: v128, b: v128, c: v128): v128 {
+  if (sizeof<T>() == 8) return f64x2.add(c, f64x2.mul(a, b));
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(c, f32x4.mul(a, b));
 }
 
-// Rows [i0, i0 + mc) × depth [p0, p0 + kc) of A into panels of `mr` rows, depth-major, zero-padded.
+function add<T>(a: v128, b: v128): v128 {
+  return sizeof<T>() == 8 ? f64x2.add(a, b) : f32x4.add(a, b);
+}
+
+// One element of type T at `at`, in every lane.
+function splat<T>(at: usize): v128 {
+  return sizeof<T>() == 8 ? v128.load64_splat(at) : v128.load32_splat(at);
+}
+
+// Rows [i0, i0 + mc) × depth [p0, p0 + kc) of A into panels of MR rows, depth-major, zero-padded.
 // A(i, p) = a[i·lda + p], or a[p·lda + i] when transA.
 function packA<T>(a: usize, lda: i32, transA: bool, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize): void {
-  const mr: i32 = sizeof<T>() == 4 ? MR : MR64;
-  for (let ir = 0; ir < mc; ir += mr) {
-    const rows = min(mr, mc - ir);
+  for (let ir = 0; ir < mc; ir += MR) {
+    const rows = min(MR, mc - ir);
     for (let p = p0; p < p0 + kc; p++) {
-      for (let r = 0; r < mr; r++) {
+      for (let r = 0; r < MR; r++) {
         const i = i0 + ir + r;
         let v: f32 = 0;
         if (r < rows) v = element(a, transA ? <usize>p * lda + i : <usize>i * lda + p);
@@ -86,9 +93,11 @@ function packPanels<T>(
   }
 }
 
-// Writes (or with `accumulate` adds) an MR×NR float32 tile of packed A·B at c; partial tiles go through
-// `tile` so that only `rows`×`cols` entries of C are touched.
-function micro32(
+// Writes (or with `accumulate` adds) an MR-row tile of packed A·B at c: two vectors per row, so NR = 8
+// float32 or NR64 = 4 float64 columns, 8 accumulators. Partial tiles go through `tile`, so only
+// `rows`×`cols` entries of C are touched. Float64 factors are promoted float32 values: each product is
+// exact, and the sums round as a float64 loop's would.
+function micro<T>(
   ap: usize,
   bp: usize,
   kc: i32,
@@ -99,44 +108,46 @@ function micro32(
   accumulate: bool,
   tile: usize,
 ): void {
-  let c00 = f32x4.splat(0);
-  let c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0);
-  let c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0);
-  let c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0);
-  let c31 = f32x4.splat(0);
+  const size = sizeof<T>();
+  let c00 = i64x2.splat(0);
+  let c01 = i64x2.splat(0);
+  let c10 = i64x2.splat(0);
+  let c11 = i64x2.splat(0);
+  let c20 = i64x2.splat(0);
+  let c21 = i64x2.splat(0);
+  let c30 = i64x2.splat(0);
+  let c31 = i64x2.splat(0);
   for (let p = 0; p < kc; p++) {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
-    let x = v128.load32_splat(ap);
-    c00 = madd(x, b0, c00);
-    c01 = madd(x, b1, c01);
-    x = v128.load32_splat(ap, 4);
-    c10 = madd(x, b0, c10);
-    c11 = madd(x, b1, c11);
-    x = v128.load32_splat(ap, 8);
-    c20 = madd(x, b0, c20);
-    c21 = madd(x, b1, c21);
-    x = v128.load32_splat(ap, 12);
-    c30 = madd(x, b0, c30);
-    c31 = madd(x, b1, c31);
-    ap += 16;
+    let x = splat<T>(ap);
+    c00 = madd<T>(x, b0, c00);
+    c01 = madd<T>(x, b1, c01);
+    x = splat<T>(ap + size);
+    c10 = madd<T>(x, b0, c10);
+    c11 = madd<T>(x, b1, c11);
+    x = splat<T>(ap + 2 * size);
+    c20 = madd<T>(x, b0, c20);
+    c21 = madd<T>(x, b1, c21);
+    x = splat<T>(ap + 3 * size);
+    c30 = madd<T>(x, b0, c30);
+    c31 = madd<T>(x, b1, c31);
+    ap += 4 * size;
     bp += 32;
   }
-  const full = rows == MR && cols == NR;
+  const nr: i32 = 32 / <i32>size;
+  const full = rows == MR && cols == nr;
   const out = full ? c : tile;
-  const ld: usize = full ? (<usize>ldc) << 2 : NR << 2;
+  const ld: usize = full ? <usize>ldc * size : 32;
   if (full && accumulate) {
-    c00 = f32x4.add(c00, v128.load(out));
-    c01 = f32x4.add(c01, v128.load(out, 16));
-    c10 = f32x4.add(c10, v128.load(out + ld));
-    c11 = f32x4.add(c11, v128.load(out + ld, 16));
-    c20 = f32x4.add(c20, v128.load(out + 2 * ld));
-    c21 = f32x4.add(c21, v128.load(out + 2 * ld, 16));
-    c30 = f32x4.add(c30, v128.load(out + 3 * ld));
-    c31 = f32x4.add(c31, v128.load(out + 3 * ld, 16));
+    c00 = add<T>(c00, v128.load(out));
+    c01 = add<T>(c01, v128.load(out, 16));
+    c10 = add<T>(c10, v128.load(out + ld));
+    c11 = add<T>(c11, v128.load(out + ld, 16));
+    c20 = add<T>(c20, v128.load(out + 2 * ld));
+    c21 = add<T>(c21, v128.load(out + 2 * ld, 16));
+    c30 = add<T>(c30, v128.load(out + 3 * ld));
+    c31 = add<T>(c31, v128.load(out + 3 * ld, 16));
   }
   v128.store(out, c00);
   v128.store(out, c01, 16);
@@ -146,70 +157,7 @@ function micro32(
   v128.store(out + 2 * ld, c21, 16);
   v128.store(out + 3 * ld, c30);
   v128.store(out + 3 * ld, c31, 16);
-  if (!full) copyTile<f32>(tile, NR, c, ldc, rows, cols, accumulate);
-}
-
-// The float64 counterpart of micro32: an MR64×NR64 tile of f64x2 accumulators. The factors are float32
-// values promoted to float64, so each product is exact and the sums round as a float64 loop would.
-function micro64(
-  ap: usize,
-  bp: usize,
-  kc: i32,
-  c: usize,
-  ldc: i32,
-  rows: i32,
-  cols: i32,
-  accumulate: bool,
-  tile: usize,
-): void {
-  let c00 = f64x2.splat(0);
-  let c01 = f64x2.splat(0);
-  let c10 = f64x2.splat(0);
-  let c11 = f64x2.splat(0);
-  let c20 = f64x2.splat(0);
-  let c21 = f64x2.splat(0);
-  let c30 = f64x2.splat(0);
-  let c31 = f64x2.splat(0);
-  for (let p = 0; p < kc; p++) {
-    const b0 = v128.load(bp);
-    const b1 = v128.load(bp, 16);
-    let x = v128.load64_splat(ap);
-    c00 = f64x2.add(c00, f64x2.mul(x, b0));
-    c01 = f64x2.add(c01, f64x2.mul(x, b1));
-    x = v128.load64_splat(ap, 8);
-    c10 = f64x2.add(c10, f64x2.mul(x, b0));
-    c11 = f64x2.add(c11, f64x2.mul(x, b1));
-    x = v128.load64_splat(ap, 16);
-    c20 = f64x2.add(c20, f64x2.mul(x, b0));
-    c21 = f64x2.add(c21, f64x2.mul(x, b1));
-    x = v128.load64_splat(ap, 24);
-    c30 = f64x2.add(c30, f64x2.mul(x, b0));
-    c31 = f64x2.add(c31, f64x2.mul(x, b1));
-    ap += 32;
-    bp += 32;
-  }
-  const full = rows == MR64 && cols == NR64;
-  const out = full ? c : tile;
-  const ld: usize = full ? (<usize>ldc) << 3 : NR64 << 3;
-  if (full && accumulate) {
-    c00 = f64x2.add(c00, v128.load(out));
-    c01 = f64x2.add(c01, v128.load(out, 16));
-    c10 = f64x2.add(c10, v128.load(out + ld));
-    c11 = f64x2.add(c11, v128.load(out + ld, 16));
-    c20 = f64x2.add(c20, v128.load(out + 2 * ld));
-    c21 = f64x2.add(c21, v128.load(out + 2 * ld, 16));
-    c30 = f64x2.add(c30, v128.load(out + 3 * ld));
-    c31 = f64x2.add(c31, v128.load(out + 3 * ld, 16));
-  }
-  v128.store(out, c00);
-  v128.store(out, c01, 16);
-  v128.store(out + ld, c10);
-  v128.store(out + ld, c11, 16);
-  v128.store(out + 2 * ld, c20);
-  v128.store(out + 2 * ld, c21, 16);
-  v128.store(out + 3 * ld, c30);
-  v128.store(out + 3 * ld, c31, 16);
-  if (!full) copyTile<f64>(tile, NR64, c, ldc, rows, cols, accumulate);
+  if (!full) copyTile<T>(tile, nr, c, ldc, rows, cols, accumulate);
 }
 
 function copyTile<T>(
@@ -255,7 +203,6 @@ function drive<T>(
   depth: i32,
   scratch: usize,
 ): void {
-  const mr: i32 = sizeof<T>() == 4 ? MR : MR64;
   const nr: i32 = sizeof<T>() == 4 ? NR : NR64;
   const ap = scratch + PACKED_B;
   const tile = ap + PACKED_A;
@@ -270,14 +217,13 @@ function drive<T>(
         const mc = min(MC, r1 - ic);
         packA<T>(a, lda, transA, ic, mc, pc, kc, ap);
         for (let jr = 0; jr < nc; jr += nr) {
-          for (let ir = 0; ir < mc; ir += mr) {
+          for (let ir = 0; ir < mc; ir += MR) {
             const at = ap + <usize>ir * kc * sizeof<T>();
             const bt = bp + <usize>jr * kc * sizeof<T>();
             const ct = c + (<usize>(ic - r0 + ir) * ldc + jc + jr) * sizeof<T>();
-            const rows = min(mr, mc - ir);
+            const rows = min(MR, mc - ir);
             const cols = min(nr, nc - jr);
-            if (sizeof<T>() == 4) micro32(at, bt, kc, ct, ldc, rows, cols, pc > 0, tile);
-            else micro64(at, bt, kc, ct, ldc, rows, cols, pc > 0, tile);
+            micro<T>(at, bt, kc, ct, ldc, rows, cols, pc > 0, tile);
           }
         }
       }
@@ -331,6 +277,30 @@ export function gram(
   scratch: usize,
 ): void {
   drive<f64>(x, kx, true, y, ky, 0, 0, 0, c + ((<usize>r0 * ky) << 3), ky, r0, r1, ky, rows, scratch);
+}
+
+/**
+ * Scales rows [r0, r1) of M (rows×cols, in place) to unit L2 norm and stores each norm in `norms` (f64),
+ * summed in row order and scaled in float64 exactly as the js normalizeRows does, so both give the same
+ * bits. A row whose norm is 0 or not finite is left as it is, for the caller to reject.
+ */
+export function normalize(m: usize, norms: usize, cols: i32, r0: i32, r1: i32, _scratch: usize): void {
+  for (let i = r0; i < r1; i++) {
+    const row = m + ((<usize>i * cols) << 2);
+    let sum: f64 = 0;
+    for (let p = 0; p < cols; p++) {
+      const x = <f64>load<f32>(row + ((<usize>p) << 2));
+      sum += x * x;
+    }
+    const norm = Math.sqrt(sum);
+    store<f64>(norms + ((<usize>i) << 3), norm);
+    if (!(norm > 0 && norm < Infinity)) continue;
+    const inverse = 1 / norm;
+    for (let p = 0; p < cols; p++) {
+      const at = row + ((<usize>p) << 2);
+      store<f32>(at, <f32>(<f64>load<f32>(at) * inverse));
+    }
+  }
 }
 
 // Heap order for top-k: the root is the weakest kept entry (smaller score; on equal scores, larger index).

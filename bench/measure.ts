@@ -32,11 +32,16 @@ function medianWall(command: string, args: string[], env = process.env): number 
 export function benchMeasure(): string[] {
   if (!existsSync(FEATURES)) return [`measure: skipped, ${FEATURES} is absent`];
   const ours = medianWall(process.execPath, [CLI, "measure", FEATURES, "--json"]);
+  const wasm = medianWall(process.execPath, [CLI, "measure", FEATURES, "--json"], {
+    ...process.env,
+    GAPKIT_BACKEND: "wasm",
+  });
   const peer = medianWall("python3", [PEER, FEATURES], numpyEnv());
   const full = medianWall("python3", [FULL_PEER, FEATURES], numpyEnv());
   const lines = [
     `measure features_clip (500 pairs × 512), whole process, median of ${REPS}:`,
     `  gapkit (all metrics)                 ${ours.toFixed(3)} s`,
+    `  gapkit on the wasm backend           ${wasm.toFixed(3)} s   wasm/default ${(wasm / ours).toFixed(2)}×`,
     `  numpy peer (no spectrum/mean rank)   ${peer.toFixed(3)} s   gapkit/numpy ${(ours / peer).toFixed(2)}×`,
     `  numpy, every metric gapkit reports   ${full.toFixed(3)} s   gapkit/numpy ${(ours / full).toFixed(2)}×`,
   ];

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark, each against its peer (numpy) run in the same process tree.
- * `npm run bench -- --large` adds measure on 100,000 pairs (minutes). The scale benchmark needs ≈ 8.2 GB
- * of free space in the temporary folder.
+ * `npm run bench -- gemm measure` runs only the named ones (gemm, measure, losses, train, scale);
+ * `--large` adds measure on 100,000 pairs (minutes). The scale benchmark needs ≈ 8.2 GB of free space in
+ * the temporary folder.
  */
 import { benchGemm } from "./gemm.js";
 import { benchLosses } from "./losses.js";
@@ -9,14 +10,20 @@ import { benchMeasure, benchMeasureLarge } from "./measure.js";
 import { benchScale } from "./scale.js";
 import { benchTrain } from "./train.js";
 
-console.log("gemm: median of 9 runs after 2 warm-ups, float32, all cores");
-for (const line of await benchGemm()) console.log(line);
-console.log();
-for (const line of benchMeasure()) console.log(line);
-console.log();
-for (const line of await benchLosses()) console.log(line);
-console.log();
-for (const line of await benchTrain()) console.log(line);
-console.log();
-for (const line of benchScale()) console.log(line);
+const BENCHMARKS: Record<string, () => string[] | Promise<string[]>> = {
+  gemm: async () => ["gemm: median of 9 runs after 2 warm-ups, float32, all cores", ...(await benchGemm())],
+  measure: benchMeasure,
+  losses: benchLosses,
+  train: benchTrain,
+  scale: benchScale,
+};
+const named = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
+const unknown = named.filter((name) => !(name in BENCHMARKS));
+if (unknown.length)
+  throw new Error(`bench: expected names among ${Object.keys(BENCHMARKS).join(", ")}; got ${unknown}`);
+for (const [name, run] of Object.entries(BENCHMARKS)) {
+  if (named.length && !named.includes(name)) continue;
+  for (const line of await run()) console.log(line);
+  console.log();
+}
 if (process.argv.includes("--large")) for (const line of benchMeasureLarge()) console.log(line);

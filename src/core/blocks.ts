@@ -1,6 +1,6 @@
 import { check } from "./errors.js";
 import { type GemmBackend, getBackend, matmul } from "./gemm/index.js";
-import { type Matrix, sliceRows, type TopK, topK } from "./matrix.js";
+import { type Matrix, normalizeRows, sliceRows, type TopK, topK } from "./matrix.js";
 
 /** Options for visiting a score matrix block by block. */
 export interface BlockOptions {
@@ -46,20 +46,28 @@ export async function forEachScoreBlock(
 }
 
 /**
- * The k highest scores per row of S = x·yᵀ (descending, ties to the lower column): fused in the backend
- * where it has a top-k kernel (wasm), else per block of rows, never holding all of S.
+ * The k highest scores per row of S = x·yᵀ (descending, ties to the lower column) — with `cosine`, of
+ * the L2-normalised rows: the k nearest gallery items y of each query x. Fused in the backend where it
+ * has a top-k kernel (wasm), else per block of rows; never holds all of S.
  */
-export async function scoreTopK(x: Matrix, y: Matrix, k: number, options: BlockOptions = {}): Promise<TopK> {
+export async function scoreTopK(
+  x: Matrix,
+  y: Matrix,
+  k: number,
+  options: BlockOptions & { cosine?: boolean } = {},
+): Promise<TopK> {
   check(Number.isInteger(k) && k >= 1 && k <= y.rows, "scoreTopK", `an integer k in [1, ${y.rows}]`, () =>
     String(k),
   );
   check(x.cols === y.cols, "scoreTopK", `rows of equal length (${x.cols})`, () => String(y.cols));
   const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
+  const cosine = options.cosine ?? false;
   if (backend.topK && x.rows > 0) {
-    const top = await backend.topK(x, y, k);
+    const top = await backend.topK(x, y, k, cosine);
     options.onProgress?.(x.rows, x.rows);
     return top;
   }
+  if (cosine) [x, y] = [normalizeRows(x, "scoreTopK queries"), normalizeRows(y, "scoreTopK gallery")];
   const indices = new Int32Array(x.rows * k);
   const values = new Float32Array(x.rows * k);
   await forEachScoreBlock(x, y, { ...options, backend }, ({ scores, rowStart }) => {

@@ -124,13 +124,8 @@ export function rowNorms(m: Matrix): Float64Array {
   return out;
 }
 
-/**
- * Scales every row to unit L2 norm (new matrix). A zero or non-finite row has no direction, so it is
- * rejected with an InputError that counts them and names the first (numbered from `firstRow`), never
- * turned into NaN.
- */
-export function normalizeRows(m: Matrix, where = "normalizeRows", firstRow = 0): Matrix {
-  const norms = rowNorms(m);
+/** Throws normalizeRows' InputError if any of the row norms is zero or not finite. */
+export function checkNorms(norms: Float64Array, where: string, firstRow = 0): void {
   const bad: number[] = [];
   norms.forEach((n, i) => {
     if (!(n > 0 && Number.isFinite(n))) bad.push(i);
@@ -143,6 +138,16 @@ export function normalizeRows(m: Matrix, where = "normalizeRows", firstRow = 0):
       `${bad.length} row(s) without one, the first is row ${firstRow + first} (norm ${norms[first]})`,
     );
   }
+}
+
+/**
+ * Scales every row to unit L2 norm (new matrix). A zero or non-finite row has no direction, so it is
+ * rejected with an InputError that counts them and names the first (numbered from `firstRow`), never
+ * turned into NaN.
+ */
+export function normalizeRows(m: Matrix, where = "normalizeRows", firstRow = 0): Matrix {
+  const norms = rowNorms(m);
+  checkNorms(norms, where, firstRow);
   const out = new Float32Array(m.data.length);
   for (let i = 0; i < m.rows; i++) {
     const inv = 1 / norms[i];

@@ -75,6 +75,8 @@ describe("matmul", () => {
   it("selects backends by name and rejects unknown ones", async () => {
     expect(await initBackends("js")).toBe("js");
     expect(await initBackends("ort")).toBe("ort");
+    expect(await initBackends("wasm")).toBe("wasm");
+    expect(await initBackends("auto")).toBe("ort"); // onnxruntime-node is installed here
     await expect(initBackends("cuda")).rejects.toThrow(
       /GAPKIT_BACKEND: expected one of auto, js, ort, wasm; got "cuda"/,
     );

@@ -107,6 +107,25 @@ describe.each(backends.map((b) => [b.threads, b] as const))("wasm backend on %i 
     expect([...flat.indices]).toEqual([0, 1, 2, 0, 1, 2]);
   });
 
+  it("finds the nearest gallery rows by cosine, normalising inside the kernel as normalizeRows does", async () => {
+    const rng = createRng(13);
+    const q = rng.normalMatrix(150, 64);
+    // 70,000 × 64 gallery rows: enough to normalise them on the workers
+    const g = matrix(
+      70_000,
+      64,
+      rng.normalMatrix(70_000, 64).data.map((x, i) => x * (1 + (i % 7))),
+    );
+    const got = await scoreTopK(q, g, 5, { backend: wasm, cosine: true });
+    const want = await scoreTopK(q, g, 5, { backend: js, cosine: true });
+    expect(got.indices).toEqual(want.indices);
+    expectClose32(got.values, want.values, 64);
+    const zero = matrix(3, 64, q.data.slice(0, 192).fill(0, 64, 128));
+    await expect(scoreTopK(zero, g, 5, { backend: wasm, cosine: true })).rejects.toThrow(
+      "scoreTopK queries: expected rows with a finite, non-zero norm; got 1 row(s) without one, the first is row 1 (norm 0)",
+    );
+  });
+
   it("rejects a k outside [1, gallery rows]", async () => {
     await expect(scoreTopK(matrix(2, 3), matrix(4, 3), 5, { backend: wasm })).rejects.toThrow(InputError);
   });

@@ -10,8 +10,11 @@ export interface GemmBackend {
   gemm(a: Matrix, b: Matrix, transB: boolean): Promise<Matrix>;
   /** XᵀY (X.cols×Y.cols, row-major; Y = X when omitted) accumulated and returned in float64. */
   gramF64(x: Matrix, y?: Matrix): Promise<Float64Array>;
-  /** The k highest scores per row of Q·Gᵀ (descending, ties to the lower index) without holding all scores. */
-  topK?(queries: Matrix, gallery: Matrix, k: number): Promise<TopK>;
+  /**
+   * The k highest scores per row of Q·Gᵀ (descending, ties to the lower index) without holding all scores;
+   * with `cosine`, of the L2-normalised rows (rejecting rows without a norm as normalizeRows does).
+   */
+  topK?(queries: Matrix, gallery: Matrix, k: number, cosine: boolean): Promise<TopK>;
   /** Starts slow one-time set-up (sessions, threads) in the background, so the first product does not wait. */
   prepare?(): void;
   /** Releases threads or sessions; the backend must not be used afterwards. */

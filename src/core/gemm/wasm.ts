@@ -1,5 +1,5 @@
 import { InputError } from "../errors.js";
-import { type Matrix, matrix, topK } from "../matrix.js";
+import { checkNorms, type Matrix, matrix, topK } from "../matrix.js";
 import { createWorkerPool, spawnWebWorker } from "../workers.js";
 import { type GemmBackend, getBackend, registerBackend, useBackend } from "./index.js";
 import type { ThreadOptions } from "./js.js";
@@ -23,12 +23,13 @@ interface Kernels {
   scratchBytes(): number;
   packedBytes(k: number, n: number): number;
   packB(...args: number[]): void;
+  normalize(...args: number[]): void;
   gemm(...args: number[]): void;
   gram(...args: number[]): void;
   topk(...args: number[]): void;
 }
 
-type KernelName = "packB" | "gemm" | "gram" | "topk";
+type KernelName = "packB" | "gemm" | "gram" | "topk" | "normalize";
 
 // Each worker instantiates the module over the same memory. A call then takes chunks of rows from a
 // shared counter until none are left (so a slower core does less), runs the kernel on each and copies
@@ -226,20 +227,29 @@ export async function createWasmBackend({ threads = 1, spawn }: ThreadOptions = 
         );
         return new Float64Array(c);
       }),
-    topK: (queries, gallery, k) =>
+    topK: (queries, gallery, k, cosine) =>
       exclusive(async () => {
         const [m, n, d] = [queries.rows, gallery.rows, queries.cols];
-        if (d === 0) return topK(matrix(m, n), k);
         const macs = m * n * d;
-        const [pq, pg, packed, pv, pi] = reserve([
+        const [pq, pg, packed, pv, pi, norms] = reserve([
           4 * queries.data.length,
           4 * gallery.data.length,
           main.packedBytes(d, n),
           4 * m * k,
           4 * m * k,
+          8 * Math.max(m, n),
         ]);
         put(pq, queries.data);
         put(pg, gallery.data);
+        if (cosine)
+          for (const [at, rows, where] of [
+            [pq, m, "scoreTopK queries"],
+            [pg, n, "scoreTopK gallery"],
+          ] as const) {
+            await run("normalize", [at, norms, d], { rows, chunk: chunkOf(rows), macs: rows * d });
+            checkNorms(new Float64Array(memory.buffer, norms, rows), where);
+          }
+        if (d === 0) return topK(matrix(m, n), k);
         await packB(gallery, true, macs, pg, packed);
         const outputs = [pv, pi].map((at) => ({ at, rowBytes: 4 * k }));
         const args = [pq, packed, pv, pi, d, n, k];
