@@ -20,6 +20,7 @@ export * from "./gap/metrics.js";
 export * from "./gap/spectrum.js";
 export * from "./gap/stats.js";
 export * from "./gap/stats-sql.js";
+export * from "./io/embed.js";
 export * from "./io/npy.js";
 export * from "./io/npz.js";
 export * from "./losses/index.js";

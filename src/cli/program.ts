@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { InputError } from "../core/errors.js";
 import { registerAlign } from "./commands/align.js";
 import { registerDemo } from "./commands/demo.js";
+import { registerEmbed } from "./commands/embed.js";
 import { registerExperiment } from "./commands/experiment.js";
 import { registerInfo } from "./commands/info.js";
 import { registerMeasure } from "./commands/measure.js";
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerReport(program);
   registerTrain(program);
   registerDemo(program);
+  registerEmbed(program);
   registerInfo(program);
   return program;
 }

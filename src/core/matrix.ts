@@ -59,6 +59,28 @@ export function sliceRows(m: Matrix, start: number, end: number): Matrix {
   return matrix(end - start, m.cols, m.data.subarray(start * m.cols, end * m.cols));
 }
 
+/** The rows of `parts` one after another, as a new matrix (a part without rows may have any width). */
+export function stackRows(parts: readonly Matrix[]): Matrix {
+  const filled = parts.filter((p) => p.rows > 0);
+  const cols = filled[0]?.cols ?? parts[0]?.cols ?? 0;
+  check(
+    filled.every((p) => p.cols === cols),
+    "stackRows",
+    `parts with ${cols} columns`,
+    () => filled.map((p) => p.cols).join(", "),
+  );
+  const out = matrix(
+    filled.reduce((n, p) => n + p.rows, 0),
+    cols,
+  );
+  let at = 0;
+  for (const p of filled) {
+    out.data.set(p.data, at);
+    at += p.data.length;
+  }
+  return out;
+}
+
 /** The rows at `indices`, in that order, as a new matrix. */
 export function selectRows(m: Matrix, indices: ArrayLike<number>): Matrix {
   const out = matrix(indices.length, m.cols);

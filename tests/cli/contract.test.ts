@@ -38,6 +38,8 @@ async function inProcess(...args: string[]): Promise<{ code: number; stdout: str
   }
 }
 
+const CLIP = new URL("../fixtures/clip-tiny", import.meta.url).pathname;
+
 beforeAll(async () => {
   await writeMetricsPair(path("pair.npy"));
 });
@@ -65,6 +67,7 @@ describe("the CLI contract", () => {
       "demo",
       "info",
       "experiment",
+      "embed",
     ])
       expect(names).toContain(name);
   });
@@ -88,11 +91,14 @@ describe("the CLI contract", () => {
     ["experiment", ["experiment", "sphere", "--steps", "10", "--json"]],
     ["train", ["train", "PAIR", "--epochs", "1", "--widths", "4", "--batch", "16", "--json"]],
     ["info", ["info", "--json"]],
+    ["embed", ["embed", "--model", CLIP, "--texts", `${CLIP}/texts.txt`, "-o", "OUT", "--json"]],
   ])(
     "%s --json prints one JSON document on stdout and nothing else",
     { timeout: 60_000 },
     async (_, args) => {
-      const r = await gapkit(...args.map((a) => (a === "PAIR" ? path("pair.npy") : a)));
+      const r = await gapkit(
+        ...args.map((a) => (a === "PAIR" ? path("pair.npy") : a === "OUT" ? path("out.npy") : a)),
+      );
       expect(r.code, r.stderr).toBe(0);
       expect(() => JSON.parse(r.stdout)).not.toThrow();
       expect(r.stdout.trim().startsWith("{") || r.stdout.trim().startsWith("[")).toBe(true);

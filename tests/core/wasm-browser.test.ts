@@ -42,7 +42,13 @@ let origin = "";
 
 beforeAll(async () => {
   if (!hasChromium) return;
-  const bundle = await build({ entryPoints: ["src/index.ts"], bundle: true, format: "esm", write: false });
+  const bundle = await build({
+    entryPoints: ["src/index.ts"],
+    bundle: true,
+    format: "esm",
+    write: false,
+    external: ["@huggingface/transformers"],
+  });
   const { a, b } = pairedSet();
   const data = Buffer.concat([Buffer.from(a.data.buffer), Buffer.from(b.data.buffer)]);
   server = createServer((request, response) => {
