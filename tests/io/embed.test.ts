@@ -98,6 +98,18 @@ describe("embedding with transformers.js from a local model folder", async () =>
     expect((await embedImages(model, IMAGES, { batch: 3 })).embeddings.data).toEqual(images.data);
   });
 
+  it("decodes JPEG and WebP as well (lossy: close to the PNG's row)", async () => {
+    const { default: sharp } = await import("sharp");
+    const dir = mkdtempSync(join(tmpdir(), "gapkit-formats-"));
+    const files = [join(dir, "img0.jpg"), join(dir, "img0.webp")];
+    await sharp(IMAGES[0]).jpeg({ quality: 100 }).toFile(files[0]);
+    await sharp(IMAGES[0]).webp({ lossless: true }).toFile(files[1]);
+    const { embeddings } = await embedImages(model, [IMAGES[0], ...files]);
+    const png = embeddings.data.slice(0, 16);
+    expectClose(embeddings.data.slice(32, 48), png, 1e-6); // lossless WebP: the same pixels
+    expect(Math.hypot(...embeddings.data.slice(16, 32).map((x, i) => x - png[i]))).toBeLessThan(0.1);
+  });
+
   it("resizes and crops other image sizes", async () => {
     const { embeddings } = await embedImages(model, [join(MODEL, "wide.png")]);
     expect(embeddings.rows).toBe(1);
