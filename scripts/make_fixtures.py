@@ -429,6 +429,108 @@ def pca():
 SHARED = pathlib.Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "mind-the-gap"
 
 
+def score_terms(q, g, bank, k=10, tau=0.01):
+    """Every scoring method's scores z of unit queries q against unit gallery g (float64)."""
+    s = q @ g.T
+    lse = lambda x, axis: x.max(axis) + np.log(np.exp(x - x.max(axis, keepdims=True)).sum(axis))
+    rq, rg = np.sort(s, 1)[:, -k:].mean(1), np.sort(s, 0)[-k:, :].mean(0)
+    return {
+        "raw": s,
+        "zscore": (s - s.mean(1, keepdims=True)) / s.std(1, keepdims=True),
+        "csls": 2 * s - rq[:, None] - rg[None, :],
+        "dual-softmax": 2 * s / tau - lse(s / tau, 1)[:, None] - lse(s / tau, 0)[None, :],
+        "qb-norm": s / tau - lse((bank @ g.T) / tau, 0)[None, :],
+    }
+
+
+def isotonic(z, y):
+    """Pool-adjacent-violators, equal scores pooled first; returns block ends x and values v (as gapkit)."""
+    blocks = []
+    for zi, yi in sorted(zip(z, y)):
+        if blocks and blocks[-1][1] == zi:
+            blocks[-1][2] += yi
+            blocks[-1][3] += 1
+        else:
+            blocks.append([zi, zi, yi, 1.0])
+        while len(blocks) > 1 and blocks[-2][2] / blocks[-2][3] >= blocks[-1][2] / blocks[-1][3]:
+            lo, _, s2, w2 = blocks[-2]
+            _, hi, s1, w1 = blocks.pop()
+            blocks[-1] = [lo, hi, s1 + s2, w1 + w2]
+    x = [v for b in blocks for v in (b[0], b[1])]
+    v = [b[2] / b[3] for b in blocks for _ in (0, 1)]
+    return np.array(x), np.array(v)
+
+
+def isotonic_predict(x, v, z):
+    return np.interp(z, x, v)  # flat inside blocks (equal values), linear between, clamped outside
+
+
+def platt(z, y):
+    """Weighted logistic regression p = sigmoid(a z + b) by Newton's method."""
+    a, b = 0.0, np.log(1 / (np.sqrt(len(z)) - 1))
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-(a * z + b)))
+        r, h = p - y, p * (1 - p)
+        grad = np.array([(r * z).sum(), r.sum()])
+        hess = np.array([[(h * z * z).sum(), (h * z).sum()], [(h * z).sum(), h.sum()]])
+        step = np.linalg.solve(hess, grad)
+        a, b = a - step[0], b - step[1]
+        if np.abs(step).max() < 1e-13:
+            break
+    return a, b
+
+
+def score_metrics(z, calibrated):
+    """Held-out metrics of scores z (true pairs on the diagonal), as `gapkit score eval` reports them."""
+    n = len(z)
+    true, off = np.diag(z), z[~np.eye(n, dtype=bool)]
+    allv = np.concatenate([true, off])
+    uniq, inv, cnt = np.unique(allv, return_inverse=True, return_counts=True)
+    order_ranks = np.cumsum(cnt) - (cnt - 1) / 2  # average 1-based rank of each distinct value
+    r = order_ranks[inv]
+    auc = (r[:n].sum() - n * (n + 1) / 2) / (n * len(off))
+    st = np.sort(true)
+    prec = {}
+    for rec in (0.5, 0.9):
+        t = st[n - int(np.ceil(rec * n))]
+        pos, neg = (true >= t).sum(), (off >= t).sum()
+        prec[str(rec)] = float(pos / (pos + neg))
+    top = np.argsort(-z, axis=1, kind="stable")[:, :10]
+    occ = np.bincount(top.ravel(), minlength=n).astype(np.float64)
+    d = occ - occ.mean()
+    hub = float((d ** 3).mean() / (d ** 2).mean() ** 1.5)
+    p, y = calibrated.ravel(), np.eye(n).ravel()
+    bins = np.minimum((p * 10).astype(int), 9)
+    ece = sum((bins == k).sum() / len(p) * abs(p[bins == k].mean() - y[bins == k].mean()) for k in range(10) if (bins == k).any())
+    return {"aToB": recall(ranks(z)), "auc": float(auc), "precisionAtRecall": prec, "hubness": hub,
+            "ece": float(ece), "brier": float(((p - y) ** 2).mean())}
+
+
+def score():
+    """Gallery-aware scoring on a small pair with a gap: fit on the first half, evaluate on the second."""
+    n, d, fit = 60, 10, 30
+    a, b = f32(n, d), f32(n, d)
+    b += 0.9 * a
+    a += 0.6
+    ua, ub = unit(a), unit(b)
+    ev = {}
+    platt_params = {}
+    zs = {}
+    fit_terms = score_terms(ua[:fit], ub[:fit], ua[:fit])
+    eval_terms = score_terms(ua[fit:], ub[fit:], ua[:fit])
+    back_terms = score_terms(ub[fit:], ua[fit:], ub[:fit])
+    for method, z in eval_terms.items():
+        zf = fit_terms[method]
+        x, v = isotonic(zf.ravel(), np.eye(fit).ravel())
+        m = score_metrics(z, isotonic_predict(x, v, z))
+        m["bToA"] = recall(ranks(back_terms[method]))
+        ev[method] = m
+        platt_params[method] = platt(zf.ravel(), np.eye(fit).ravel())
+        zs[method] = mat(z)
+    return {"a": mat(a), "b": mat(b), "fitRows": fit, "evalScores": zs, "metrics": ev,
+            "platt": {m: {"a": float(p[0]), "b": float(p[1])} for m, p in platt_params.items()}}
+
+
 def shared_measures():
     """References on the shared Mind the Gap features (absent in a user's clone: skipped)."""
     out = {}
@@ -446,7 +548,7 @@ def shared_measures():
 
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
-    files = {"core": core(), "metrics": metrics(), "stats": stats(), "edge": edge(), "zero-shot": zero_shot(), "align": align(), "losses": losses(), "experiments": experiments(), "pca": pca()}
+    files = {"core": core(), "metrics": metrics(), "stats": stats(), "edge": edge(), "zero-shot": zero_shot(), "align": align(), "losses": losses(), "experiments": experiments(), "pca": pca(), "score": score()}
     shared = shared_measures()
     if shared:
         files["mind-the-gap"] = shared

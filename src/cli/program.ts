@@ -8,6 +8,7 @@ import { registerExperiment } from "./commands/experiment.js";
 import { registerInfo } from "./commands/info.js";
 import { registerMeasure } from "./commands/measure.js";
 import { registerReport } from "./commands/report.js";
+import { registerScore } from "./commands/score.js";
 import { registerShift } from "./commands/shift.js";
 import { registerStats } from "./commands/stats.js";
 import { registerTrain } from "./commands/train.js";
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerShift(program);
   registerExperiment(program);
   registerReport(program);
+  registerScore(program);
   registerTrain(program);
   registerDemo(program);
   registerEmbed(program);

@@ -40,31 +40,39 @@ export function compensatedValue(x: CompensatedSum): Float64Array {
   return x.hi.map((h, k) => h + x.lo[k]);
 }
 
-/** Little-endian bytes of a Float64Array as base64: an exact, compact JSON form of long float64 vectors. */
-export function float64ToBase64(values: Float64Array): string {
-  const bytes = new Uint8Array(values.length * 8);
+/**
+ * Little-endian bytes of the values as base64: an exact, compact JSON form of long vectors — float64, or
+ * float32 with `width` 4 (exact for float32 values).
+ */
+export function float64ToBase64(values: ArrayLike<number>, width: 4 | 8 = 8): string {
+  const bytes = new Uint8Array(values.length * width);
   const view = new DataView(bytes.buffer);
-  values.forEach((v, k) => {
-    view.setFloat64(k * 8, v, true);
-  });
+  for (let k = 0; k < values.length; k++)
+    if (width === 8) view.setFloat64(k * 8, values[k], true);
+    else view.setFloat32(k * 4, values[k], true);
   let binary = "";
   for (let k = 0; k < bytes.length; k += 0x8000)
     binary += String.fromCharCode(...bytes.subarray(k, k + 0x8000));
   return btoa(binary);
 }
 
-/** Inverse of float64ToBase64; `where` names the field in errors. */
-export function base64ToFloat64(text: string, length: number, where: string): Float64Array {
+/** Inverse of float64ToBase64 (same `width`); `where` names the field in errors. */
+export function base64ToFloat64(text: string, length: number, where: string, width: 4 | 8 = 8): Float64Array {
   let binary: string;
   try {
     binary = atob(text);
   } catch {
     binary = "";
   }
-  check(binary.length === length * 8, where, `base64 of ${length} little-endian float64 values`, () =>
-    binary.length ? `${binary.length} bytes` : "not base64",
+  check(
+    binary.length === length * width,
+    where,
+    `base64 of ${length} little-endian float${width * 8} values`,
+    () => (binary.length ? `${binary.length} bytes` : "not base64"),
   );
   const view = new DataView(new ArrayBuffer(binary.length));
   for (let k = 0; k < binary.length; k++) view.setUint8(k, binary.charCodeAt(k));
-  return Float64Array.from({ length }, (_, k) => view.getFloat64(k * 8, true));
+  return Float64Array.from({ length }, (_, k) =>
+    width === 8 ? view.getFloat64(k * 8, true) : view.getFloat32(k * 4, true),
+  );
 }

@@ -68,6 +68,9 @@ describe("the CLI contract", () => {
       "info",
       "experiment",
       "embed",
+      "score eval",
+      "score fit",
+      "score apply",
     ])
       expect(names).toContain(name);
   });
@@ -91,6 +94,7 @@ describe("the CLI contract", () => {
     ["experiment", ["experiment", "sphere", "--steps", "10", "--json"]],
     ["train", ["train", "PAIR", "--epochs", "1", "--widths", "4", "--batch", "16", "--json"]],
     ["info", ["info", "--json"]],
+    ["score eval", ["score", "eval", "PAIR", "--json"]],
     ["embed", ["embed", "--model", CLIP, "--texts", `${CLIP}/texts.txt`, "-o", "OUT", "--json"]],
   ])(
     "%s --json prints one JSON document on stdout and nothing else",

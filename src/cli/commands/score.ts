@@ -1,0 +1,146 @@
+import type { Command } from "commander";
+import { InputError } from "../../core/errors.js";
+import { readMatrixFile, readTextFile, writeFileAtomic } from "../../io/files.js";
+import { initBackends } from "../../node.js";
+import { CALIBRATIONS, type Calibration } from "../../score/calibrate.js";
+import { evaluateScoring, type ScoreEvaluation } from "../../score/evaluate.js";
+import { parseMethods, SCORE_METHODS, type ScoreMethod } from "../../score/methods.js";
+import { applyScorer, fitScorer, parseScorer } from "../../score/scorer.js";
+import { backendOption, parseInteger } from "../options.js";
+import { printResult } from "../output.js";
+import { loadPair, type PairFlags, pairOptions } from "../pair.js";
+import { stderrProgress } from "../progress.js";
+import { alignedTable } from "./stats.js";
+
+const f = (x: number, digits = 3) => x.toFixed(digits);
+
+function parseFraction(value: string): number {
+  const fit = Number(value);
+  if (!(fit > 0 && fit < 1))
+    throw new InputError("--fit", "a fraction strictly between 0 and 1", JSON.stringify(value));
+  return fit;
+}
+
+function parseCalibration(value: string): Calibration["type"] {
+  if (!(CALIBRATIONS as readonly string[]).includes(value))
+    throw new InputError("--calibration", CALIBRATIONS.join(" or "), JSON.stringify(value));
+  return value as Calibration["type"];
+}
+
+function parseMethod(value: string): ScoreMethod {
+  const [method, ...more] = parseMethods(value);
+  if (more.length || value === "all")
+    throw new InputError("--method", `one of ${SCORE_METHODS.join(", ")}`, JSON.stringify(value));
+  return method;
+}
+
+interface EvalFlags extends PairFlags {
+  backend?: string;
+  fit: string;
+  methods: string;
+  calibration: string;
+  seed: string;
+  json?: boolean;
+}
+
+interface FitFlags extends PairFlags {
+  backend?: string;
+  method: string;
+  calibration: string;
+  out: string;
+}
+
+function formatEvaluation(r: ScoreEvaluation): string {
+  const rows: [string, string][] = [
+    ["method", "a→b R@1/5/10   b→a R@1   AUC     P@R.5  P@R.9  hubness  ECE     Brier"],
+  ];
+  for (const [method, m] of Object.entries(r.methods)) {
+    rows.push([
+      method,
+      `${f(m.aToB.r1)}/${f(m.aToB.r5)}/${f(m.aToB.r10)}  ${f(m.bToA.r1)}     ${f(m.auc, 4)}  ${f(m.precisionAtRecall["0.5"])}  ${f(m.precisionAtRecall["0.9"])}  ${f(m.hubness, 2).padStart(7)}  ${f(m.ece, 4)}  ${f(m.brier, 5)}`,
+    ]);
+  }
+  return [
+    `fit on ${r.fitRows} pairs, evaluated on ${r.evalRows} (${r.calibration} calibration)`,
+    alignedTable(rows),
+    `best: ${r.best.method} (a→b R@1 ${f(r.best.r1)}), its calibrated P(match) has ECE ${f(r.best.ece, 4)}`,
+  ].join("\n");
+}
+
+/** `gapkit score eval|fit|apply`: gallery-aware scores, calibrated match probabilities and thresholds. */
+export function registerScore(program: Command): void {
+  const score = program
+    .command("score")
+    .description(
+      "gallery-aware match scores (raw, zscore, csls, dual-softmax, qb-norm) and calibrated P(match)",
+    );
+
+  backendOption(
+    pairOptions(
+      score.command("eval").description("fit each method on the first pairs, evaluate it on the rest"),
+    ),
+  )
+    .option(
+      "--fit <fraction>",
+      "fraction of the pairs (the first rows) to fit the bank and calibration on",
+      "0.5",
+    )
+    .option("--methods <list>", `all, or some of ${SCORE_METHODS.join(",")}`, "all")
+    .option("--calibration <type>", `map from score to P(match): ${CALIBRATIONS.join(" or ")}`, "isotonic")
+    .option("--seed <n>", "seed of the non-match sample calibration uses on large fit sets", "0")
+    .option("--json", "print JSON")
+    .action(async (file: string | undefined, flags: EvalFlags) => {
+      await initBackends(flags.backend);
+      const { a, b } = await loadPair(file, flags, "score eval");
+      const result = await evaluateScoring(a, b, {
+        fit: parseFraction(flags.fit),
+        methods: parseMethods(flags.methods),
+        calibration: parseCalibration(flags.calibration),
+        seed: parseInteger(flags.seed, "--seed"),
+        onProgress: stderrProgress("score eval"),
+      });
+      printResult(result, flags.json, formatEvaluation);
+    });
+
+  backendOption(
+    pairOptions(score.command("fit").description("fit a scorer on paired rows (queries a, gallery b)")),
+  )
+    .requiredOption("--method <name>", SCORE_METHODS.join(", "))
+    .option("--calibration <type>", `map from score to P(match): ${CALIBRATIONS.join(" or ")}`, "isotonic")
+    .requiredOption("-o, --out <scorer.json>", "where to write the scorer")
+    .action(async (file: string | undefined, flags: FitFlags) => {
+      await initBackends(flags.backend);
+      const method = parseMethod(flags.method);
+      const { a, b } = await loadPair(file, flags, "score fit");
+      const state = await fitScorer(a, b, method, { calibration: parseCalibration(flags.calibration) });
+      await writeFileAtomic(flags.out, new TextEncoder().encode(`${JSON.stringify(state)}\n`));
+      process.stderr.write(`wrote ${flags.out} (${method}, ${state.calibration.type} calibration)\n`);
+    });
+
+  backendOption(
+    score
+      .command("apply")
+      .description("the best gallery items of each query under a fitted scorer, with P(match)")
+      .argument("<scorer.json>", "a scorer written by `score fit`"),
+  )
+    .requiredOption("--a <queries>", "queries: (N, d) .npy/.npz")
+    .requiredOption("--b <gallery>", "gallery: (M, d) .npy/.npz")
+    .option("--top <k>", "gallery items per query", "10")
+    .option("-o, --out <file.json>", "write the matches here instead of stdout")
+    .action(async (scorerFile: string, flags: Record<string, string | undefined>) => {
+      await initBackends(flags.backend);
+      const state = parseScorer(await readTextFile(scorerFile), scorerFile);
+      const [queries, gallery] = await Promise.all([readMatrixFile(flags.a!), readMatrixFile(flags.b!)]);
+      if (queries.cols !== gallery.cols)
+        throw new InputError(
+          "--a/--b",
+          "embeddings of equal dimension",
+          `${queries.cols} and ${gallery.cols}`,
+        );
+      const top = parseInteger(flags.top!, "--top", 1, gallery.rows);
+      const matches = await applyScorer(state, queries, gallery, { top });
+      const text = `${JSON.stringify({ method: state.method, queries: matches.map((m, query) => ({ query, matches: m })) })}\n`;
+      if (flags.out) await writeFileAtomic(flags.out, new TextEncoder().encode(text));
+      else process.stdout.write(text);
+    });
+}

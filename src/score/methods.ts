@@ -1,0 +1,258 @@
+import type { BlockOptions } from "../core/blocks.js";
+import { check, InputError } from "../core/errors.js";
+import type { Matrix } from "../core/matrix.js";
+import { hashUniform } from "../core/rng.js";
+import type { LabelledScores } from "./calibrate.js";
+import { forEachCosineBlock } from "./cosine.js";
+
+/** Gallery-aware scores of a query q_i and a gallery item g_j, from their cosine s_ij. */
+export const SCORE_METHODS = ["raw", "zscore", "csls", "dual-softmax", "qb-norm"] as const;
+
+/** One of SCORE_METHODS. */
+export type ScoreMethod = (typeof SCORE_METHODS)[number];
+
+/** The methods' parameters: CSLS's neighbourhood k and the softmax temperature τ. */
+export interface ScoreParams {
+  k: number;
+  tau: number;
+}
+
+/** The defaults of the literature: k = 10 (CSLS), τ = 0.01 (dual softmax, QB-Norm). */
+export const DEFAULT_SCORE_PARAMS: ScoreParams = { k: 10, tau: 0.01 };
+
+/**
+ * Every method is affine in the cosine: z_ij = scale_i·s_ij + row_i + col_j.
+ * raw: s. zscore: (s − mean_i)/std_i over the gallery. csls: 2s − r_i − r_j, r the mean of an item's k
+ * highest cosines on the other side. dual-softmax: log softmax of s/τ over the gallery plus over the
+ * queries. qb-norm: s/τ − log Σ_b exp(s_bj/τ) over a bank of queries.
+ */
+export interface ScoreTerms {
+  scale: Float64Array;
+  row: Float64Array;
+  col: Float64Array;
+}
+
+/** Parses a method list: "all" or names separated by commas. */
+export function parseMethods(spec: string): ScoreMethod[] {
+  if (spec === "all") return [...SCORE_METHODS];
+  const names = spec.split(",").map((s) => s.trim());
+  for (const name of names)
+    if (!(SCORE_METHODS as readonly string[]).includes(name))
+      throw new InputError("--methods", `all or a list of ${SCORE_METHODS.join(", ")}`, JSON.stringify(name));
+  return names as ScoreMethod[];
+}
+
+/**
+ * Inserts v into the descending list top[at, at + k) if it belongs there (an equal value stays behind
+ * the ones already kept), moving `indices` along with the values when given.
+ */
+export function keepTop(
+  top: Float64Array,
+  at: number,
+  k: number,
+  v: number,
+  indices?: Int32Array,
+  index = 0,
+): void {
+  if (!(v > top[at + k - 1])) return;
+  let p = at + k - 1;
+  while (p > at && top[p - 1] < v) {
+    top[p] = top[p - 1];
+    if (indices) indices[p] = indices[p - 1];
+    p--;
+  }
+  top[p] = v;
+  if (indices) indices[p] = index;
+}
+
+function meanOfTops(top: Float64Array, count: number, k: number): Float64Array {
+  return Float64Array.from({ length: count }, (_, i) => {
+    let s = 0;
+    for (let t = 0; t < k; t++) s += top[i * k + t];
+    return s / k;
+  });
+}
+
+/** log Σ_b exp(s_bj/τ) for every gallery column j, over the rows of q (streamed, stable). */
+class ColumnLogSumExp {
+  readonly max: Float64Array;
+  readonly sum: Float64Array;
+  constructor(columns: number) {
+    this.max = new Float64Array(columns).fill(-Infinity);
+    this.sum = new Float64Array(columns);
+  }
+  add(j: number, x: number): void {
+    if (x > this.max[j]) {
+      this.sum[j] = this.sum[j] * Math.exp(this.max[j] - x) + 1;
+      this.max[j] = x;
+    } else this.sum[j] += Math.exp(x - this.max[j]);
+  }
+  result(): Float64Array {
+    return this.max.map((m, j) => m + Math.log(this.sum[j]));
+  }
+}
+
+/** Options for scoreTerms. */
+export interface ScoreTermOptions extends BlockOptions, Partial<ScoreParams> {
+  /** QB-Norm's query bank (rows of the query modality not among the queries); required for qb-norm. */
+  bank?: Matrix;
+}
+
+/**
+ * One pass over the cosines of q (queries) and g (gallery) gathers what `methods` need, and returns each
+ * method's affine terms (see ScoreTerms). The terms of csls, zscore and dual-softmax come from q and g
+ * themselves (transductive); qb-norm's from `bank`.
+ */
+export async function scoreTerms(
+  q: Matrix,
+  g: Matrix,
+  methods: readonly ScoreMethod[],
+  options: ScoreTermOptions = {},
+): Promise<Record<ScoreMethod, ScoreTerms>> {
+  const { k, tau } = { ...DEFAULT_SCORE_PARAMS, ...options };
+  check(
+    Number.isInteger(k) && k >= 1 && k <= Math.min(q.rows, g.rows),
+    "score k",
+    `an integer in [1, ${Math.min(q.rows, g.rows)}]`,
+    () => String(k),
+  );
+  check(tau > 0 && Number.isFinite(tau), "score tau", "a positive number", () => String(tau));
+  const [m, n] = [q.rows, g.rows];
+  const need = (method: ScoreMethod) => methods.includes(method);
+  const rowSum = new Float64Array(m);
+  const rowSquares = new Float64Array(m);
+  const rowTop = new Float64Array(need("csls") ? m * k : 0).fill(-Infinity);
+  const colTop = new Float64Array(need("csls") ? n * k : 0).fill(-Infinity);
+  const rowLse = new Float64Array(m);
+  const colLse = new ColumnLogSumExp(need("dual-softmax") ? n : 0);
+  await forEachCosineBlock(q, g, options, (block, rowStart, rows) => {
+    for (let r = 0; r < rows; r++) {
+      const i = rowStart + r;
+      const base = r * n;
+      let sum = 0;
+      let squares = 0;
+      let max = -Infinity;
+      for (let j = 0; j < n; j++) {
+        const s = block[base + j];
+        sum += s;
+        squares += s * s;
+        if (s > max) max = s;
+        if (need("csls")) {
+          keepTop(rowTop, i * k, k, s);
+          keepTop(colTop, j * k, k, s);
+        }
+        if (need("dual-softmax")) colLse.add(j, s / tau);
+      }
+      rowSum[i] = sum;
+      rowSquares[i] = squares;
+      if (need("dual-softmax")) {
+        let e = 0;
+        for (let j = 0; j < n; j++) e += Math.exp((block[base + j] - max) / tau);
+        rowLse[i] = max / tau + Math.log(e);
+      }
+    }
+  });
+  const ones = new Float64Array(m).fill(1);
+  const zerosRow = new Float64Array(m);
+  const zerosCol = new Float64Array(n);
+  const terms = {} as Record<ScoreMethod, ScoreTerms>;
+  for (const method of methods) {
+    if (method === "raw") terms.raw = { scale: ones, row: zerosRow, col: zerosCol };
+    else if (method === "zscore") {
+      const mean = rowSum.map((s) => s / n);
+      const std = rowSquares.map((s2, i) => Math.sqrt(Math.max(0, s2 / n - mean[i] * mean[i])));
+      terms.zscore = { scale: std.map((s) => 1 / s), row: mean.map((mu, i) => -mu / std[i]), col: zerosCol };
+    } else if (method === "csls") {
+      terms.csls = {
+        scale: new Float64Array(m).fill(2),
+        row: meanOfTops(rowTop, m, k).map((r) => -r),
+        col: meanOfTops(colTop, n, k).map((r) => -r),
+      };
+    } else if (method === "dual-softmax") {
+      terms["dual-softmax"] = {
+        scale: new Float64Array(m).fill(2 / tau),
+        row: rowLse.map((l) => -l),
+        col: colLse.result().map((l) => -l),
+      };
+    } else {
+      if (!options.bank)
+        throw new InputError("qb-norm", "a query bank (the fit rows of the query modality)", "none");
+      const bankLse = new ColumnLogSumExp(n);
+      await forEachCosineBlock(
+        options.bank,
+        g,
+        { ...options, names: { q: "bank", g: "gallery" } },
+        (block, _, rows) => {
+          for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) bankLse.add(j, block[r * n + j] / tau);
+        },
+      );
+      terms["qb-norm"] = {
+        scale: new Float64Array(m).fill(1 / tau),
+        row: zerosRow,
+        col: bankLse.result().map((l) => -l),
+      };
+    }
+  }
+  return terms;
+}
+
+/** z = scale_i·s + row_i + col_j for a block of cosines (rows from rowStart, n columns) into `out`. */
+export function applyTerms(
+  terms: ScoreTerms,
+  block: Float64Array,
+  out: Float64Array,
+  rowStart: number,
+  rows: number,
+): void {
+  const n = terms.col.length;
+  for (let r = 0; r < rows; r++) {
+    const i = rowStart + r;
+    const [a, b] = [terms.scale[i], terms.row[i]];
+    for (let j = 0, at = r * n; j < n; j++, at++) out[at] = a * block[at] + b + terms.col[j];
+  }
+}
+
+// Non-matches kept to fit a calibration: every pair up to this many, else a uniform sample.
+const MAX_CALIBRATION_NEGATIVES = 2 ** 20;
+
+/**
+ * Scores of paired rows (queries a, gallery b; qb-norm's bank = a) as labelled samples for calibration:
+ * every true pair, and the non-matches — all of them, or beyond MAX_CALIBRATION_NEGATIVES a uniform
+ * sample chosen by a hash of each pair's index and weighted back.
+ */
+export async function labelledScores(
+  a: Matrix,
+  b: Matrix,
+  methods: readonly ScoreMethod[],
+  options: ScoreTermOptions & { seed?: number } = {},
+): Promise<Map<ScoreMethod, LabelledScores>> {
+  const n = a.rows;
+  const terms = await scoreTerms(a, b, methods, { ...options, bank: a });
+  const rate = Math.min(1, MAX_CALIBRATION_NEGATIVES / Math.max(1, n * (n - 1)));
+  const samples = new Map(methods.map((m) => [m, { z: [] as number[], label: [] as number[] }]));
+  await forEachCosineBlock(a, b, options, (block, rowStart, rows) => {
+    const z = new Float64Array(block.length);
+    for (const method of methods) {
+      applyTerms(terms[method], block, z, rowStart, rows);
+      const sample = samples.get(method)!;
+      for (let r = 0; r < rows; r++)
+        for (let j = 0; j < n; j++) {
+          const i = rowStart + r;
+          if (i === j || rate === 1 || hashUniform(options.seed ?? 0, i * n + j) < rate) {
+            sample.z.push(z[r * n + j]);
+            sample.label.push(i === j ? 1 : 0);
+          }
+        }
+    }
+  });
+  return new Map(
+    [...samples].map(([method, { z, label }]) => [
+      method,
+      {
+        z: Float64Array.from(z),
+        label: Uint8Array.from(label),
+        weight: Float64Array.from(label, (l) => (l ? 1 : 1 / rate)),
+      },
+    ]),
+  );
+}

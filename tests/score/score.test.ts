@@ -1,0 +1,194 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { InputError } from "../../src/core/errors.js";
+import { sliceRows } from "../../src/core/matrix.js";
+import { measure } from "../../src/gap/measure.js";
+import { writeNpyFile } from "../../src/io/files.js";
+import { calibrate, fitCalibration, fitPlatt } from "../../src/score/calibrate.js";
+import { forEachCosineBlock } from "../../src/score/cosine.js";
+import { evaluateScoring } from "../../src/score/evaluate.js";
+import { applyTerms, labelledScores, SCORE_METHODS, scoreTerms } from "../../src/score/methods.js";
+import { applyScorer, fitScorer, parseScorer } from "../../src/score/scorer.js";
+import { gapkit, isUserError } from "../cli/run.js";
+import { expectClose, expectFields, fixture, fromFixture } from "../helpers.js";
+
+const ref = fixture("score");
+const [a, b] = [fromFixture(ref.a), fromFixture(ref.b)];
+const fit = ref.fitRows as number;
+const [aFit, bFit, aEval, bEval] = [
+  sliceRows(a, 0, fit),
+  sliceRows(b, 0, fit),
+  sliceRows(a, fit, a.rows),
+  sliceRows(b, fit, b.rows),
+];
+
+describe("scoring methods", () => {
+  it("give numpy's float64 scores for every method", async () => {
+    const terms = await scoreTerms(aEval, bEval, SCORE_METHODS, { bank: aFit });
+    for (const method of SCORE_METHODS) {
+      const z = new Float64Array(aEval.rows * bEval.rows);
+      await forEachCosineBlock(aEval, bEval, { maxBlockElements: 70 }, (block, rowStart, rows) =>
+        applyTerms(terms[method], block, z.subarray(rowStart * bEval.rows), rowStart, rows),
+      );
+      expectClose(z, ref.evalScores[method].data, 1e-10);
+    }
+  });
+
+  it("evaluate to numpy's retrieval, AUC, precision, hubness and isotonic calibration error", async () => {
+    const result = await evaluateScoring(a, b, { methods: SCORE_METHODS });
+    expect([result.fitRows, result.evalRows]).toEqual([fit, a.rows - fit]);
+    for (const method of SCORE_METHODS) expectFields(result.methods[method], ref.metrics[method], 1e-10);
+  });
+
+  it("fit Platt scaling as numpy's Newton iterations do", async () => {
+    const labelled = await labelledScores(aFit, bFit, SCORE_METHODS, {});
+    for (const method of SCORE_METHODS) {
+      const c = fitPlatt(labelled.get(method)!, fit);
+      expect(c.type).toBe("platt");
+      if (c.type === "platt") expectFields({ a: c.a, b: c.b }, ref.platt[method], 1e-6);
+    }
+  });
+
+  it("are the same blocked and unblocked (property)", async () => {
+    const whole = await evaluateScoring(a, b, { methods: SCORE_METHODS });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 900 }), async (maxBlockElements) => {
+        expect(await evaluateScoring(a, b, { methods: SCORE_METHODS, maxBlockElements })).toEqual(whole);
+      }),
+      { numRuns: 8 },
+    );
+  });
+
+  it("raw reproduces measure's retrieval", async () => {
+    const result = await evaluateScoring(a, b, { methods: ["raw"] });
+    const measured = await measure(aEval, bEval);
+    expect(result.methods.raw!.aToB).toEqual(measured.retrieval.aToB);
+    expect(result.methods.raw!.bToA).toEqual(measured.retrieval.bToA);
+  });
+});
+
+describe("calibration", () => {
+  const samples = fc.array(fc.tuple(fc.double({ min: -5, max: 5, noNaN: true }), fc.boolean()), {
+    minLength: 1,
+    maxLength: 60,
+  });
+  const labelled = (points: [number, boolean][]) => ({
+    z: Float64Array.from(points, ([z]) => z),
+    label: Uint8Array.from(points, ([, y]) => (y ? 1 : 0)),
+    weight: new Float64Array(points.length).fill(1),
+  });
+
+  it("isotonic is monotone and within [0, 1] (property)", () => {
+    fc.assert(
+      fc.property(
+        samples,
+        fc.array(fc.double({ min: -6, max: 6, noNaN: true }), { minLength: 2 }),
+        (points, zs) => {
+          const c = fitCalibration("isotonic", labelled(points), 10);
+          const sorted = [...zs].sort((x, y) => x - y);
+          const p = sorted.map((z) => calibrate(c, z));
+          for (let i = 1; i < p.length; i++) expect(p[i]).toBeGreaterThanOrEqual(p[i - 1]);
+          for (const v of p) expect(v >= 0 && v <= 1).toBe(true);
+        },
+      ),
+    );
+  });
+
+  it("moves the prior to another gallery size by Bayes' rule", () => {
+    const c = { type: "platt", a: 1, b: 0, gallerySize: 11 } as const;
+    const odds = (p: number) => p / (1 - p);
+    expect(odds(calibrate(c, 0.3, 101)) / odds(calibrate(c, 0.3))).toBeCloseTo(10 / 100, 12);
+  });
+});
+
+describe("fitted scorers", () => {
+  it("round-trip through JSON, rank the gallery by the method's score and refuse a bad state", async () => {
+    for (const method of ["csls", "qb-norm"] as const) {
+      const state = await fitScorer(aFit, bFit, method);
+      const read = parseScorer(JSON.stringify(state));
+      expect(read).toEqual(state);
+      const matches = await applyScorer(read, aEval, bEval, { top: 3 });
+      const terms = (await scoreTerms(aEval, bEval, [method], { bank: aFit }))[method];
+      const z = new Float64Array(aEval.rows * bEval.rows);
+      await forEachCosineBlock(aEval, bEval, {}, (block, rowStart, rows) =>
+        applyTerms(terms, block, z.subarray(rowStart * bEval.rows), rowStart, rows),
+      );
+      const n = bEval.rows;
+      for (const [i, row] of matches.entries()) {
+        const want = Array.from({ length: n }, (_, j) => j)
+          .sort((x, y) => z[i * n + y] - z[i * n + x] || x - y)
+          .slice(0, 3);
+        expect(row.map((m) => m.index)).toEqual(want);
+        for (const m of row) expect(m.probability >= 0 && m.probability <= 1).toBe(true);
+      }
+    }
+    expect(() => parseScorer('{"kind": "gapkit.scorer", "version": 2}')).toThrow(InputError);
+    expect(() => parseScorer("not json")).toThrow(InputError);
+  });
+});
+
+describe("gapkit score", () => {
+  const dir = mkdtempSync(join(tmpdir(), "gapkit-score-"));
+  const pair = join(dir, "pair.npy");
+
+  it("eval prints the contract's JSON keys; fit writes a scorer that apply uses", async () => {
+    const data = new Float32Array(2 * a.data.length);
+    data.set(a.data);
+    data.set(b.data, a.data.length);
+    await writeNpyFile(pair, { shape: [2, a.rows, a.cols], data });
+    const r = await gapkit("score", "eval", pair, "--fit", "0.5", "--methods", "all", "--json");
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(Object.keys(out)).toEqual(expect.arrayContaining(["fitRows", "evalRows", "methods"]));
+    for (const method of SCORE_METHODS)
+      expect(Object.keys(out.methods[method]).sort()).toEqual(
+        ["aToB", "bToA", "auc", "precisionAtRecall", "hubness", "ece", "brier"].sort(),
+      );
+    expect(out.methods.raw.aToB).toEqual(ref.metrics.raw.aToB);
+
+    const scorer = join(dir, "scorer.json");
+    expect(
+      (await gapkit("score", "fit", pair, "--rows", `0:${fit}`, "--method", "csls", "-o", scorer)).code,
+    ).toBe(0);
+    await writeNpyFile(join(dir, "q.npy"), { shape: [aEval.rows, aEval.cols], data: aEval.data });
+    await writeNpyFile(join(dir, "g.npy"), { shape: [bEval.rows, bEval.cols], data: bEval.data });
+    const outFile = join(dir, "matches.json");
+    const applied = await gapkit(
+      "score",
+      "apply",
+      scorer,
+      "--a",
+      join(dir, "q.npy"),
+      "--b",
+      join(dir, "g.npy"),
+      "--top",
+      "2",
+      "-o",
+      outFile,
+    );
+    expect(applied.code, applied.stderr).toBe(0);
+    const matches = JSON.parse(readFileSync(outFile, "utf8"));
+    expect(matches.queries).toHaveLength(aEval.rows);
+    expect(matches.queries[0].matches).toHaveLength(2);
+  });
+
+  it.each([
+    [["eval", "PAIR", "--fit", "1.5"], "--fit"],
+    [["eval", "PAIR", "--methods", "raw,nope"], "--methods"],
+    [["fit", "PAIR", "--method", "all", "-o", "x.json"], "--method"],
+    [["apply", "BAD", "--a", "PAIR", "--b", "PAIR"], "gapkit.scorer"],
+  ])("%j is a one-line user error", async (args, message) => {
+    writeFileSync(join(dir, "bad.json"), '{"kind": "nope"}');
+    const r = await gapkit(
+      "score",
+      ...args.map((x) =>
+        x === "PAIR" ? pair : x === "BAD" ? join(dir, "bad.json") : x === "x.json" ? join(dir, x) : x,
+      ),
+    );
+    expect(isUserError(r)).toBe(true);
+    expect(r.stderr).toContain(message);
+  });
+});
