@@ -11,13 +11,13 @@ import { join } from "node:path";
 import { numpyEnv } from "./numpy-env.js";
 
 const ROOT = process.cwd(); // npm run sets it to the package root
-const FEATURES = join(ROOT, "../shared/data/mind-the-gap/features_clip.npy");
+export const FEATURES = join(ROOT, "../shared/data/mind-the-gap/features_clip.npy");
 const PEER = join(ROOT, "../shared/tools/peers/measure_numpy.py");
 const FULL_PEER = join(ROOT, "bench/measure_numpy_full.py");
 const CLI = join(ROOT, "dist/cli/main.js");
 const REPS = 7;
 
-function medianWall(command: string, args: string[], env = process.env): number {
+export function medianWall(command: string, args: string[], env = process.env): number {
   const times: number[] = [];
   for (let r = 0; r < REPS + 1; r++) {
     const t = performance.now();

@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each against its peer (numpy) run in the same process tree.
- * `npm run bench -- gemm measure` runs only the named ones (gemm, measure, losses, train, scale);
+ * `npm run bench -- gemm measure` runs only the named ones (gemm, measure, score, losses, train, scale);
  * `--large` adds measure on 100,000 pairs (minutes). The scale benchmark needs ≈ 8.2 GB of free space in
  * the temporary folder.
  */
@@ -8,11 +8,13 @@ import { benchGemm } from "./gemm.js";
 import { benchLosses } from "./losses.js";
 import { benchMeasure, benchMeasureLarge } from "./measure.js";
 import { benchScale } from "./scale.js";
+import { benchScore } from "./score.js";
 import { benchTrain } from "./train.js";
 
 const BENCHMARKS: Record<string, () => string[] | Promise<string[]>> = {
   gemm: async () => ["gemm: median of 9 runs after 2 warm-ups, float32, all cores", ...(await benchGemm())],
   measure: benchMeasure,
+  score: benchScore,
   losses: benchLosses,
   train: benchTrain,
   scale: benchScale,

@@ -11,11 +11,46 @@ export type Calibration =
 /** The calibration kinds. */
 export const CALIBRATIONS = ["isotonic", "platt"] as const;
 
-/** Weighted (score, label) samples: every true pair, and non-matches weighted by 1 / their sampling rate. */
+/**
+ * Scores of true pairs and of non-matches, each sorted ascending; every non-match stands for
+ * `negativeWeight` of them (1 / the rate they were sampled at).
+ */
 export interface LabelledScores {
-  z: Float64Array;
-  label: Uint8Array;
-  weight: Float64Array;
+  positives: Float64Array;
+  negatives: Float64Array;
+  negativeWeight: number;
+}
+
+/** Sorts the two classes' scores (in place) into LabelledScores. */
+export function labelled(
+  positives: Float64Array,
+  negatives: Float64Array,
+  negativeWeight = 1,
+): LabelledScores {
+  return { positives: positives.sort(), negatives: negatives.sort(), negativeWeight };
+}
+
+/**
+ * The distinct scores in ascending order, each with the weight of true pairs and of non-matches at it:
+ * one merge of the two sorted classes.
+ */
+function distinctScores(data: LabelledScores): { z: number; positive: number; negative: number }[] {
+  const { positives: p, negatives: q, negativeWeight } = data;
+  const out: { z: number; positive: number; negative: number }[] = [];
+  for (let i = 0, j = 0; i < p.length || j < q.length; ) {
+    const z = j >= q.length || (i < p.length && p[i] <= q[j]) ? p[i] : q[j];
+    const last = out.at(-1);
+    const entry = last && last.z === z ? last : { z, positive: 0, negative: 0 };
+    if (entry !== last) out.push(entry);
+    if (j >= q.length || (i < p.length && p[i] <= q[j])) {
+      entry.positive++;
+      i++;
+    } else {
+      entry.negative += negativeWeight;
+      j++;
+    }
+  }
+  return out;
 }
 
 function sigmoid(t: number): number {
@@ -24,13 +59,14 @@ function sigmoid(t: number): number {
 
 /** Platt scaling: P = σ(a·z + b) by weighted logistic regression (Newton steps with step halving). */
 export function fitPlatt(data: LabelledScores, gallerySize: number): Calibration {
-  const { z, label, weight } = data;
+  const points = distinctScores(data);
   const loss = (a: number, b: number) => {
     let l = 0;
-    for (let i = 0; i < z.length; i++) {
-      const t = a * z[i] + b;
-      // log(1 + e^t) − y·t, stable for either sign of t
-      l += weight[i] * (Math.max(t, 0) + Math.log1p(Math.exp(-Math.abs(t))) - label[i] * t);
+    for (const { z, positive, negative } of points) {
+      const t = a * z + b;
+      // −log σ(t) for a match, −log(1 − σ(t)) for a non-match, stable for either sign of t
+      const softplus = Math.max(t, 0) + Math.log1p(Math.exp(-Math.abs(t)));
+      l += positive * (softplus - t) + negative * softplus;
     }
     return l;
   };
@@ -38,13 +74,13 @@ export function fitPlatt(data: LabelledScores, gallerySize: number): Calibration
   let current = loss(a, b);
   for (let iteration = 0; iteration < 100; iteration++) {
     let [ga, gb, haa, hab, hbb] = [0, 0, 0, 0, 0];
-    for (let i = 0; i < z.length; i++) {
-      const p = sigmoid(a * z[i] + b);
-      const [r, h] = [weight[i] * (p - label[i]), weight[i] * p * (1 - p)];
-      ga += r * z[i];
+    for (const { z, positive, negative } of points) {
+      const p = sigmoid(a * z + b);
+      const [r, h] = [(positive + negative) * p - positive, (positive + negative) * p * (1 - p)];
+      ga += r * z;
       gb += r;
-      haa += h * z[i] * z[i];
-      hab += h * z[i];
+      haa += h * z * z;
+      hab += h * z;
       hbb += h;
     }
     const det = haa * hbb - hab * hab;
@@ -69,15 +105,9 @@ export function fitPlatt(data: LabelledScores, gallerySize: number): Calibration
  * labels in weighted least squares; equal scores share one value. Stored as block ends (x) and values (y).
  */
 export function fitIsotonic(data: LabelledScores, gallerySize: number): Calibration {
-  const order = Array.from(data.z.keys()).sort((i, j) => data.z[i] - data.z[j]);
   const blocks: { lo: number; hi: number; sum: number; weight: number }[] = [];
-  for (const i of order) {
-    const [z, w] = [data.z[i], data.weight[i]];
-    const last = blocks.at(-1);
-    if (last && last.hi === z) {
-      last.sum += w * data.label[i];
-      last.weight += w;
-    } else blocks.push({ lo: z, hi: z, sum: w * data.label[i], weight: w });
+  for (const { z, positive, negative } of distinctScores(data)) {
+    blocks.push({ lo: z, hi: z, sum: positive, weight: positive + negative });
     // pool while the previous block's mean is not below the last one's: block values strictly increase
     while (blocks.length > 1) {
       const [prev, cur] = [blocks[blocks.length - 2], blocks[blocks.length - 1]];
@@ -103,7 +133,7 @@ export function fitCalibration(
   data: LabelledScores,
   gallerySize: number,
 ): Calibration {
-  check(data.z.length > 0, "calibration", "labelled scores", () => "none");
+  check(data.positives.length > 0, "calibration", "scores of true pairs", () => "none");
   return type === "platt" ? fitPlatt(data, gallerySize) : fitIsotonic(data, gallerySize);
 }
 
@@ -149,18 +179,14 @@ export function chooseThreshold(
   data: LabelledScores,
   target: { precision: number } | { recall: number },
 ): Threshold | null {
-  const order = Array.from(data.z.keys()).sort((i, j) => data.z[j] - data.z[i]);
-  let positives = 0;
-  for (let i = 0; i < data.z.length; i++) positives += data.weight[i] * data.label[i];
+  const points = distinctScores(data);
   let [tp, fp] = [0, 0];
   let best: Threshold | null = null;
-  for (let at = 0; at < order.length; at++) {
-    const i = order[at];
-    tp += data.weight[i] * data.label[i];
-    fp += data.weight[i] * (1 - data.label[i]);
-    // a threshold sits only below the last of equal scores
-    if (at + 1 < order.length && data.z[order[at + 1]] === data.z[i]) continue;
-    const point = { threshold: data.z[i], precision: tp / (tp + fp), recall: tp / positives };
+  // from the highest score down: each distinct score is a threshold keeping everything at or above it
+  for (let at = points.length - 1; at >= 0; at--) {
+    tp += points[at].positive;
+    fp += points[at].negative;
+    const point = { threshold: points[at].z, precision: tp / (tp + fp), recall: tp / data.positives.length };
     if ("recall" in target) {
       if (point.recall >= target.recall) return point;
     } else if (point.precision >= target.precision) best = point;

@@ -2,7 +2,7 @@ import type { BlockOptions } from "../core/blocks.js";
 import { check, InputError } from "../core/errors.js";
 import type { Matrix } from "../core/matrix.js";
 import { hashUniform } from "../core/rng.js";
-import type { LabelledScores } from "./calibrate.js";
+import { type LabelledScores, labelled } from "./calibrate.js";
 import { forEachCosineBlock } from "./cosine.js";
 
 /** Gallery-aware scores of a query q_i and a gallery item g_j, from their cosine s_ij. */
@@ -229,7 +229,9 @@ export async function labelledScores(
   const n = a.rows;
   const terms = await scoreTerms(a, b, methods, { ...options, bank: a });
   const rate = Math.min(1, MAX_CALIBRATION_NEGATIVES / Math.max(1, n * (n - 1)));
-  const samples = new Map(methods.map((m) => [m, { z: [] as number[], label: [] as number[] }]));
+  const samples = new Map(
+    methods.map((m) => [m, { positives: new Float64Array(n), negatives: [] as number[] }]),
+  );
   await forEachCosineBlock(a, b, options, (block, rowStart, rows) => {
     const z = new Float64Array(block.length);
     for (const method of methods) {
@@ -238,21 +240,16 @@ export async function labelledScores(
       for (let r = 0; r < rows; r++)
         for (let j = 0; j < n; j++) {
           const i = rowStart + r;
-          if (i === j || rate === 1 || hashUniform(options.seed ?? 0, i * n + j) < rate) {
-            sample.z.push(z[r * n + j]);
-            sample.label.push(i === j ? 1 : 0);
-          }
+          if (i === j) sample.positives[i] = z[r * n + j];
+          else if (rate === 1 || hashUniform(options.seed ?? 0, i * n + j) < rate)
+            sample.negatives.push(z[r * n + j]);
         }
     }
   });
   return new Map(
-    [...samples].map(([method, { z, label }]) => [
+    [...samples].map(([method, s]) => [
       method,
-      {
-        z: Float64Array.from(z),
-        label: Uint8Array.from(label),
-        weight: Float64Array.from(label, (l) => (l ? 1 : 1 / rate)),
-      },
+      labelled(s.positives, Float64Array.from(s.negatives), 1 / rate),
     ]),
   );
 }

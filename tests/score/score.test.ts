@@ -7,7 +7,7 @@ import { InputError } from "../../src/core/errors.js";
 import { sliceRows } from "../../src/core/matrix.js";
 import { measure } from "../../src/gap/measure.js";
 import { writeNpyFile } from "../../src/io/files.js";
-import { calibrate, fitCalibration, fitPlatt } from "../../src/score/calibrate.js";
+import { calibrate, fitCalibration, fitPlatt, labelled } from "../../src/score/calibrate.js";
 import { forEachCosineBlock } from "../../src/score/cosine.js";
 import { evaluateScoring } from "../../src/score/evaluate.js";
 import { applyTerms, labelledScores, SCORE_METHODS, scoreTerms } from "../../src/score/methods.js";
@@ -71,15 +71,23 @@ describe("scoring methods", () => {
 });
 
 describe("calibration", () => {
-  const samples = fc.array(fc.tuple(fc.double({ min: -5, max: 5, noNaN: true }), fc.boolean()), {
-    minLength: 1,
-    maxLength: 60,
-  });
-  const labelled = (points: [number, boolean][]) => ({
-    z: Float64Array.from(points, ([z]) => z),
-    label: Uint8Array.from(points, ([, y]) => (y ? 1 : 0)),
-    weight: new Float64Array(points.length).fill(1),
-  });
+  const samples = fc
+    .array(fc.tuple(fc.double({ min: -5, max: 5, noNaN: true }), fc.boolean()), {
+      minLength: 1,
+      maxLength: 60,
+    })
+    .filter((points) => points.some(([, y]) => y));
+  const labelledPoints = (points: [number, boolean][]) =>
+    labelled(
+      Float64Array.from(
+        points.filter(([, y]) => y),
+        ([z]) => z,
+      ),
+      Float64Array.from(
+        points.filter(([, y]) => !y),
+        ([z]) => z,
+      ),
+    );
 
   it("isotonic is monotone and within [0, 1] (property)", () => {
     fc.assert(
@@ -87,7 +95,7 @@ describe("calibration", () => {
         samples,
         fc.array(fc.double({ min: -6, max: 6, noNaN: true }), { minLength: 2 }),
         (points, zs) => {
-          const c = fitCalibration("isotonic", labelled(points), 10);
+          const c = fitCalibration("isotonic", labelledPoints(points), 10);
           const sorted = [...zs].sort((x, y) => x - y);
           const p = sorted.map((z) => calibrate(c, z));
           for (let i = 1; i < p.length; i++) expect(p[i]).toBeGreaterThanOrEqual(p[i - 1]);
