@@ -4,17 +4,28 @@ import { createRng } from "../core/rng.js";
 import { measure } from "../gap/measure.js";
 import { pairedCosines } from "../gap/metrics.js";
 import type { LossLandscape } from "../losses/landscape.js";
+import type { MethodEvaluation, ScoreEvaluation } from "../score/evaluate.js";
+import type { ScoreMethod } from "../score/methods.js";
 import { pca2 } from "../sim/pca.js";
 import type { ReportSection } from "./html.js";
 import { readMeasure } from "./reading.js";
 import { renderSvg } from "./render.js";
-import { cosineHistograms, lineChart, projectionScatter, recallBars, type VegaLiteSpec } from "./specs.js";
+import {
+  cosineHistograms,
+  lineChart,
+  projectionScatter,
+  recallBars,
+  scoreHistograms,
+  type VegaLiteSpec,
+} from "./specs.js";
 
 /** What a report shows besides the embeddings themselves. */
 export interface ReportOptions {
   title: string;
   /** Held-out alignment evaluation to plot (from evaluateHeldOut). */
   aligned?: HeldOutResult;
+  /** Held-out scoring evaluation with score samples (from evaluateScoring with `samples`). */
+  scored?: ScoreEvaluation;
   /** Experiment results to plot, by experiment name (cone-mlp, landscape, sphere). */
   experiments?: Record<string, unknown>;
   /** A caption per pair, shown in the projections' tooltips. */
@@ -157,6 +168,7 @@ export async function buildReport(a: Matrix, b: Matrix, options: ReportOptions):
   progress(4);
 
   if (options.aligned) sections.push(...(await alignedSections(options.aligned)));
+  if (options.scored) sections.push(...(await scoreSections(options.scored)));
   sections.push(...(await experimentSections(options.experiments ?? {})));
   return sections;
 }
@@ -196,6 +208,74 @@ async function alignedSections(r: HeldOutResult): Promise<ReportSection[]> {
         ]),
       },
       plot: await plot(recallBars(bars, "R@1 before and after each alignment, with 95% bootstrap CIs")),
+    },
+  ];
+}
+
+async function scoreSections(r: ScoreEvaluation): Promise<ReportSection[]> {
+  const methods = Object.entries(r.methods) as [ScoreMethod, MethodEvaluation][];
+  // binned here, per method: each method's scores live on their own scale
+  const BINS = 30;
+  const histogram = methods.flatMap(([method]) => {
+    const { truePairs, otherPairs } = r.samples?.[method] ?? { truePairs: [], otherPairs: [] };
+    const all = [...truePairs, ...otherPairs];
+    const [lo, hi] = [Math.min(...all), Math.max(...all)];
+    const width = (hi - lo) / BINS || 1;
+    return (
+      [
+        ["true pairs", truePairs],
+        ["other pairs", otherPairs],
+      ] as const
+    ).flatMap(([kind, scores]) => {
+      const counts = new Array<number>(BINS).fill(0);
+      for (const score of scores) counts[Math.min(BINS - 1, Math.floor((score - lo) / width))]++;
+      return counts.map((count, k) => ({
+        method,
+        kind,
+        start: f(lo + k * width, 5),
+        end: f(lo + (k + 1) * width, 5),
+        count,
+      }));
+    });
+  });
+  const reliability = [
+    { x: 0, y: 0, series: "perfect calibration" },
+    { x: 1, y: 1, series: "perfect calibration" },
+    ...methods.flatMap(([method, m]) =>
+      m.reliability.map((bin) => ({ x: f(bin.predicted, 4), y: f(bin.observed, 4), series: method })),
+    ),
+  ];
+  return [
+    {
+      title: "Telling a match from a non-match (held-out pairs)",
+      reading: `Scores fitted on ${r.fitRows} pairs, judged on the other ${r.evalRows}, each query against all ${r.evalRows} gallery items. The best method here is ${r.best.method} (A→B R@1 ${f(r.best.r1)}); its ${r.calibration} calibration turns scores into match probabilities with an expected calibration error of ${f(r.best.ece, 4)}.`,
+      table: {
+        header: ["method", "A→B R@1", "B→A R@1", "AUC", "precision at recall 0.5", "hubness", "ECE", "Brier"],
+        rows: methods.map(([method, m]) => [
+          method,
+          f(m.aToB.r1),
+          f(m.bToA.r1),
+          f(m.auc, 4),
+          f(m.precisionAtRecall["0.5"]),
+          f(m.hubness, 2),
+          f(m.ece, 4),
+          f(m.brier, 5),
+        ]),
+      },
+      plot: await plot(scoreHistograms(histogram, "True vs other pairs under each method")),
+      note: "Other pairs: one seeded random gallery item per query.",
+    },
+    {
+      title: "Reliability of the match probabilities",
+      reading:
+        "Each point is a bin of pairs by predicted P(match): its mean prediction against how often those pairs are true matches. On the diagonal, the probabilities mean what they say.",
+      plot: await plot(
+        lineChart(reliability, "Reliability diagram", {
+          x: "predicted P(match)",
+          y: "observed match rate",
+          series: "",
+        }),
+      ),
     },
   ];
 }

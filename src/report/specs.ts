@@ -104,3 +104,29 @@ export function recallBars(
     ],
   };
 }
+
+/** Pre-binned histograms of a scoring method's scores (true vs other pairs), one panel per method with its own scale. */
+export function scoreHistograms(
+  values: { method: string; kind: string; start: number; end: number; count: number }[],
+  title: string,
+): VegaLiteSpec {
+  return {
+    title,
+    data: { values },
+    facet: { field: "method", type: "nominal", title: null, sort: null },
+    columns: 3,
+    resolve: { scale: { x: "independent", y: "independent" } },
+    spec: {
+      width: 200,
+      height: 140,
+      mark: { type: "bar", opacity: 0.55 },
+      encoding: {
+        x: { field: "start", type: "quantitative", title: "score", scale: { zero: false } },
+        x2: { field: "end" },
+        y: { field: "count", type: "quantitative", stack: null, title: "pairs" },
+        y2: { datum: 0 },
+        color: { field: "kind", type: "nominal", title: null },
+      },
+    },
+  };
+}

@@ -1,6 +1,7 @@
 import type { BlockOptions } from "../core/blocks.js";
 import { check } from "../core/errors.js";
 import { type Matrix, sliceRows } from "../core/matrix.js";
+import { hashUniform } from "../core/rng.js";
 import { type RecallSummary, recallSummary } from "../eval/retrieval.js";
 import { type Calibration, calibrate, fitCalibration } from "./calibrate.js";
 import { forEachCosineBlock } from "./cosine.js";
@@ -31,6 +32,14 @@ export interface MethodEvaluation {
   ece: number;
   /** Mean squared error of the calibrated P(match) over all pairs. */
   brier: number;
+  /** The reliability diagram behind `ece`: per non-empty bin, pairs, mean P(match) and observed match rate. */
+  reliability: { pairs: number; predicted: number; observed: number }[];
+}
+
+/** Held-out scores to draw: every true pair's, and one other pair's per query (a seeded uniform pick). */
+export interface ScoreSamples {
+  truePairs: number[];
+  otherPairs: number[];
 }
 
 /** `score eval`'s result. */
@@ -39,6 +48,8 @@ export interface ScoreEvaluation {
   evalRows: number;
   calibration: Calibration["type"];
   methods: Partial<Record<ScoreMethod, MethodEvaluation>>;
+  /** With `samples`: the a→b scores of true and other pairs per method, for histograms. */
+  samples?: Partial<Record<ScoreMethod, ScoreSamples>>;
   /** The method with the highest a→b R@1 (then AUC), and its calibration error. */
   best: { method: ScoreMethod; r1: number; ece: number };
 }
@@ -49,8 +60,10 @@ export interface ScoreEvaluationOptions extends BlockOptions, Partial<ScoreParam
   fit?: number;
   methods: readonly ScoreMethod[];
   calibration?: Calibration["type"];
-  /** Seed of the non-match sample a calibration is fitted on when the fit set is large. */
+  /** Seed of the non-match sample a calibration is fitted on when the fit set is large, and of `samples`. */
   seed?: number;
+  /** Also return score samples for histograms (see ScoreSamples). */
+  samples?: boolean;
 }
 
 function skewness(values: ArrayLike<number>): number {
@@ -113,6 +126,7 @@ async function evaluateDirection(
       negativesAbove: [0, 0],
       aucSum: 0,
       occurrences: new Float64Array(n),
+      other: new Float64Array(n),
       bins: Array.from({ length: ECE_BINS }, () => ({ count: 0, p: 0, y: 0 })),
       brier: 0,
     };
@@ -153,12 +167,13 @@ async function evaluateDirection(
           }
         }
         result.ranks[i] = higher;
+        result.other[i] = z[r * n + ((i + 1 + Math.floor(hashUniform(options.seed ?? 0, i) * (n - 1))) % n)];
         if (calibrations)
           for (const j of topIndex.subarray(0, Math.min(HUBNESS_K, n))) result.occurrences[j]++;
       }
     }
   });
-  return { results, n };
+  return { results, truth };
 }
 
 /**
@@ -215,6 +230,9 @@ export async function evaluateScoring(
       const positives = above + equal;
       return positives / (positives + f.negativesAbove[k]);
     });
+    const reliability = f.bins
+      .filter((bin) => bin.count)
+      .map((bin) => ({ pairs: bin.count, predicted: bin.p / bin.count, observed: bin.y / bin.count }));
     out[method] = {
       aToB: recallSummary(f.ranks),
       bToA: recallSummary(backward.results.get(method)!.ranks),
@@ -223,17 +241,25 @@ export async function evaluateScoring(
       hubness: skewness(f.occurrences),
       ece,
       brier: f.brier / pairs,
+      reliability,
     };
   }
   const best = [...methods].sort((x, y) => {
     const [ex, ey] = [out[x]!, out[y]!];
     return ey.aToB.r1 - ex.aToB.r1 || ey.auc - ex.auc;
   })[0];
+  const samples = Object.fromEntries(
+    methods.map((m) => [
+      m,
+      { truePairs: [...forward.truth.get(m)!], otherPairs: [...forward.results.get(m)!.other] },
+    ]),
+  );
   return {
     fitRows,
     evalRows,
     calibration: type,
     methods: out,
     best: { method: best, r1: out[best]!.aToB.r1, ece: out[best]!.ece },
+    ...(options.samples ? { samples } : {}),
   };
 }

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { writeReport } from "../../src/cli/commands/report.js";
 import { InputError } from "../../src/core/errors.js";
 import { sliceRows } from "../../src/core/matrix.js";
 import { measure } from "../../src/gap/measure.js";
@@ -153,7 +154,7 @@ describe("gapkit score", () => {
     expect(Object.keys(out)).toEqual(expect.arrayContaining(["fitRows", "evalRows", "methods"]));
     for (const method of SCORE_METHODS)
       expect(Object.keys(out.methods[method]).sort()).toEqual(
-        ["aToB", "bToA", "auc", "precisionAtRecall", "hubness", "ece", "brier"].sort(),
+        ["aToB", "bToA", "auc", "precisionAtRecall", "hubness", "ece", "brier", "reliability"].sort(),
       );
     expect(out.methods.raw.aToB).toEqual(ref.metrics.raw.aToB);
 
@@ -181,6 +182,14 @@ describe("gapkit score", () => {
     const matches = JSON.parse(readFileSync(outFile, "utf8"));
     expect(matches.queries).toHaveLength(aEval.rows);
     expect(matches.queries[0].matches).toHaveLength(2);
+  });
+
+  it("report --score adds the score histograms and the reliability diagram", async () => {
+    const file = await writeReport({ a, b, source: "pair" }, join(dir, "report.html"), { score: "raw,csls" });
+    const html = readFileSync(file, "utf8");
+    expect(html).toContain("Telling a match from a non-match");
+    expect(html).toContain("Reliability of the match probabilities");
+    expect(html.match(/<figure class="plot"/g)).toHaveLength(5); // PCA, UMAP, cosines + these two
   });
 
   it.each([

@@ -7,6 +7,8 @@ import { readPairFile, readTextFile, writeFileAtomic } from "../../io/files.js";
 import { initBackends } from "../../node.js";
 import { buildReport } from "../../report/build.js";
 import { reportHtml } from "../../report/html.js";
+import { evaluateScoring } from "../../score/evaluate.js";
+import { parseMethods } from "../../score/methods.js";
 import { experiment, type ParamValues } from "../../sim/index.js";
 import { backendOption } from "../options.js";
 import { stderrProgress } from "../progress.js";
@@ -30,7 +32,14 @@ async function readLabels(path: string, rows: number): Promise<string[]> {
 export async function writeReport(
   { a, b, source }: { a: Matrix; b: Matrix; source: string },
   output: string,
-  options: { title?: string; align?: string; experiments?: string; labels?: string; aligned?: HeldOutResult },
+  options: {
+    title?: string;
+    align?: string;
+    experiments?: string;
+    labels?: string;
+    aligned?: HeldOutResult;
+    score?: string;
+  },
 ): Promise<string> {
   const methods =
     options.align === undefined
@@ -60,10 +69,18 @@ export async function writeReport(
     (methods.length
       ? await evaluateHeldOut(a, b, { methods, onProgress: stderrProgress("report: align") })
       : undefined);
+  const scored = options.score
+    ? await evaluateScoring(a, b, {
+        methods: parseMethods(options.score),
+        samples: true,
+        onProgress: stderrProgress("report: score"),
+      })
+    : undefined;
   const title = options.title ?? `Modality gap report: ${source}`;
   const sections = await buildReport(a, b, {
     title,
     aligned,
+    scored,
     experiments,
     labels: options.labels ? await readLabels(options.labels, a.rows) : undefined,
     onProgress: stderrProgress("report"),
@@ -90,6 +107,10 @@ export function registerReport(program: Command): void {
       .option("--title <text>", "the report's title")
       .option("--align <methods>", "held-out alignment to include: all, or a comma list of methods")
       .option("--experiments <names>", `experiments to include: ${REPORT_EXPERIMENTS.join(", ")}`)
+      .option(
+        "--score <methods>",
+        "held-out match scoring to include (histograms, reliability): all, or a comma list",
+      )
       .option("--labels <labels.json>", "a JSON array with one caption per pair (shown in tooltips)"),
   ).action(
     async (
@@ -99,6 +120,7 @@ export function registerReport(program: Command): void {
         title?: string;
         align?: string;
         experiments?: string;
+        score?: string;
         labels?: string;
         backend?: string;
       },
