@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -7,7 +7,7 @@ import { writeReport } from "../../src/cli/commands/report.js";
 import { InputError } from "../../src/core/errors.js";
 import { sliceRows } from "../../src/core/matrix.js";
 import { measure } from "../../src/gap/measure.js";
-import { writeNpyFile } from "../../src/io/files.js";
+import { readPairFile, writeNpyFile } from "../../src/io/files.js";
 import { calibrate, fitCalibration, fitPlatt, labelled } from "../../src/score/calibrate.js";
 import { forEachCosineBlock } from "../../src/score/cosine.js";
 import { evaluateScoring } from "../../src/score/evaluate.js";
@@ -68,6 +68,23 @@ describe("scoring methods", () => {
     const measured = await measure(aEval, bEval);
     expect(result.methods.raw!.aToB).toEqual(measured.retrieval.aToB);
     expect(result.methods.raw!.bToA).toEqual(measured.retrieval.bToA);
+  });
+});
+
+const SHARED = new URL("../../../shared/data/mind-the-gap/features_clip.npy", import.meta.url).pathname;
+const hasShared = existsSync(SHARED);
+if (!hasShared) console.warn(`skipping the features_clip scoring test: ${SHARED} is absent`);
+
+describe.skipIf(!hasShared)("scoring features_clip (../shared/data)", () => {
+  it("gives the issue's numbers and a calibrated best method", async () => {
+    const { a: images, b: texts } = await readPairFile(SHARED);
+    const r = await evaluateScoring(images, texts, { methods: SCORE_METHODS });
+    const r1 = Object.fromEntries(SCORE_METHODS.map((m) => [m, r.methods[m]!.aToB.r1]));
+    expect(r1).toEqual({ raw: 0.66, zscore: 0.66, csls: 0.68, "dual-softmax": 0.7, "qb-norm": 0.656 });
+    expect(r.methods.raw!.auc).toBeCloseTo(0.9902, 4);
+    expect(r.methods["dual-softmax"]!.auc).toBeCloseTo(0.9971, 4);
+    expect(r.best.method).toBe("dual-softmax");
+    expect(r.best.ece).toBeLessThanOrEqual(0.02);
   });
 });
 
