@@ -82,9 +82,13 @@ export function parseStreamFlags(flags: { workers?: string; chunkRows: string })
   };
 }
 
-/** Adds `--duckdb` and `--table`: compute the statistics inside DuckDB instead of streaming a file. */
-export function duckdbFlags(command: Command): Command {
+/** Adds `--duckdb`, `--clickhouse` and `--table`: compute the statistics inside a database engine instead of streaming a file. */
+export function engineFlags(command: Command): Command {
   return command
     .option("--duckdb <source>", "compute the statistics in DuckDB, from a .duckdb file or a Parquet glob")
-    .option("--table <name>", "the table of a .duckdb file (default: its only table)");
+    .option("--clickhouse <url>", "compute the statistics in ClickHouse (HTTP URL of a node), over --table")
+    .option(
+      "--table <name>",
+      "the table: of a .duckdb file (default: its only table), or of ClickHouse (required)",
+    );
 }

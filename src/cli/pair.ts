@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { InputError } from "../core/errors.js";
 import { type Matrix, sliceRows } from "../core/matrix.js";
 import type { GapStats } from "../gap/stats.js";
+import { clickhousePairStats } from "../io/clickhouse.js";
 import { duckdbPairStats } from "../io/duckdb.js";
 import { type PairSample, streamPairStats } from "../io/stream.js";
 import { openPairTable, type PairTableFlags, pairNames, readAll } from "../io/tables.js";
@@ -56,12 +57,14 @@ export interface StatisticsFlags extends PairFlags {
   workers?: string;
   chunkRows: string;
   duckdb?: string;
+  clickhouse?: string;
   table?: string;
 }
 
 /**
  * Statistics of the pair the flags name — streamed from FILE/--a/--b in chunks on worker threads, or
- * computed by DuckDB with --duckdb — and, with `sample`, a seeded sample of normalised pairs.
+ * computed by DuckDB (--duckdb) or a ClickHouse cluster (--clickhouse) — and, with `sample`, a seeded
+ * sample of pairs.
  */
 export async function pairStatistics(
   file: string | undefined,
@@ -69,9 +72,26 @@ export async function pairStatistics(
   command: string,
   options: { sample?: number; seed?: number; moments?: boolean },
 ): Promise<{ stats: GapStats; sample?: PairSample }> {
+  if (flags.duckdb || flags.clickhouse) {
+    const engine = flags.duckdb ? "--duckdb" : "--clickhouse";
+    const conflict =
+      file ??
+      flags.a ??
+      flags.b ??
+      (flags.rows && "--rows") ??
+      (flags.duckdb && flags.clickhouse && "both engines");
+    if (conflict) throw new InputError(command, `${engine} alone (no FILE, --a/--b or --rows)`, conflict);
+  }
+  if (flags.clickhouse) {
+    if (!flags.table) throw new InputError("--clickhouse", "--table naming the table to read", "none");
+    return clickhousePairStats(flags.clickhouse, {
+      ...options,
+      table: flags.table,
+      aCol: flags.aCol,
+      bCol: flags.bCol,
+    });
+  }
   if (flags.duckdb) {
-    const conflict = file ?? flags.a ?? flags.b ?? (flags.rows && "--rows");
-    if (conflict) throw new InputError(command, "--duckdb alone (no FILE, --a/--b or --rows)", conflict);
     return duckdbPairStats(flags.duckdb, {
       ...options,
       aCol: flags.aCol,

@@ -6,6 +6,7 @@ import { registerDemo } from "./commands/demo.js";
 import { registerEmbed } from "./commands/embed.js";
 import { registerExperiment } from "./commands/experiment.js";
 import { registerInfo } from "./commands/info.js";
+import { registerLoad } from "./commands/load.js";
 import { registerMeasure } from "./commands/measure.js";
 import { registerReport } from "./commands/report.js";
 import { registerScore } from "./commands/score.js";
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerMeasure(program);
   registerStats(program);
+  registerLoad(program);
   registerAlign(program);
   registerShift(program);
   registerExperiment(program);

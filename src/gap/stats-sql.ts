@@ -1,7 +1,7 @@
 /**
  * The mergeable gap statistics as SQL aggregates: the one description of the sums (GAP_SUMS, stats.ts) and a dialect
- * that turns it into queries, so a database engine computes them where the data lives. DuckDB is the
- * dialect shipped; another engine (Spark SQL, BigQuery, ClickHouse) needs only its own SqlDialect.
+ * that turns it into queries, so a database engine computes them where the data lives. DuckDB and
+ * ClickHouse are the dialects shipped; another engine (Spark SQL, BigQuery) needs only its own SqlDialect.
  */
 import type { CompensatedSum } from "../core/compensated.js";
 import { compensated } from "../core/compensated.js";
@@ -22,6 +22,22 @@ export interface SqlDialect {
   scale(list: string, s: string): string;
   /** The sum aggregate to use for long float sums. */
   sum(expr: string): string;
+  /** Rows where `condition` holds, counted. */
+  countIf(condition: string): string;
+  /**
+   * Per-dimension sums: "join" a table of indices 1..d and group by them (one row per index), or
+   * "forEach" sum the lists elementwise (`sumForEach`): the vector sums as one row of lists, the second
+   * moments as one row per index i (an ARRAY JOIN of the indices) holding row i.
+   */
+  elementwise:
+    | { kind: "join" }
+    | { kind: "forEach"; sumForEach(list: string): string; indexJoin(dim: number, name: string): string };
+  /**
+   * Per-row expressions named for the rest of the query: a SELECT's FROM item and what goes before the
+   * SELECT. DuckDB nests subqueries; ClickHouse uses WITH aliases, so that the aggregation reads the
+   * (Distributed) table itself and every shard sums its own rows.
+   */
+  bind(bindings: [name: string, expr: string][], source: string): { prefix: string; from: string };
   /** True where a number is finite and positive. */
   positiveFinite(expr: string): string;
   /** 1-based element access. */
@@ -40,10 +56,48 @@ export const DUCKDB: SqlDialect = {
   dot: (x, y) => `list_dot_product(${x}, ${y})`,
   scale: (list, s) => `list_transform(${list}, v -> v * ${s})`,
   sum: (expr) => `fsum(${expr})`,
+  countIf: (condition) => `count(*) FILTER (WHERE ${condition})`,
+  elementwise: { kind: "join" },
   positiveFinite: (expr) => `(${expr} > 0 AND isfinite(${expr}))`,
   element: (list, index) => `${list}[${index}]`,
   range: (n, name) => `range(1, ${n + 1}) AS ${name}_t(${name})`,
   identifier: (name) => `"${name.replaceAll('"', '""')}"`,
+  bind: (bindings, source) => ({
+    prefix: "",
+    from: bindings.reduce(
+      (from, [name, expr], k) => `(SELECT *, ${expr} AS ${name} FROM ${from}) AS gk_${k}`,
+      source,
+    ),
+  }),
+};
+
+/**
+ * ClickHouse (from 18.16): arrays with arrayMap lambdas, Kahan sums, and the -ForEach combinator for the
+ * per-dimension sums, so every shard returns a few arrays rather than d or d² rows.
+ */
+export const CLICKHOUSE: SqlDialect = {
+  // lambdas capture nothing (18.16 cannot): a per-row factor comes in as a second array (replicate)
+  asDoubles: (expr) => `arrayMap(gk_x -> toFloat64(gk_x), ${expr})`,
+  listOf: (exprs) => `[${exprs.join(", ")}]`,
+  length: (list) => `length(${list})`,
+  dot: (x, y) => `arraySum(arrayMap((gk_p, gk_q) -> gk_p * gk_q, ${x}, ${y}))`,
+  scale: (list, s) => `arrayMap((gk_p, gk_q) -> gk_p * gk_q, ${list}, replicate(${s}, ${list}))`,
+  // plain sums: 18.16's Kahan states do not survive the trip between shards
+  sum: (expr) => `sum(${expr})`,
+  countIf: (condition) => `countIf(${condition})`,
+  elementwise: {
+    kind: "forEach",
+    sumForEach: (list) => `sumForEach(${list})`,
+    indexJoin: (dim, name) => `ARRAY JOIN arrayMap(gk_k -> gk_k + 1, range(${dim})) AS ${name}`,
+  },
+  positiveFinite: (expr) => `(${expr} > 0 AND isFinite(${expr}))`,
+  element: (list, index) => `${list}[${index}]`,
+  range: (n, name) => `(SELECT number + 1 AS ${name} FROM system.numbers LIMIT ${n}) AS ${name}_t`,
+  identifier: (name) => `"${name.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`,
+  bind: (bindings, source) => ({
+    prefix: `WITH ${bindings.map(([name, expr]) => `${expr} AS ${name}`).join(", ")} `,
+    from: source,
+  }),
 };
 
 /** Where the two modalities are: a column holding a list, or one column per dimension. */
@@ -53,6 +107,11 @@ export type SqlColumn = { list: string } | { wide: string[] };
 export function columnExpression(dialect: SqlDialect, column: SqlColumn): string {
   const q = dialect.identifier;
   return dialect.asDoubles("list" in column ? q(column.list) : dialect.listOf(column.wide.map(q)));
+}
+
+// a sum's column in the results, named apart from the source's columns (a sum may be called "a")
+function resultName(s: SumSpec): string {
+  return `sum_${s.name}`;
 }
 
 /** The queries that compute GapStats over `source` (a FROM item) with the given columns. */
@@ -74,43 +133,76 @@ export function statsQueries(
   moments: boolean,
 ): StatsQueries {
   const q = dialect.identifier;
-  const raw = `SELECT ${columnExpression(dialect, columns.a)} AS a, ${columnExpression(dialect, columns.b)} AS b FROM ${source}`;
-  const norms = `SELECT a, b, ${dialect.dot("a", "a")} AS na, ${dialect.dot("b", "b")} AS nb FROM (${raw}) AS r`;
-  // ua, ub: the unit vectors every sum is over
-  const unit = `WITH u AS (SELECT *, ${dialect.scale("a", "1 / sqrt(na)")} AS ua, ${dialect.scale("b", "1 / sqrt(nb)")} AS ub FROM (${norms}) AS n)`;
-  const side = (x: "a" | "b") => `u${x}`;
+  // the unit vectors gk_ua, gk_ub every sum is over, from the raw rows gk_a, gk_b and their squared norms
+  const { prefix, from } = dialect.bind(
+    [
+      ["gk_a", columnExpression(dialect, columns.a)],
+      ["gk_b", columnExpression(dialect, columns.b)],
+      ["gk_na", dialect.dot("gk_a", "gk_a")],
+      ["gk_nb", dialect.dot("gk_b", "gk_b")],
+      ["gk_ua", dialect.scale("gk_a", "1 / sqrt(gk_na)")],
+      ["gk_ub", dialect.scale("gk_b", "1 / sqrt(gk_nb)")],
+    ],
+    source,
+  );
+  const side = (x: "a" | "b") => `gk_u${x}`;
   const of = (kind: SumSpec["kind"]) => GAP_SUMS.filter((s) => s.kind === kind);
   const other = (s: SumSpec) => ("y" in s ? s.y : s.x);
   const scalars = [
     "count(*) AS n",
-    "count(*) FILTER (WHERE a IS NULL OR b IS NULL) AS nulls",
-    `count(*) FILTER (WHERE ${dialect.length("a")} <> ${dim} OR ${dialect.length("b")} <> ${dim}) AS ragged`,
-    `count(*) FILTER (WHERE NOT ${dialect.positiveFinite("na")}) AS bad_a`,
-    `count(*) FILTER (WHERE NOT ${dialect.positiveFinite("nb")}) AS bad_b`,
-    ...of("dot").map((s) => `${dialect.sum(dialect.dot(side(s.x), side(other(s))))} AS ${q(s.name)}`),
+    `${dialect.countIf("gk_a IS NULL OR gk_b IS NULL")} AS nulls`,
+    `${dialect.countIf(`${dialect.length("gk_a")} <> ${dim} OR ${dialect.length("gk_b")} <> ${dim}`)} AS ragged`,
+    `${dialect.countIf(`NOT ${dialect.positiveFinite("gk_na")}`)} AS bad_a`,
+    `${dialect.countIf(`NOT ${dialect.positiveFinite("gk_nb")}`)} AS bad_b`,
+    ...of("dot").map((s) => `${dialect.sum(dialect.dot(side(s.x), side(other(s))))} AS ${q(resultName(s))}`),
   ];
+  const select = (what: string[], rest = "") => `${prefix}SELECT ${what.join(", ")} FROM ${from}${rest}`;
+  const queries = { scalars: select(scalars) };
+  const { elementwise } = dialect;
   const element = (x: "a" | "b", index: string) => dialect.element(side(x), index);
-  const vectorSums = of("sum").map((s) => `${dialect.sum(element(s.x, "i"))} AS ${q(s.name)}`);
+  if (elementwise.kind === "forEach") {
+    // row i of a second moment: the sum over rows of x_i · y
+    const momentRows = of("outer").map(
+      (s) =>
+        `${elementwise.sumForEach(dialect.scale(side(other(s)), element(s.x, "gk_i")))} AS ${q(resultName(s))}`,
+    );
+    return {
+      ...queries,
+      vectors: select(of("sum").map((s) => `${elementwise.sumForEach(side(s.x))} AS ${q(resultName(s))}`)),
+      ...(moments
+        ? {
+            moments: select(
+              ["gk_i", ...momentRows],
+              ` ${elementwise.indexJoin(dim, "gk_i")} GROUP BY gk_i ORDER BY gk_i`,
+            ),
+          }
+        : {}),
+    };
+  }
+  const vectorSums = of("sum").map((s) => `${dialect.sum(element(s.x, "i"))} AS ${q(resultName(s))}`);
   const momentSums = of("outer").map(
-    (s) => `${dialect.sum(`${element(s.x, "i")} * ${element(other(s), "j")}`)} AS ${q(s.name)}`,
+    (s) => `${dialect.sum(`${element(s.x, "i")} * ${element(other(s), "j")}`)} AS ${q(resultName(s))}`,
   );
   const i = dialect.range(dim, "i");
   return {
-    scalars: `${unit} SELECT ${scalars.join(", ")} FROM u`,
-    vectors: `${unit} SELECT i, ${vectorSums.join(", ")} FROM u, ${i} GROUP BY i ORDER BY i`,
+    ...queries,
+    vectors: select(["i", ...vectorSums], `, ${i} GROUP BY i ORDER BY i`),
     ...(moments
       ? {
-          moments: `${unit} SELECT i, j, ${momentSums.join(", ")} FROM u, ${i}, ${dialect.range(dim, "j")} GROUP BY i, j ORDER BY i, j`,
+          moments: select(
+            ["i", "j", ...momentSums],
+            `, ${i}, ${dialect.range(dim, "j")} GROUP BY i, j ORDER BY i, j`,
+          ),
         }
       : {}),
   };
 }
 
-/** Results of the statistics queries, as plain rows of numbers. */
+/** Results of the statistics queries: rows of numbers, or (forEach dialects) one row of lists. */
 export interface StatsQueryResults {
-  scalars: Record<string, number | bigint>;
-  vectors: Record<string, number | bigint>[];
-  moments?: Record<string, number | bigint>[];
+  scalars: Record<string, number | bigint | string>;
+  vectors: Record<string, number | bigint | string | number[]>[];
+  moments?: Record<string, number | bigint | string | number[]>[];
 }
 
 /** Assembles GapStats from the rows the queries returned; `where` names the source in errors. */
@@ -135,7 +227,11 @@ export function statsFromQueryResults(results: StatsQueryResults, dim: number, w
   for (const s of GAP_SUMS) {
     const rows = s.kind === "dot" ? [scalars] : s.kind === "sum" ? results.vectors : results.moments;
     if (!rows) continue;
-    const values = Float64Array.from(rows, (r) => Number(r[s.name]));
+    // one number per row, or lists (forEach dialects) laid end to end
+    const values = Float64Array.from(
+      rows.flatMap((r) => r[resultName(s)] as number | number[]),
+      Number,
+    );
     const expected = sumLength(s, dim);
     check(values.length === expected, `${where} ${s.name}`, `${expected} values`, () =>
       String(values.length),

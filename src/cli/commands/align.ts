@@ -15,7 +15,7 @@ import { parseStats } from "../../gap/stats.js";
 import { readArrayFile, readTextFile, writeFileAtomic, writeNpyFile } from "../../io/files.js";
 import { fromMatrix, toMatrix, toPair } from "../../io/npy.js";
 import { initBackends } from "../../node.js";
-import { backendOption, duckdbFlags, parseInteger, streamFlags } from "../options.js";
+import { backendOption, engineFlags, parseInteger, streamFlags } from "../options.js";
 import { printResult } from "../output.js";
 import { loadPair, type PairFlags, pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
 import { stderrProgress } from "../progress.js";
@@ -70,7 +70,7 @@ export function registerAlign(program: Command): void {
     )
     .addHelpText("after", `\nMethods (--method):\n${methodsHelp()}`);
 
-  duckdbFlags(
+  engineFlags(
     streamFlags(
       backendOption(
         pairOptions(
@@ -101,10 +101,10 @@ export function registerAlign(program: Command): void {
           : (await pairStatistics(file, flags, "align fit", { moments: method.fitStats.moments })).stats;
         state = fitAlignFromStats(method.kind, stats, params);
       } else {
-        if (flags.stats || flags.duckdb)
+        if (flags.stats || flags.duckdb || flags.clickhouse)
           throw new InputError(
             "--method",
-            `a method that fits from statistics with --stats/--duckdb (${statsMethods().join(", ")})`,
+            `a method that fits from statistics with --stats/--duckdb/--clickhouse (${statsMethods().join(", ")})`,
             `${method.kind}, which needs the rows`,
           );
         const { a, b } = await loadPair(file, flags, "align fit");

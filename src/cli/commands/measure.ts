@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { type MeasureResult, withPairwiseMetrics } from "../../gap/measure.js";
 import { finalizeStats } from "../../gap/stats.js";
 import { initBackends } from "../../node.js";
-import { backendOption, duckdbFlags, parseInteger, streamFlags } from "../options.js";
+import { backendOption, engineFlags, parseInteger, streamFlags } from "../options.js";
 import { printResult } from "../output.js";
 import { pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
 import { stderrProgress } from "../progress.js";
@@ -30,7 +30,7 @@ export function formatMeasure(r: MeasureResult): string {
 
 /** `gapkit measure`: the modality gap, geometry, retrieval and spectrum of a paired embedding set. */
 export function registerMeasure(program: Command): void {
-  duckdbFlags(
+  engineFlags(
     streamFlags(
       backendOption(
         pairOptions(

@@ -9,7 +9,7 @@ import {
 } from "../../gap/stats.js";
 import { readTextFile, writeFileAtomic } from "../../io/files.js";
 import { initBackends } from "../../node.js";
-import { backendOption, duckdbFlags, streamFlags } from "../options.js";
+import { backendOption, engineFlags, streamFlags } from "../options.js";
 import { printResult } from "../output.js";
 import { pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
 
@@ -68,7 +68,7 @@ function printSummary(stats: GapStats, flags: { vectors?: boolean; json?: boolea
 /** `gapkit stats FILE -o part.json` and `gapkit stats merge part*.json`: mergeable statistics at scale. */
 export function registerStats(program: Command): void {
   // positional options: `stats merge … --json` belongs to merge, not to stats
-  const stats = duckdbFlags(
+  const stats = engineFlags(
     streamFlags(
       backendOption(
         pairOptions(
