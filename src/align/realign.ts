@@ -1,6 +1,8 @@
 import { z } from "zod";
+import { check } from "../core/errors.js";
+import type { GapStats } from "../gap/stats.js";
 import { type AlignMethod, type AlignState, mapRows, vectorSchema } from "./method.js";
-import { meanAndTrace } from "./moments.js";
+import { meanAndTrace, momentsFromStats } from "./moments.js";
 
 /** State of `realign`: the anchors, the trace scale and the centroid of the moved fit set. */
 export interface RealignState extends AlignState {
@@ -67,19 +69,8 @@ export const realign: AlignMethod<RealignState> = {
   needsPairs: false,
   params: {},
   async fit(a, b) {
-    const sa = meanAndTrace(a);
-    const sb = meanAndTrace(b);
-    const anchors = { meanA: Array.from(sa.mean), meanB: Array.from(sb.mean) };
-    const scale = Math.sqrt(sa.trace / (sb.trace + 1e-10));
-    const scaleCentred = scaleBy(scale);
-    return {
-      kind: "realign",
-      version: 1,
-      dim: a.cols,
-      ...anchors,
-      scale,
-      centroid: movedCentroid(b, anchors, scaleCentred),
-    };
+    const anchors = realignAnchors(meanAndTrace(a), meanAndTrace(b));
+    return realignState(anchors, movedCentroid(b, anchors, scaleBy(anchors.scale)));
   },
   apply(state, m, side) {
     if (side === "a") return mapRows(m, state.dim, "realign", (row, out) => out.set(row));
@@ -96,6 +87,41 @@ export const realign: AlignMethod<RealignState> = {
       centroid: vectorSchema(dim),
     }),
 };
+
+/** ReAlign's anchor and trace steps: both means, and s = √(T_A / (T_B + 1e-10)). */
+export interface RealignAnchors {
+  meanA: number[];
+  meanB: number[];
+  scale: number;
+}
+
+function realignAnchors(
+  a: { mean: Float64Array; trace: number },
+  b: { mean: Float64Array; trace: number },
+): RealignAnchors {
+  return {
+    meanA: Array.from(a.mean),
+    meanB: Array.from(b.mean),
+    scale: Math.sqrt(a.trace / (b.trace + 1e-10)),
+  };
+}
+
+function realignState(anchors: RealignAnchors, centroid: number[]): RealignState {
+  return { kind: "realign", version: 1, dim: anchors.meanA.length, ...anchors, centroid };
+}
+
+/**
+ * ReAlign fitted where the rows live (a database): anchors and trace from the statistics, and the
+ * centroid from `centroid`, one more aggregation over B's rows (see realignCentroidQuery).
+ */
+export async function fitRealignFromStats(
+  stats: GapStats,
+  centroid: (anchors: RealignAnchors) => Promise<number[]>,
+): Promise<RealignState> {
+  check(stats.n >= 2, "realign fit", "at least 2 pairs", () => String(stats.n));
+  const anchors = realignAnchors(momentsFromStats(stats, "a"), momentsFromStats(stats, "b"));
+  return realignState(anchors, await centroid(anchors));
+}
 
 function scaleBy(s: number) {
   return (centred: Float64Array, out: Float64Array) => {

@@ -20,6 +20,8 @@ export interface SqlDialect {
   dot(x: string, y: string): string;
   /** x scaled by s elementwise. */
   scale(list: string, s: string): string;
+  /** The list whose element k is `body` of the lists' elements k (lists of equal length). */
+  zipWith(lists: string[], body: (elements: string[]) => string): string;
   /** The sum aggregate to use for long float sums. */
   sum(expr: string): string;
   /** Rows where `condition` holds, counted. */
@@ -55,6 +57,8 @@ export const DUCKDB: SqlDialect = {
   length: (list) => `len(${list})`,
   dot: (x, y) => `list_dot_product(${x}, ${y})`,
   scale: (list, s) => `list_transform(${list}, v -> v * ${s})`,
+  zipWith: (lists, body) =>
+    `list_transform(range(1, len(${lists[0]}) + 1), gk_k -> ${body(lists.map((l) => `${l}[gk_k]`))})`,
   sum: (expr) => `fsum(${expr})`,
   countIf: (condition) => `count(*) FILTER (WHERE ${condition})`,
   elementwise: { kind: "join" },
@@ -82,6 +86,10 @@ export const CLICKHOUSE: SqlDialect = {
   length: (list) => `length(${list})`,
   dot: (x, y) => `arraySum(arrayMap((gk_p, gk_q) -> gk_p * gk_q, ${x}, ${y}))`,
   scale: (list, s) => `arrayMap((gk_p, gk_q) -> gk_p * gk_q, ${list}, replicate(${s}, ${list}))`,
+  zipWith: (lists, body) => {
+    const params = lists.map((_, k) => `gk_z${k}`);
+    return `arrayMap((${params.join(", ")}) -> ${body(params)}, ${lists.join(", ")})`;
+  },
   // plain sums: 18.16's Kahan states do not survive the trip between shards
   sum: (expr) => `sum(${expr})`,
   countIf: (condition) => `countIf(${condition})`,
@@ -112,6 +120,17 @@ export function columnExpression(dialect: SqlDialect, column: SqlColumn): string
 // a sum's column in the results, named apart from the source's columns (a sum may be called "a")
 function resultName(s: SumSpec): string {
   return `sum_${s.name}`;
+}
+
+/** Per-dimension sums of named lists as the dialect does them: the select items, and what follows FROM. */
+function elementSums(dialect: SqlDialect, lists: [name: string, list: string][], dim: number) {
+  const { elementwise, identifier: q } = dialect;
+  if (elementwise.kind === "forEach")
+    return { items: lists.map(([name, list]) => `${elementwise.sumForEach(list)} AS ${q(name)}`), rest: "" };
+  return {
+    items: ["i", ...lists.map(([name, list]) => `${dialect.sum(dialect.element(list, "i"))} AS ${q(name)}`)],
+    rest: `, ${dialect.range(dim, "i")} GROUP BY i ORDER BY i`,
+  };
 }
 
 /** The queries that compute GapStats over `source` (a FROM item) with the given columns. */
@@ -157,7 +176,12 @@ export function statsQueries(
     ...of("dot").map((s) => `${dialect.sum(dialect.dot(side(s.x), side(other(s))))} AS ${q(resultName(s))}`),
   ];
   const select = (what: string[], rest = "") => `${prefix}SELECT ${what.join(", ")} FROM ${from}${rest}`;
-  const queries = { scalars: select(scalars) };
+  const sums = elementSums(
+    dialect,
+    of("sum").map((s) => [resultName(s), side(s.x)]),
+    dim,
+  );
+  const queries = { scalars: select(scalars), vectors: select(sums.items, sums.rest) };
   const { elementwise } = dialect;
   const element = (x: "a" | "b", index: string) => dialect.element(side(x), index);
   if (elementwise.kind === "forEach") {
@@ -168,7 +192,6 @@ export function statsQueries(
     );
     return {
       ...queries,
-      vectors: select(of("sum").map((s) => `${elementwise.sumForEach(side(s.x))} AS ${q(resultName(s))}`)),
       ...(moments
         ? {
             moments: select(
@@ -179,14 +202,12 @@ export function statsQueries(
         : {}),
     };
   }
-  const vectorSums = of("sum").map((s) => `${dialect.sum(element(s.x, "i"))} AS ${q(resultName(s))}`);
   const momentSums = of("outer").map(
     (s) => `${dialect.sum(`${element(s.x, "i")} * ${element(other(s), "j")}`)} AS ${q(resultName(s))}`,
   );
   const i = dialect.range(dim, "i");
   return {
     ...queries,
-    vectors: select(["i", ...vectorSums], `, ${i} GROUP BY i ORDER BY i`),
     ...(moments
       ? {
           moments: select(
@@ -248,4 +269,46 @@ export function statsFromQueryResults(results: StatsQueryResults, dim: number, w
     moments: results.moments !== undefined,
     sums: sums as GapSums,
   };
+}
+
+/** A number as an SQL literal (the shortest text that reads back as the same double). */
+function sqlNumber(x: number): string {
+  check(Number.isFinite(x), "sql", "a finite number", () => String(x));
+  return String(x);
+}
+
+/**
+ * ReAlign's centroid over a table's B rows, in SQL: the per-dimension sums of the unit rows of
+ * (b̂ − meanB)·scale + meanA (divide by the row count for the mean). The one aggregation ReAlign needs
+ * beyond the statistics, pushed down where the rows are.
+ */
+export function realignCentroidQuery(
+  dialect: SqlDialect,
+  source: string,
+  column: SqlColumn,
+  dim: number,
+  anchors: { meanA: ArrayLike<number>; meanB: ArrayLike<number>; scale: number },
+): string {
+  const numbers = (v: ArrayLike<number>) => dialect.listOf(Array.from(v, sqlNumber));
+  const { prefix, from } = dialect.bind(
+    [
+      ["gk_b", columnExpression(dialect, column)],
+      ["gk_nb", dialect.dot("gk_b", "gk_b")],
+      ["gk_ub", dialect.scale("gk_b", "1 / sqrt(gk_nb)")],
+      ["gk_mb", numbers(anchors.meanB)],
+      ["gk_ma", numbers(anchors.meanA)],
+      [
+        "gk_e",
+        dialect.zipWith(
+          ["gk_ub", "gk_mb", "gk_ma"],
+          ([u, m, a]) => `(${u} - ${m}) * ${sqlNumber(anchors.scale)} + ${a}`,
+        ),
+      ],
+      ["gk_ne", dialect.dot("gk_e", "gk_e")],
+      ["gk_en", dialect.scale("gk_e", "1 / sqrt(gk_ne)")],
+    ],
+    source,
+  );
+  const { items, rest } = elementSums(dialect, [["centroid", "gk_en"]], dim);
+  return `${prefix}SELECT ${items.join(", ")} FROM ${from}${rest}`;
 }

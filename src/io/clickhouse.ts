@@ -7,7 +7,7 @@ import type { ClickHouseClient } from "@clickhouse/client";
 import { check, InputError } from "../core/errors.js";
 import { type Matrix, matrix } from "../core/matrix.js";
 import type { GapStats } from "../gap/stats.js";
-import { CLICKHOUSE, statsFromQueryResults, statsQueries } from "../gap/stats-sql.js";
+import { CLICKHOUSE, realignCentroidQuery, statsFromQueryResults, statsQueries } from "../gap/stats-sql.js";
 import type { PairSample } from "./stream.js";
 import { openChunkDecoder, type TableReader } from "./tables.js";
 
@@ -311,6 +311,32 @@ export async function clickhousePairStats(
       ...(sampled ? {} : { rows: Float64Array.from(rows, (_, i) => i) }),
     };
     return { stats, sample };
+  } finally {
+    await server.close();
+  }
+}
+
+/** ReAlign's centroid over the table's B rows (n of them), summed by the server (see realignCentroidQuery). */
+export async function clickhouseRealignCentroid(
+  url: string,
+  options: { table: string; bCol?: string },
+  anchors: { meanA: number[]; meanB: number[]; scale: number },
+  n: number,
+): Promise<number[]> {
+  const table = checkIdentifier(options.table, "--table", true);
+  const bCol = checkIdentifier(options.bCol ?? "b", "--b-col");
+  const server = await connect(url);
+  try {
+    const dim = anchors.meanA.length;
+    const rows = await server.rows(realignCentroidQuery(CLICKHOUSE, table, { list: bCol }, dim, anchors));
+    const sums = rows.flatMap((r) => r.centroid as number[]).map(Number);
+    check(
+      sums.length === dim && sums.every(Number.isFinite),
+      `--clickhouse ${table}`,
+      `${dim} finite sums`,
+      () => String(sums.length),
+    );
+    return sums.map((s) => s / n);
   } finally {
     await server.close();
   }

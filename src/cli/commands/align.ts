@@ -10,8 +10,10 @@ import {
   parseAlignState,
   statsMethods,
 } from "../../align/index.js";
+import { fitRealignFromStats } from "../../align/realign.js";
 import { InputError } from "../../core/errors.js";
 import { parseStats } from "../../gap/stats.js";
+import { clickhouseRealignCentroid } from "../../io/clickhouse.js";
 import { readArrayFile, readTextFile, writeFileAtomic, writeNpyFile } from "../../io/files.js";
 import { fromMatrix, toMatrix, toPair } from "../../io/npy.js";
 import { initBackends } from "../../node.js";
@@ -77,7 +79,7 @@ export function registerAlign(program: Command): void {
           align
             .command("fit")
             .description(
-              `fit a transform and write its state as JSON; ${statsMethods().join(", ")} fit from streamed statistics (any file size, --duckdb, or --stats)`,
+              `fit a transform and write its state as JSON; ${statsMethods().join(", ")} fit from streamed statistics (any file size, --duckdb, --clickhouse, or --stats), realign too with --clickhouse`,
             ),
         )
           .requiredOption("--method <kind>", `one of ${Object.keys(ALIGN_METHODS).join(", ")}`)
@@ -95,7 +97,13 @@ export function registerAlign(program: Command): void {
       const method = alignMethod(flags.method);
       const params = parseParams(flags.param);
       let state: AlignState;
-      if (method.fitStats) {
+      if (method.kind === "realign" && flags.clickhouse) {
+        const { stats } = await pairStatistics(file, flags, "align fit", { moments: false });
+        const { clickhouse, table } = flags;
+        state = await fitRealignFromStats(stats, (anchors) =>
+          clickhouseRealignCentroid(clickhouse, { table: table!, bCol: flags.bCol }, anchors, stats.n),
+        );
+      } else if (method.fitStats) {
         const stats = flags.stats
           ? parseStats(await readTextFile(flags.stats), flags.stats)
           : (await pairStatistics(file, flags, "align fit", { moments: method.fitStats.moments })).stats;
