@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: every benchmark, each against its peer (numpy) run in the same process tree.
- * `npm run bench -- gemm measure` runs only the named ones (gemm, measure, score, losses, train, scale);
+ * `npm run bench -- gemm measure` runs only the named ones (gemm, measure, score, losses, train, scale, cluster);
  * `--large` adds measure on 100,000 pairs (minutes). The scale benchmark needs ≈ 8.2 GB of free space in
  * the temporary folder.
  */
+import { benchCluster } from "./cluster.js";
 import { benchGemm } from "./gemm.js";
 import { benchLosses } from "./losses.js";
 import { benchMeasure, benchMeasureLarge } from "./measure.js";
@@ -18,6 +19,7 @@ const BENCHMARKS: Record<string, () => string[] | Promise<string[]>> = {
   losses: benchLosses,
   train: benchTrain,
   scale: benchScale,
+  cluster: benchCluster,
 };
 const named = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
 const unknown = named.filter((name) => !(name in BENCHMARKS));

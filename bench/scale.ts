@@ -12,7 +12,7 @@ const ROOT = process.cwd();
 const CLI = join(ROOT, "dist/cli/main.js");
 
 /** Wall seconds and peak RSS (MB) of a command, via /usr/bin/time. */
-function timed(command: string, args: string[]): { wall: number; rssMb: number } {
+export function timed(command: string, args: string[]): { wall: number; rssMb: number } {
   const t = performance.now();
   const out = spawnSync("/usr/bin/time", ["-f", "%M", command, ...args], { encoding: "utf8" });
   const wall = (performance.now() - t) / 1000;

@@ -5,7 +5,7 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { check, InputError } from "../core/errors.js";
-import { type Matrix, matrix } from "../core/matrix.js";
+import { fromRows, type Matrix } from "../core/matrix.js";
 import type { GapStats } from "../gap/stats.js";
 import { CLICKHOUSE, realignCentroidQuery, statsFromQueryResults, statsQueries } from "../gap/stats-sql.js";
 import type { PairSample } from "./stream.js";
@@ -298,13 +298,7 @@ export async function clickhousePairStats(
     const rows = await server.rows(
       `SELECT ${aCol} AS a, ${bCol} AS b FROM ${table} ORDER BY ${sampled ? `cityHash64(${order}, ${(options.seed ?? 0) >>> 0})` : order} LIMIT ${options.sample}`,
     );
-    const gather = (side: "a" | "b") => {
-      const data = new Float32Array(rows.length * dim);
-      rows.forEach((r, i) => {
-        data.set(r[side] as number[], i * dim);
-      });
-      return matrix(rows.length, dim, data);
-    };
+    const gather = (side: "a" | "b") => fromRows(rows.map((r) => r[side] as number[]));
     const sample: PairSample = {
       a: gather("a"),
       b: gather("b"),
