@@ -26,7 +26,8 @@ export interface PairSampleInfo {
   of: number;
   seed: number;
   /** The fields that are estimates; every other number is exact over all pairs. */
-  estimated: ["uniformity", "retrieval"];
+  /** "spectrum" too where the second moments came from the sample (the SQL engines' measure). */
+  estimated: ("uniformity" | "retrieval" | "spectrum")[];
 }
 
 /** Options for measure. */

@@ -5,7 +5,7 @@
  */
 import type { ClickHouseClient } from "@clickhouse/client";
 import { check, InputError } from "../core/errors.js";
-import { fromRows, type Matrix } from "../core/matrix.js";
+import { type Matrix, matrix } from "../core/matrix.js";
 import type { GapStats } from "../gap/stats.js";
 import { CLICKHOUSE, realignCentroidQuery, statsFromQueryResults, statsQueries } from "../gap/stats-sql.js";
 import type { PairSample } from "./stream.js";
@@ -35,6 +35,8 @@ interface Server {
   rows(query: string): Promise<Row[]>;
   command(query: string): Promise<void>;
   insert(query: string, body: Uint8Array): Promise<void>;
+  /** The raw bytes of a query's result (for FORMAT RowBinary). */
+  binary(query: string): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -94,6 +96,16 @@ async function connect(url: string): Promise<Server> {
         fail(error);
       }
     },
+    binary: async (query) => {
+      try {
+        const { stream } = await client.exec({ query });
+        const chunks: Buffer[] = [];
+        for await (const chunk of stream) chunks.push(chunk as Buffer);
+        return Buffer.concat(chunks);
+      } catch (error) {
+        return fail(error);
+      }
+    },
     close: () => client.close(),
   };
 }
@@ -104,17 +116,20 @@ function firstLine(error: unknown): string {
     .replace(/, e\.what\(\) = DB::Exception$/, "");
 }
 
+/** An array length as RowBinary writes it: LEB128. */
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n > 127) {
+    out.push((n & 127) | 128);
+    n >>>= 7;
+  }
+  out.push(n);
+  return out;
+}
+
 /** RowBinary rows (id UInt64, a Array(Float32), b Array(Float32)) of paired matrices, ids from `first`. */
 export function rowBinary(a: Matrix, b: Matrix, first: number): Uint8Array {
-  const varint = (n: number, out: number[]) => {
-    while (n > 127) {
-      out.push((n & 127) | 128);
-      n >>>= 7;
-    }
-    out.push(n);
-  };
-  const prefix: number[] = [];
-  varint(a.cols, prefix);
+  const prefix = varint(a.cols);
   const rowBytes = 8 + 2 * (prefix.length + 4 * a.cols);
   const bytes = new Uint8Array(a.rows * rowBytes);
   const view = new DataView(bytes.buffer);
@@ -130,6 +145,33 @@ export function rowBinary(a: Matrix, b: Matrix, first: number): Uint8Array {
     }
   }
   return bytes;
+}
+
+/** Decodes RowBinary rows of two Array(Float32) columns of length `dim` (rowBinary's layout without the id). */
+export function fromRowBinary(bytes: Uint8Array, dim: number, where: string): [Matrix, Matrix] {
+  const prefix = varint(dim);
+  const rowBytes = 2 * (prefix.length + 4 * dim);
+  check(
+    bytes.length % rowBytes === 0,
+    where,
+    `rows of two arrays of ${dim} floats`,
+    () => `${bytes.length} bytes`,
+  );
+  const rows = bytes.length / rowBytes;
+  const [a, b] = [matrix(rows, dim), matrix(rows, dim)];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0, at = 0; i < rows; i++)
+    for (const m of [a, b]) {
+      check(
+        prefix.every((byte, k) => bytes[at + k] === byte),
+        where,
+        `rows of ${dim} floats`,
+        () => `another length in row ${i}`,
+      );
+      at += prefix.length;
+      for (let k = 0; k < dim; k++, at += 4) m.data[i * dim + k] = view.getFloat32(at, true);
+    }
+  return [a, b];
 }
 
 /** Options for clickhouseLoad. */
@@ -295,14 +337,16 @@ export async function clickhousePairStats(
     // all pairs by id, or a seeded uniform sample: the k smallest hashes of (id, seed)
     const order = described.has("id") ? "id" : `cityHash64(${aCol})`;
     const sampled = stats.n > options.sample;
-    const rows = await server.rows(
-      `SELECT ${aCol} AS a, ${bCol} AS b FROM ${table} ORDER BY ${sampled ? `cityHash64(${order}, ${(options.seed ?? 0) >>> 0})` : order} LIMIT ${options.sample}`,
+    // pulled as RowBinary float32: a tenth of the bytes of JSON, and no parsing of text
+    const float32 = (column: string) => `arrayMap(gk_x -> toFloat32(gk_x), ${column})`;
+    const bytes = await server.binary(
+      `SELECT ${float32(aCol)}, ${float32(bCol)} FROM ${table} ORDER BY ${sampled ? `cityHash64(${order}, ${(options.seed ?? 0) >>> 0})` : order} LIMIT ${options.sample} FORMAT RowBinary`,
     );
-    const gather = (side: "a" | "b") => fromRows(rows.map((r) => r[side] as number[]));
+    const [a, b] = fromRowBinary(bytes, dim, `--clickhouse ${table}`);
     const sample: PairSample = {
-      a: gather("a"),
-      b: gather("b"),
-      ...(sampled ? {} : { rows: Float64Array.from(rows, (_, i) => i) }),
+      a,
+      b,
+      ...(sampled ? {} : { rows: Float64Array.from({ length: a.rows }, (_, i) => i) }),
     };
     return { stats, sample };
   } finally {

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { type MeasureResult, withPairwiseMetrics } from "../../gap/measure.js";
-import { finalizeStats } from "../../gap/stats.js";
+import { finalizeStats, pairStats } from "../../gap/stats.js";
 import { initBackends } from "../../node.js";
 import { backendOption, engineFlags, parseInteger, streamFlags } from "../options.js";
 import { printResult } from "../output.js";
@@ -24,7 +24,10 @@ export function formatMeasure(r: MeasureResult): string {
     [`uniformity A / B${estimate}`, `${f(r.uniformity.a)} / ${f(r.uniformity.b)}`],
     [`A→B R@1 / R@5 / R@10${estimate}`, recall(aToB)],
     [`B→A R@1 / R@5 / R@10${estimate}`, recall(bToA)],
-    ...spectrum,
+    ...spectrum.map(([label, value]): [string, string] => [
+      r.sample?.estimated.includes("spectrum") ? `${label}${estimate}` : label,
+      value,
+    ]),
   ]);
 }
 
@@ -43,7 +46,7 @@ export function registerMeasure(program: Command): void {
           .option("--vectors", "include the gap vector mean(A) − mean(B) in --json output")
           .option(
             "--pairwise-max <k>",
-            "uniformity and retrieval are exact up to K pairs, else estimated on a seeded uniform sample of K",
+            "uniformity and retrieval (with --duckdb/--clickhouse, the spectrum too) are exact up to K pairs, else estimated on a seeded uniform sample of K",
             "20000",
           )
           .option("--seed <n>", "seed of the sample and its bootstrap", "0")
@@ -58,15 +61,29 @@ export function registerMeasure(program: Command): void {
       await initBackends(flags.backend);
       const pairwiseMax = parseInteger(flags.pairwiseMax, "--pairwise-max", 2, 1_000_000);
       const seed = parseInteger(flags.seed, "--seed");
-      const { stats, sample } = await pairStatistics(file, flags, "measure", { sample: pairwiseMax, seed });
-      const summary = finalizeStats(stats, { vectors: flags.vectors });
+      // in a SQL engine the d×d moments are N·d² row work: there they come from the pairs pulled back
+      const inEngine = Boolean(flags.duckdb || flags.clickhouse);
+      const { stats, sample } = await pairStatistics(file, flags, "measure", {
+        sample: pairwiseMax,
+        seed,
+        moments: !inEngine,
+      });
       if (!sample) throw new Error("measure: no sample of pairs came back");
       const estimated = sample.a.rows < stats.n;
+      const summary = {
+        ...finalizeStats(stats, { vectors: flags.vectors }),
+        ...(inEngine ? { spectrum: finalizeStats(await pairStats(sample.a, sample.b)).spectrum } : {}),
+      };
       const result = await withPairwiseMetrics(summary, sample.a, sample.b, {
         onProgress: stderrProgress("measure (pairwise)"),
         ...(estimated
           ? {
-              sample: { pairs: sample.a.rows, of: stats.n, seed, estimated: ["uniformity", "retrieval"] },
+              sample: {
+                pairs: sample.a.rows,
+                of: stats.n,
+                seed,
+                estimated: ["uniformity", "retrieval", ...(inEngine ? ["spectrum" as const] : [])],
+              },
               bootstrap: { seed },
             }
           : {}),
