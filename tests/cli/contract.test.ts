@@ -14,7 +14,9 @@ import { gapkit, scratchDir, writeMetricsPair } from "./run.js";
 const path = scratchDir("gapkit-contract-");
 
 /** Every command path of the CLI: ["measure"], ["align", "fit"], … */
-function commandPaths(command: Command = buildProgram(), prefix: string[] = []): string[][] {
+const program = await buildProgram();
+
+function commandPaths(command: Command = program, prefix: string[] = []): string[][] {
   return command.commands.flatMap((c) => [[...prefix, c.name()], ...commandPaths(c, [...prefix, c.name()])]);
 }
 
