@@ -16,6 +16,11 @@ export const CLIP_MODEL_FILES = {
 /** Which towers to load. */
 export type ClipTower = keyof typeof CLIP_MODEL_FILES;
 
+/** The files the given towers need, each once. */
+export function clipModelFiles(towers: readonly ClipTower[]): string[] {
+  return [...new Set(towers.flatMap((tower) => CLIP_MODEL_FILES[tower]))];
+}
+
 /** A CLIP model's loaded towers. */
 export interface ClipModel {
   readonly location: string;
@@ -92,10 +97,9 @@ export async function loadClipModel(
     ]);
     return { location, text, image };
   } catch (error) {
-    const files = [...new Set(towers.flatMap((tower) => CLIP_MODEL_FILES[tower]))];
     throw new InputError(
       `model ${location}`,
-      `a CLIP model folder with ${files.join(", ")}`,
+      `a CLIP model folder with ${clipModelFiles(towers).join(", ")}`,
       firstLine(error),
     );
   }

@@ -5,8 +5,8 @@ import type { Command } from "commander";
 import { InputError, parseJson } from "../../core/errors.js";
 import { type Matrix, stackRows } from "../../core/matrix.js";
 import {
-  CLIP_MODEL_FILES,
   type ClipTower,
+  clipModelFiles,
   embedImages,
   embedTexts,
   loadClipModel,
@@ -136,7 +136,7 @@ async function buildPairs(
 }
 
 function checkModelFolder(dir: string, towers: ClipTower[]): void {
-  const files = [...new Set(towers.flatMap((t) => CLIP_MODEL_FILES[t]))];
+  const files = clipModelFiles(towers);
   const missing = files.filter((f) => !existsSync(join(dir, f)));
   if (missing.length)
     throw new InputError(
