@@ -102,18 +102,14 @@ async function evaluateDirection(
   calibrations?: Map<ScoreMethod, Calibration>,
 ) {
   const n = q.rows;
-  const terms = await scoreTerms(q, g, methods, { ...options, bank });
+  const { terms, diagonal } = await scoreTerms(q, g, methods, { ...options, bank });
   // the true pairs' scores first: ranks, AUC and thresholds compare every other pair with them
-  const truth = new Map(methods.map((m) => [m, new Float64Array(n)]));
-  await forEachCosineBlock(q, g, options, (block, rowStart, rows) => {
-    for (const method of methods) {
-      const t = terms[method];
-      for (let r = 0; r < rows; r++) {
-        const i = rowStart + r;
-        truth.get(method)![i] = t.scale[i] * block[r * n + i] + t.row[i] + t.col[i];
-      }
-    }
-  });
+  const truth = new Map(
+    methods.map((m) => {
+      const t = terms[m];
+      return [m, diagonal.map((s, i) => t.scale[i] * s + t.row[i] + t.col[i])];
+    }),
+  );
   const results = new Map<ScoreMethod, ReturnType<typeof emptyResult>>();
   function emptyResult(method: ScoreMethod) {
     const trues = truth.get(method)!;

@@ -100,15 +100,16 @@ export interface ScoreTermOptions extends BlockOptions, Partial<ScoreParams> {
 
 /**
  * One pass over the cosines of q (queries) and g (gallery) gathers what `methods` need, and returns each
- * method's affine terms (see ScoreTerms). The terms of csls, zscore and dual-softmax come from q and g
- * themselves (transductive); qb-norm's from `bank`.
+ * method's affine terms (see ScoreTerms) and the diagonal cosines s_ii (the true pairs' where the rows are
+ * paired). The terms of csls, zscore and dual-softmax come from q and g themselves (transductive);
+ * qb-norm's from `bank`.
  */
 export async function scoreTerms(
   q: Matrix,
   g: Matrix,
   methods: readonly ScoreMethod[],
   options: ScoreTermOptions = {},
-): Promise<Record<ScoreMethod, ScoreTerms>> {
+): Promise<{ terms: Record<ScoreMethod, ScoreTerms>; diagonal: Float64Array }> {
   const { k, tau } = { ...DEFAULT_SCORE_PARAMS, ...options };
   check(
     Number.isInteger(k) && k >= 1 && k <= Math.min(q.rows, g.rows),
@@ -119,6 +120,7 @@ export async function scoreTerms(
   check(tau > 0 && Number.isFinite(tau), "score tau", "a positive number", () => String(tau));
   const [m, n] = [q.rows, g.rows];
   const need = (method: ScoreMethod) => methods.includes(method);
+  const diagonal = new Float64Array(Math.min(m, n));
   const rowSum = new Float64Array(m);
   const rowSquares = new Float64Array(m);
   const rowTop = new Float64Array(need("csls") ? m * k : 0).fill(-Infinity);
@@ -129,6 +131,7 @@ export async function scoreTerms(
     for (let r = 0; r < rows; r++) {
       const i = rowStart + r;
       const base = r * n;
+      if (i < n) diagonal[i] = block[base + i];
       let sum = 0;
       let squares = 0;
       let max = -Infinity;
@@ -193,7 +196,7 @@ export async function scoreTerms(
       };
     }
   }
-  return terms;
+  return { terms, diagonal };
 }
 
 /** z = scale_i·s + row_i + col_j for a block of cosines (rows from rowStart, n columns) into `out`. */
@@ -227,7 +230,7 @@ export async function labelledScores(
   options: ScoreTermOptions & { seed?: number } = {},
 ): Promise<Map<ScoreMethod, LabelledScores>> {
   const n = a.rows;
-  const terms = await scoreTerms(a, b, methods, { ...options, bank: a });
+  const { terms } = await scoreTerms(a, b, methods, { ...options, bank: a });
   const rate = Math.min(1, MAX_CALIBRATION_NEGATIVES / Math.max(1, n * (n - 1)));
   const samples = new Map(
     methods.map((m) => [m, { positives: new Float64Array(n), negatives: [] as number[] }]),

@@ -164,7 +164,7 @@ export async function applyScorer(
   const k = Math.min(params.k, queries.rows, gallery.rows);
   const terms = (
     await scoreTerms(queries, gallery, [method], { ...options, ...params, k, bank: bankMatrix(state) })
-  )[method];
+  ).terms[method];
   const n = gallery.rows;
   const threshold = state.thresholds.precision90?.threshold ?? Infinity;
   const out: Match[][] = [];

@@ -28,7 +28,7 @@ const [aFit, bFit, aEval, bEval] = [
 
 describe("scoring methods", () => {
   it("give numpy's float64 scores for every method", async () => {
-    const terms = await scoreTerms(aEval, bEval, SCORE_METHODS, { bank: aFit });
+    const { terms } = await scoreTerms(aEval, bEval, SCORE_METHODS, { bank: aFit });
     for (const method of SCORE_METHODS) {
       const z = new Float64Array(aEval.rows * bEval.rows);
       await forEachCosineBlock(aEval, bEval, { maxBlockElements: 70 }, (block, rowStart, rows) =>
@@ -137,7 +137,7 @@ describe("fitted scorers", () => {
       const read = parseScorer(JSON.stringify(state));
       expect(read).toEqual(state);
       const matches = await applyScorer(read, aEval, bEval, { top: 3 });
-      const terms = (await scoreTerms(aEval, bEval, [method], { bank: aFit }))[method];
+      const terms = (await scoreTerms(aEval, bEval, [method], { bank: aFit })).terms[method];
       const z = new Float64Array(aEval.rows * bEval.rows);
       await forEachCosineBlock(aEval, bEval, {}, (block, rowStart, rows) =>
         applyTerms(terms, block, z.subarray(rowStart * bEval.rows), rowStart, rows),
