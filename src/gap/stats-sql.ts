@@ -32,7 +32,11 @@ export interface SqlDialect {
    * moments as one row per index i (an ARRAY JOIN of the indices) holding row i.
    */
   elementwise:
-    | { kind: "join" }
+    | {
+        kind: "join";
+        /** A FROM item of integers 1..n named `name`. */
+        range(n: number, name: string): string;
+      }
     | { kind: "forEach"; sumForEach(list: string): string; indexJoin(dim: number, name: string): string };
   /**
    * Per-row expressions named for the rest of the query: a SELECT's FROM item and what goes before the
@@ -44,8 +48,6 @@ export interface SqlDialect {
   positiveFinite(expr: string): string;
   /** 1-based element access. */
   element(list: string, index: string): string;
-  /** A FROM item of integers 1..n named `name`. */
-  range(n: number, name: string): string;
   /** A quoted identifier. */
   identifier(name: string): string;
 }
@@ -61,10 +63,9 @@ export const DUCKDB: SqlDialect = {
     `list_transform(range(1, len(${lists[0]}) + 1), gk_k -> ${body(lists.map((l) => `${l}[gk_k]`))})`,
   sum: (expr) => `fsum(${expr})`,
   countIf: (condition) => `count(*) FILTER (WHERE ${condition})`,
-  elementwise: { kind: "join" },
+  elementwise: { kind: "join", range: (n, name) => `range(1, ${n + 1}) AS ${name}_t(${name})` },
   positiveFinite: (expr) => `(${expr} > 0 AND isfinite(${expr}))`,
   element: (list, index) => `${list}[${index}]`,
-  range: (n, name) => `range(1, ${n + 1}) AS ${name}_t(${name})`,
   identifier: (name) => `"${name.replaceAll('"', '""')}"`,
   bind: (bindings, source) => ({
     prefix: "",
@@ -100,7 +101,6 @@ export const CLICKHOUSE: SqlDialect = {
   },
   positiveFinite: (expr) => `(${expr} > 0 AND isFinite(${expr}))`,
   element: (list, index) => `${list}[${index}]`,
-  range: (n, name) => `(SELECT number + 1 AS ${name} FROM system.numbers LIMIT ${n}) AS ${name}_t`,
   identifier: (name) => `"${name.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`,
   bind: (bindings, source) => ({
     prefix: `WITH ${bindings.map(([name, expr]) => `${expr} AS ${name}`).join(", ")} `,
@@ -129,7 +129,7 @@ function elementSums(dialect: SqlDialect, lists: [name: string, list: string][],
     return { items: lists.map(([name, list]) => `${elementwise.sumForEach(list)} AS ${q(name)}`), rest: "" };
   return {
     items: ["i", ...lists.map(([name, list]) => `${dialect.sum(dialect.element(list, "i"))} AS ${q(name)}`)],
-    rest: `, ${dialect.range(dim, "i")} GROUP BY i ORDER BY i`,
+    rest: `, ${elementwise.range(dim, "i")} GROUP BY i ORDER BY i`,
   };
 }
 
@@ -205,14 +205,13 @@ export function statsQueries(
   const momentSums = of("outer").map(
     (s) => `${dialect.sum(`${element(s.x, "i")} * ${element(other(s), "j")}`)} AS ${q(resultName(s))}`,
   );
-  const i = dialect.range(dim, "i");
   return {
     ...queries,
     ...(moments
       ? {
           moments: select(
             ["i", "j", ...momentSums],
-            `, ${i}, ${dialect.range(dim, "j")} GROUP BY i, j ORDER BY i, j`,
+            `, ${elementwise.range(dim, "i")}, ${elementwise.range(dim, "j")} GROUP BY i, j ORDER BY i, j`,
           ),
         }
       : {}),
