@@ -3,8 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { beforeAll, describe, expect, it } from "vitest";
+import { fitAlign } from "../../src/align/index.js";
+import type { RealignState } from "../../src/align/realign.js";
 import { InputError } from "../../src/core/errors.js";
 import { finalizeStats, GAP_SUMS, pairStats } from "../../src/gap/stats.js";
+import { DUCKDB, realignCentroidQuery } from "../../src/gap/stats-sql.js";
 import { duckdbPairStats } from "../../src/io/duckdb.js";
 import { initBackends } from "../../src/node.js";
 import { expectFields, fixture, fromFixture } from "../helpers.js";
@@ -107,5 +110,24 @@ describe("DuckDB push-down", () => {
       await expect(attempt).rejects.toThrow(InputError);
       await expect(duckdbPairStats(source, options)).rejects.toThrow(message);
     }
+  });
+});
+
+describe("ReAlign's centroid in SQL (realignCentroidQuery)", () => {
+  it("sums what the in-process fit averages, in DuckDB's dialect too", async () => {
+    const state = (await fitAlign("realign", a, b)) as RealignState;
+    const query = realignCentroidQuery(
+      DUCKDB,
+      `read_parquet('${join(TABLES, "pair.parquet")}')`,
+      { list: "b" },
+      a.cols,
+      state,
+    );
+    const connection = await (await DuckDBInstance.create(":memory:")).connect();
+    const rows = (await connection.runAndReadAll(query)).getRowObjectsJS() as Record<string, number>[];
+    connection.closeSync();
+    expect(rows.map((r) => Number(r.i))).toEqual(Array.from({ length: a.cols }, (_, i) => i + 1));
+    const centroid = rows.map((r) => r.centroid / a.rows);
+    for (const [j, c] of centroid.entries()) expect(Math.abs(c - state.centroid[j])).toBeLessThan(1e-6);
   });
 });
