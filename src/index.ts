@@ -19,6 +19,7 @@ export * from "./gap/measure.js";
 export * from "./gap/metrics.js";
 export * from "./gap/spectrum.js";
 export * from "./gap/stats.js";
+export * from "./gap/stats-json.js";
 export * from "./gap/stats-sql.js";
 export * from "./io/embed.js";
 export * from "./io/npy.js";

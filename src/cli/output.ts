@@ -1,4 +1,37 @@
+import type { StatsSummary } from "../gap/stats.js";
+
 /** Prints `result` as JSON (`--json`) or as the human-readable text `render` builds, on stdout. */
 export function printResult<T>(result: T, json: boolean | undefined, render: (r: T) => string): void {
   process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : `${render(result)}\n`);
+}
+
+const f = (x: number, digits = 4) => x.toFixed(digits);
+
+type Row = [label: string, value: string];
+
+/** Table rows of the exact, non-pairwise numbers: the head rows, then the spectrum rows (if any). */
+export function summaryRows(s: StatsSummary): { head: Row[]; spectrum: Row[] } {
+  const head: Row[] = [
+    ["pairs (N) × dim", `${s.n} × ${s.dim}`],
+    ["gap L2M ‖mean A − mean B‖", f(s.gap.l2m)],
+    ["relative modality gap", f(s.gap.rmg)],
+    ["cone cosine A / B", `${f(s.cone.a)} / ${f(s.cone.b)}`],
+    ["mean paired cosine", f(s.pairedCos)],
+    ["alignment ‖a − b‖²", f(s.alignment)],
+  ];
+  if (!s.spectrum) return { head, spectrum: [] };
+  const { effectiveRank: r, gapVarianceFraction } = s.spectrum;
+  return {
+    head,
+    spectrum: [
+      ["effective rank A / B / joint", `${f(r.a, 1)} / ${f(r.b, 1)} / ${f(r.joint, 1)}`],
+      ["variance along the gap", f(gapVarianceFraction)],
+    ],
+  };
+}
+
+/** Rows as an aligned two-column table. */
+export function alignedTable(rows: Row[]): string {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
 }

@@ -1,13 +1,5 @@
-import { z } from "zod";
-import {
-  addCompensated,
-  base64ToFloat64,
-  type CompensatedSum,
-  compensated,
-  compensatedValue,
-  float64ToBase64,
-} from "../core/compensated.js";
-import { check, parseJson, validated } from "../core/errors.js";
+import { addCompensated, type CompensatedSum, compensated, compensatedValue } from "../core/compensated.js";
+import { check } from "../core/errors.js";
 import { crossF64, type GemmBackend, gramF64 } from "../core/gemm/index.js";
 import { type Matrix, normalizeRows, vectorNorm } from "../core/matrix.js";
 import { coneFromSums, normalizePair, relativeModalityGap } from "./metrics.js";
@@ -94,7 +86,7 @@ export function sumLength(sum: SumSpec, d: number): number {
 }
 
 /** The sums kept with or without the second moments (the outer products). */
-function keptSums(moments: boolean): SumSpec[] {
+export function keptSums(moments: boolean): SumSpec[] {
   return GAP_SUMS.filter((s) => moments || s.kind !== "outer");
 }
 
@@ -234,7 +226,8 @@ export function finalizeStats(stats: GapStats, options: { vectors?: boolean } = 
   if (stats.sums.aa && stats.sums.bb) {
     const aa = value(stats.sums.aa);
     const bb = value(stats.sums.bb);
-    const joint = aa.map((v, k) => v + bb[k]);
+    const joint = new Float64Array(aa.length);
+    for (let k = 0; k < joint.length; k++) joint[k] = aa[k] + bb[k];
     summary.spectrum = {
       effectiveRank: {
         a: effectiveRankFromGram(aa, dim),
@@ -279,62 +272,4 @@ function gapVarianceFraction(
     projSquares += unit[i] * row;
   }
   return (projSquares / m - (projSum / m) ** 2) / (squares / m - meanSquares);
-}
-
-const sumJson = z.object({ hi: z.string(), lo: z.string() });
-const statsJson = z.object({
-  kind: z.literal("gapkit.stats"),
-  version: z.literal(1),
-  n: z.number().int().nonnegative(),
-  dim: z.number().int().positive(),
-  moments: z.boolean(),
-  encoding: z.literal("float64-le-base64"),
-  sums: z.record(z.string(), sumJson),
-});
-
-/** The statistics as a JSON-serialisable value (sums as exact base64 float64, so a round trip loses nothing). */
-export function statsToJson(stats: GapStats): unknown {
-  const sums = Object.fromEntries(
-    Object.entries(stats.sums).map(([k, s]) => [
-      k,
-      { hi: float64ToBase64((s as CompensatedSum).hi), lo: float64ToBase64((s as CompensatedSum).lo) },
-    ]),
-  );
-  const { kind, version, n, dim, moments } = stats;
-  return { kind, version, n, dim, moments, encoding: "float64-le-base64", sums };
-}
-
-/** Reads statistics written by statsToJson (a JSON text or parsed value), validating every field. */
-export function parseStats(input: string | unknown, where: string): GapStats {
-  const value = typeof input === "string" ? parseJson(input, where, "gapkit statistics as JSON") : input;
-  const { n, dim, moments, sums } = validated(
-    statsJson,
-    value,
-    where,
-    "gapkit statistics (kind gapkit.stats, version 1)",
-  );
-  check(
-    !moments || dim <= MAX_MOMENT_DIM,
-    `${where} dim`,
-    `at most ${MAX_MOMENT_DIM} with second moments`,
-    () => String(dim),
-  );
-  const kept = keptSums(moments);
-  const keys: string[] = kept.map((s) => s.name);
-  const extra = Object.keys(sums).filter((k) => !keys.includes(k));
-  check(extra.length === 0, `${where} sums`, `only ${keys.join(", ")}`, () => extra.join(", "));
-  const decoded = Object.fromEntries(
-    kept.map((spec) => {
-      const k = spec.name;
-      const s = sums[k];
-      check(s !== undefined, `${where} sums`, `a sum named ${k}`, () => "none");
-      const length = sumLength(spec, dim);
-      const hi = base64ToFloat64(s.hi, length, `${where} sums.${k}.hi`);
-      const lo = base64ToFloat64(s.lo, length, `${where} sums.${k}.lo`);
-      const bad = [...hi, ...lo].findIndex((v) => !Number.isFinite(v));
-      check(bad < 0, `${where} sums.${k}`, "finite values", () => `a non-finite value at ${bad}`);
-      return [k, { hi, lo }];
-    }),
-  ) as unknown as GapSums;
-  return { kind: "gapkit.stats", version: 1, n, dim, moments, sums: decoded };
 }

@@ -9,10 +9,9 @@ import {
   type GapStats,
   mergeStats,
   pairStats,
-  parseStats,
   type StatsSummary,
-  statsToJson,
 } from "../../src/gap/stats.js";
+import { parseStats, statsToJson } from "../../src/gap/stats-json.js";
 import { initBackends } from "../../src/node.js";
 import { expectFields, fixture, fromFixture } from "../helpers.js";
 

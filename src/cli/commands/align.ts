@@ -12,7 +12,7 @@ import {
 } from "../../align/index.js";
 import { fitRealignFromStats } from "../../align/realign.js";
 import { InputError } from "../../core/errors.js";
-import { parseStats } from "../../gap/stats.js";
+import { parseStats } from "../../gap/stats-json.js";
 import { clickhouseRealignCentroid } from "../../io/clickhouse.js";
 import { readArrayFile, readTextFile, writeFileAtomic, writeNpyFile } from "../../io/files.js";
 import { fromMatrix, toMatrix, toPair } from "../../io/npy.js";

@@ -3,10 +3,9 @@ import { type MeasureResult, withPairwiseMetrics } from "../../gap/measure.js";
 import { finalizeStats, pairStats } from "../../gap/stats.js";
 import { initBackends } from "../../node.js";
 import { backendOption, engineFlags, parseInteger, streamFlags } from "../options.js";
-import { printResult } from "../output.js";
+import { alignedTable, printResult, summaryRows } from "../output.js";
 import { pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
 import { stderrProgress } from "../progress.js";
-import { alignedTable, summaryRows } from "./stats.js";
 
 const f = (x: number, digits = 4) => x.toFixed(digits);
 

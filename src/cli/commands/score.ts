@@ -7,10 +7,9 @@ import { evaluateScoring, type ScoreEvaluation } from "../../score/evaluate.js";
 import { parseMethods, SCORE_METHODS, type ScoreMethod } from "../../score/methods.js";
 import { applyScorer, fitScorer, parseScorer } from "../../score/scorer.js";
 import { backendOption, parseInteger } from "../options.js";
-import { printResult } from "../output.js";
+import { alignedTable, printResult } from "../output.js";
 import { loadPair, type PairFlags, pairOptions } from "../pair.js";
 import { stderrProgress } from "../progress.js";
-import { alignedTable } from "./stats.js";
 
 const f = (x: number, digits = 3) => x.toFixed(digits);
 

@@ -1,48 +1,11 @@
 import type { Command } from "commander";
-import {
-  finalizeStats,
-  type GapStats,
-  mergeStats,
-  parseStats,
-  type StatsSummary,
-  statsToJson,
-} from "../../gap/stats.js";
+import { finalizeStats, type GapStats, mergeStats, type StatsSummary } from "../../gap/stats.js";
+import { parseStats, statsToJson } from "../../gap/stats-json.js";
 import { readTextFile, writeFileAtomic } from "../../io/files.js";
 import { initBackends } from "../../node.js";
 import { backendOption, engineFlags, streamFlags } from "../options.js";
-import { printResult } from "../output.js";
+import { alignedTable, printResult, summaryRows } from "../output.js";
 import { pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
-
-const f = (x: number, digits = 4) => x.toFixed(digits);
-
-type Row = [label: string, value: string];
-
-/** Table rows of the exact, non-pairwise numbers: the head rows, then the spectrum rows (if any). */
-export function summaryRows(s: StatsSummary): { head: Row[]; spectrum: Row[] } {
-  const head: Row[] = [
-    ["pairs (N) × dim", `${s.n} × ${s.dim}`],
-    ["gap L2M ‖mean A − mean B‖", f(s.gap.l2m)],
-    ["relative modality gap", f(s.gap.rmg)],
-    ["cone cosine A / B", `${f(s.cone.a)} / ${f(s.cone.b)}`],
-    ["mean paired cosine", f(s.pairedCos)],
-    ["alignment ‖a − b‖²", f(s.alignment)],
-  ];
-  if (!s.spectrum) return { head, spectrum: [] };
-  const { effectiveRank: r, gapVarianceFraction } = s.spectrum;
-  return {
-    head,
-    spectrum: [
-      ["effective rank A / B / joint", `${f(r.a, 1)} / ${f(r.b, 1)} / ${f(r.joint, 1)}`],
-      ["variance along the gap", f(gapVarianceFraction)],
-    ],
-  };
-}
-
-/** Rows as an aligned two-column table. */
-export function alignedTable(rows: Row[]): string {
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
-}
 
 /** The exact, non-pairwise measure numbers as an aligned two-column table. */
 export function formatStatsSummary(s: StatsSummary): string {
