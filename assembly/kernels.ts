@@ -395,3 +395,111 @@ export function topk(
     }
   }
 }
+
+// ---- Householder tridiagonalisation (src/core/tridiagonal.ts drives it) ----
+// `a` is a packed lower triangle of doubles, row r at element r(r+1)/2 (half the memory of the square, so
+// twice the order that stays in cache); vectors are element offsets from a.
+
+function at64(a: usize, element: i32): usize {
+  return a + ((<usize>element) << 3);
+}
+
+function rowStart(r: i32): i32 {
+  return (r * (r + 1)) >> 1;
+}
+
+/**
+ * On the leading m×m block B of the packed lower triangle at `a`: B −= u·wᵀ + w·uᵀ, then y = B·x (B
+ * symmetric: each stored element serves both y[r] and y[s]), streaming B once. Four rows at a time, two
+ * columns per f64x2, so every load of u, w, x and y serves four rows.
+ */
+export function updateAndMultiply(a: usize, m: i32, u: i32, w: i32, x: i32, y: i32): void {
+  memory.fill(at64(a, y), 0, (<usize>m) << 3);
+  const first = m & 3;
+  for (let r = 0; r < first; r++) updateAndMultiplyRow(a, r, 0, u, w, x, y);
+  for (let r = first; r < m; r += 4) {
+    const o0 = at64(a, rowStart(r));
+    const o1 = o0 + ((<usize>(r + 1)) << 3);
+    const o2 = o1 + ((<usize>(r + 2)) << 3);
+    const o3 = o2 + ((<usize>(r + 3)) << 3);
+    const u0 = v128.load64_splat(at64(a, u + r));
+    const u1 = v128.load64_splat(at64(a, u + r + 1));
+    const u2 = v128.load64_splat(at64(a, u + r + 2));
+    const u3 = v128.load64_splat(at64(a, u + r + 3));
+    const w0 = v128.load64_splat(at64(a, w + r));
+    const w1 = v128.load64_splat(at64(a, w + r + 1));
+    const w2 = v128.load64_splat(at64(a, w + r + 2));
+    const w3 = v128.load64_splat(at64(a, w + r + 3));
+    const x0 = v128.load64_splat(at64(a, x + r));
+    const x1 = v128.load64_splat(at64(a, x + r + 1));
+    const x2 = v128.load64_splat(at64(a, x + r + 2));
+    const x3 = v128.load64_splat(at64(a, x + r + 3));
+    let s0 = f64x2.splat(0);
+    let s1 = f64x2.splat(0);
+    let s2 = f64x2.splat(0);
+    let s3 = f64x2.splat(0);
+    const pu = at64(a, u);
+    const pw = at64(a, w);
+    const px = at64(a, x);
+    const py = at64(a, y);
+    const pairs = (<usize>(r >> 1)) << 4;
+    for (let k: usize = 0; k < pairs; k += 16) {
+      const us = v128.load(pu + k);
+      const ws = v128.load(pw + k);
+      const xs = v128.load(px + k);
+      const b0 = f64x2.sub(v128.load(o0 + k), f64x2.add(f64x2.mul(u0, ws), f64x2.mul(w0, us)));
+      const b1 = f64x2.sub(v128.load(o1 + k), f64x2.add(f64x2.mul(u1, ws), f64x2.mul(w1, us)));
+      const b2 = f64x2.sub(v128.load(o2 + k), f64x2.add(f64x2.mul(u2, ws), f64x2.mul(w2, us)));
+      const b3 = f64x2.sub(v128.load(o3 + k), f64x2.add(f64x2.mul(u3, ws), f64x2.mul(w3, us)));
+      v128.store(o0 + k, b0);
+      v128.store(o1 + k, b1);
+      v128.store(o2 + k, b2);
+      v128.store(o3 + k, b3);
+      s0 = f64x2.add(s0, f64x2.mul(b0, xs));
+      s1 = f64x2.add(s1, f64x2.mul(b1, xs));
+      s2 = f64x2.add(s2, f64x2.mul(b2, xs));
+      s3 = f64x2.add(s3, f64x2.mul(b3, xs));
+      const terms = f64x2.add(
+        f64x2.add(f64x2.mul(b0, x0), f64x2.mul(b1, x1)),
+        f64x2.add(f64x2.mul(b2, x2), f64x2.mul(b3, x3)),
+      );
+      v128.store(py + k, f64x2.add(v128.load(py + k), terms));
+    }
+    const tail = r & ~1; // an odd r leaves one column, and then the 4×4 diagonal block
+    store<f64>(
+      at64(a, y + r),
+      load<f64>(at64(a, y + r)) + f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1),
+    );
+    store<f64>(
+      at64(a, y + r + 1),
+      load<f64>(at64(a, y + r + 1)) + f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1),
+    );
+    store<f64>(
+      at64(a, y + r + 2),
+      load<f64>(at64(a, y + r + 2)) + f64x2.extract_lane(s2, 0) + f64x2.extract_lane(s2, 1),
+    );
+    store<f64>(
+      at64(a, y + r + 3),
+      load<f64>(at64(a, y + r + 3)) + f64x2.extract_lane(s3, 0) + f64x2.extract_lane(s3, 1),
+    );
+    for (let i = r; i < r + 4; i++) updateAndMultiplyRow(a, i, tail, u, w, x, y);
+  }
+}
+
+// updateAndMultiply's work on row i, columns from..i (diagonal included), one element at a time.
+function updateAndMultiplyRow(a: usize, i: i32, from: i32, u: i32, w: i32, x: i32, y: i32): void {
+  const oi = rowStart(i);
+  const ui = load<f64>(at64(a, u + i));
+  const wi = load<f64>(at64(a, w + i));
+  const xi = load<f64>(at64(a, x + i));
+  let si: f64 = 0;
+  for (let s = from; s < i; s++) {
+    const b = load<f64>(at64(a, oi + s)) - (ui * load<f64>(at64(a, w + s)) + wi * load<f64>(at64(a, u + s)));
+    store<f64>(at64(a, oi + s), b);
+    si += b * load<f64>(at64(a, x + s));
+    store<f64>(at64(a, y + s), load<f64>(at64(a, y + s)) + b * xi);
+  }
+  const diagonal = load<f64>(at64(a, oi + i)) - 2 * ui * wi;
+  store<f64>(at64(a, oi + i), diagonal);
+  store<f64>(at64(a, y + i), load<f64>(at64(a, y + i)) + si + diagonal * xi);
+}

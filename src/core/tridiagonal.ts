@@ -1,30 +1,40 @@
 /**
- * Eigenvalues of dense symmetric matrices in plain float64 TypeScript: Householder tridiagonalisation
- * (LAPACK dsytd2 with uplo = 'U', values only) followed by the root-free Pal–Walker–Kahan QL iteration
- * (LAPACK dsterf). Internal to linalg.ts.
+ * Eigenvalues of dense symmetric matrices in float64: Householder tridiagonalisation (LAPACK dsytd2 with
+ * uplo = 'U', values only) followed by the root-free Pal–Walker–Kahan QL iteration (LAPACK dsterf).
+ * Internal to linalg.ts and spectrum.ts.
  *
- * V8 neither vectorises nor fuses multiply-adds and bounds-checks every element access, so the work is
- * shaped by hand (timings measured with Node 20 on x86-64):
- * - The lower triangle is packed row after row and reduced from the last row up, so every reflector is a
- *   contiguous row prefix and every inner loop runs along a contiguous row.
- * - Each step's rank-2 update A −= v·wᵀ + w·vᵀ is fused with the next step's product y = A·v′: the
- *   trailing matrix is streamed once per step instead of twice, and each element loaded serves both.
- * - That fused pass takes four rows at a time, so every load of v, w, v′ and y[s] serves four rows, and
- *   the four running dot products are independent (a single running sum would wait on add latency).
- *   Two, three, five, six or eight rows measured slower; unrolling the column loop gained ≤ 5%.
+ * The reduction's O(n³) work — each step's rank-2 update A −= v·wᵀ + w·vᵀ fused with the next step's
+ * product y = A·v′, so the trailing matrix is streamed once per step — runs in the WebAssembly SIMD
+ * kernel `updateAndMultiply` (assembly/kernels.ts): ≈ 3× the best plain-JS version, which V8 neither
+ * vectorises nor frees of bounds checks. The lower triangle is packed row after row and reduced from the
+ * last row up, so every reflector is a contiguous row prefix and every inner loop runs along a row. The
+ * O(n²) rest (reflectors, the QL iteration) stays here. JS drives the kernel once per step: V8 tiers up a
+ * WebAssembly function only between calls.
  */
+import { InputError } from "./errors.js";
+import {
+  ensureMemory,
+  instantiateKernelsSync,
+  type Kernels,
+  RESERVED_BYTES,
+  type WasmMemory,
+} from "./gemm/wasm.js";
+
+// Compiled on first use and kept: the kernels are pure, so sharing one instance changes no result.
+let instance: { kernels: Kernels; memory: WasmMemory } | undefined;
 
 /** Eigenvalues of the symmetric n×n matrix whose lower triangle is in row-major `m`, ascending. */
-export function symmetricEigenvaluesOf(m: ArrayLike<number>, n: number): Float64Array {
-  // The packed lower triangle and then the four work vectors, all in one plain array of doubles. One
-  // array: V8 checks one map and one length per loop iteration instead of five (with the `| 0` index sums
-  // in updateAndMultiply, that made the fused pass ≈ 40% faster). A plain array, not a Float64Array: once
-  // any ArrayBuffer in the process has been detached (tsx and Vitest do that), V8 guards every typed-array
-  // access against it, which made a Float64Array version ≈ 55% slower; plain arrays are unaffected.
-  const work = packLowerTriangle(m, n);
+export function symmetricEigenvaluesOf(m: Float32Array | Float64Array, n: number): Float64Array {
+  instance ??= instantiateKernelsSync();
+  if (!instance) throw new InputError("symmetric eigenvalues", "an engine with WebAssembly SIMD", "none");
+  // the packed lower triangle, then the four work vectors
+  const length = rowStart(n) + 4 * n;
+  ensureMemory(instance.memory, RESERVED_BYTES + 8 * length, "symmetric eigenvalues");
+  const work = new Float64Array(instance.memory.buffer, RESERVED_BYTES, length);
+  for (let i = 0; i < n; i++) work.set(m.subarray(i * n, i * n + i + 1), rowStart(i));
   const d = doubles(n);
   const e = doubles(Math.max(n - 1, 0));
-  tridiagonalize(work, n, d, e);
+  tridiagonalize(work, n, d, e, instance.kernels);
   tridiagonalEigenvalues(d, e);
   return Float64Array.from(d).sort();
 }
@@ -38,29 +48,17 @@ function doubles(length: number): number[] {
   return new Array<number>(length).fill(0.5);
 }
 
-/** The lower triangle of the row-major n×n `m`, packed row after row, followed by 4n zeros. */
-function packLowerTriangle(m: ArrayLike<number>, n: number): number[] {
-  // Grown by push from a one-double literal: packed unboxed doubles without holes. `new Array(size)` would
-  // make holes, and beyond 100 000 elements it also disables an optimisation of Array constructor calls
-  // process-wide (V8's ArrayConstructor protector) and measured slower on the first call.
-  const packed = [0.5];
-  packed.pop();
-  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) packed.push(m[i * n + j]);
-  for (let k = 0; k < 4 * n; k++) packed.push(0);
-  return packed;
-}
-
 /** Offset of row r of a packed lower triangle. */
 function rowStart(r: number): number {
   return (r * (r + 1)) / 2;
 }
 
 /**
- * Reduces the symmetric matrix in `work` (its packed lower triangle, then 4n entries of scratch space) to
- * tridiagonal form by orthogonal similarity: diagonal into d, off-diagonal e[k] between k and k + 1.
- * Values only: the reflectors are not kept.
+ * Reduces the symmetric matrix in `work` (its packed lower triangle, then 4n entries of scratch space, at
+ * RESERVED_BYTES of the kernels' memory) to tridiagonal form by orthogonal similarity: diagonal into d,
+ * off-diagonal e[k] between k and k + 1. Values only: the reflectors are not kept.
  */
-function tridiagonalize(work: number[], n: number, d: number[], e: number[]): void {
+function tridiagonalize(work: Float64Array, n: number, d: number[], e: number[], kernels: Kernels): void {
   if (n === 0) return;
   // offsets of the work vectors: reflector v (H = I − τ·v·vᵀ, v[m − 1] = 1), the next step's reflector,
   // w with H·B·H = B − v·wᵀ − w·vᵀ, and y = B·v for the current trailing block B
@@ -73,7 +71,7 @@ function tridiagonalize(work: number[], n: number, d: number[], e: number[]): vo
   d[m] = work[rowStart(m) + m];
   // the first product has no preceding update to fuse with: a zero rank-2 update leaves A as it is
   for (let k = w; k < w + n; k++) work[k] = 0;
-  updateAndMultiply(work, m, w, w, v, y);
+  kernels.updateAndMultiply(RESERVED_BYTES, m, w, w, v, y);
   for (; m > 0; m--) {
     partner(work, m, tau, v, y, w);
     // update B's last row first: it holds the next reflector, which the fused pass below needs
@@ -82,7 +80,7 @@ function tridiagonalize(work: number[], n: number, d: number[], e: number[]): vo
     d[m - 1] = work[last + m - 1];
     if (m === 1) break;
     tau = reflector(work, last, m - 1, next, e);
-    updateAndMultiply(work, m - 1, v, w, next, y);
+    kernels.updateAndMultiply(RESERVED_BYTES, m - 1, v, w, next, y);
     const swap = v;
     v = next;
     next = swap;
@@ -90,7 +88,7 @@ function tridiagonalize(work: number[], n: number, d: number[], e: number[]): vo
 }
 
 /** w = τ·y − (τ²/2)(yᵀv)·v (vectors of length m at offsets in a), so that H·B·H = B − v·wᵀ − w·vᵀ. */
-function partner(a: number[], m: number, tau: number, v: number, y: number, w: number): void {
+function partner(a: Float64Array, m: number, tau: number, v: number, y: number, w: number): void {
   let dot = 0;
   for (let k = 0; k < m; k++) {
     a[w + k] = tau * a[y + k];
@@ -101,7 +99,7 @@ function partner(a: number[], m: number, tau: number, v: number, y: number, w: n
 }
 
 /** Row segment a[row .. row + m) −= v[m − 1]·w + w[m − 1]·v. */
-function updateRow(a: number[], row: number, m: number, v: number, w: number): void {
+function updateRow(a: Float64Array, row: number, m: number, v: number, w: number): void {
   const vl = a[v + m - 1];
   const wl = a[w + m - 1];
   for (let s = 0; s < m; s++) a[row + s] -= vl * a[w + s] + wl * a[v + s];
@@ -112,7 +110,7 @@ function updateRow(a: number[], row: number, m: number, v: number, w: number): v
  * (v[m − 1] = 1) with (I − τ·v·vᵀ)·x = β·e_{m−1}, stores β in e[m − 1] and returns τ (0 when x already is a
  * multiple of e_{m−1}; v is then zero).
  */
-function reflector(a: number[], row: number, m: number, at: number, e: number[]): number {
+function reflector(a: Float64Array, row: number, m: number, at: number, e: number[]): number {
   const alpha = a[row + m - 1];
   const xnorm = norm(a, row, m - 1);
   if (xnorm === 0) {
@@ -135,7 +133,7 @@ function reflector(a: number[], row: number, m: number, at: number, e: number[])
 }
 
 /** Euclidean norm of a[start .. start + count), without harmful overflow or underflow. */
-function norm(a: number[], start: number, count: number): number {
+function norm(a: Float64Array, start: number, count: number): number {
   let ss = 0;
   for (let k = start; k < start + count; k++) ss += a[k] * a[k];
   // a sum of squares in [2^-960, ∞) lost nothing that matters to underflow or overflow
@@ -157,97 +155,6 @@ function hypot(x: number, y: number): number {
   if (big === 0 || big === Number.POSITIVE_INFINITY) return big;
   const ratio = small / big;
   return big * Math.sqrt(1 + ratio * ratio);
-}
-
-/**
- * On the leading m×m block B of the packed lower triangle in `a`: B −= u·wᵀ + w·uᵀ, then y = B·x (B
- * symmetric: each stored element serves both y[r] and y[s]). u, w, x, y are offsets of length-m vectors in
- * `a`.
- */
-function updateAndMultiply(a: number[], m: number, u: number, w: number, x: number, y: number): void {
-  for (let k = y; k < y + m; k++) a[k] = 0;
-  // the m mod 4 leftover rows go first, so every call takes every path early (a path V8 has not yet
-  // seen run when it optimises the loop becomes a deoptimisation there, which costs the first calls)
-  const first = m % 4;
-  for (let r = 0; r < first; r++) updateAndMultiplyRow(a, r, 0, u, w, x, y);
-  for (let r = first; r < m; r += 4) {
-    const o0 = rowStart(r);
-    const o1 = o0 + r + 1;
-    const o2 = o1 + r + 2;
-    const o3 = o2 + r + 3;
-    const u0 = a[u + r];
-    const u1 = a[u + r + 1];
-    const u2 = a[u + r + 2];
-    const u3 = a[u + r + 3];
-    const w0 = a[w + r];
-    const w1 = a[w + r + 1];
-    const w2 = a[w + r + 2];
-    const w3 = a[w + r + 3];
-    const x0 = a[x + r];
-    const x1 = a[x + r + 1];
-    const x2 = a[x + r + 2];
-    const x3 = a[x + r + 3];
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    for (let s = 0; s < r; s++) {
-      // `| 0` makes the index sums plain int32 adds (no overflow check); offsets are far below 2^31
-      const us = a[(u + s) | 0];
-      const ws = a[(w + s) | 0];
-      const xs = a[(x + s) | 0];
-      const i0 = (o0 + s) | 0;
-      const i1 = (o1 + s) | 0;
-      const i2 = (o2 + s) | 0;
-      const i3 = (o3 + s) | 0;
-      const b0 = a[i0] - (u0 * ws + w0 * us);
-      const b1 = a[i1] - (u1 * ws + w1 * us);
-      const b2 = a[i2] - (u2 * ws + w2 * us);
-      const b3 = a[i3] - (u3 * ws + w3 * us);
-      a[i0] = b0;
-      a[i1] = b1;
-      a[i2] = b2;
-      a[i3] = b3;
-      s0 += b0 * xs;
-      s1 += b1 * xs;
-      s2 += b2 * xs;
-      s3 += b3 * xs;
-      // paired sums: two short add chains instead of one of length four
-      a[(y + s) | 0] += b0 * x0 + b1 * x1 + (b2 * x2 + b3 * x3);
-    }
-    a[y + r] += s0;
-    a[y + r + 1] += s1;
-    a[y + r + 2] += s2;
-    a[y + r + 3] += s3;
-    // the 4×4 diagonal block's lower triangle
-    for (let i = r; i < r + 4; i++) updateAndMultiplyRow(a, i, r, u, w, x, y);
-  }
-}
-
-/** updateAndMultiply's work on row i, columns from..i (diagonal included). */
-function updateAndMultiplyRow(
-  a: number[],
-  i: number,
-  from: number,
-  u: number,
-  w: number,
-  x: number,
-  y: number,
-): void {
-  const oi = rowStart(i);
-  const ui = a[u + i];
-  const wi = a[w + i];
-  const xi = a[x + i];
-  let si = 0;
-  for (let s = from; s < i; s++) {
-    const b = a[oi + s] - (ui * a[w + s] + wi * a[u + s]);
-    a[oi + s] = b;
-    si += b * a[x + s];
-    a[y + s] += b * xi;
-  }
-  const diagonal = a[oi + i] - 2 * ui * wi;
-  a[oi + i] = diagonal;
-  a[y + i] += si + diagonal * xi;
 }
 
 /**

@@ -143,7 +143,7 @@ export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
       const out = new Float64Array(x.cols * y.cols);
       const step = Math.max(1, Math.floor(GRAM_BLOCK_ELEMENTS / Math.max(x.cols, y.cols, 1)));
       const block = (m: Matrix, start: number, end: number) =>
-        new ort.Tensor("float64", Float64Array.from(m.data.subarray(start * m.cols, end * m.cols)), [
+        new ort.Tensor("float64", new Float64Array(m.data.subarray(start * m.cols, end * m.cols)), [
           end - start,
           m.cols,
         ]);
@@ -152,6 +152,7 @@ export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
         const blockX = block(x, start, end);
         const result = await run.run({ A: blockX, B: y === x ? blockX : block(y, start, end) });
         const part = result.C.data as Float64Array;
+        if (start === 0 && end === x.rows) return part;
         for (let k = 0; k < out.length; k++) out[k] += part[k];
       }
       return out;

@@ -6,7 +6,7 @@ import type { ThreadOptions } from "./js.js";
 import { WASM_KERNELS } from "./wasm-binary.js";
 
 // The slice of the WebAssembly JS API used here (the project compiles without the DOM library).
-interface WasmMemory {
+export interface WasmMemory {
   readonly buffer: ArrayBufferLike;
   grow(pages: number): number;
 }
@@ -14,12 +14,14 @@ interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   compile(bytes: Uint8Array): Promise<object>;
   instantiate(module: object, imports: object): Promise<{ exports: unknown }>;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
   Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 }
 const { WebAssembly } = globalThis as unknown as { WebAssembly: WasmApi };
 
 /** The kernels' exports (assembly/kernels.ts); pointers are byte offsets into the shared memory. */
-interface Kernels {
+export interface Kernels {
   scratchBytes(): number;
   packedBytes(k: number, n: number): number;
   packB(...args: number[]): void;
@@ -27,6 +29,7 @@ interface Kernels {
   gemm(...args: number[]): void;
   gram(...args: number[]): void;
   topk(...args: number[]): void;
+  updateAndMultiply(a: number, m: number, u: number, w: number, x: number, y: number): void;
 }
 
 type KernelName = "packB" | "gemm" | "gram" | "topk" | "normalize";
@@ -61,8 +64,8 @@ interface Output {
   rowBytes: number;
 }
 
-// Bytes below this stay untouched (the module's own static area, which is empty today).
-const RESERVED_BYTES = 65536;
+/** Bytes below this stay untouched (the module's own static area, which is empty today). */
+export const RESERVED_BYTES = 65536;
 const PAGE_BYTES = 65536;
 const MAX_PAGES = 65536; // the 4 GiB a 32-bit WebAssembly memory can address
 // Below this many multiply-adds a product runs on the calling thread: waking workers costs more.
@@ -83,6 +86,27 @@ function kernelVariant(shared: boolean) {
     if (WebAssembly.validate(bytes)) return { bytes, instructions };
   }
   return undefined;
+}
+
+/**
+ * The SIMD128 kernels (never relaxed SIMD: the same bits in every engine), instantiated synchronously on
+ * an unshared memory of their own, for work on the calling thread; undefined without SIMD.
+ */
+export function instantiateKernelsSync(): { kernels: Kernels; memory: WasmMemory } | undefined {
+  const bytes = decode(WASM_KERNELS.simd);
+  if (!WebAssembly.validate(bytes)) return undefined;
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: false });
+  const { exports } = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  return { kernels: exports as Kernels, memory };
+}
+
+/** Grows `memory` to hold at least `bytes`; an InputError beyond what WebAssembly can address. */
+export function ensureMemory(memory: WasmMemory, bytes: number, where: string): void {
+  const pages = Math.ceil(bytes / PAGE_BYTES);
+  if (pages > MAX_PAGES)
+    throw new InputError(where, "operands within 4 GiB of WebAssembly memory", `${bytes} bytes`);
+  const have = memory.buffer.byteLength / PAGE_BYTES;
+  if (pages > have) memory.grow(pages - have);
 }
 
 /** Whether this engine runs the WebAssembly kernels (they need 128-bit SIMD). */
@@ -141,11 +165,7 @@ export async function createWasmBackend({ threads = 1, spawn }: ThreadOptions = 
       end += Math.ceil(size / 64) * 64;
       return offset;
     });
-    const pages = Math.ceil(end / PAGE_BYTES);
-    if (pages > MAX_PAGES)
-      throw new InputError("wasm backend", "operands within 4 GiB of WebAssembly memory", `${end} bytes`);
-    const have = memory.buffer.byteLength / PAGE_BYTES;
-    if (pages > have) memory.grow(pages - have);
+    ensureMemory(memory, end, "wasm backend");
     return offsets;
   };
   const put = (offset: number, data: Float32Array) =>
