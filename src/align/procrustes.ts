@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { compensatedValue } from "../core/compensated.js";
+import { InputError } from "../core/errors.js";
 import { crossF64 } from "../core/gemm/index.js";
 import { orthogonalProcrustes } from "../core/linalg.js";
 import type { Matrix } from "../core/matrix.js";
@@ -13,7 +14,12 @@ export interface LinearMapState extends AlignState {
 
 /** BᵀA (d×d, float64) from statistics with second moments, which keep Σ â b̂ᵀ = AᵀB. */
 export function crossBA(stats: GapStats): Float64Array {
-  if (!stats.sums.ab) throw new Error("crossBA: statistics without second moments");
+  if (!stats.sums.ab)
+    throw new InputError(
+      "statistics",
+      "the cross moment Σ â b̂ᵀ (sums.ab, as gapkit stats writes it)",
+      "none",
+    );
   const ab = compensatedValue(stats.sums.ab);
   const d = stats.dim;
   const out = new Float64Array(d * d);

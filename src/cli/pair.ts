@@ -70,7 +70,7 @@ export async function pairStatistics(
   file: string | undefined,
   flags: StatisticsFlags,
   command: string,
-  options: { sample?: number; seed?: number; moments?: boolean },
+  options: { sample?: number; seed?: number; moments?: boolean; cross?: boolean },
 ): Promise<{ stats: GapStats; sample?: PairSample }> {
   if (flags.duckdb || flags.clickhouse) {
     const engine = flags.duckdb ? "--duckdb" : "--clickhouse";

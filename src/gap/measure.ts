@@ -48,7 +48,7 @@ export async function measure(
   rawB: Matrix,
   options: MeasureOptions = {},
 ): Promise<MeasureResult> {
-  const stats = await pairStats(rawA, rawB, options);
+  const stats = await pairStats(rawA, rawB, { ...options, cross: false }); // the spectrum needs no Σâb̂ᵀ
   return withPairwiseMetrics(finalizeStats(stats, options), rawA, rawB, options);
 }
 

@@ -45,7 +45,7 @@ export function parseStats(input: string | unknown, where: string): GapStats {
     `at most ${MAX_MOMENT_DIM} with second moments`,
     () => String(dim),
   );
-  const kept = keptSums(moments);
+  const kept = keptSums(moments, "ab" in sums); // the cross moment is optional (measure leaves it out)
   const keys: string[] = kept.map((s) => s.name);
   const extra = Object.keys(sums).filter((k) => !keys.includes(k));
   check(extra.length === 0, `${where} sums`, `only ${keys.join(", ")}`, () => extra.join(", "));

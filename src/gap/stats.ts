@@ -52,6 +52,8 @@ export interface StatsSummary {
 export interface PairStatsOptions {
   /** Keep the d×d second moments (default true). */
   moments?: boolean;
+  /** With the moments, also the cross moment Σ â b̂ᵀ (default true; the spectrum needs only the other two). */
+  cross?: boolean;
   /** How errors name the two modalities. */
   names?: { a: string; b: string };
   /** The first row's number in its file, for error messages. */
@@ -85,9 +87,9 @@ export function sumLength(sum: SumSpec, d: number): number {
   return sum.kind === "dot" ? 1 : sum.kind === "sum" ? d : d * d;
 }
 
-/** The sums kept with or without the second moments (the outer products). */
-export function keptSums(moments: boolean): SumSpec[] {
-  return GAP_SUMS.filter((s) => moments || s.kind !== "outer");
+/** The sums kept with or without the second moments (the outer products) and the cross moment among them. */
+export function keptSums(moments: boolean, cross = moments): SumSpec[] {
+  return GAP_SUMS.filter((s) => s.kind !== "outer" || (moments && (cross || s.x === s.y)));
 }
 
 /**
@@ -156,7 +158,7 @@ export async function withMoments(
   stats: GapStats,
   ua: Matrix,
   ub: Matrix,
-  options: Pick<PairStatsOptions, "backend"> = {},
+  options: Pick<PairStatsOptions, "backend" | "cross"> = {},
 ): Promise<GapStats> {
   check(
     stats.dim <= MAX_MOMENT_DIM,
@@ -169,12 +171,12 @@ export async function withMoments(
     ...stats.sums,
     aa: compensated(await gramF64(ua, backend)),
     bb: compensated(await gramF64(ub, backend)),
-    ab: compensated(await crossF64(ua, ub, backend)),
+    ...(options.cross === false ? {} : { ab: compensated(await crossF64(ua, ub, backend)) }),
   };
   return { ...stats, moments: true, sums };
 }
 
-/** The statistics of the union of the parts' rows; second moments are kept only if every part has them. */
+/** The statistics of the union of the parts' rows; a sum (a second moment) is kept only if every part has it. */
 export function mergeStats(...parts: GapStats[]): GapStats {
   check(parts.length > 0, "mergeStats", "at least one part", () => "none");
   const dim = parts[0].dim;
@@ -183,7 +185,10 @@ export function mergeStats(...parts: GapStats[]): GapStats {
   });
   const moments = parts.every((p) => p.moments);
   const sums = Object.fromEntries(
-    keptSums(moments).map(({ name: k }) => [
+    keptSums(
+      moments,
+      parts.every((p) => p.sums.ab),
+    ).map(({ name: k }) => [
       k,
       parts
         .slice(1)

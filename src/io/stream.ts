@@ -25,7 +25,10 @@ export interface StreamOptions {
   /** Rows per chunk (default 4096): memory is O(workers × chunkRows × d). */
   chunkRows?: number;
   /** Keep the d×d second moments (default true). */
-  moments?: boolean /** Only rows [start, end) of the table. */;
+  moments?: boolean;
+  /** With the moments, also the cross moment (default true). */
+  cross?: boolean;
+  /** Only rows [start, end) of the table. */
   rows?: [number, number];
   /** Also keep a uniform sample of up to this many pairs (default 0: none). */
   sample?: number;
@@ -65,6 +68,7 @@ interface SampleCandidates {
 /** Settings a worker needs besides the table. */
 export interface ChunkSettings {
   moments: boolean;
+  cross: boolean;
   /** Leave the moments to the caller: return the normalised rows instead (worker threads do). */
   deferMoments?: boolean;
   rows?: [number, number];
@@ -93,7 +97,12 @@ export async function reduceChunk(
   const rows = hi - lo;
   const names = pairNames(spec);
   const defer = settings.moments && settings.deferMoments;
-  const stats = await pairStats(rawA, rawB, { moments: settings.moments && !defer, names, firstRow: first });
+  const stats = await pairStats(rawA, rawB, {
+    moments: settings.moments && !defer,
+    cross: settings.cross,
+    names,
+    firstRow: first,
+  });
   const spent = chunk.bytes ?? [];
   const unit = defer ? { a: normalizeRows(rawA).data, b: normalizeRows(rawB).data } : undefined;
   if (settings.sample === 0) return { stats, candidates: EMPTY, spent, unit };
@@ -166,6 +175,7 @@ export async function streamPairStats(
   const { spec } = reader;
   const settings: ChunkSettings = {
     moments: options.moments ?? true,
+    cross: options.cross ?? true,
     sample: options.sample ?? 0,
     seed: options.seed ?? 0,
     rows: options.rows,
@@ -225,6 +235,7 @@ export async function streamPairStats(
           const stats = r.unit
             ? await withMoments(r.stats, matrix(r.stats.n, d, r.unit.a), matrix(r.stats.n, d, r.unit.b), {
                 backend: options.backend,
+                cross: settings.cross,
               })
             : r.stats;
           return { ...r, stats };

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { crossBA } from "../../src/align/procrustes.js";
 import { addCompensated, compensated, compensatedValue } from "../../src/core/compensated.js";
 import { InputError } from "../../src/core/errors.js";
 import { type Matrix, matrix, sliceRows } from "../../src/core/matrix.js";
@@ -110,6 +111,20 @@ describe("mergeable statistics", () => {
     );
   });
 
+  it("without the cross moment keep the spectrum; merging with it drops Σâb̂ᵀ; procrustes then refuses", async () => {
+    const full = await pairStats(a, b);
+    const noCross = await pairStats(sliceRows(a, 0, 100), sliceRows(b, 0, 100), { cross: false });
+    expect(noCross.moments).toBe(true);
+    expect([noCross.sums.aa, noCross.sums.ab]).toEqual([expect.anything(), undefined]);
+    const merged = mergeStats(noCross, await pairStats(sliceRows(a, 100, a.rows), sliceRows(b, 100, b.rows)));
+    expect(merged.sums.ab).toBeUndefined();
+    expectSameNumbers(finalizeStats(merged), finalizeStats(full), 1e-12);
+    const back = parseStats(JSON.stringify(statsToJson(merged)), "part.json");
+    expect(back).toEqual(merged);
+    expect(() => crossBA(back)).toThrow(
+      /statistics: expected the cross moment Σ â b̂ᵀ \(sums.ab, as gapkit stats writes it\); got none/,
+    );
+  });
   it("reject malformed JSON with the field that is wrong", async () => {
     const good = statsToJson(await pairStats(sliceRows(a, 0, 5), sliceRows(b, 0, 5))) as Record<
       string,

@@ -66,12 +66,15 @@ export function registerMeasure(program: Command): void {
         sample: pairwiseMax,
         seed,
         moments: !inEngine,
+        cross: false, // the spectrum needs only Σââᵀ and Σb̂b̂ᵀ
       });
       if (!sample) throw new Error("measure: no sample of pairs came back");
       const estimated = sample.a.rows < stats.n;
       const summary = {
         ...finalizeStats(stats, { vectors: flags.vectors }),
-        ...(inEngine ? { spectrum: finalizeStats(await pairStats(sample.a, sample.b)).spectrum } : {}),
+        ...(inEngine
+          ? { spectrum: finalizeStats(await pairStats(sample.a, sample.b, { cross: false })).spectrum }
+          : {}),
       };
       const result = await withPairwiseMetrics(summary, sample.a, sample.b, {
         onProgress: stderrProgress("measure (pairwise)"),
