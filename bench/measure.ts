@@ -17,29 +17,41 @@ const FULL_PEER = join(ROOT, "bench/measure_numpy_full.py");
 const CLI = join(ROOT, "dist/cli/main.js");
 const REPS = 7;
 
-export function medianWall(command: string, args: string[], env = process.env): number {
-  const times: number[] = [];
-  for (let r = 0; r < REPS + 1; r++) {
-    const t = performance.now();
-    const out = spawnSync(command, args, { env, encoding: "utf8" });
-    if (out.status !== 0) throw new Error(`${command} ${args.join(" ")} failed: ${out.stderr}`);
-    if (r > 0) times.push((performance.now() - t) / 1000); // the first run only warms the file cache
-  }
-  return times.sort((x, y) => x - y)[Math.floor(times.length / 2)];
+/** A whole process to time: the command, its arguments and environment. */
+export interface Run {
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * The median wall time of each run over REPS rounds, the runs taken in turn within each round: this
+ * machine's speed drifts by tens of percent over minutes, and interleaving gives every run the same drift.
+ */
+export function medianWalls(runs: Run[]): number[] {
+  const times = runs.map((): number[] => []);
+  for (let round = 0; round < REPS + 1; round++)
+    runs.forEach(({ command, args, env = process.env }, i) => {
+      const t = performance.now();
+      const out = spawnSync(command, args, { env, encoding: "utf8" });
+      if (out.status !== 0) throw new Error(`${command} ${args.join(" ")} failed: ${out.stderr}`);
+      if (round > 0) times[i].push((performance.now() - t) / 1000); // the first round only warms caches
+    });
+  return times.map((t) => t.sort((x, y) => x - y)[Math.floor(t.length / 2)]);
 }
 
 /** Runs the measure benchmarks and returns the printed lines. */
 export function benchMeasure(): string[] {
   if (!existsSync(FEATURES)) return [`measure: skipped, ${FEATURES} is absent`];
-  const ours = medianWall(process.execPath, [CLI, "measure", FEATURES, "--json"]);
-  const wasm = medianWall(process.execPath, [CLI, "measure", FEATURES, "--json"], {
-    ...process.env,
-    GAPKIT_BACKEND: "wasm",
-  });
-  const peer = medianWall("python3", [PEER, FEATURES], numpyEnv());
-  const full = medianWall("python3", [FULL_PEER, FEATURES], numpyEnv());
+  const measure = [CLI, "measure", FEATURES, "--json"];
+  const [ours, wasm, peer, full] = medianWalls([
+    { command: process.execPath, args: measure },
+    { command: process.execPath, args: measure, env: { ...process.env, GAPKIT_BACKEND: "wasm" } },
+    { command: "python3", args: [PEER, FEATURES], env: numpyEnv() },
+    { command: "python3", args: [FULL_PEER, FEATURES], env: numpyEnv() },
+  ]);
   const lines = [
-    `measure features_clip (500 pairs × 512), whole process, median of ${REPS}:`,
+    `measure features_clip (500 pairs × 512), whole process, median of ${REPS} interleaved rounds:`,
     `  gapkit (all metrics)                 ${ours.toFixed(3)} s`,
     `  gapkit on the wasm backend           ${wasm.toFixed(3)} s   wasm/default ${(wasm / ours).toFixed(2)}×`,
     `  numpy peer (no spectrum/mean rank)   ${peer.toFixed(3)} s   gapkit/numpy ${(ours / peer).toFixed(2)}×`,

@@ -4,7 +4,7 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { FEATURES, medianWall } from "./measure.js";
+import { FEATURES, medianWalls } from "./measure.js";
 import { numpyEnv } from "./numpy-env.js";
 
 const ROOT = process.cwd();
@@ -14,10 +14,12 @@ const CLI = join(ROOT, "dist/cli/main.js");
 /** Runs the score benchmark and returns the printed lines. */
 export function benchScore(): string[] {
   if (!existsSync(FEATURES) || !existsSync(PEER)) return [`score: skipped, ${FEATURES} or ${PEER} is absent`];
-  const ours = medianWall(process.execPath, [CLI, "score", "eval", FEATURES, "--methods", "all", "--json"]);
-  const peer = medianWall("python3", [PEER, FEATURES], numpyEnv());
+  const [ours, peer] = medianWalls([
+    { command: process.execPath, args: [CLI, "score", "eval", FEATURES, "--methods", "all", "--json"] },
+    { command: "python3", args: [PEER, FEATURES], env: numpyEnv() },
+  ]);
   return [
-    "score eval --methods all on features_clip (fit 50%), whole process, median of 7:",
+    "score eval --methods all on features_clip (fit 50%), whole process, median of 7 interleaved rounds:",
     `  gapkit   ${ours.toFixed(3)} s`,
     `  numpy    ${peer.toFixed(3)} s   gapkit/numpy ${(ours / peer).toFixed(2)}×`,
   ];

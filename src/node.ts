@@ -7,7 +7,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { InputError } from "./core/errors.js";
-import { getBackend, registerBackend, useBackend } from "./core/gemm/index.js";
+import { deferredBackend, getBackend, registerBackend, useBackend } from "./core/gemm/index.js";
 import { createJsBackend } from "./core/gemm/js.js";
 import { createOrtBackend, type OrtModule } from "./core/gemm/ort.js";
 import { createWasmBackend } from "./core/gemm/wasm.js";
@@ -36,6 +36,20 @@ export const spawnNodeWorker: SpawnWorker = (handler) => {
 /** The gemm backend names accepted by GAPKIT_BACKEND and `--backend`; auto = ort, else wasm, else js. */
 export const BACKEND_NAMES = ["auto", "js", "ort", "wasm"] as const;
 
+// With deferOrt, products run in WebAssembly on the calling thread until they have cost this many
+// multiply-adds: ≈ 50–100 ms of work, what loading onnxruntime and starting its threads takes here.
+const ORT_DEFER_MACS = 2 ** 31;
+
+/** Options for initBackends. */
+export interface InitBackendsOptions {
+  /**
+   * For short-lived processes (the CLI): under auto, load onnxruntime only once the products have cost
+   * ORT_DEFER_MACS multiply-adds, running them in WebAssembly on the calling thread until then, so a
+   * command on a few thousand rows does not wait for onnxruntime to start.
+   */
+  deferOrt?: boolean;
+}
+
 /**
  * Registers the Node backends — js and wasm on `threads` worker threads, ort with `threads` intra-op
  * threads when onnxruntime-node is installed — and selects `preferred`, else GAPKIT_BACKEND, else auto
@@ -44,6 +58,7 @@ export const BACKEND_NAMES = ["auto", "js", "ort", "wasm"] as const;
 export async function initBackends(
   preferred = process.env.GAPKIT_BACKEND || "auto",
   threads = availableParallelism(),
+  options: InitBackendsOptions = {},
 ): Promise<string> {
   if (!(BACKEND_NAMES as readonly string[]).includes(preferred))
     throw new InputError("GAPKIT_BACKEND", `one of ${BACKEND_NAMES.join(", ")}`, JSON.stringify(preferred));
@@ -55,9 +70,15 @@ export async function initBackends(
   } catch (error) {
     unavailable.wasm = (error as Error).message;
   }
+  const loadOrt = async () =>
+    createOrtBackend((await import("onnxruntime-node")) as unknown as OrtModule, threads);
   try {
-    const ort = (await import("onnxruntime-node")) as unknown as OrtModule;
-    registerBackend(createOrtBackend(ort, threads));
+    if (options.deferOrt && preferred === "auto" && !unavailable.wasm) {
+      import.meta.resolve("onnxruntime-node"); // installed? (loading it is what is deferred)
+      const fallback = getBackend("wasm"); // should it then fail to load
+      const small = await createWasmBackend();
+      registerBackend(deferredBackend("ort", small, () => loadOrt().catch(() => fallback), ORT_DEFER_MACS));
+    } else registerBackend(await loadOrt());
   } catch (error) {
     unavailable.ort = (error as Error).message.split("\n")[0];
   }

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { InputError } from "../core/errors.js";
+import { initBackends } from "../node.js";
 
 /** Adds `--backend` to a command whose work multiplies matrices. */
 export function backendOption(command: Command): Command {
@@ -91,4 +92,9 @@ export function engineFlags(command: Command): Command {
       "--table <name>",
       "the table: of a .duckdb file (default: its only table), or of ClickHouse (required)",
     );
+}
+
+/** initBackends for a CLI command: one short-lived process, so under auto onnxruntime loads only for large work. */
+export function initCliBackends(flag: string | undefined): Promise<string> {
+  return initBackends(flag, undefined, { deferOrt: true });
 }

@@ -16,8 +16,7 @@ import { parseStats } from "../../gap/stats-json.js";
 import { clickhouseRealignCentroid } from "../../io/clickhouse.js";
 import { readArrayFile, readTextFile, writeFileAtomic, writeNpyFile } from "../../io/files.js";
 import { fromMatrix, toMatrix, toPair } from "../../io/npy.js";
-import { initBackends } from "../../node.js";
-import { backendOption, engineFlags, parseInteger, streamFlags } from "../options.js";
+import { backendOption, engineFlags, initCliBackends, parseInteger, streamFlags } from "../options.js";
 import { printResult } from "../output.js";
 import { loadPair, type PairFlags, pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
 import { stderrProgress } from "../progress.js";
@@ -93,7 +92,7 @@ export function registerAlign(program: Command): void {
       file: string | undefined,
       flags: StatisticsFlags & { method: string; param: string[]; output: string; stats?: string },
     ) => {
-      await initBackends(flags.backend);
+      await initCliBackends(flags.backend);
       const method = alignMethod(flags.method);
       const params = parseParams(flags.param);
       let state: AlignState;
@@ -175,7 +174,7 @@ export function registerAlign(program: Command): void {
         backend?: string;
       },
     ) => {
-      await initBackends(flags.backend);
+      await initCliBackends(flags.backend);
       const methods = flags.method === "all" ? Object.keys(ALIGN_METHODS) : [alignMethod(flags.method).kind];
       if (flags.param.length && methods.length > 1)
         throw new InputError("--param", "a single --method", "--method all");

@@ -8,10 +8,9 @@ import { bagOfWords } from "../../io/bag-of-words.js";
 import { DIGIT_PROMPTS } from "../../io/digit-captions.js";
 import { readPairFile } from "../../io/files.js";
 import { mnistPairs } from "../../io/mnist.js";
-import { initBackends } from "../../node.js";
 import { readMeasure } from "../../report/reading.js";
 import { embed, initTraining, SMALL_TRAIN_CONFIG, splitRows, train } from "../../train/trainer.js";
-import { backendOption, parseInteger } from "../options.js";
+import { backendOption, initCliBackends, parseInteger } from "../options.js";
 import { printResult } from "../output.js";
 import { stderrProgress } from "../progress.js";
 import { formatHeldOut } from "./align.js";
@@ -38,7 +37,7 @@ export function registerDemo(program: Command): void {
       .option("--json", "print JSON"),
   ).action(
     async (flags: { real?: string; seed: string; output: string; json?: boolean; backend?: string }) => {
-      await initBackends(flags.backend);
+      await initCliBackends(flags.backend);
       const seed = parseInteger(flags.seed, "--seed");
       const data = mnistPairs(PAIRS, seed);
       const state = initTraining({ ...DEMO_CONFIG, seed }, data.images.cols, data.captions.cols);

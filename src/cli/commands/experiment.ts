@@ -2,9 +2,8 @@ import { type Command, Option } from "commander";
 import { InputError } from "../../core/errors.js";
 import { readArrayFile, readPairFile, writeFileAtomic } from "../../io/files.js";
 import { mnistPairs } from "../../io/mnist.js";
-import { initBackends } from "../../node.js";
 import { EXPERIMENTS, type ExperimentParam, type ParamValues } from "../../sim/index.js";
-import { backendOption, parseInteger, parseNumberList } from "../options.js";
+import { backendOption, initCliBackends, parseInteger, parseNumberList } from "../options.js";
 import { printResult } from "../output.js";
 import { stderrProgress } from "../progress.js";
 
@@ -116,7 +115,7 @@ export function registerExperiment(program: Command): void {
             throw new InputError(`--${kebab(name)}`, "the file once, as an argument or as the flag", "both");
           flags[name] ??= args[i];
         });
-        await initBackends(flags.backend as string | undefined);
+        await initCliBackends(flags.backend as string | undefined);
         const params: ParamValues = {};
         // the built-in data set is sampled with the experiment's own seed
         const seed = flags.seed === undefined ? 0 : parseInteger(String(flags.seed), "--seed");

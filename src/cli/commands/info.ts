@@ -2,8 +2,7 @@ import { availableParallelism } from "node:os";
 import type { Command } from "commander";
 import { getBackend, listBackends } from "../../core/gemm/index.js";
 import type { WasmBackend } from "../../core/gemm/wasm.js";
-import { initBackends } from "../../node.js";
-import { backendOption } from "../options.js";
+import { backendOption, initCliBackends } from "../options.js";
 import { printResult } from "../output.js";
 
 /** The wasm backend's instruction set ("relaxed-simd" or "simd128"), or null where it is missing. */
@@ -18,7 +17,7 @@ export function registerInfo(program: Command): void {
   )
     .option("--json", "print JSON")
     .action(async (opts: { backend?: string; json?: boolean }) => {
-      await initBackends(opts.backend);
+      await initCliBackends(opts.backend);
       const result = {
         version: program.version(),
         node: process.versions.node,

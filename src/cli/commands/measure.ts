@@ -1,8 +1,7 @@
 import type { Command } from "commander";
 import { type MeasureResult, withPairwiseMetrics } from "../../gap/measure.js";
 import { finalizeStats, pairStats } from "../../gap/stats.js";
-import { initBackends } from "../../node.js";
-import { backendOption, engineFlags, parseInteger, streamFlags } from "../options.js";
+import { backendOption, engineFlags, initCliBackends, parseInteger, streamFlags } from "../options.js";
 import { alignedTable, printResult, summaryRows } from "../output.js";
 import { pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
 import { stderrProgress } from "../progress.js";
@@ -57,7 +56,7 @@ export function registerMeasure(program: Command): void {
       file: string | undefined,
       flags: StatisticsFlags & { vectors?: boolean; json?: boolean; pairwiseMax: string; seed: string },
     ) => {
-      await initBackends(flags.backend);
+      await initCliBackends(flags.backend);
       const pairwiseMax = parseInteger(flags.pairwiseMax, "--pairwise-max", 2, 1_000_000);
       const seed = parseInteger(flags.seed, "--seed");
       // in a SQL engine the d×d moments are N·d² row work: there they come from the pairs pulled back

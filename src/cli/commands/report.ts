@@ -4,13 +4,12 @@ import { ALIGN_METHODS, alignMethod } from "../../align/index.js";
 import { InputError, parseJson } from "../../core/errors.js";
 import type { Matrix } from "../../core/matrix.js";
 import { readPairFile, readTextFile, writeFileAtomic } from "../../io/files.js";
-import { initBackends } from "../../node.js";
 import { buildReport } from "../../report/build.js";
 import { reportHtml } from "../../report/html.js";
 import { evaluateScoring } from "../../score/evaluate.js";
 import { parseMethods } from "../../score/methods.js";
 import { experiment, type ParamValues } from "../../sim/index.js";
-import { backendOption } from "../options.js";
+import { backendOption, initCliBackends } from "../options.js";
 import { stderrProgress } from "../progress.js";
 
 /** Experiments a report can include, each run at its defaults (landscape on the report's own file). */
@@ -125,7 +124,7 @@ export function registerReport(program: Command): void {
         backend?: string;
       },
     ) => {
-      await initBackends(flags.backend);
+      await initCliBackends(flags.backend);
       const pair = await readPairFile(file);
       process.stdout.write(`${await writeReport({ ...pair, source: file }, flags.output, flags)}\n`);
     },

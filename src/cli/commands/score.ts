@@ -1,12 +1,11 @@
 import type { Command } from "commander";
 import { InputError } from "../../core/errors.js";
 import { readMatrixFile, readTextFile, writeFileAtomic } from "../../io/files.js";
-import { initBackends } from "../../node.js";
 import { CALIBRATIONS, type Calibration } from "../../score/calibrate.js";
 import { evaluateScoring, type ScoreEvaluation } from "../../score/evaluate.js";
 import { parseMethods, SCORE_METHODS, type ScoreMethod } from "../../score/methods.js";
 import { applyScorer, fitScorer, parseScorer } from "../../score/scorer.js";
-import { backendOption, parseInteger } from "../options.js";
+import { backendOption, initCliBackends, parseInteger } from "../options.js";
 import { alignedTable, printResult } from "../output.js";
 import { loadPair, type PairFlags, pairOptions } from "../pair.js";
 import { stderrProgress } from "../progress.js";
@@ -89,7 +88,7 @@ export function registerScore(program: Command): void {
     .option("--seed <n>", "seed of the non-match sample calibration uses on large fit sets", "0")
     .option("--json", "print JSON")
     .action(async (file: string | undefined, flags: EvalFlags) => {
-      await initBackends(flags.backend);
+      await initCliBackends(flags.backend);
       const { a, b } = await loadPair(file, flags, "score eval");
       const result = await evaluateScoring(a, b, {
         fit: parseFraction(flags.fit),
@@ -108,7 +107,7 @@ export function registerScore(program: Command): void {
     .option("--calibration <type>", `map from score to P(match): ${CALIBRATIONS.join(" or ")}`, "isotonic")
     .requiredOption("-o, --out <scorer.json>", "where to write the scorer")
     .action(async (file: string | undefined, flags: FitFlags) => {
-      await initBackends(flags.backend);
+      await initCliBackends(flags.backend);
       const method = parseMethod(flags.method);
       const { a, b } = await loadPair(file, flags, "score fit");
       const state = await fitScorer(a, b, method, { calibration: parseCalibration(flags.calibration) });
@@ -127,7 +126,7 @@ export function registerScore(program: Command): void {
     .option("--top <k>", "gallery items per query", "10")
     .option("-o, --out <file.json>", "write the matches here instead of stdout")
     .action(async (scorerFile: string, flags: Record<string, string | undefined>) => {
-      await initBackends(flags.backend);
+      await initCliBackends(flags.backend);
       const state = parseScorer(await readTextFile(scorerFile), scorerFile);
       const [queries, gallery] = await Promise.all([readMatrixFile(flags.a!), readMatrixFile(flags.b!)]);
       if (queries.cols !== gallery.cols)

@@ -1,8 +1,7 @@
 import type { Command } from "commander";
 import { applyAlign, fitAlign } from "../../align/index.js";
 import { type MeasureResult, measure } from "../../gap/measure.js";
-import { initBackends } from "../../node.js";
-import { backendOption, parseNumberList } from "../options.js";
+import { backendOption, initCliBackends, parseNumberList } from "../options.js";
 import { printResult } from "../output.js";
 import { loadPair, type PairFlags, pairOptions } from "../pair.js";
 import { stderrProgress } from "../progress.js";
@@ -22,7 +21,7 @@ export function registerShift(program: Command): void {
       file: string | undefined,
       flags: PairFlags & { lambda: string; json?: boolean; backend?: string },
     ) => {
-      await initBackends(flags.backend);
+      await initCliBackends(flags.backend);
       const lambdas = parseNumberList(flags.lambda, "--lambda");
       const { a, b } = await loadPair(file, flags, "shift");
       const progress = stderrProgress("shift");

@@ -2,8 +2,7 @@ import type { Command } from "commander";
 import { finalizeStats, type GapStats, mergeStats, type StatsSummary } from "../../gap/stats.js";
 import { parseStats, statsToJson } from "../../gap/stats-json.js";
 import { readTextFile, writeFileAtomic } from "../../io/files.js";
-import { initBackends } from "../../node.js";
-import { backendOption, engineFlags, streamFlags } from "../options.js";
+import { backendOption, engineFlags, initCliBackends, streamFlags } from "../options.js";
 import { alignedTable, printResult, summaryRows } from "../output.js";
 import { pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
 
@@ -57,7 +56,7 @@ export function registerStats(program: Command): void {
         file: string | undefined,
         flags: StatisticsFlags & { output?: string; moments: boolean; vectors?: boolean; json?: boolean },
       ) => {
-        await initBackends(flags.backend);
+        await initCliBackends(flags.backend);
         const result = await pairStatistics(file, flags, "stats", { moments: flags.moments });
         if (flags.output) await writeStats(flags.output, result.stats);
         printSummary(result.stats, flags);

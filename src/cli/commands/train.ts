@@ -3,7 +3,6 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { InputError, parseJson } from "../../core/errors.js";
 import { readNpzFile, readTextFile, writeFileAtomic, writeNpzFile } from "../../io/files.js";
-import { initBackends } from "../../node.js";
 import { checkpointOf, restoreCheckpoint } from "../../train/checkpoint.js";
 import {
   DEFAULT_TRAIN_CONFIG,
@@ -12,7 +11,7 @@ import {
   type TrainConfig,
   train,
 } from "../../train/trainer.js";
-import { backendOption, parseInteger, parseNumberList } from "../options.js";
+import { backendOption, initCliBackends, parseInteger, parseNumberList } from "../options.js";
 import { printResult } from "../output.js";
 import { loadPair, type PairFlags, pairOptions } from "../pair.js";
 import { stderrProgress } from "../progress.js";
@@ -97,7 +96,7 @@ export function registerTrain(program: Command): void {
       )
       .option("--json", "print the per-epoch metrics as JSON"),
   ).action(async (file: string | undefined, flags: TrainFlags) => {
-    await initBackends(flags.backend);
+    await initCliBackends(flags.backend);
     const { a, b } = await loadPair(file, flags, "train");
     const state = flags.resume
       ? restoreCheckpoint(

@@ -37,6 +37,39 @@ export function registerBackend(backend: GemmBackend): void {
   backends.set(backend.name, backend);
 }
 
+/**
+ * A backend named `name` that runs products on `small` until they have cost `budget` multiply-adds
+ * (float64 ones counted 4×), or at once for a product that alone costs that much, and from then on on
+ * `large`, created only then: for short-lived processes, whose small jobs end before a heavy library
+ * would have loaded. Each backend alone is deterministic, but which one runs a product depends on the
+ * products before it.
+ */
+export function deferredBackend(
+  name: string,
+  small: GemmBackend,
+  large: () => Promise<GemmBackend>,
+  budget: number,
+): GemmBackend {
+  let spent = 0;
+  let loaded: Promise<GemmBackend> | undefined;
+  const pick = (macs: number): GemmBackend | Promise<GemmBackend> => {
+    spent += macs;
+    if (!loaded && spent < budget) return small;
+    loaded ??= large();
+    return loaded;
+  };
+  return {
+    name,
+    gemm: async (a, b, transB) =>
+      (await pick(a.rows * a.cols * (transB ? b.rows : b.cols))).gemm(a, b, transB),
+    gramF64: async (x, y = x) => (await pick(4 * x.rows * x.cols * y.cols)).gramF64(x, y),
+    async dispose() {
+      await small.dispose?.();
+      await (await loaded)?.dispose?.();
+    },
+  };
+}
+
 /** Makes `name` the default backend for matmul. */
 export function useBackend(name: string): void {
   selected = getBackend(name).name;
