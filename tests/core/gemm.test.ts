@@ -2,7 +2,13 @@ import fc from "fast-check";
 import * as ort from "onnxruntime-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { InputError } from "../../src/core/errors.js";
-import { type GemmBackend, getBackend, matmul, matmulSync } from "../../src/core/gemm/index.js";
+import {
+  deferredBackend,
+  type GemmBackend,
+  getBackend,
+  matmul,
+  matmulSync,
+} from "../../src/core/gemm/index.js";
 import { createJsBackend } from "../../src/core/gemm/js.js";
 import { createOrtBackend, type OrtModule } from "../../src/core/gemm/ort.js";
 import { createWasmBackend } from "../../src/core/gemm/wasm.js";
@@ -82,5 +88,54 @@ describe("matmul", () => {
     );
     expect(() => getBackend("nope")).toThrow(InputError);
     await initBackends("js");
+  });
+});
+
+describe("deferredBackend", () => {
+  /** A js backend that records the multiply-adds of each product it runs. */
+  function recording(log: number[]): GemmBackend {
+    const js = getBackend("js");
+    return {
+      name: "recording",
+      gemm: (a, b, transB) => {
+        log.push(a.rows * a.cols * (transB ? b.rows : b.cols));
+        return js.gemm(a, b, transB);
+      },
+      gramF64: (x, y = x) => {
+        log.push(x.rows * x.cols * y.cols);
+        return js.gramF64(x, y);
+      },
+    };
+  }
+
+  it("runs products on the small backend until the budget is spent, then creates and keeps the large one", async () => {
+    const [small, large]: number[][] = [[], []];
+    let created = 0;
+    const backend = deferredBackend(
+      "both",
+      recording(small),
+      async () => {
+        created++;
+        return recording(large);
+      },
+      1000,
+    );
+    const rng = createRng(3);
+    const a = rng.normalMatrix(4, 10); // 4·10·5 = 200 multiply-adds per product with a 10×5 B
+    const b = rng.normalMatrix(10, 5);
+    for (let i = 0; i < 4; i++) await matmul(a, b, { backend }); // 800 spent: all small
+    expect([small.length, large.length, created]).toEqual([4, 0, 0]);
+    await backend.gramF64(a); // 4·10·10 = 400, counted 4×: over budget
+    await matmul(a, b, { backend });
+    expect([small.length, large.length, created]).toEqual([4, 2, 1]);
+    expectClose((await matmul(a, b, { backend })).data, matmulSync(a, b).data, 1e-6);
+  });
+
+  it("sends a product that alone exceeds the budget to the large backend at once", async () => {
+    const [small, large]: number[][] = [[], []];
+    const backend = deferredBackend("both", recording(small), async () => recording(large), 100);
+    const rng = createRng(4);
+    await matmul(rng.normalMatrix(5, 5), rng.normalMatrix(5, 5), { backend });
+    expect([small, large]).toEqual([[], [125]]);
   });
 });
