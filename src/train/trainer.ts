@@ -1,10 +1,12 @@
 import { check } from "../core/errors.js";
+import { getBackend } from "../core/gemm/index.js";
 import { type Matrix, matrix, selectRows, sliceRows } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
 import { recallSummary, retrievalRanks } from "../eval/retrieval.js";
 import { gapL2M } from "../gap/metrics.js";
 import { momentumUpdate, softTargets } from "../losses/albef.js";
 import { clipStepOnBackend } from "./fast-clip.js";
+import { clipStepFused } from "./fused-clip.js";
 import { initLinear, type LinearParams, linear, supconPairLossVar } from "./layers.js";
 import { adam, cosineSchedule, type OptimizerState } from "./optim.js";
 import {
@@ -251,7 +253,8 @@ async function lossAndGradients(
   }
   if (state.config.loss === "clip") {
     const batch = order.subarray(from, to);
-    return clipStepOnBackend(state, selectRows(a, batch), selectRows(b, batch));
+    const [xa, xb] = [selectRows(a, batch), selectRows(b, batch)];
+    return (await clipStepFused(state, params, xa, xb, getBackend())) ?? clipStepOnBackend(state, xa, xb);
   }
   const loss = batchLoss(state, rowsVar(a, order, from, to), rowsVar(b, order, from, to));
   return { loss: loss.value[0], grads: grad(loss, params) };

@@ -3,6 +3,12 @@ import { type Matrix, matrix, type TopK, transpose } from "../matrix.js";
 import { createJsBackend } from "./js.js";
 import { gemmRowsKernel } from "./kernel.js";
 
+/** A float32 tensor: row-major values and their dims. */
+export interface Tensor32 {
+  readonly data: Float32Array;
+  readonly dims: readonly number[];
+}
+
 /** A matrix-multiply implementation; every backend returns the same numbers up to float32 rounding. */
 export interface GemmBackend {
   readonly name: string;
@@ -15,6 +21,15 @@ export interface GemmBackend {
    * with `cosine`, of the L2-normalised rows (rejecting rows without a norm as normalizeRows does).
    */
   topK?(queries: Matrix, gallery: Matrix, k: number, cosine: boolean): Promise<TopK>;
+  /**
+   * Runs the ONNX graph `build` makes (once per `key`: the session is cached) on float32 feeds and returns
+   * its outputs by name; undefined where the backend runs no ONNX (only ort does).
+   */
+  runGraph?(
+    key: string,
+    build: () => Uint8Array,
+    feeds: Record<string, Tensor32>,
+  ): Promise<Record<string, Tensor32> | undefined>;
   /** Starts slow one-time set-up (sessions, threads) in the background, so the first product does not wait. */
   prepare?(): void;
   /** Releases threads or sessions; the backend must not be used afterwards. */
@@ -63,6 +78,11 @@ export function deferredBackend(
     gemm: async (a, b, transB) =>
       (await pick(a.rows * a.cols * (transB ? b.rows : b.cols))).gemm(a, b, transB),
     gramF64: async (x, y = x) => (await pick(4 * x.rows * x.cols * y.cols)).gramF64(x, y),
+    // a graph is whole work (a training step, run many times): it goes to the large backend
+    runGraph: async (key, build, feeds) => {
+      loaded ??= large();
+      return (await loaded).runGraph?.(key, build, feeds);
+    },
     async dispose() {
       await small.dispose?.();
       await (await loaded)?.dispose?.();

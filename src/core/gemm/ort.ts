@@ -1,5 +1,6 @@
 import { type Matrix, matrix } from "../matrix.js";
-import type { GemmBackend } from "./index.js";
+import { intAttribute, model, node, tensorInfo } from "../onnx.js";
+import type { GemmBackend, Tensor32 } from "./index.js";
 
 /** The slice of the onnxruntime API (node or web) this backend uses; passed in, never imported here. */
 export interface OrtModule {
@@ -23,55 +24,6 @@ interface OrtSession {
   release?(): Promise<void>;
 }
 
-// Minimal protobuf writer for the few ONNX messages a one-node graph needs (onnx.proto3 field numbers).
-type Field = [number, "varint", number] | [number, "bytes", Uint8Array] | [number, "string", string];
-
-function varint(value: number): number[] {
-  const out: number[] = [];
-  while (value > 127) {
-    out.push((value % 128) | 128);
-    value = Math.floor(value / 128);
-  }
-  out.push(value);
-  return out;
-}
-
-function message(fields: Field[]): Uint8Array {
-  const bytes: number[] = [];
-  for (const [num, kind, value] of fields) {
-    if (kind === "varint") bytes.push(...varint(num << 3), ...varint(value));
-    else {
-      const payload = kind === "string" ? new TextEncoder().encode(value) : value;
-      bytes.push(...varint((num << 3) | 2), ...varint(payload.length), ...payload);
-    }
-  }
-  return Uint8Array.from(bytes);
-}
-
-const ELEM_TYPE = { float32: 1, float64: 11 } as const; // onnx TensorProto.DataType
-
-/** ValueInfoProto for a tensor with symbolic dims. */
-function tensorInfo(name: string, type: keyof typeof ELEM_TYPE, dims: string[]): Uint8Array {
-  const shape = message(dims.map((d): Field => [1, "bytes", message([[2, "string", d]])]));
-  const tensorType = message([
-    [1, "varint", ELEM_TYPE[type]],
-    [2, "bytes", shape],
-  ]);
-  return message([
-    [1, "string", name],
-    [2, "bytes", message([[1, "bytes", tensorType]])],
-  ]);
-}
-
-function intAttribute(name: string, value: number): Field {
-  const attribute = message([
-    [1, "string", name],
-    [3, "varint", value],
-    [20, "varint", 2], // AttributeProto.type INT
-  ]);
-  return [5, "bytes", attribute];
-}
-
 /** The one-node graphs this backend runs. */
 export type OrtGraph = "matmul" | "matmulT" | "gramF64";
 
@@ -86,25 +38,15 @@ export function gemmModel(graph: OrtGraph): Uint8Array {
     tensorInfo("A", type, ["m", "k"]),
     tensorInfo("B", type, graph === "gramF64" ? ["m", "n"] : graph === "matmulT" ? ["n", "k"] : ["k", "n"]),
   ];
-  const node = message([
-    [1, "string", "A"],
-    [1, "string", "B"],
-    [2, "string", "C"],
-    [4, "string", graph === "matmul" ? "MatMul" : "Gemm"],
-    ...(graph === "matmulT" ? [intAttribute("transB", 1)] : []),
-    ...(graph === "gramF64" ? [intAttribute("transA", 1)] : []),
-  ]);
-  const body = message([
-    [1, "bytes", node],
-    [2, "string", `gapkit_${graph}`],
-    ...inputs.map((info): Field => [11, "bytes", info]),
-    [12, "bytes", tensorInfo("C", type, graph === "gramF64" ? ["k", "n"] : ["m", "n"])],
-  ]);
-  return message([
-    [1, "varint", 8], // ir_version
-    [7, "bytes", body],
-    [8, "bytes", message([[2, "varint", 13]])], // opset 13
-  ]);
+  const attributes =
+    graph === "matmulT"
+      ? [intAttribute("transB", 1)]
+      : graph === "gramF64"
+        ? [intAttribute("transA", 1)]
+        : [];
+  const product = node(graph === "matmul" ? "MatMul" : "Gemm", ["A", "B"], "C", attributes);
+  const output = tensorInfo("C", type, graph === "gramF64" ? ["k", "n"] : ["m", "n"]);
+  return model(`gapkit_${graph}`, [product], inputs, [output]);
 }
 
 // Rows converted to float64 per Gram step: bounds the extra memory at 16 MB per 512 columns.
@@ -112,25 +54,26 @@ const GRAM_BLOCK_ELEMENTS = 2 ** 22;
 
 /** The onnxruntime backend: one cached session per graph, `threads` intra-op threads. */
 export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
-  const sessions = new Map<OrtGraph, Promise<OrtSession>>();
-  const session = (graph: OrtGraph) => {
-    let s = sessions.get(graph);
+  const sessions = new Map<string, Promise<OrtSession>>();
+  const session = (key: string, build: () => Uint8Array, arena = false) => {
+    let s = sessions.get(key);
     if (!s) {
-      s = ort.InferenceSession.create(gemmModel(graph), {
+      s = ort.InferenceSession.create(build(), {
         intraOpNumThreads: threads,
         interOpNumThreads: 1,
         executionMode: "sequential",
         graphOptimizationLevel: "all",
-        enableCpuMemArena: false,
+        enableCpuMemArena: arena,
       });
-      sessions.set(graph, s);
+      sessions.set(key, s);
     }
     return s;
   };
+  const product = (graph: OrtGraph) => session(graph, () => gemmModel(graph));
   return {
     name: "ort",
     async gemm(a: Matrix, b: Matrix, transB: boolean): Promise<Matrix> {
-      const run = await session(transB ? "matmulT" : "matmul");
+      const run = await product(transB ? "matmulT" : "matmul");
       const out = await run.run({
         A: new ort.Tensor("float32", a.data, [a.rows, a.cols]),
         B: new ort.Tensor("float32", b.data, [b.rows, b.cols]),
@@ -139,7 +82,7 @@ export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
       return matrix(c.dims[0], c.dims[1], c.data as Float32Array);
     },
     async gramF64(x: Matrix, y: Matrix = x): Promise<Float64Array> {
-      const run = await session("gramF64");
+      const run = await product("gramF64");
       const out = new Float64Array(x.cols * y.cols);
       const step = Math.max(1, Math.floor(GRAM_BLOCK_ELEMENTS / Math.max(x.cols, y.cols, 1)));
       const block = (m: Matrix, start: number, end: number) =>
@@ -157,9 +100,23 @@ export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
       }
       return out;
     },
+    async runGraph(key, build, feeds) {
+      // the arena keeps a graph's intermediate buffers from run to run: fresh pages cost more here
+      const run = await session(key, build, true);
+      const tensors = Object.fromEntries(
+        Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor("float32", t.data, t.dims)]),
+      );
+      const out = await run.run(tensors);
+      return Object.fromEntries(
+        Object.entries(out).map(([name, t]): [string, Tensor32] => [
+          name,
+          { data: t.data as Float32Array, dims: t.dims },
+        ]),
+      );
+    },
     prepare() {
       // the first session also starts onnxruntime's environment (≈ 30 ms), which later ones then share
-      session("matmulT").catch(() => sessions.delete("matmulT"));
+      product("matmulT").catch(() => sessions.delete("matmulT"));
     },
     async dispose() {
       for (const s of sessions.values()) await (await s).release?.();

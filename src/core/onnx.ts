@@ -1,0 +1,121 @@
+/**
+ * A minimal writer of ONNX models (onnx.proto3 field numbers): enough protobuf for the small graphs gapkit
+ * builds in code (the ort backend's products, the fused CLIP training step), so no model file ships.
+ */
+
+/** One protobuf field: number, wire kind and value. */
+export type Field = [number, "varint", number] | [number, "bytes", Uint8Array] | [number, "string", string];
+
+function varint(value: number): number[] {
+  const out: number[] = [];
+  while (value > 127) {
+    out.push((value % 128) | 128);
+    value = Math.floor(value / 128);
+  }
+  out.push(value);
+  return out;
+}
+
+/** The bytes of a message with these fields, in order. */
+export function message(fields: Field[]): Uint8Array {
+  const bytes: number[] = [];
+  for (const [num, kind, value] of fields) {
+    if (kind === "varint") bytes.push(...varint(num << 3), ...varint(value));
+    else {
+      const payload = kind === "string" ? new TextEncoder().encode(value) : value;
+      bytes.push(...varint((num << 3) | 2), ...varint(payload.length), ...payload);
+    }
+  }
+  return Uint8Array.from(bytes);
+}
+
+/** onnx TensorProto.DataType codes. */
+export const ELEM_TYPE = { float32: 1, int64: 7, bool: 9, float64: 11 } as const;
+
+/** A tensor's type and (symbolic or fixed) dims; no dims at all leaves the shape unstated. */
+export function tensorInfo(
+  name: string,
+  type: keyof typeof ELEM_TYPE,
+  dims?: (string | number)[],
+): Uint8Array {
+  const shape = dims?.map(
+    (d): Field => [1, "bytes", message([typeof d === "string" ? [2, "string", d] : [1, "varint", d]])],
+  );
+  const tensorType = message([
+    [1, "varint", ELEM_TYPE[type]],
+    ...(shape ? [[2, "bytes", message(shape)] as Field] : []),
+  ]);
+  return message([
+    [1, "string", name],
+    [2, "bytes", message([[1, "bytes", tensorType]])],
+  ]);
+}
+
+/** An INT attribute (AttributeProto type 2). */
+export function intAttribute(name: string, value: number): Field {
+  return [
+    5,
+    "bytes",
+    message([
+      [1, "string", name],
+      [3, "varint", value],
+      [20, "varint", 2],
+    ]),
+  ];
+}
+
+/** An INTS attribute (AttributeProto type 7). */
+export function intsAttribute(name: string, values: number[]): Field {
+  return [
+    5,
+    "bytes",
+    message([[1, "string", name], ...values.map((v): Field => [8, "varint", v]), [20, "varint", 7]]),
+  ];
+}
+
+/** A NodeProto field: `op` from `inputs` to `output`, with attributes. */
+export function node(op: string, inputs: string[], output: string, attributes: Field[] = []): Field {
+  return [
+    1,
+    "bytes",
+    message([
+      ...inputs.map((i): Field => [1, "string", i]),
+      [2, "string", output],
+      [4, "string", op],
+      ...attributes,
+    ]),
+  ];
+}
+
+/** An initializer field (a constant 1-D tensor) of float32 or int64 values. */
+export function constant(name: string, type: "float32" | "int64", values: number[]): Field {
+  const raw =
+    type === "float32"
+      ? new Uint8Array(Float32Array.from(values).buffer)
+      : new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer);
+  return [
+    5,
+    "bytes",
+    message([
+      [1, "varint", values.length],
+      [2, "varint", ELEM_TYPE[type]],
+      [8, "string", name],
+      [9, "bytes", raw],
+    ]),
+  ];
+}
+
+/** A ModelProto (IR 8, opset 13) of one graph: its nodes and initializers, inputs and outputs. */
+export function model(name: string, body: Field[], inputs: Uint8Array[], outputs: Uint8Array[]): Uint8Array {
+  const graph = message([
+    ...body,
+    [2, "string", name],
+    ...inputs.map((info): Field => [11, "bytes", info]),
+    ...outputs.map((info): Field => [12, "bytes", info]),
+  ]);
+  return message([
+    [1, "varint", 8], // ir_version
+    [7, "bytes", graph],
+    [8, "bytes", message([[2, "varint", 13]])], // opset 13
+  ]);
+}
