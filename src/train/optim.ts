@@ -66,9 +66,18 @@ export interface AdamOptions {
   decoupledWeightDecay?: boolean;
 }
 
+/** Adam's defaults (Kingma & Ba; PyTorch's). */
+export const ADAM_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8 } as const;
+
 /** Adam (Kingma & Ba) with bias correction; AdamW with `decoupledWeightDecay`. */
 export function adam(options: AdamOptions = {}, state: OptimizerState = { step: 0, buffers: [] }): Optimizer {
-  const { beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0, decoupledWeightDecay = false } = options;
+  const {
+    beta1 = ADAM_DEFAULTS.beta1,
+    beta2 = ADAM_DEFAULTS.beta2,
+    eps = ADAM_DEFAULTS.eps,
+    weightDecay = 0,
+    decoupledWeightDecay = false,
+  } = options;
   return {
     state,
     step(params, grads, lr) {

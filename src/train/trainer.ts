@@ -6,7 +6,7 @@ import { recallSummary, retrievalRanks } from "../eval/retrieval.js";
 import { gapL2M } from "../gap/metrics.js";
 import { momentumUpdate, softTargets } from "../losses/albef.js";
 import { clipStepOnBackend } from "./fast-clip.js";
-import { clipStepFused } from "./fused-clip.js";
+import { type FusedClipTraining, fusedClipTraining } from "./fused-clip.js";
 import { initLinear, type LinearParams, linear, supconPairLossVar } from "./layers.js";
 import { adam, cosineSchedule, type OptimizerState } from "./optim.js";
 import {
@@ -253,8 +253,7 @@ async function lossAndGradients(
   }
   if (state.config.loss === "clip") {
     const batch = order.subarray(from, to);
-    const [xa, xb] = [selectRows(a, batch), selectRows(b, batch)];
-    return (await clipStepFused(state, params, xa, xb, getBackend())) ?? clipStepOnBackend(state, xa, xb);
+    return clipStepOnBackend(state, selectRows(a, batch), selectRows(b, batch));
   }
   const loss = batchLoss(state, rowsVar(a, order, from, to), rowsVar(b, order, from, to));
   return { loss: loss.value[0], grads: grad(loss, params) };
@@ -305,25 +304,31 @@ export async function train(
   const total = perEpoch * config.epochs;
   const optimizer = adam({ weightDecay: config.weightDecay, decoupledWeightDecay: true }, state.optimizer);
   const params = parameters(state);
+  // CLIP on a backend that runs ONNX graphs: each step, AdamW included, is one graph (fused-clip.ts)
+  let fused: FusedClipTraining | undefined =
+    config.loss === "clip" ? fusedClipTraining(state, params, config.weightDecay, getBackend()) : undefined;
   const history: EpochMetrics[] = [];
+  const [batchA, batchB] = [matrix(batch, a.cols), matrix(batch, b.cols)]; // refilled every step
   while (state.epoch < config.epochs) {
     const order = createRng(config.seed * 7919 + state.epoch).permutation(fit);
     let lossSum = 0;
     let lr = 0;
     for (let s = 0; s < perEpoch; s++) {
-      const { loss, grads, momentum } = await lossAndGradients(
-        state,
-        params,
-        a,
-        b,
-        order,
-        s * batch,
-        (s + 1) * batch,
-      );
-      lossSum += loss;
       lr = cosineSchedule(optimizer.state.step, total, { lr: config.lr, warmup: config.warmup });
-      optimizer.step(params, grads, lr);
-      if (momentum) afterItcStep(state, momentum);
+      const rows = order.subarray(s * batch, (s + 1) * batch);
+      let loss = fused
+        ? await fused.step(selectRows(a, rows, batchA), selectRows(b, rows, batchB), lr)
+        : undefined;
+      if (loss === undefined) {
+        // no fused step, or a backend that turned out to run no graphs (onnxruntime failed to load)
+        fused?.sync();
+        fused = undefined;
+        const step = await lossAndGradients(state, params, a, b, order, s * batch, (s + 1) * batch);
+        optimizer.step(params, step.grads, lr);
+        if (step.momentum) afterItcStep(state, step.momentum);
+        loss = step.loss;
+      }
+      lossSum += loss;
       const gap = history.at(-1)?.gap;
       hooks.onStep?.(
         optimizer.state.step,
@@ -332,6 +337,7 @@ export async function train(
       );
     }
     state.epoch++;
+    fused?.sync();
     const [heldA, heldB] = [
       embed(state, sliceRows(a, fit, a.rows), "a"),
       embed(state, sliceRows(b, fit, b.rows), "b"),

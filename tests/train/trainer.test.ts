@@ -7,8 +7,9 @@ import { createRng } from "../../src/core/rng.js";
 import { parseNpz, serializeNpz } from "../../src/io/npz.js";
 import { checkpointOf, restoreCheckpoint } from "../../src/train/checkpoint.js";
 import { clipStepOnBackend } from "../../src/train/fast-clip.js";
-import { clipStepFused } from "../../src/train/fused-clip.js";
+import { fusedClipTraining } from "../../src/train/fused-clip.js";
 import { clipLossVar, linear } from "../../src/train/layers.js";
+import { adam } from "../../src/train/optim.js";
 import { exp, grad, normalizeRowsVar, relu, scalar, type Var, variable } from "../../src/train/tape.js";
 import {
   DEFAULT_TRAIN_CONFIG,
@@ -139,7 +140,7 @@ describe("clipStepOnBackend", () => {
   });
 });
 
-describe("clipStepFused", () => {
+describe("fusedClipTraining", () => {
   const ortBackend = createOrtBackend(ort as unknown as OrtModule, 2);
   afterAll(() => ortBackend.dispose?.());
 
@@ -148,18 +149,48 @@ describe("clipStepFused", () => {
     ["one layer, tower B frozen", { widths: [7], freezeB: true }],
     ["three layers, fixed temperature", { widths: [16, 12, 6], fixedTemperature: true }],
     ["a clamped scale (no gradient for t)", { widths: [12, 6], temperature: 0.005 }],
-  ])("gives the float64 tape's loss and gradients to float32 rounding: %s", async (_, overrides) => {
+  ])(
+    "its graph gives the float64 tape's loss and gradients to float32 rounding: %s",
+    async (_, overrides) => {
+      const { a, b } = pairedFeatures(40, 10, 9);
+      const state = initTraining({ ...config, ...overrides }, 10);
+      const params = parameters(state);
+      const before = params.map((p) => Float64Array.from(Float32Array.from(p.value))); // trained in float32
+      const exact = tapeStep(state, a, b);
+      const fused = fusedClipTraining(state, params, 0, ortBackend);
+      // at lr 0 nothing moves, and Adam's first moment after one step from zero is (1 − β1)·gradient
+      expect(await fused?.step(a, b, 0)).toBeCloseTo(exact.loss, 5);
+      fused?.sync();
+      expect(state.optimizer.step).toBe(1);
+      for (const [i, g] of exact.grads.entries()) {
+        expect(params[i].value).toEqual(before[i]);
+        expectClose(
+          state.optimizer.buffers[i][0].map((m) => m / 0.1),
+          g.value,
+          1e-5,
+        );
+      }
+    },
+  );
+
+  it("takes the AdamW step optim.ts takes, to float32 rounding", async () => {
     const { a, b } = pairedFeatures(40, 10, 9);
-    const state = initTraining({ ...config, ...overrides }, 10);
-    const params = parameters(state);
-    const exact = tapeStep(state, a, b);
-    const fused = await clipStepFused(state, params, a, b, ortBackend);
-    expect(fused?.loss).toBeCloseTo(exact.loss, 5);
-    expect(fused?.grads).toHaveLength(exact.grads.length);
-    for (const [i, g] of exact.grads.entries()) {
-      expect([fused?.grads[i].rows, fused?.grads[i].cols]).toEqual([params[i].rows, params[i].cols]);
-      expectClose(fused?.grads[i].value ?? [], g.value, 1e-5);
+    const [viaGraph, viaJs] = [0, 1].map(() =>
+      initTraining({ ...config, widths: [12, 6], weightDecay: 0.1 }, 10),
+    );
+    const fused = fusedClipTraining(viaGraph, parameters(viaGraph), 0.1, ortBackend);
+    for (let k = 0; k < 3; k++) {
+      await fused?.step(a, b, 0.01);
+      const params = parameters(viaJs);
+      adam({ weightDecay: 0.1, decoupledWeightDecay: true }, viaJs.optimizer).step(
+        params,
+        tapeStep(viaJs, a, b).grads,
+        0.01,
+      );
     }
+    fused?.sync();
+    for (const [i, p] of parameters(viaJs).entries())
+      expectClose(parameters(viaGraph)[i].value, p.value, 1e-4);
   });
 
   it("trains on onnxruntime: held-out R@1 far above chance, deterministic to the last bit", async () => {
@@ -176,9 +207,8 @@ describe("clipStepFused", () => {
     }
   });
 
-  it("declines where the backend runs no ONNX graphs", async () => {
-    const { a, b } = pairedFeatures(8, 10, 9);
+  it("is unavailable where the backend runs no ONNX graphs", () => {
     const state = initTraining({ ...config, widths: [6] }, 10);
-    expect(await clipStepFused(state, parameters(state), a, b, getBackend("js"))).toBeUndefined();
+    expect(fusedClipTraining(state, parameters(state), 0, getBackend("js"))).toBeUndefined();
   });
 });

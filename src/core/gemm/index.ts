@@ -23,12 +23,14 @@ export interface GemmBackend {
   topK?(queries: Matrix, gallery: Matrix, k: number, cosine: boolean): Promise<TopK>;
   /**
    * Runs the ONNX graph `build` makes (once per `key`: the session is cached) on float32 feeds and returns
-   * its outputs by name; undefined where the backend runs no ONNX (only ort does).
+   * its outputs by name — written into `fetches` where given — or undefined where the backend runs no
+   * ONNX (only ort does).
    */
   runGraph?(
     key: string,
     build: () => Uint8Array,
     feeds: Record<string, Tensor32>,
+    fetches?: Record<string, Tensor32>,
   ): Promise<Record<string, Tensor32> | undefined>;
   /** Starts slow one-time set-up (sessions, threads) in the background, so the first product does not wait. */
   prepare?(): void;
@@ -79,9 +81,9 @@ export function deferredBackend(
       (await pick(a.rows * a.cols * (transB ? b.rows : b.cols))).gemm(a, b, transB),
     gramF64: async (x, y = x) => (await pick(4 * x.rows * x.cols * y.cols)).gramF64(x, y),
     // a graph is whole work (a training step, run many times): it goes to the large backend
-    runGraph: async (key, build, feeds) => {
+    runGraph: async (key, build, feeds, fetches) => {
       loaded ??= large();
-      return (await loaded).runGraph?.(key, build, feeds);
+      return (await loaded).runGraph?.(key, build, feeds, fetches);
     },
     async dispose() {
       await small.dispose?.();

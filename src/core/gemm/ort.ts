@@ -20,7 +20,10 @@ interface OrtTensor {
 }
 
 interface OrtSession {
-  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  run(
+    feeds: Record<string, OrtTensor>,
+    fetches?: Record<string, OrtTensor>,
+  ): Promise<Record<string, OrtTensor>>;
   release?(): Promise<void>;
 }
 
@@ -100,13 +103,14 @@ export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
       }
       return out;
     },
-    async runGraph(key, build, feeds) {
+    async runGraph(key, build, feeds, fetches) {
       // the arena keeps a graph's intermediate buffers from run to run: fresh pages cost more here
       const run = await session(key, build, true);
-      const tensors = Object.fromEntries(
-        Object.entries(feeds).map(([name, t]) => [name, new ort.Tensor("float32", t.data, t.dims)]),
-      );
-      const out = await run.run(tensors);
+      const tensors = (named: Record<string, Tensor32>) =>
+        Object.fromEntries(
+          Object.entries(named).map(([name, t]) => [name, new ort.Tensor("float32", t.data, t.dims)]),
+        );
+      const out = await run.run(tensors(feeds), fetches && tensors(fetches));
       return Object.fromEntries(
         Object.entries(out).map(([name, t]): [string, Tensor32] => [
           name,
