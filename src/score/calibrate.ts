@@ -149,8 +149,10 @@ function rawProbability(c: Calibration, z: number): number {
     if (x[mid] <= z) lo = mid;
     else hi = mid;
   }
-  // inside a block y is flat; between blocks it is interpolated linearly
-  return x[hi] === x[lo] ? y[hi] : y[lo] + ((y[hi] - y[lo]) * (z - x[lo])) / (x[hi] - x[lo]);
+  // inside a block y is flat; between blocks it is interpolated linearly — and clamped to the two ends,
+  // since y[lo] + (y[hi] − y[lo])·1 can round one ulp past y[hi] (found with subnormal block widths)
+  if (x[hi] === x[lo]) return y[hi];
+  return Math.min(y[hi], y[lo] + ((y[hi] - y[lo]) * (z - x[lo])) / (x[hi] - x[lo]));
 }
 
 /**
