@@ -503,3 +503,53 @@ function updateAndMultiplyRow(a: usize, i: i32, from: i32, u: i32, w: i32, x: i3
   store<f64>(at64(a, oi + i), diagonal);
   store<f64>(at64(a, y + i), load<f64>(at64(a, y + i)) + si + diagonal * xi);
 }
+
+/**
+ * One AdamW step over n float32 parameters in place (src/train/optim.ts's formula, in float32):
+ * m = β1·m + (1 − β1)·g, v = β2·v + (1 − β2)·g², p = shrink·p − lr·(m/c1) / (√(v/c2) + ε).
+ */
+export function adamw(
+  p: usize,
+  g: usize,
+  m: usize,
+  v: usize,
+  n: i32,
+  lr: f32,
+  c1: f32,
+  c2: f32,
+  shrink: f32,
+  beta1: f32,
+  beta2: f32,
+  eps: f32,
+): void {
+  const b1 = f32x4.splat(beta1);
+  const r1 = f32x4.splat(1 - beta1);
+  const b2 = f32x4.splat(beta2);
+  const r2 = f32x4.splat(1 - beta2);
+  const vlr = f32x4.splat(lr);
+  const vc1 = f32x4.splat(c1);
+  const vc2 = f32x4.splat(c2);
+  const vshrink = f32x4.splat(shrink);
+  const veps = f32x4.splat(eps);
+  const vectors = (<usize>(n >> 2)) << 4;
+  for (let k: usize = 0; k < vectors; k += 16) {
+    const gk = v128.load(g + k);
+    const mk = f32x4.add(f32x4.mul(b1, v128.load(m + k)), f32x4.mul(r1, gk));
+    const vk = f32x4.add(f32x4.mul(b2, v128.load(v + k)), f32x4.mul(r2, f32x4.mul(gk, gk)));
+    v128.store(m + k, mk);
+    v128.store(v + k, vk);
+    const update = f32x4.div(
+      f32x4.mul(vlr, f32x4.div(mk, vc1)),
+      f32x4.add(f32x4.sqrt(f32x4.div(vk, vc2)), veps),
+    );
+    v128.store(p + k, f32x4.sub(f32x4.mul(vshrink, v128.load(p + k)), update));
+  }
+  for (let k = vectors; k < (<usize>n) << 2; k += 4) {
+    const gk = load<f32>(g + k);
+    const mk = beta1 * load<f32>(m + k) + (1 - beta1) * gk;
+    const vk = beta2 * load<f32>(v + k) + (1 - beta2) * (gk * gk);
+    store<f32>(m + k, mk);
+    store<f32>(v + k, vk);
+    store<f32>(p + k, shrink * load<f32>(p + k) - (lr * (mk / c1)) / (Mathf.sqrt(vk / c2) + eps));
+  }
+}

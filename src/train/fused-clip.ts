@@ -1,11 +1,14 @@
 /**
- * The CLIP training step for MLP towers as one ONNX graph — forward, symmetric loss, every gradient and,
- * for training, the AdamW update — run in a single onnxruntime call per batch. clipStepOnBackend (fast-clip.ts) runs the same step as a
- * dozen products with float64 JS in between, which leaves the step bound by the glue: ≈ 25 ms per batch of
- * 256 with towers 512→256→128, against ≈ 5 ms for PyTorch on one thread. This is the same arithmetic in
- * float32 (softmax and sums included), checked against the float64 tape (tests/train/trainer.test.ts).
+ * CLIP training of MLP towers at onnxruntime speed: the step's forward pass, symmetric loss and every
+ * gradient are one ONNX graph (one onnxruntime call per batch), and AdamW is one pass of a WebAssembly
+ * SIMD kernel over all parameters, which stay float32 in that kernel's memory between steps.
+ * clipStepOnBackend (fast-clip.ts) runs the same step as a dozen products with float64 JS in between,
+ * bound by that glue: ≈ 25 ms per batch of 256 with towers 512→256→128, where PyTorch takes ≈ 5–7 ms on one
+ * thread. An AdamW written as graph nodes measured 2 ms a step (fifteen passes over the parameters); the
+ * kernel makes one. Checked against the float64 tape and optim.ts's adam (tests/train/trainer.test.ts).
  */
 import type { GemmBackend, Tensor32 } from "../core/gemm/index.js";
+import { ensureMemory, instantiateKernelsSync, RESERVED_BYTES, type WasmMemory } from "../core/gemm/wasm.js";
 import type { Matrix } from "../core/matrix.js";
 import {
   type Field,
@@ -35,9 +38,8 @@ const bias = (side: string, i: number) => `b_${side}${i}`;
 
 /**
  * The step's graph. Inputs: x_a, x_b (batch rows), w_s{i} (in×out), b_s{i} (out), t (the log logit scale,
- * [1]), half_inv_batch (1 / 2B, [1]); for each trained parameter P, Adam's moments m_P and v_P; and lr,
- * c1, c2 (the bias corrections 1 − βᵏ), shrink (1 − lr·weight decay), each [1]. Outputs: loss, then
- * new_P, new_m_P, new_v_P for every trained parameter.
+ * [1]) and half_inv_batch (1 / 2B, [1]); outputs: loss, then g_P for every trained parameter P, in
+ * `parameters(state)` order.
  */
 export function clipStepModel({ depth, freezeB, learnScale }: StepShape): Uint8Array {
   const body: Field[] = [
@@ -121,37 +123,8 @@ export function clipStepModel({ depth, freezeB, learnScale }: StepShape): Uint8A
     op("Mul", ["d_t_raw", "unclamped_f"], "g_t");
     grads.push("g_t");
   }
-  // AdamW as optim.ts: m′ = β1·m + (1 − β1)·g, v′ = β2·v + (1 − β2)·g², P′ = shrink·P − lr·(m′/c1) / (√(v′/c2) + ε)
-  const { beta1, beta2, eps } = ADAM_DEFAULTS;
-  body.push(
-    initializer("beta1", "float32", [beta1]),
-    initializer("beta1_rest", "float32", [1 - beta1]),
-    initializer("beta2", "float32", [beta2]),
-    initializer("beta2_rest", "float32", [1 - beta2]),
-    initializer("eps", "float32", [eps]),
-  );
-  inputs.push(...["lr", "c1", "c2", "shrink"].map((name) => tensorInfo(name, "float32", [1])));
-  for (const g of grads) {
-    const p = g.slice(2);
-    inputs.push(tensorInfo(`m_${p}`, "float32"), tensorInfo(`v_${p}`, "float32"));
-    op("Mul", [`m_${p}`, "beta1"], `m_old_${p}`);
-    op("Mul", [g, "beta1_rest"], `m_new_${p}`);
-    op("Add", [`m_old_${p}`, `m_new_${p}`], `new_m_${p}`);
-    op("Mul", [`v_${p}`, "beta2"], `v_old_${p}`);
-    op("Mul", [g, g], `g2_${p}`);
-    op("Mul", [`g2_${p}`, "beta2_rest"], `v_new_${p}`);
-    op("Add", [`v_old_${p}`, `v_new_${p}`], `new_v_${p}`);
-    op("Div", [`new_m_${p}`, "c1"], `m_hat_${p}`);
-    op("Mul", ["lr", `m_hat_${p}`], `step_${p}`);
-    op("Div", [`new_v_${p}`, "c2"], `v_hat_${p}`);
-    op("Sqrt", [`v_hat_${p}`], `root_${p}`);
-    op("Add", [`root_${p}`, "eps"], `denominator_${p}`);
-    op("Div", [`step_${p}`, `denominator_${p}`], `update_${p}`);
-    op("Mul", ["shrink", p], `shrunk_${p}`);
-    op("Sub", [`shrunk_${p}`, `update_${p}`], `new_${p}`);
-    outputs.push(...[`new_${p}`, `new_m_${p}`, `new_v_${p}`].map((name) => tensorInfo(name, "float32")));
-  }
-  return model("gapkit_clip_adam_step", body, inputs, outputs);
+  outputs.push(...grads.map((g) => tensorInfo(g, "float32")));
+  return model("gapkit_clip_step", body, inputs, outputs);
 }
 
 const f32 = (values: ArrayLike<number>, dims: readonly number[]): Tensor32 => ({
@@ -184,9 +157,9 @@ function stepShape(state: TrainState): StepShape {
   return { depth: state.towers.a.length, freezeB, learnScale: !fixedTemperature };
 }
 
-const keyOf = (shape: StepShape) => `clip_adam_step_${shape.depth}_${shape.freezeB}_${shape.learnScale}`;
+const keyOf = (shape: StepShape) => `clip_step_${shape.depth}_${shape.freezeB}_${shape.learnScale}`;
 
-/** CLIP training of MLP towers whose every step — gradients and AdamW — is one graph (see fusedClipTraining). */
+/** CLIP training of MLP towers, each step one graph and one AdamW pass (see fusedClipTraining). */
 export interface FusedClipTraining {
   /** One AdamW step at learning rate `lr` on the batch; the loss, or undefined where no graph can run. */
   step(xa: Matrix, xb: Matrix, lr: number): Promise<number | undefined>;
@@ -195,9 +168,10 @@ export interface FusedClipTraining {
 }
 
 /**
- * Trains `params` (`parameters(state)`) with AdamW (decoupled `weightDecay`, optim.ts's betas) entirely in
- * onnxruntime: parameters and moments stay float32 between steps, in two sets of buffers the graph reads
- * from and writes to in turn; the state sees them at sync(). Undefined where the backend runs no graphs.
+ * Trains `params` (`parameters(state)`) with AdamW (decoupled `weightDecay`, optim.ts's betas): gradients
+ * from the step graph on `backend`, the update by the `adamw` kernel. Parameters, moments and gradients
+ * live, float32, in the kernel's memory, which the graph reads and writes directly; the state sees them at
+ * sync(). Undefined where the backend runs no graphs or the engine lacks WebAssembly SIMD.
  */
 export function fusedClipTraining(
   state: TrainState,
@@ -205,66 +179,81 @@ export function fusedClipTraining(
   weightDecay: number,
   backend: GemmBackend,
 ): FusedClipTraining | undefined {
-  if (!backend.runGraph) return undefined;
+  const wasm = backend.runGraph && instantiateKernelsSync();
+  if (!backend.runGraph || !wasm) return undefined;
   const runGraph = backend.runGraph.bind(backend);
   const shape = stepShape(state);
   const names = params.map((p) => nameOf(state, p));
   const { optimizer } = state;
-  const moments = (i: number, which: 0 | 1) =>
-    optimizer.buffers[i]?.[which] ?? new Float64Array(params[i].value.length);
-  // current: what the next step reads; spare: where it writes (then they swap)
-  let current = params.map((p, i) => ({
-    p: f32(p.value, dimsOf(p, names[i])),
-    m: f32(moments(i, 0), dimsOf(p, names[i])),
-    v: f32(moments(i, 1), dimsOf(p, names[i])),
-  }));
-  let spare = current.map(({ p, m, v }) => ({
-    p: f32(p.data, p.dims),
-    m: f32(m.data, m.dims),
-    v: f32(v.data, v.dims),
-  }));
+  // four arrays of all parameters end to end — values, gradients, Adam's m and v — at fixed offsets: the
+  // memory never grows after this, so the views stay valid
+  const total = params.reduce((n, p) => n + p.value.length, 0);
+  const [values, grads, m, v] = arrays(wasm.memory, total, 4);
+  const views = (all: Float32Array) => {
+    let offset = 0;
+    return params.map((p, i) => {
+      offset += p.value.length;
+      return { data: all.subarray(offset - p.value.length, offset), dims: dimsOf(p, names[i]) };
+    });
+  };
+  const [valueViews, gradViews, mViews, vViews] = [values, grads, m, v].map(views);
+  params.forEach((p, i) => {
+    valueViews[i].data.set(p.value);
+    mViews[i].data.set(optimizer.buffers[i]?.[0] ?? []);
+    vViews[i].data.set(optimizer.buffers[i]?.[1] ?? []);
+  });
   const loss = f32([0], [1]);
   // what does not train (a frozen tower B, a fixed t) is fed as it stands, converted once
   const fixed = parameterFeeds(state);
   for (const name of names) delete fixed[name];
+  const at = (view: Float32Array) => view.byteOffset;
   return {
     async step(xa, xb, lr) {
-      const stepNumber = optimizer.step + 1;
       const feeds = { ...batchFeeds(xa, xb), ...fixed };
-      const scalars = {
-        lr,
-        c1: 1 - ADAM_DEFAULTS.beta1 ** stepNumber,
-        c2: 1 - ADAM_DEFAULTS.beta2 ** stepNumber,
-        shrink: 1 - lr * weightDecay,
-      };
-      for (const [name, value] of Object.entries(scalars)) feeds[name] = f32([value], [1]);
       const fetches: Record<string, Tensor32> = { loss };
       names.forEach((name, i) => {
-        Object.assign(feeds, {
-          [name]: current[i].p,
-          [`m_${name}`]: current[i].m,
-          [`v_${name}`]: current[i].v,
-        });
-        Object.assign(fetches, {
-          [`new_${name}`]: spare[i].p,
-          [`new_m_${name}`]: spare[i].m,
-          [`new_v_${name}`]: spare[i].v,
-        });
+        feeds[name] = valueViews[i];
+        fetches[`g_${name}`] = gradViews[i];
       });
       if (!(await runGraph(keyOf(shape), () => clipStepModel(shape), feeds, fetches))) return undefined;
-      optimizer.step = stepNumber;
-      [current, spare] = [spare, current];
+      optimizer.step++;
+      const { beta1, beta2, eps } = ADAM_DEFAULTS;
+      const [c1, c2] = [1 - beta1 ** optimizer.step, 1 - beta2 ** optimizer.step];
+      wasm.kernels.adamw(
+        at(values),
+        at(grads),
+        at(m),
+        at(v),
+        total,
+        lr,
+        c1,
+        c2,
+        1 - lr * weightDecay,
+        beta1,
+        beta2,
+        eps,
+      );
       // the scale is read between steps (the status line's τ)
-      if (names.includes("t")) state.logScale.value[0] = current[names.indexOf("t")].p.data[0];
+      if (names.includes("t")) state.logScale.value[0] = valueViews[names.indexOf("t")].data[0];
       return loss.data[0];
     },
     sync() {
       params.forEach((p, i) => {
-        p.value.set(current[i].p.data);
-        optimizer.buffers[i] = [Float64Array.from(current[i].m.data), Float64Array.from(current[i].v.data)];
+        p.value.set(valueViews[i].data);
+        optimizer.buffers[i] = [Float64Array.from(mViews[i].data), Float64Array.from(vViews[i].data)];
       });
     },
   };
+}
+
+/** `count` float32 arrays of `length` each, end to end in `memory` above RESERVED_BYTES (grown to fit). */
+function arrays(memory: WasmMemory, length: number, count: number): Float32Array[] {
+  const stride = Math.ceil(length / 4) * 16; // 16-byte aligned starts
+  ensureMemory(memory, RESERVED_BYTES + count * stride, "fusedClipTraining");
+  return Array.from(
+    { length: count },
+    (_, k) => new Float32Array(memory.buffer, RESERVED_BYTES + k * stride, length),
+  );
 }
 
 /** The graph dims of parameter `p` fed as `name`: biases are vectors, t a one-element vector. */

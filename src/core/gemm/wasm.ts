@@ -30,6 +30,7 @@ export interface Kernels {
   gram(...args: number[]): void;
   topk(...args: number[]): void;
   updateAndMultiply(a: number, m: number, u: number, w: number, x: number, y: number): void;
+  adamw(p: number, g: number, m: number, v: number, n: number, ...hyper: number[]): void;
 }
 
 type KernelName = "packB" | "gemm" | "gram" | "topk" | "normalize";
