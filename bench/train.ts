@@ -22,34 +22,50 @@ function torchAvailable(): boolean {
   return probe();
 }
 
-/** Runs the training benchmark and returns the printed lines. */
+const ROUNDS = 3;
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+
+/**
+ * Runs the training benchmark and returns the printed lines: gapkit and PyTorch take turns, ROUNDS times
+ * (this machine's speed drifts over minutes; turns give both the same drift), and the medians are compared.
+ */
 export async function benchTrain(): Promise<string[]> {
   const backend = await initBackends();
-  const steps = 48; // one epoch: its end (held-out embedding and retrieval) is timed too, once
+  const steps = 96; // one epoch: its end (held-out embedding and retrieval) is timed too, once
   const [batch, dim] = [256, 512];
   const rng = createRng(0);
   const n = steps * batch + 64;
   const [a, b] = [rng.normalMatrix(n, dim), rng.normalMatrix(n, dim)];
   const config = { ...DEFAULT_TRAIN_CONFIG, epochs: 1, batch, widths: [256, 128], heldOut: 64 / n };
   await train(a, b, initTraining(config, dim)); // warm-up
-  const state = initTraining(config, dim); // drawing the initial weights is not a step: not timed
-  const t = performance.now();
-  await train(a, b, state);
-  const ours = steps / ((performance.now() - t) / 1000);
+  const ours = async () => {
+    const state = initTraining(config, dim); // drawing the initial weights is not a step: not timed
+    const t = performance.now();
+    await train(a, b, state);
+    return steps / ((performance.now() - t) / 1000);
+  };
   const lines = ["training: batch 256, towers 512→256→128, CLIP loss, Adam"];
-  lines.push(`  gapkit (products on ${backend})             ${ours.toFixed(1)} steps/s`);
-  if (!existsSync(PEER) || !existsSync(FEATURES))
-    lines.push("  PyTorch: SKIPPED — ../shared/tools/peers/train_torch.py or the features file is absent");
-  else if (!torchAvailable())
-    lines.push(
-      "  PyTorch: SKIPPED — /usr/bin/python3 cannot import torch (apt-get install python3-torch libopenblas0-pthread)",
-    );
-  else {
+  const peer =
+    !existsSync(PEER) || !existsSync(FEATURES)
+      ? "PyTorch: SKIPPED — ../shared/tools/peers/train_torch.py or the features file is absent"
+      : !torchAvailable()
+        ? "PyTorch: SKIPPED — /usr/bin/python3 cannot import torch (apt-get install python3-torch libopenblas0-pthread)"
+        : undefined;
+  const torch = () => {
     const out = execFileSync("/usr/bin/python3", [PEER, FEATURES, "1"], { encoding: "utf8" });
-    const torch = Number(/steps\/s=([\d.]+)/.exec(out)?.[1]);
-    lines.push(
-      `  PyTorch CPU (1 thread, its fastest here)  ${torch.toFixed(1)} steps/s   gapkit/PyTorch ${(ours / torch).toFixed(2)}×`,
-    );
+    return Number(/steps\/s=([\d.]+)/.exec(out)?.[1]);
+  };
+  const [gapkitRuns, torchRuns]: number[][] = [[], []];
+  for (let r = 0; r < ROUNDS; r++) {
+    gapkitRuns.push(await ours());
+    if (!peer) torchRuns.push(torch());
   }
+  const gapkit = median(gapkitRuns);
+  lines.push(`  gapkit (products on ${backend}), median of ${ROUNDS}   ${gapkit.toFixed(1)} steps/s`);
+  if (peer) lines.push(`  ${peer}`);
+  else
+    lines.push(
+      `  PyTorch CPU (1 thread, its fastest here)   ${median(torchRuns).toFixed(1)} steps/s   gapkit/PyTorch ${(gapkit / median(torchRuns)).toFixed(2)}×`,
+    );
   return lines;
 }
