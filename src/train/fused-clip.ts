@@ -43,7 +43,7 @@ const bias = (side: string, i: number) => `b_${side}${i}`;
  */
 export function clipStepModel({ depth, freezeB, learnScale }: StepShape): Uint8Array {
   const body: Field[] = [
-    initializer("c0", "float32", [0]),
+    initializer("zero", "float32", [0]),
     initializer("two", "float32", [2]),
     initializer("max_scale", "float32", [100]),
     initializer("rows_axis", "int64", [1]),
@@ -69,6 +69,7 @@ export function clipStepModel({ depth, freezeB, learnScale }: StepShape): Uint8A
     op("Div", [`z_${s}${depth}`, `norm_${s}`], `u_${s}`);
   }
   // logits L = s·u_a·u_bᵀ with s = min(eᵗ, 100); loss = −(Σ diag log softmax(rows) + Σ diag log softmax(cols)) / 2B
+  // (log softmax per element, not log of softmax: the diagonal's probability can underflow float32)
   op("Exp", ["t"], "exp_t");
   op("Min", ["exp_t", "max_scale"], "scale");
   op("Gemm", ["u_a", "u_b"], "sims", [intAttribute("transB", 1)]);
@@ -79,16 +80,16 @@ export function clipStepModel({ depth, freezeB, learnScale }: StepShape): Uint8A
   op("Add", ["log_rows", "log_cols"], "log_both");
   op("Mul", ["log_both", "eye"], "log_diag");
   op("ReduceSum", ["log_diag"], "log_sum", [intAttribute("keepdims", 0)]);
-  op("Neg", ["log_sum"], "neg_sum");
-  op("Mul", ["neg_sum", "half_inv_batch"], "loss");
-  // ∂loss/∂logits = (softmax(rows) + softmax(cols) − 2I) / 2B
+  op("Neg", ["half_inv_batch"], "minus_half_inv_batch");
+  op("Mul", ["log_sum", "minus_half_inv_batch"], "loss");
+  // ∂loss/∂sims = s·∂loss/∂logits = (softmax(rows) + softmax(cols) − 2I)·s / 2B
   op("Softmax", ["logits"], "p_rows", [intAttribute("axis", 1)]);
   op("Softmax", ["logits"], "p_cols", [intAttribute("axis", 0)]);
   op("Add", ["p_rows", "p_cols"], "p_both");
   op("Mul", ["eye", "two"], "two_eye");
   op("Sub", ["p_both", "two_eye"], "d_excess");
-  op("Mul", ["d_excess", "half_inv_batch"], "d_logits");
-  op("Mul", ["d_logits", "scale"], "d_sims");
+  op("Mul", ["scale", "half_inv_batch"], "d_factor");
+  op("Mul", ["d_excess", "d_factor"], "d_sims");
   op("MatMul", ["d_sims", "u_b"], "du_a");
   op("Gemm", ["d_sims", "u_a"], "du_b", [intAttribute("transA", 1)]);
   const grads: string[] = [];
@@ -107,20 +108,19 @@ export function clipStepModel({ depth, freezeB, learnScale }: StepShape): Uint8A
       towerGrads.unshift(`g_${weight(s, i)}`, `g_${bias(s, i)}`);
       if (i === 1) break;
       op("Gemm", [`dz_${s}${i}`, weight(s, i)], `dh_${s}${i - 1}`, [intAttribute("transB", 1)]);
-      op("Greater", [`z_${s}${i - 1}`, "c0"], `active_${s}${i - 1}`);
+      op("Greater", [`z_${s}${i - 1}`, "zero"], `active_${s}${i - 1}`);
       op("Cast", [`active_${s}${i - 1}`], `mask_${s}${i - 1}`, [intAttribute("to", 1)]);
       op("Mul", [`dh_${s}${i - 1}`, `mask_${s}${i - 1}`], `dz_${s}${i - 1}`);
     }
     grads.push(...towerGrads);
   }
   if (learnScale) {
-    // ∂loss/∂t = s·Σ ∂logits ⊙ sims where eᵗ < 100 (the clamp has no gradient)
-    op("Mul", ["d_logits", "sims"], "d_scale_terms");
-    op("ReduceSum", ["d_scale_terms"], "d_scale", [intAttribute("keepdims", 0)]);
+    // ∂loss/∂t = s·Σ ∂logits ⊙ sims = Σ ∂sims ⊙ sims where eᵗ < 100 (the clamp has no gradient)
+    op("Mul", ["d_sims", "sims"], "d_t_terms");
+    op("ReduceSum", ["d_t_terms"], "d_t", [intAttribute("keepdims", 0)]);
     op("Less", ["exp_t", "max_scale"], "unclamped");
     op("Cast", ["unclamped"], "unclamped_f", [intAttribute("to", 1)]);
-    op("Mul", ["d_scale", "scale"], "d_t_raw");
-    op("Mul", ["d_t_raw", "unclamped_f"], "g_t");
+    op("Mul", ["d_t", "unclamped_f"], "g_t");
     grads.push("g_t");
   }
   outputs.push(...grads.map((g) => tensorInfo(g, "float32")));
