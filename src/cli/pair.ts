@@ -107,7 +107,7 @@ export async function pairStatistics(
   return streamPairStats(reader, {
     ...parseStreamFlags(flags),
     ...options,
-    backend: flags.backend,
+    // no backend name here: --backend is a preference (auto among them) that initCliBackends has applied
     rows,
     onProgress: (done, total) => progress(done, total ?? done, total ? undefined : `${done} rows`),
   });

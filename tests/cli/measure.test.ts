@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { writeNpyFile } from "../../src/io/files.js";
-import { fixture } from "../helpers.js";
+import { expectFields, fixture } from "../helpers.js";
 import { gapkit, isUserError, scratchDir, writeMetricsPair } from "./run.js";
 
 const path = scratchDir("gapkit-measure-");
@@ -52,6 +52,17 @@ describe("gapkit measure", () => {
     );
     expect(part.n).toBe(30);
     expect(part.gap.vector).toHaveLength(metrics.dim);
+  });
+
+  it("takes every --backend name, auto included, also when chunks stream through workers", async () => {
+    const streamed = ["--json", "--chunk-rows", "8", "--workers", "2"];
+    const auto = await gapkit("measure", path("pair.npy"), ...streamed, "--backend", "auto");
+    expect(auto.stderr).not.toMatch(/expected one of/);
+    const reference = JSON.parse(auto.stdout);
+    for (const backend of ["js", "wasm", "ort"]) {
+      const r = await gapkit("measure", path("pair.npy"), ...streamed, "--backend", backend);
+      expectFields(JSON.parse(r.stdout), reference, 1e-5);
+    }
   });
 
   it("prints a readable table by default", async () => {
