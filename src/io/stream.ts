@@ -131,37 +131,38 @@ const EMPTY: SampleCandidates = {
   b: new Float32Array(0),
 };
 
-/** Keeps the `k` candidates with the smallest keys (ties: lower row). */
-function smallest(c: SampleCandidates, k: number, d: number): SampleCandidates {
-  if (c.keys.length <= k) return c;
-  const order = Array.from(c.keys.keys())
-    .sort((i, j) => c.keys[i] - c.keys[j] || c.rows[i] - c.rows[j])
-    .slice(0, k);
-  return pick(c, order, d);
+/** A candidate as [part, index within the part]. */
+type CandidateRef = [number, number];
+
+/**
+ * The `k` candidates of `parts` with the smallest keys (ties: lower row), in key order — or, with
+ * `byRow`, in row order. References only: `gather` copies the rows once, so the parts are never joined
+ * (joining them chunk by chunk copied the whole sample each time: 100,000 × 512 pairs left gigabytes of
+ * garbage behind).
+ */
+function smallest(parts: SampleCandidates[], k: number, byRow = false): CandidateRef[] {
+  const refs: CandidateRef[] = parts.flatMap((p, part) =>
+    Array.from(p.keys, (_, i): CandidateRef => [part, i]),
+  );
+  const key = ([part, i]: CandidateRef) => parts[part].keys[i];
+  const row = ([part, i]: CandidateRef) => parts[part].rows[i];
+  const kept = refs.sort((x, y) => key(x) - key(y) || row(x) - row(y)).slice(0, k);
+  return byRow ? kept.sort((x, y) => row(x) - row(y)) : kept;
 }
 
-function pick(c: SampleCandidates, order: number[], d: number): SampleCandidates {
+/** The referenced candidates of `parts`, copied in order into one. */
+function gather(parts: SampleCandidates[], refs: CandidateRef[], d: number): SampleCandidates {
   const out: SampleCandidates = {
-    keys: Float64Array.from(order, (i) => c.keys[i]),
-    rows: Float64Array.from(order, (i) => c.rows[i]),
-    a: new Float32Array(order.length * d),
-    b: new Float32Array(order.length * d),
+    keys: Float64Array.from(refs, ([part, i]) => parts[part].keys[i]),
+    rows: Float64Array.from(refs, ([part, i]) => parts[part].rows[i]),
+    a: new Float32Array(refs.length * d),
+    b: new Float32Array(refs.length * d),
   };
-  order.forEach((i, k) => {
-    out.a.set(c.a.subarray(i * d, (i + 1) * d), k * d);
-    out.b.set(c.b.subarray(i * d, (i + 1) * d), k * d);
+  refs.forEach(([part, i], k) => {
+    out.a.set(parts[part].a.subarray(i * d, (i + 1) * d), k * d);
+    out.b.set(parts[part].b.subarray(i * d, (i + 1) * d), k * d);
   });
   return out;
-}
-
-function joinCandidates(x: SampleCandidates, y: SampleCandidates): SampleCandidates {
-  const cat = <T extends Float32Array | Float64Array>(p: T, q: T): T => {
-    const out = new (p.constructor as new (n: number) => T)(p.length + q.length);
-    out.set(p);
-    out.set(q, p.length);
-    return out;
-  };
-  return { keys: cat(x.keys, y.keys), rows: cat(x.rows, y.rows), a: cat(x.a, y.a), b: cat(x.b, y.b) };
 }
 
 /**
@@ -190,7 +191,8 @@ export async function streamPairStats(
   const local = pool ? undefined : await openChunkDecoder(spec);
   const d = spec.dim;
   let total: GapStats | undefined;
-  let sample = EMPTY;
+  let sample: SampleCandidates[] = [];
+  let candidates = 0;
   let cutoff = Number.POSITIVE_INFINITY;
   let done = 0;
   const pending = new Map<number, ChunkResult>();
@@ -209,10 +211,11 @@ export async function streamPairStats(
       pending.delete(nextToMerge++);
       total = total ? mergeStats(total, r.stats) : r.stats;
       done += r.stats.n;
-      sample = joinCandidates(sample, r.candidates);
-      if (sample.keys.length > 2 * settings.sample) {
-        sample = smallest(sample, settings.sample, d);
-        cutoff = sample.keys[sample.keys.length - 1];
+      sample.push(r.candidates);
+      candidates += r.candidates.keys.length;
+      if (candidates > 2 * settings.sample) {
+        const kept = gather(sample, smallest(sample, settings.sample), d);
+        [sample, candidates, cutoff] = [[kept], kept.keys.length, kept.keys[kept.keys.length - 1]];
       }
       options.onProgress?.(done, spec.rows === undefined ? undefined : Math.min(spec.rows, end) - start);
     }
@@ -266,16 +269,12 @@ export async function streamPairStats(
   if (Number.isFinite(end) && total.n < end - start)
     throw new InputError("rows", `an end within the table's ${start + total.n} rows`, String(end));
   if (settings.sample === 0) return { stats: total };
-  const kept = smallest(sample, settings.sample, d);
-  const order = Array.from(kept.rows.keys()).sort((i, j) => kept.rows[i] - kept.rows[j]);
-  const inOrder = pick(kept, order, d);
+  const inOrder = gather(sample, smallest(sample, settings.sample, true), d);
+  sample = [];
+  const n = inOrder.keys.length;
   return {
     stats: total,
-    sample: {
-      a: matrix(order.length, d, inOrder.a),
-      b: matrix(order.length, d, inOrder.b),
-      rows: inOrder.rows,
-    },
+    sample: { a: matrix(n, d, inOrder.a), b: matrix(n, d, inOrder.b), rows: inOrder.rows },
   };
 }
 

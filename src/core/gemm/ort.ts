@@ -77,12 +77,17 @@ export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
     name: "ort",
     async gemm(a: Matrix, b: Matrix, transB: boolean): Promise<Matrix> {
       const run = await product(transB ? "matmulT" : "matmul");
-      const out = await run.run({
-        A: new ort.Tensor("float32", a.data, [a.rows, a.cols]),
-        B: new ort.Tensor("float32", b.data, [b.rows, b.cols]),
-      });
-      const c = out.C;
-      return matrix(c.dims[0], c.dims[1], c.data as Float32Array);
+      // the product lands in memory allocated here, which V8 counts: blocks of scores that onnxruntime
+      // allocated itself went uncounted, so garbage blocks piled up between collections
+      const c = matrix(a.rows, transB ? b.rows : b.cols);
+      await run.run(
+        {
+          A: new ort.Tensor("float32", a.data, [a.rows, a.cols]),
+          B: new ort.Tensor("float32", b.data, [b.rows, b.cols]),
+        },
+        { C: new ort.Tensor("float32", c.data, [c.rows, c.cols]) },
+      );
+      return c;
     },
     async gramF64(x: Matrix, y: Matrix = x): Promise<Float64Array> {
       const run = await product("gramF64");
