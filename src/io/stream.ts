@@ -208,7 +208,7 @@ export async function streamPairStats(
   let candidates = 0;
   // a sample as large as a table of known size is the whole table: each chunk's rows go straight to their
   // place in one allocation, and no candidate outlives its chunk (100,000 pairs: 410 MB less at the peak)
-  const rowCount = spec.rows === undefined ? undefined : Math.min(spec.rows, end) - start;
+  const rowCount = spec.rows === undefined ? undefined : Math.max(0, Math.min(spec.rows, end) - start);
   const whole =
     settings.sample > 0 && rowCount !== undefined && rowCount <= settings.sample
       ? { a: new Float32Array(rowCount * d), b: new Float32Array(rowCount * d) }
