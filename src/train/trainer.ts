@@ -229,8 +229,8 @@ function afterItcStep(state: TrainState, momentum: { a: Float64Array; b: Float64
   state.queues = { a: push(state.queues.a, momentum.a), b: push(state.queues.b, momentum.b) };
 }
 
-function rowsVar(m: Matrix, order: Int32Array, start: number, end: number): Var {
-  const rows = selectRows(m, order.subarray(start, end));
+function rowsVar(m: Matrix, batch: Int32Array): Var {
+  const rows = selectRows(m, batch);
   return constant(rows.rows, rows.cols, rows.data);
 }
 
@@ -243,19 +243,15 @@ async function lossAndGradients(
   params: Var[],
   a: Matrix,
   b: Matrix,
-  order: Int32Array,
-  from: number,
-  to: number,
+  batch: Int32Array,
 ): Promise<{ loss: number; grads: Var[]; momentum?: { a: Float64Array; b: Float64Array } }> {
   if (state.config.loss === "itc") {
-    const { loss, momentum } = itcLossVar(state, rowsVar(a, order, from, to), rowsVar(b, order, from, to));
+    const { loss, momentum } = itcLossVar(state, rowsVar(a, batch), rowsVar(b, batch));
     return { loss: loss.value[0], grads: grad(loss, params), momentum };
   }
-  if (state.config.loss === "clip") {
-    const batch = order.subarray(from, to);
+  if (state.config.loss === "clip")
     return clipStepOnBackend(state, selectRows(a, batch), selectRows(b, batch));
-  }
-  const loss = batchLoss(state, rowsVar(a, order, from, to), rowsVar(b, order, from, to));
+  const loss = batchLoss(state, rowsVar(a, batch), rowsVar(b, batch));
   return { loss: loss.value[0], grads: grad(loss, params) };
 }
 
@@ -323,7 +319,7 @@ export async function train(
         // no fused step, or a backend that turned out to run no graphs (onnxruntime failed to load)
         fused?.sync();
         fused = undefined;
-        const step = await lossAndGradients(state, params, a, b, order, s * batch, (s + 1) * batch);
+        const step = await lossAndGradients(state, params, a, b, rows);
         optimizer.step(params, step.grads, lr);
         if (step.momentum) afterItcStep(state, step.momentum);
         loss = step.loss;
