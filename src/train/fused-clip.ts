@@ -41,7 +41,7 @@ const bias = (side: string, i: number) => `b_${side}${i}`;
  * [1]) and half_inv_batch (1 / 2B, [1]); outputs: loss, then g_P for every trained parameter P, in
  * `parameters(state)` order.
  */
-export function clipStepModel({ depth, freezeB, learnScale }: StepShape): Uint8Array {
+function clipStepModel({ depth, freezeB, learnScale }: StepShape): Uint8Array {
   const body: Field[] = [
     initializer("zero", "float32", [0]),
     initializer("two", "float32", [2]),
