@@ -232,9 +232,11 @@ export async function streamPairStats(
       total = total ? mergeStats(total, r.stats) : r.stats;
       done += r.stats.n;
       if (whole) placeRows(whole, r.candidates, start, d);
-      else sample.push(r.candidates);
-      candidates += r.candidates.keys.length;
-      if (!whole && candidates > 2 * settings.sample) {
+      else {
+        sample.push(r.candidates);
+        candidates += r.candidates.keys.length;
+      }
+      if (candidates > 2 * settings.sample) {
         const kept = gather(sample, smallest(sample, settings.sample), d);
         [sample, candidates, cutoff] = [[kept], kept.keys.length, kept.keys[kept.keys.length - 1]];
       }
