@@ -9,7 +9,7 @@
  */
 import type { GemmBackend, Tensor32 } from "../core/gemm/index.js";
 import { ensureMemory, instantiateKernelsSync, RESERVED_BYTES, type WasmMemory } from "../core/gemm/wasm.js";
-import type { Matrix } from "../core/matrix.js";
+import { type Matrix, matrix } from "../core/matrix.js";
 import {
   type Field,
   constant as initializer,
@@ -36,55 +36,87 @@ const SIDES = ["a", "b"] as const;
 const weight = (side: string, i: number) => `w_${side}${i}`;
 const bias = (side: string, i: number) => `b_${side}${i}`;
 
+type Emit = (op: string, inputs: string[], output: string, attributes?: Field[]) => void;
+
+/**
+ * Emits tower `s`'s forward nodes from its input x_s: z_s{i} = h_s{i−1}·W_i + b_i, h_s{i} = relu(z_s{i}) below
+ * the top, and declares x_s, W_s{i} and b_s{i} as graph inputs. Returns the top's name, z_s{depth}.
+ */
+function towerForward(op: Emit, inputs: Uint8Array[], s: string, depth: number): string {
+  inputs.push(tensorInfo(`x_${s}`, "float32", ["batch", `in_${s}`]));
+  for (let i = 1; i <= depth; i++) {
+    inputs.push(tensorInfo(weight(s, i), "float32"), tensorInfo(bias(s, i), "float32"));
+    op("Gemm", [i === 1 ? `x_${s}` : `h_${s}${i - 1}`, weight(s, i), bias(s, i)], `z_${s}${i}`);
+    if (i < depth) op("Relu", [`z_${s}${i}`], `h_${s}${i}`);
+  }
+  return `z_${s}${depth}`;
+}
+
+/** Emits u_s = top / ‖top‖ per row (the norm kept as norm_s, for the backward pass). */
+function unitRows(op: Emit, top: string, s: string): string {
+  op("ReduceSumSquare", [top], `sq_${s}`, [intsAttribute("axes", [1]), intAttribute("keepdims", 1)]);
+  op("Sqrt", [`sq_${s}`], `norm_${s}`);
+  op("Div", [top, `norm_${s}`], `u_${s}`);
+  return `u_${s}`;
+}
+
+/** A graph's body and the emitter that appends nodes to it. */
+function graphBody(initializers: Field[]): { body: Field[]; op: Emit } {
+  const body = [...initializers];
+  return {
+    body,
+    op: (name, inputs, output, attributes = []) => body.push(node(name, inputs, output, attributes)),
+  };
+}
+
+/** Tower `side`'s embedding graph (unit rows): inputs x_side, w_side{i}, b_side{i}; output u_side. */
+function embedModel(side: string, depth: number): Uint8Array {
+  const { body, op } = graphBody([]);
+  const inputs: Uint8Array[] = [];
+  const u = unitRows(op, towerForward(op, inputs, side, depth), side);
+  return model(`gapkit_embed_${side}`, body, inputs, [tensorInfo(u, "float32")]);
+}
+
 /**
  * The step's graph. Inputs: x_a, x_b (batch rows), w_s{i} (in×out), b_s{i} (out), t (the log logit scale,
- * [1]) and half_inv_batch (1 / 2B, [1]); outputs: loss, then g_P for every trained parameter P, in
+ * [1]), half_inv_batch (1 / 2B, [1]) and ones ([1, B]); outputs: loss, then g_P for every trained parameter P, in
  * `parameters(state)` order.
  */
 function clipStepModel({ depth, freezeB, learnScale }: StepShape): Uint8Array {
-  const body: Field[] = [
+  const { body, op } = graphBody([
     initializer("zero", "float32", [0]),
     initializer("two", "float32", [2]),
     initializer("max_scale", "float32", [100]),
     initializer("rows_axis", "int64", [1]),
-    initializer("batch_axis", "int64", [0]),
+  ]);
+  const inputs = [
+    tensorInfo("t", "float32", [1]),
+    tensorInfo("half_inv_batch", "float32", [1]),
+    tensorInfo("ones", "float32", [1, "batch"]),
   ];
-  const inputs = [tensorInfo("t", "float32", [1]), tensorInfo("half_inv_batch", "float32", [1])];
   const outputs = [tensorInfo("loss", "float32")];
-  const op = (name: string, inputs: string[], output: string, attributes: Field[] = []) =>
-    body.push(node(name, inputs, output, attributes));
-  // forward: z_i = h_{i−1}·W_i + b_i, h_i = relu(z_i) below the top, u = z_L / ‖z_L‖ per row
-  for (const s of SIDES) {
-    inputs.push(tensorInfo(`x_${s}`, "float32", ["batch", `in_${s}`]));
-    for (let i = 1; i <= depth; i++) {
-      inputs.push(tensorInfo(weight(s, i), "float32"), tensorInfo(bias(s, i), "float32"));
-      op("Gemm", [i === 1 ? `x_${s}` : `h_${s}${i - 1}`, weight(s, i), bias(s, i)], `z_${s}${i}`);
-      if (i < depth) op("Relu", [`z_${s}${i}`], `h_${s}${i}`);
-    }
-    op("ReduceSumSquare", [`z_${s}${depth}`], `sq_${s}`, [
-      intsAttribute("axes", [1]),
-      intAttribute("keepdims", 1),
-    ]);
-    op("Sqrt", [`sq_${s}`], `norm_${s}`);
-    op("Div", [`z_${s}${depth}`, `norm_${s}`], `u_${s}`);
-  }
+  for (const s of SIDES) unitRows(op, towerForward(op, inputs, s, depth), s);
   // logits L = s·u_a·u_bᵀ with s = min(eᵗ, 100); loss = −(Σ diag log softmax(rows) + Σ diag log softmax(cols)) / 2B
-  // (log softmax per element, not log of softmax: the diagonal's probability can underflow float32)
+  // (log softmax per element, not log of softmax: the diagonal's probability can underflow float32). The
+  // columns are taken as the rows of Lᵀ: onnxruntime's softmax over the last axis is 4× its softmax over the
+  // first; and each softmax is the exp of its log softmax, one cheap pass instead of another softmax.
   op("Exp", ["t"], "exp_t");
   op("Min", ["exp_t", "max_scale"], "scale");
   op("Gemm", ["u_a", "u_b"], "sims", [intAttribute("transB", 1)]);
   op("Mul", ["sims", "scale"], "logits");
+  op("Transpose", ["logits"], "logits_t");
   op("EyeLike", ["logits"], "eye");
   op("LogSoftmax", ["logits"], "log_rows", [intAttribute("axis", 1)]);
-  op("LogSoftmax", ["logits"], "log_cols", [intAttribute("axis", 0)]);
-  op("Add", ["log_rows", "log_cols"], "log_both");
+  op("LogSoftmax", ["logits_t"], "log_cols_t", [intAttribute("axis", 1)]);
+  op("Add", ["log_rows", "log_cols_t"], "log_both"); // only its diagonal is used, the same in Lᵀ
   op("Mul", ["log_both", "eye"], "log_diag");
   op("ReduceSum", ["log_diag"], "log_sum", [intAttribute("keepdims", 0)]);
   op("Neg", ["half_inv_batch"], "minus_half_inv_batch");
   op("Mul", ["log_sum", "minus_half_inv_batch"], "loss");
   // ∂loss/∂sims = s·∂loss/∂logits = (softmax(rows) + softmax(cols) − 2I)·s / 2B
-  op("Softmax", ["logits"], "p_rows", [intAttribute("axis", 1)]);
-  op("Softmax", ["logits"], "p_cols", [intAttribute("axis", 0)]);
+  op("Exp", ["log_rows"], "p_rows");
+  op("Exp", ["log_cols_t"], "p_cols_t");
+  op("Transpose", ["p_cols_t"], "p_cols");
   op("Add", ["p_rows", "p_cols"], "p_both");
   op("Mul", ["eye", "two"], "two_eye");
   op("Sub", ["p_both", "two_eye"], "d_excess");
@@ -104,13 +136,14 @@ function clipStepModel({ depth, freezeB, learnScale }: StepShape): Uint8Array {
     for (let i = depth; i >= 1; i--) {
       const input = i === 1 ? `x_${s}` : `h_${s}${i - 1}`;
       op("Gemm", [input, `dz_${s}${i}`], `g_${weight(s, i)}`, [intAttribute("transA", 1)]);
-      op("ReduceSum", [`dz_${s}${i}`, "batch_axis"], `g_${bias(s, i)}`, [intAttribute("keepdims", 0)]);
+      // the bias gradient, a column sum, as a product: onnxruntime's ReduceSum over the first axis is 5× slower
+      op("MatMul", ["ones", `dz_${s}${i}`], `g_${bias(s, i)}`);
       towerGrads.unshift(`g_${weight(s, i)}`, `g_${bias(s, i)}`);
       if (i === 1) break;
       op("Gemm", [`dz_${s}${i}`, weight(s, i)], `dh_${s}${i - 1}`, [intAttribute("transB", 1)]);
-      op("Greater", [`z_${s}${i - 1}`, "zero"], `active_${s}${i - 1}`);
-      op("Cast", [`active_${s}${i - 1}`], `mask_${s}${i - 1}`, [intAttribute("to", 1)]);
-      op("Mul", [`dh_${s}${i - 1}`, `mask_${s}${i - 1}`], `dz_${s}${i - 1}`);
+      // relu′ read off h (h > 0 where z > 0): z then feeds only the Relu, which onnxruntime fuses into the Gemm
+      op("Greater", [`h_${s}${i - 1}`, "zero"], `active_${s}${i - 1}`);
+      op("Where", [`active_${s}${i - 1}`, `dh_${s}${i - 1}`, "zero"], `dz_${s}${i - 1}`);
     }
     grads.push(...towerGrads);
   }
@@ -119,8 +152,7 @@ function clipStepModel({ depth, freezeB, learnScale }: StepShape): Uint8Array {
     op("Mul", ["d_sims", "sims"], "d_t_terms");
     op("ReduceSum", ["d_t_terms"], "d_t", [intAttribute("keepdims", 0)]);
     op("Less", ["exp_t", "max_scale"], "unclamped");
-    op("Cast", ["unclamped"], "unclamped_f", [intAttribute("to", 1)]);
-    op("Mul", ["d_t", "unclamped_f"], "g_t");
+    op("Where", ["unclamped", "d_t", "zero"], "g_t");
     grads.push("g_t");
   }
   outputs.push(...grads.map((g) => tensorInfo(g, "float32")));
@@ -138,18 +170,24 @@ function batchFeeds(xa: Matrix, xb: Matrix): Record<string, Tensor32> {
     x_a: { data: xa.data, dims: [xa.rows, xa.cols] },
     x_b: { data: xb.data, dims: [xb.rows, xb.cols] },
     half_inv_batch: f32([1 / (2 * xa.rows)], [1]),
+    ones: { data: new Float32Array(xa.rows).fill(1), dims: [1, xa.rows] },
   };
 }
 
-/** Every tower parameter and t as they stand, as float32 feeds. */
-function parameterFeeds(state: TrainState): Record<string, Tensor32> {
-  const feeds: Record<string, Tensor32> = { t: f32(state.logScale.value, [1]) };
+/** Every parameter by its graph input name: t, then w_s{i} and b_s{i} for each tower. */
+function namedParameters(state: TrainState): Map<string, Var> {
+  const named = new Map<string, Var>([["t", state.logScale]]);
   for (const s of SIDES)
     state.towers[s].forEach((layer, k) => {
-      feeds[weight(s, k + 1)] = f32(layer.w.value, [layer.w.rows, layer.w.cols]);
-      feeds[bias(s, k + 1)] = f32(layer.b.value, [layer.b.cols]);
+      named.set(weight(s, k + 1), layer.w);
+      named.set(bias(s, k + 1), layer.b);
     });
-  return feeds;
+  return named;
+}
+
+/** The graph dims of parameter `p` fed as `name`: weights in×out, biases one row, t a one-element vector. */
+function dimsOf(p: Var, name: string): number[] {
+  return name === "t" ? [1] : name.startsWith("w_") ? [p.rows, p.cols] : [1, p.value.length];
 }
 
 function stepShape(state: TrainState): StepShape {
@@ -163,6 +201,8 @@ const keyOf = (shape: StepShape) => `clip_step_${shape.depth}_${shape.freezeB}_$
 export interface FusedClipTraining {
   /** One AdamW step at learning rate `lr` on the batch; the loss, or undefined where no graph can run. */
   step(xa: Matrix, xb: Matrix, lr: number): Promise<number | undefined>;
+  /** Rows through tower `side` to unit rows (float32, as training reads it); undefined where no graph can run. */
+  embed(m: Matrix, side: "a" | "b"): Promise<Matrix | undefined>;
   /** Writes the parameters and Adam's moments back into the state (float32 values, exact in float64). */
   sync(): void;
 }
@@ -183,7 +223,12 @@ export function fusedClipTraining(
   if (!backend.runGraph || !wasm) return undefined;
   const runGraph = backend.runGraph.bind(backend);
   const shape = stepShape(state);
-  const names = params.map((p) => nameOf(state, p));
+  const named = namedParameters(state);
+  const names = params.map((p) => {
+    const name = [...named].find(([, q]) => q === p)?.[0];
+    if (name === undefined) throw new Error("fusedClipTraining: a parameter that is not in the towers");
+    return name;
+  });
   const { optimizer } = state;
   // four arrays of all parameters end to end — values, gradients, Adam's m and v — at fixed offsets: the
   // memory never grows after this, so the views stay valid
@@ -202,19 +247,22 @@ export function fusedClipTraining(
     mViews[i].data.set(optimizer.buffers[i]?.[0] ?? []);
     vViews[i].data.set(optimizer.buffers[i]?.[1] ?? []);
   });
-  const loss = f32([0], [1]);
-  // what does not train (a frozen tower B, a fixed t) is fed as it stands, converted once
-  const fixed = parameterFeeds(state);
-  for (const name of names) delete fixed[name];
+  // every parameter's feed: the trained ones read the kernel's memory; what does not train (a frozen tower
+  // B, a fixed t) is converted once
+  const parameterFeeds: Record<string, Tensor32> = {};
+  for (const [name, p] of named)
+    parameterFeeds[name] = valueViews[names.indexOf(name)] ?? {
+      data: Float32Array.from(p.value),
+      dims: dimsOf(p, name),
+    };
+  const fetches: Record<string, Tensor32> = { loss: f32([0], [1]) };
+  names.forEach((name, i) => {
+    fetches[`g_${name}`] = gradViews[i];
+  });
   const at = (view: Float32Array) => view.byteOffset;
   return {
     async step(xa, xb, lr) {
-      const feeds = { ...batchFeeds(xa, xb), ...fixed };
-      const fetches: Record<string, Tensor32> = { loss };
-      names.forEach((name, i) => {
-        feeds[name] = valueViews[i];
-        fetches[`g_${name}`] = gradViews[i];
-      });
+      const feeds = { ...batchFeeds(xa, xb), ...parameterFeeds };
       if (!(await runGraph(keyOf(shape), () => clipStepModel(shape), feeds, fetches))) return undefined;
       optimizer.step++;
       const { beta1, beta2, eps } = ADAM_DEFAULTS;
@@ -234,13 +282,28 @@ export function fusedClipTraining(
         eps,
       );
       // the scale is read between steps (the status line's τ)
-      if (names.includes("t")) state.logScale.value[0] = valueViews[names.indexOf("t")].data[0];
-      return loss.data[0];
+      if (names.includes("t")) state.logScale.value[0] = parameterFeeds.t.data[0];
+      return fetches.loss.data[0];
+    },
+    async embed(rows, side) {
+      const feeds: Record<string, Tensor32> = {
+        [`x_${side}`]: { data: rows.data, dims: [rows.rows, rows.cols] },
+      };
+      for (let i = 1; i <= shape.depth; i++)
+        for (const name of [weight(side, i), bias(side, i)]) feeds[name] = parameterFeeds[name];
+      const out = await runGraph(`embed_${side}_${shape.depth}`, () => embedModel(side, shape.depth), feeds);
+      const u = out?.[`u_${side}`];
+      return u && matrix(u.dims[0], u.dims[1], u.data);
     },
     sync() {
       params.forEach((p, i) => {
         p.value.set(valueViews[i].data);
-        optimizer.buffers[i] = [Float64Array.from(mViews[i].data), Float64Array.from(vViews[i].data)];
+        const [mi, vi] = optimizer.buffers[i] ?? [];
+        // the moments' arrays are reused from epoch to epoch: fresh memory costs here (page faults)
+        if (mi?.length === p.value.length && vi?.length === p.value.length) {
+          mi.set(mViews[i].data);
+          vi.set(vViews[i].data);
+        } else optimizer.buffers[i] = [Float64Array.from(mViews[i].data), Float64Array.from(vViews[i].data)];
       });
     },
   };
@@ -254,20 +317,4 @@ function arrays(memory: WasmMemory, length: number, count: number): Float32Array
     { length: count },
     (_, k) => new Float32Array(memory.buffer, RESERVED_BYTES + k * stride, length),
   );
-}
-
-/** The graph dims of parameter `p` fed as `name`: biases are vectors, t a one-element vector. */
-function dimsOf(p: Var, name: string): number[] {
-  return name.startsWith("w_") ? [p.rows, p.cols] : [p.value.length];
-}
-
-/** The graph input that feeds parameter `p`. */
-function nameOf(state: TrainState, p: Var): string {
-  if (p === state.logScale) return "t";
-  for (const s of SIDES)
-    for (const [k, layer] of state.towers[s].entries()) {
-      if (p === layer.w) return weight(s, k + 1);
-      if (p === layer.b) return bias(s, k + 1);
-    }
-  throw new Error("fusedClipTraining: a parameter that is not in the towers");
 }

@@ -334,10 +334,12 @@ export async function train(
     }
     state.epoch++;
     fused?.sync();
-    const [heldA, heldB] = [
-      embed(state, sliceRows(a, fit, a.rows), "a"),
-      embed(state, sliceRows(b, fit, b.rows), "b"),
-    ];
+    // the held-out rows through the towers: on the graph where training runs one (float32, as it trains)
+    const held = async (m: Matrix, side: "a" | "b") => {
+      const rows = sliceRows(m, fit, m.rows);
+      return (await fused?.embed(rows, side)) ?? embed(state, rows, side);
+    };
+    const [heldA, heldB] = [await held(a, "a"), await held(b, "b")];
     const ranks = await retrievalRanks(heldA, heldB, { backend: "js" });
     const metrics: EpochMetrics = {
       epoch: state.epoch,

@@ -14,6 +14,7 @@ import { exp, grad, normalizeRowsVar, relu, scalar, type Var, variable } from ".
 import {
   DEFAULT_TRAIN_CONFIG,
   type EpochMetrics,
+  embed,
   initTraining,
   parameters,
   type TrainState,
@@ -172,6 +173,22 @@ describe("fusedClipTraining", () => {
       }
     },
   );
+
+  it("embeds through a tower as the float64 tape does, to float32 rounding", async () => {
+    const { a, b } = pairedFeatures(40, 10, 9);
+    const state = initTraining({ ...config, widths: [12, 6] }, 10);
+    const fused = fusedClipTraining(state, parameters(state), 0, ortBackend);
+    await fused?.step(a, b, 0.01); // the towers move off their initial weights
+    fused?.sync();
+    for (const [side, rows] of [
+      ["a", a],
+      ["b", b],
+    ] as const) {
+      const viaGraph = await fused?.embed(rows, side);
+      expect(viaGraph?.rows).toBe(40);
+      expectClose(viaGraph!.data, embed(state, rows, side).data, 1e-5);
+    }
+  });
 
   it("takes the AdamW step optim.ts takes, to float32 rounding", async () => {
     const { a, b } = pairedFeatures(40, 10, 9);
