@@ -553,3 +553,200 @@ export function adamw(
     store<f32>(p + k, shrink * load<f32>(p + k) - (lr * (mk / c1)) / (Mathf.sqrt(vk / c2) + eps));
   }
 }
+
+// ---- First-order statistics of paired rows (src/gap/first-order.ts drives it) ----
+// Float32 elements are promoted to float64 before they are multiplied: a product of two float32 values is
+// exact in float64, so only the sums round. No fused multiply-add and no relaxed instruction here: every
+// build variant gives the same bits.
+
+// Elements 2k and 2k + 1 of the float32 row at `row` (byte offset `at` = 8k), as float64.
+function pair64(row: usize, at: usize): v128 {
+  return f64x2.promote_low_f32x4(v128.load64_zero(row + at));
+}
+
+// Squared norms and dot product of the float32 rows x and y (d elements each) into normX, normY and dotXY:
+// in one pass, four partial sums each (j mod 4) over the whole groups of four, added as (s0 + s2) +
+// (s1 + s3), then the remaining d mod 4 products in order.
+function rowProducts(x: usize, y: usize, d: i32): void {
+  const whole = (<usize>(d >> 2)) << 4;
+  let xx01 = f64x2.splat(0);
+  let xx23 = f64x2.splat(0);
+  let yy01 = f64x2.splat(0);
+  let yy23 = f64x2.splat(0);
+  let xy01 = f64x2.splat(0);
+  let xy23 = f64x2.splat(0);
+  for (let k: usize = 0; k < whole; k += 16) {
+    const x01 = pair64(x, k);
+    const x23 = pair64(x, k + 8);
+    const y01 = pair64(y, k);
+    const y23 = pair64(y, k + 8);
+    xx01 = f64x2.add(xx01, f64x2.mul(x01, x01));
+    xx23 = f64x2.add(xx23, f64x2.mul(x23, x23));
+    yy01 = f64x2.add(yy01, f64x2.mul(y01, y01));
+    yy23 = f64x2.add(yy23, f64x2.mul(y23, y23));
+    xy01 = f64x2.add(xy01, f64x2.mul(x01, y01));
+    xy23 = f64x2.add(xy23, f64x2.mul(x23, y23));
+  }
+  let xx = lanes(f64x2.add(xx01, xx23));
+  let yy = lanes(f64x2.add(yy01, yy23));
+  let xy = lanes(f64x2.add(xy01, xy23));
+  for (let k = whole; k < (<usize>d) << 2; k += 4) {
+    const xk = <f64>load<f32>(x + k);
+    const yk = <f64>load<f32>(y + k);
+    xx += xk * xk;
+    yy += yk * yk;
+    xy += xk * yk;
+  }
+  normX = xx;
+  normY = yy;
+  dotXY = xy;
+}
+
+function lanes(s: v128): f64 {
+  return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+}
+
+let normX: f64 = 0;
+let normY: f64 = 0;
+let dotXY: f64 = 0;
+
+// Running sums of one gapSums call, and the scales of the row pair last checked by scalePair.
+let paired: f64 = 0;
+let squaresA: f64 = 0;
+let squaresB: f64 = 0;
+let scaleA: f64 = 0;
+let scaleB: f64 = 0;
+
+// Squared norms and dot product of rows ra and rb: false where a squared norm is 0 or not finite, else
+// adds the pair to the scalar sums and leaves 1/‖a‖ and 1/‖b‖ in scaleA and scaleB.
+function scalePair(ra: usize, rb: usize, d: i32): bool {
+  rowProducts(ra, rb, d);
+  const na = normX;
+  const nb = normY;
+  const ab = dotXY;
+  if (!(na > 0 && na < Infinity && nb > 0 && nb < Infinity)) return false;
+  const ia = 1 / Math.sqrt(na);
+  const ib = 1 / Math.sqrt(nb);
+  paired += ab * ia * ib;
+  squaresA += na * ia * ia;
+  squaresB += nb * ib * ib;
+  scaleA = ia;
+  scaleB = ib;
+  return true;
+}
+
+// sum[d − 1] += x[d − 1]·s: an odd d's last element.
+function accumulateLast(x: usize, sum: usize, d: i32, s: f64): void {
+  const last = <usize>(d - 1);
+  const at = sum + (last << 3);
+  store<f64>(at, load<f64>(at) + <f64>load<f32>(x + (last << 2)) * s);
+}
+
+/**
+ * Adds `rows` pairs of float32 rows (row-major, d elements each, at a and b) to the sums of their
+ * L2-normalised rows â = a/‖a‖, b̂ = b/‖b‖, all float64: Σ â into the d doubles at sumA, Σ b̂ into sumB, and
+ * Σ â·b̂, Σ ‖â‖², Σ ‖b̂‖² into the three doubles at `scalars`. Every sum runs over the rows in order, each
+ * term rounded as the plain loop `sum += x * (1 / √‖x‖²)` rounds it: only the squared norms and the dot
+ * product within a pair are summed in another order (rowProducts), so sums continue bit for bit from call to
+ * call, whatever the rows per call. Returns −1, or the index of the first row of a or b whose squared
+ * norm is 0 or not finite (a zero, NaN or infinite row); then the sums are partly updated, to be discarded.
+ */
+export function gapSums(
+  a: usize,
+  b: usize,
+  rows: i32,
+  d: i32,
+  sumA: usize,
+  sumB: usize,
+  scalars: usize,
+): i32 {
+  const rowBytes = (<usize>d) << 2;
+  const whole = (<usize>(d >> 1)) << 3;
+  paired = load<f64>(scalars);
+  squaresA = load<f64>(scalars, 8);
+  squaresB = load<f64>(scalars, 16);
+  let i = 0;
+  // four rows at a time: each load and store of the d-vector sums serves four rows, added in row order
+  for (; i + 4 <= rows; i += 4) {
+    const ra = a + <usize>i * rowBytes;
+    const rb = b + <usize>i * rowBytes;
+    if (!scalePair(ra, rb, d)) return i;
+    const a0 = scaleA;
+    const b0 = scaleB;
+    if (!scalePair(ra + rowBytes, rb + rowBytes, d)) return i + 1;
+    const a1 = scaleA;
+    const b1 = scaleB;
+    if (!scalePair(ra + 2 * rowBytes, rb + 2 * rowBytes, d)) return i + 2;
+    const a2 = scaleA;
+    const b2 = scaleB;
+    if (!scalePair(ra + 3 * rowBytes, rb + 3 * rowBytes, d)) return i + 3;
+    const a3 = scaleA;
+    const b3 = scaleB;
+    accumulate4(ra, rowBytes, sumA, whole, a0, a1, a2, a3);
+    accumulate4(rb, rowBytes, sumB, whole, b0, b1, b2, b3);
+    if (d & 1) {
+      accumulateLast(ra, sumA, d, a0);
+      accumulateLast(ra + rowBytes, sumA, d, a1);
+      accumulateLast(ra + 2 * rowBytes, sumA, d, a2);
+      accumulateLast(ra + 3 * rowBytes, sumA, d, a3);
+      accumulateLast(rb, sumB, d, b0);
+      accumulateLast(rb + rowBytes, sumB, d, b1);
+      accumulateLast(rb + 2 * rowBytes, sumB, d, b2);
+      accumulateLast(rb + 3 * rowBytes, sumB, d, b3);
+    }
+  }
+  for (; i < rows; i++) {
+    const ra = a + <usize>i * rowBytes;
+    const rb = b + <usize>i * rowBytes;
+    if (!scalePair(ra, rb, d)) return i;
+    accumulate1(ra, sumA, whole, scaleA);
+    accumulate1(rb, sumB, whole, scaleB);
+    if (d & 1) {
+      accumulateLast(ra, sumA, d, scaleA);
+      accumulateLast(rb, sumB, d, scaleB);
+    }
+  }
+  store<f64>(scalars, paired);
+  store<f64>(scalars, squaresA, 8);
+  store<f64>(scalars, squaresB, 16);
+  return -1;
+}
+
+// sum[j] += x_r[j]·s_r for four consecutive rows x_0..x_3 (`stride` bytes apart), r in order, over the
+// first `whole` / 4 elements (an even count).
+function accumulate4(
+  x: usize,
+  stride: usize,
+  sum: usize,
+  whole: usize,
+  s0: f64,
+  s1: f64,
+  s2: f64,
+  s3: f64,
+): void {
+  const v0 = f64x2.splat(s0);
+  const v1 = f64x2.splat(s1);
+  const v2 = f64x2.splat(s2);
+  const v3 = f64x2.splat(s3);
+  const x1 = x + stride;
+  const x2 = x1 + stride;
+  const x3 = x2 + stride;
+  for (let k: usize = 0; k < whole; k += 8) {
+    const at = sum + (k << 1);
+    let s = v128.load(at);
+    s = f64x2.add(s, f64x2.mul(pair64(x, k), v0));
+    s = f64x2.add(s, f64x2.mul(pair64(x1, k), v1));
+    s = f64x2.add(s, f64x2.mul(pair64(x2, k), v2));
+    s = f64x2.add(s, f64x2.mul(pair64(x3, k), v3));
+    v128.store(at, s);
+  }
+}
+
+// sum[j] += x[j]·s over the first `whole` / 4 elements (an even count).
+function accumulate1(x: usize, sum: usize, whole: usize, s: f64): void {
+  const v = f64x2.splat(s);
+  for (let k: usize = 0; k < whole; k += 8) {
+    const at = sum + (k << 1);
+    v128.store(at, f64x2.add(v128.load(at), f64x2.mul(pair64(x, k), v)));
+  }
+}

@@ -2,6 +2,7 @@ import { addCompensated, type CompensatedSum, compensated, compensatedValue } fr
 import { check } from "../core/errors.js";
 import { crossF64, type GemmBackend, gramF64 } from "../core/gemm/index.js";
 import { type Matrix, normalizeRows, vectorNorm } from "../core/matrix.js";
+import { firstOrderSums } from "./first-order.js";
 import { coneFromSums, normalizePair, relativeModalityGap } from "./metrics.js";
 import { effectiveRankFromGram, type Spectrum } from "./spectrum.js";
 
@@ -93,9 +94,10 @@ export function keptSums(moments: boolean, cross = moments): SumSpec[] {
 }
 
 /**
- * Statistics of raw paired rows, in one fused pass: each row's norm, its normalised contribution to every
- * sum, all in float64 (rows are normalised in float64, not rounded to float32 first). A zero, NaN or
- * infinite row, or mismatched shapes, is an InputError naming the row.
+ * Statistics of raw paired rows, in one fused pass (a WebAssembly SIMD kernel, see first-order.ts): each
+ * row's norm, its normalised contribution to every sum, all in float64 (rows are normalised in float64,
+ * not rounded to float32 first). A zero, NaN or infinite row, or mismatched shapes, is an InputError
+ * naming the row.
  */
 export async function pairStats(a: Matrix, b: Matrix, options: PairStatsOptions = {}): Promise<GapStats> {
   const names = options.names ?? { a: "A", b: "B" };
@@ -105,37 +107,9 @@ export async function pairStats(a: Matrix, b: Matrix, options: PairStatsOptions 
     throw new Error("pairStats: a row failed a check that normalizePair passed");
   };
   if (a.rows !== b.rows || a.cols !== b.cols || a.cols < 1) fail();
-  const { rows, cols: d } = a;
-  const [da, db] = [a.data, b.data];
-  const sumA = new Float64Array(d);
-  const sumB = new Float64Array(d);
-  let paired = 0;
-  let squaresA = 0;
-  let squaresB = 0;
-  for (let i = 0; i < rows; i++) {
-    const base = i * d;
-    let na = 0;
-    let nb = 0;
-    let ab = 0;
-    for (let j = 0; j < d; j++) {
-      const x = da[base + j];
-      const y = db[base + j];
-      na += x * x;
-      nb += y * y;
-      ab += x * y;
-    }
-    // a NaN or ±Inf entry makes the squared norm NaN or Inf
-    if (!(na > 0 && na < Number.POSITIVE_INFINITY && nb > 0 && nb < Number.POSITIVE_INFINITY)) fail();
-    const ia = 1 / Math.sqrt(na);
-    const ib = 1 / Math.sqrt(nb);
-    paired += ab * ia * ib;
-    squaresA += na * ia * ia;
-    squaresB += nb * ib * ib;
-    for (let j = 0; j < d; j++) {
-      sumA[j] += da[base + j] * ia;
-      sumB[j] += db[base + j] * ib;
-    }
-  }
+  const first = firstOrderSums(a, b);
+  if (typeof first === "number") return fail();
+  const { sumA, sumB, paired, squaresA, squaresB } = first;
   const one = (v: number) => compensated(Float64Array.of(v));
   const sums: GapSums = {
     pairedCos: one(paired),
@@ -144,7 +118,7 @@ export async function pairStats(a: Matrix, b: Matrix, options: PairStatsOptions 
     a: compensated(sumA),
     b: compensated(sumB),
   };
-  const stats: GapStats = { kind: "gapkit.stats", version: 1, n: rows, dim: d, moments: false, sums };
+  const stats: GapStats = { kind: "gapkit.stats", version: 1, n: a.rows, dim: a.cols, moments: false, sums };
   if (!(options.moments ?? true)) return stats;
   // the Gram kernels take float32 rows: the moments are of the rows normalised and rounded to float32
   return withMoments(stats, normalizeRows(a), normalizeRows(b), options);

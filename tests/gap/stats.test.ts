@@ -3,7 +3,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { crossBA } from "../../src/align/procrustes.js";
 import { addCompensated, compensated, compensatedValue } from "../../src/core/compensated.js";
 import { InputError } from "../../src/core/errors.js";
+import { WASM_KERNELS } from "../../src/core/gemm/wasm-binary.js";
 import { type Matrix, matrix, sliceRows } from "../../src/core/matrix.js";
+import { createRng } from "../../src/core/rng.js";
+import { type FirstOrderSums, firstOrderSums } from "../../src/gap/first-order.js";
 import { measure } from "../../src/gap/measure.js";
 import {
   finalizeStats,
@@ -179,6 +182,137 @@ describe("mergeable statistics", () => {
         names: { a: "f.jsonl column a", b: "f.jsonl column b" },
       }),
     ).rejects.toThrow(/f\.jsonl column a: .* the first is row 43/);
+  });
+});
+
+/** n random pairs of d float32 elements, A around +0.5 and B around −0.5 (no sum cancels to ~0). */
+function randomPairs(n: number, d: number, seed: number): [Matrix, Matrix] {
+  const rng = createRng(seed);
+  const a = Float32Array.from({ length: n * d }, () => rng.normal(0.5, 1));
+  const b = Float32Array.from({ length: n * d }, (_, k) => 0.5 * a[k] + rng.normal(-0.5, 1));
+  return [matrix(n, d, a), matrix(n, d, b)];
+}
+
+/** The sums as one list of numbers: paired, squaresA, squaresB, then Σ â and Σ b̂. */
+function flatSums(s: FirstOrderSums | number): number[] {
+  if (typeof s === "number") throw new Error(`row ${s} rejected`);
+  return [s.paired, s.squaresA, s.squaresB, ...s.sumA, ...s.sumB];
+}
+
+// The slice of the WebAssembly JS API these tests use (the project compiles without the DOM library).
+const { WebAssembly: Wasm } = globalThis as unknown as {
+  WebAssembly: {
+    validate(bytes: Uint8Array): boolean;
+    Module: new (bytes: Uint8Array) => object;
+    Instance: new (
+      module: object,
+      imports: object,
+    ) => { exports: Record<string, (...args: number[]) => number> };
+    Memory: new (descriptor: {
+      initial: number;
+      maximum: number;
+      shared: boolean;
+    }) => { buffer: ArrayBufferLike };
+  };
+};
+
+/**
+ * Runs the gapSums kernel of one build variant over all rows, `perCall` rows per call, from offset 0 of
+ * a fresh memory; the sums as flatSums lists them, or the kernel's return value where it is not −1.
+ */
+function kernelSums(
+  base64: string,
+  shared: boolean,
+  a: Matrix,
+  b: Matrix,
+  perCall: number,
+): number[] | number {
+  const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  const { rows, cols: d } = a;
+  const pa = 65536;
+  const pb = pa + 4 * a.data.length;
+  const sumA = pb + 4 * b.data.length;
+  const sumB = sumA + 8 * d;
+  const at = sumB + 8 * d; // the three scalar sums
+  const memory = new Wasm.Memory({ initial: Math.ceil((at + 64) / 65536), maximum: 65536, shared });
+  const { exports } = new Wasm.Instance(new Wasm.Module(bytes), { env: { memory } });
+  new Float32Array(memory.buffer, pa, a.data.length).set(a.data);
+  new Float32Array(memory.buffer, pb, b.data.length).set(b.data);
+  for (let r0 = 0; r0 < rows; r0 += perCall) {
+    const r1 = Math.min(rows, r0 + perCall);
+    const bad = exports.gapSums(pa + 4 * r0 * d, pb + 4 * r0 * d, r1 - r0, d, sumA, sumB, at);
+    if (bad !== -1) return r0 + bad;
+  }
+  const out = new Float64Array(memory.buffer);
+  return [...out.subarray(at / 8, at / 8 + 3), ...out.subarray(sumA / 8, sumA / 8 + 2 * d)];
+}
+
+describe("the first-order sums' WebAssembly kernel", () => {
+  it("agrees with the reference loop to 1e-12 for odd dimensions and row counts", () => {
+    for (const d of [1, 3, 5, 17, 512, 768])
+      for (const n of [1, 2, 3, 5, 8, 131, Math.ceil(300_000 / d)]) {
+        const [x, y] = randomPairs(n, d, 1000 * d + n);
+        const kernel = flatSums(firstOrderSums(x, y));
+        const reference = flatSums(firstOrderSums(x, y, "js"));
+        expect(kernel.length).toBe(3 + 2 * d);
+        kernel.forEach((v, k) => {
+          expect(Math.abs(v - reference[k]), `d ${d}, ${n} rows, sum ${k}`).toBeLessThanOrEqual(
+            1e-12 * Math.max(1, Math.abs(reference[k])),
+          );
+        });
+        // one product per row: nothing is summed in another order
+        if (d === 1) expect(kernel).toEqual(reference);
+      }
+  });
+
+  it("continues its sums bit for bit from call to call, in every build variant", () => {
+    const variants = [
+      [WASM_KERNELS.simd, false],
+      [WASM_KERNELS.simdShared, true],
+      [WASM_KERNELS.relaxed, false],
+      [WASM_KERNELS.relaxedShared, true],
+    ] as const;
+    for (const d of [5, 17, 768]) {
+      const [x, y] = randomPairs(23, d, d);
+      const blocked = flatSums(firstOrderSums(x, y));
+      let ran = 0;
+      for (const [base64, shared] of variants) {
+        const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+        if (!Wasm.validate(bytes) || (shared && typeof SharedArrayBuffer === "undefined")) continue;
+        ran++;
+        for (const perCall of [1, 3, 4, 23])
+          expect(kernelSums(base64, shared, x, y, perCall)).toEqual(blocked);
+      }
+      expect(ran).toBeGreaterThanOrEqual(2); // SIMD128, unshared and shared, at least
+    }
+  });
+
+  it("rejects a zero, NaN or infinite row in the middle by its file row, in A or in B", async () => {
+    // row 150: among four rows at a time (d = 512: in the third block of 64 rows the kernel is given); row
+    // 201: one of the two rows after the last whole group of four
+    const badRows = [150, 201];
+    for (const d of [3, 512])
+      for (const [side, value] of [
+        ["a", 0],
+        ["b", 0],
+        ["a", Number.NaN],
+        ["b", Number.POSITIVE_INFINITY],
+        ["a", Number.NEGATIVE_INFINITY],
+      ] as const)
+        for (const bad of badRows) {
+          const [x, y] = randomPairs(202, d, 7);
+          const m = side === "a" ? x : y;
+          if (value === 0) m.data.fill(0, bad * d, (bad + 1) * d);
+          else m.data[bad * d + d - 1] = value;
+          expect(firstOrderSums(x, y)).toBe(bad);
+          expect(firstOrderSums(x, y, "js")).toBe(bad);
+          const names = { a: "f.npy A", b: "f.npy B" };
+          const rejected = pairStats(x, y, { firstRow: 1000, names, moments: false });
+          await expect(rejected).rejects.toBeInstanceOf(InputError);
+          await expect(rejected).rejects.toThrow(
+            new RegExp(`f\\.npy ${side.toUpperCase()}: .*row ${1000 + bad}\\b`),
+          );
+        }
   });
 });
 

@@ -31,6 +31,8 @@ export interface Kernels {
   topk(...args: number[]): void;
   updateAndMultiply(a: number, m: number, u: number, w: number, x: number, y: number): void;
   adamw(p: number, g: number, m: number, v: number, n: number, ...hyper: number[]): void;
+  /** Adds rows to the first-order sums of their normalised rows; −1, or the first zero/NaN/Inf row. */
+  gapSums(a: number, b: number, rows: number, d: number, sumA: number, sumB: number, scalars: number): number;
 }
 
 type KernelName = "packB" | "gemm" | "gram" | "topk" | "normalize";
