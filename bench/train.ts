@@ -22,7 +22,7 @@ function torchAvailable(): boolean {
   return probe();
 }
 
-const ROUNDS = 3;
+const ROUNDS = 5;
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
 
 /**

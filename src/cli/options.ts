@@ -67,7 +67,7 @@ export function streamFlags(command: Command): Command {
   return command
     .option(
       "--workers <n>",
-      "worker threads decoding and reducing chunks (default: all cores, none for ≤ 2 chunks; 1 = none)",
+      "worker threads decoding and reducing chunks (default: one per core but this thread's, none for ≤ 2 chunks; 1 = none)",
     )
     .option("--chunk-rows <n>", "rows per chunk", "4096");
 }
