@@ -1,4 +1,10 @@
-import { addCompensated, type CompensatedSum, compensated, compensatedValue } from "../core/compensated.js";
+import {
+  addCompensated,
+  type CompensatedSum,
+  compensated,
+  compensatedValue,
+  float64ToBase64,
+} from "../core/compensated.js";
 import { check } from "../core/errors.js";
 import { crossF64, type GemmBackend, gramF64 } from "../core/gemm/index.js";
 import { type Matrix, normalizeRows, vectorNorm } from "../core/matrix.js";
@@ -122,6 +128,18 @@ export async function pairStats(a: Matrix, b: Matrix, options: PairStatsOptions 
   if (!(options.moments ?? true)) return stats;
   // the Gram kernels take float32 rows: the moments are of the rows normalised and rounded to float32
   return withMoments(stats, normalizeRows(a), normalizeRows(b), options);
+}
+
+/** The statistics as a JSON-serialisable value (sums as exact base64 float64, so a round trip loses nothing). */
+export function statsToJson(stats: GapStats): unknown {
+  const sums = Object.fromEntries(
+    Object.entries(stats.sums).map(([k, s]) => [
+      k,
+      { hi: float64ToBase64((s as CompensatedSum).hi), lo: float64ToBase64((s as CompensatedSum).lo) },
+    ]),
+  );
+  const { kind, version, n, dim, moments } = stats;
+  return { kind, version, n, dim, moments, encoding: "float64-le-base64", sums };
 }
 
 /** The largest dimension whose d×d second moments gapkit keeps (six d² float64 arrays: 768 MB at 4,096). */

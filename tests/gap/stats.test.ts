@@ -14,8 +14,9 @@ import {
   mergeStats,
   pairStats,
   type StatsSummary,
+  statsToJson,
 } from "../../src/gap/stats.js";
-import { parseStats, statsToJson } from "../../src/gap/stats-json.js";
+import { parseStats } from "../../src/gap/stats-json.js";
 import { initBackends } from "../../src/node.js";
 import { expectFields, fixture, fromFixture } from "../helpers.js";
 

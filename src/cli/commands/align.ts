@@ -12,7 +12,6 @@ import {
 } from "../../align/index.js";
 import { fitRealignFromStats } from "../../align/realign.js";
 import { InputError } from "../../core/errors.js";
-import { parseStats } from "../../gap/stats-json.js";
 import { clickhouseRealignCentroid } from "../../io/clickhouse.js";
 import { readArrayFile, readTextFile, writeFileAtomic, writeNpyFile } from "../../io/files.js";
 import { fromMatrix, toMatrix, toPair } from "../../io/npy.js";
@@ -104,7 +103,7 @@ export function registerAlign(program: Command): void {
         );
       } else if (method.fitStats) {
         const stats = flags.stats
-          ? parseStats(await readTextFile(flags.stats), flags.stats)
+          ? (await import("../../gap/stats-json.js")).parseStats(await readTextFile(flags.stats), flags.stats)
           : (await pairStatistics(file, flags, "align fit", { moments: method.fitStats.moments })).stats;
         state = fitAlignFromStats(method.kind, stats, params);
       } else {

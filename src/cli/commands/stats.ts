@@ -1,6 +1,5 @@
 import type { Command } from "commander";
-import { finalizeStats, type GapStats, mergeStats, type StatsSummary } from "../../gap/stats.js";
-import { parseStats, statsToJson } from "../../gap/stats-json.js";
+import { finalizeStats, type GapStats, mergeStats, type StatsSummary, statsToJson } from "../../gap/stats.js";
 import { readTextFile, writeFileAtomic } from "../../io/files.js";
 import { backendOption, engineFlags, initCliBackends, streamFlags } from "../options.js";
 import { alignedTable, printResult, summaryRows } from "../output.js";
@@ -71,6 +70,7 @@ export function registerStats(program: Command): void {
     .option("--vectors", "include the gap vector in --json output")
     .option("--json", "print the summary as JSON")
     .action(async (parts: string[], flags: { output?: string; vectors?: boolean; json?: boolean }) => {
+      const { parseStats } = await import("../../gap/stats-json.js"); // zod: loaded only to read statistics
       const loaded = await Promise.all(parts.map(async (p) => parseStats(await readTextFile(p), p)));
       const merged = mergeStats(...loaded);
       if (flags.output) await writeStats(flags.output, merged);
