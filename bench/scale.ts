@@ -52,7 +52,7 @@ export function benchScale(n = 1_000_000): string[] {
       line("stats --no-moments, 1 worker (this thread)", one),
       line("stats --no-moments, 2 workers", two),
       `  speed-up from 1 to 2 workers: ${(one.wall / two.wall).toFixed(2)}×`,
-      line("stats with d×d second moments, 2 workers (1 run)", moments),
+      line("stats with d×d second moments (1 run)", moments),
       line("stats --duckdb on the same data as Parquet (1 run)", duck, false),
     ];
   } finally {

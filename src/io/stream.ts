@@ -8,6 +8,7 @@ import { Worker } from "node:worker_threads";
 import { InputError } from "../core/errors.js";
 import { type Matrix, matrix, normalizeRows, selectRows, sliceRows } from "../core/matrix.js";
 import { hashUniform } from "../core/rng.js";
+import { kernelArena } from "../gap/first-order.js";
 import { type GapStats, mergeStats, pairStats, withMoments } from "../gap/stats.js";
 import {
   type ChunkDecoder,
@@ -220,11 +221,15 @@ export async function streamPairStats(
   const pending = new Map<number, ChunkResult>();
   // the raw buffers of chunks already reduced, reused for the next ones: memory stays flat
   const free: Uint8Array[] = [];
-  // shared memory for workers: a chunk reaches them without a transfer (see startWorkers)
+  // shared memory for workers: a chunk reaches them without a transfer (see startWorkers); on this thread
+  // the chunks are read into the summing kernel's own memory, which then sums them where they lie
+  const arena = pool ? undefined : kernelArena();
   const allocate = (bytes: number) => {
     const index = free.findIndex((b) => b.length === bytes);
     if (index >= 0) return free.splice(index, 1)[0];
-    return new Uint8Array(pool ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+    return arena
+      ? arena(bytes)
+      : new Uint8Array(pool ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
   };
   let nextToMerge = 0;
   // merging strictly in chunk order makes the result independent of which worker finishes first

@@ -6,7 +6,7 @@ import { InputError } from "../../src/core/errors.js";
 import { WASM_KERNELS } from "../../src/core/gemm/wasm-binary.js";
 import { type Matrix, matrix, sliceRows } from "../../src/core/matrix.js";
 import { createRng } from "../../src/core/rng.js";
-import { type FirstOrderSums, firstOrderSums } from "../../src/gap/first-order.js";
+import { type FirstOrderSums, firstOrderSums, kernelArena } from "../../src/gap/first-order.js";
 import { measure } from "../../src/gap/measure.js";
 import {
   finalizeStats,
@@ -285,6 +285,25 @@ describe("the first-order sums' WebAssembly kernel", () => {
           expect(kernelSums(base64, shared, x, y, perCall)).toEqual(blocked);
       }
       expect(ran).toBeGreaterThanOrEqual(2); // SIMD128, unshared and shared, at least
+    }
+  });
+
+  it("sums rows read into its arena where they lie, to the bits of rows it copies in", () => {
+    const allocate = kernelArena();
+    expect(allocate).toBeDefined();
+    const place = (m: Matrix) => {
+      const bytes = allocate!(m.data.byteLength);
+      const data = new Float32Array(bytes.buffer, bytes.byteOffset, m.data.length);
+      data.set(m.data);
+      return matrix(m.rows, m.cols, data);
+    };
+    for (const d of [3, 512]) {
+      const [x, y] = randomPairs(301, d, d);
+      const [inX, inY] = [place(x), place(y)];
+      allocate!(8 << 20); // the memory grows after: the rows' buffers stay valid
+      expect(flatSums(firstOrderSums(inX, inY))).toEqual(flatSums(firstOrderSums(x, y)));
+      inY.data.fill(0, 200 * d, 201 * d);
+      expect(firstOrderSums(inX, inY)).toBe(200);
     }
   });
 

@@ -93,21 +93,29 @@ function kernelVariant(shared: boolean) {
 
 /**
  * The SIMD128 kernels (never relaxed SIMD: the same bits in every engine), instantiated synchronously on
- * an unshared memory of their own, for work on the calling thread; undefined without SIMD.
+ * a memory of their own, for work on the calling thread — `shared`, a memory whose buffer never detaches
+ * when it grows (where memory can be shared); undefined without SIMD.
  */
-export function instantiateKernelsSync(): { kernels: Kernels; memory: WasmMemory } | undefined {
-  simdModule ??= compileSimdKernels();
-  if (!simdModule) return undefined;
-  const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: false });
-  const { exports } = new WebAssembly.Instance(simdModule, { env: { memory } });
+export function instantiateKernelsSync(
+  options: { shared?: boolean } = {},
+): { kernels: Kernels; memory: WasmMemory } | undefined {
+  const shared = options.shared ?? false;
+  if (shared && !canShareMemory()) return undefined;
+  if (shared) simdSharedModule ??= compileSimdKernels(WASM_KERNELS.simdShared);
+  else simdModule ??= compileSimdKernels(WASM_KERNELS.simd);
+  const module = shared ? simdSharedModule : simdModule;
+  if (!module) return undefined;
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared });
+  const { exports } = new WebAssembly.Instance(module, { env: { memory } });
   return { kernels: exports as Kernels, memory };
 }
 
-// The compiled SIMD128 module, kept: compiling takes ≈ 5 ms, instantiating on a new memory almost nothing.
+// The compiled SIMD128 modules, kept: compiling takes ≈ 5 ms, instantiating on a new memory almost nothing.
 let simdModule: object | null | undefined;
+let simdSharedModule: object | null | undefined;
 
-function compileSimdKernels(): object | null {
-  const bytes = decode(WASM_KERNELS.simd);
+function compileSimdKernels(base64: string): object | null {
+  const bytes = decode(base64);
   return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
 }
 
