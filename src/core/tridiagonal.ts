@@ -12,20 +12,11 @@
  * WebAssembly function only between calls.
  */
 import { InputError } from "./errors.js";
-import {
-  ensureMemory,
-  instantiateKernelsSync,
-  type Kernels,
-  RESERVED_BYTES,
-  type WasmMemory,
-} from "./gemm/wasm.js";
-
-// Compiled on first use and kept: the kernels are pure, so sharing one instance changes no result.
-let instance: { kernels: Kernels; memory: WasmMemory } | undefined;
+import { callingThreadKernels, ensureMemory, type Kernels, RESERVED_BYTES } from "./gemm/wasm.js";
 
 /** Eigenvalues of the symmetric n×n matrix whose lower triangle is in row-major `m`, ascending. */
 export function symmetricEigenvaluesOf(m: Float32Array | Float64Array, n: number): Float64Array {
-  instance ??= instantiateKernelsSync();
+  const instance = callingThreadKernels();
   if (!instance) throw new InputError("symmetric eigenvalues", "an engine with WebAssembly SIMD", "none");
   // the packed lower triangle, then the four work vectors
   const length = rowStart(n) + 4 * n;

@@ -13,6 +13,7 @@
  * bit for bit. Where the engine lacks WebAssembly SIMD the JS loop (`engine: "js"`, the reference) runs.
  */
 import {
+  callingThreadKernels,
   ensureMemory,
   instantiateKernelsSync,
   type Kernels,
@@ -34,11 +35,6 @@ export interface FirstOrderSums {
 const BLOCK_BYTES = 256 * 1024;
 
 type Instance = { kernels: Kernels; memory: WasmMemory };
-
-// One instance per thread (each worker thread loads its own copy of this module), made on first use and
-// kept: the kernel is pure and every call is synchronous, so calls never interleave on its memory, and
-// instantiating for each chunk would cost more than small chunks take. null: no WebAssembly SIMD here.
-let instance: Instance | null | undefined;
 
 /** A kernel instance on shared memory, the next free byte in it (see kernelArena) and its sums' place. */
 interface Arena extends Instance {
@@ -86,7 +82,7 @@ export function firstOrderSums(
   if (engine === "js") return loopSums(a, b);
   const arena = arenaOf.get(a.data.buffer);
   if (arena && arenaOf.get(b.data.buffer) === arena) return kernelSums(a, b, arena, arena);
-  instance ??= instantiateKernelsSync() ?? null;
+  const instance = callingThreadKernels(); // each worker thread has its own
   return instance ? kernelSums(a, b, instance) : loopSums(a, b);
 }
 

@@ -110,6 +110,18 @@ export function instantiateKernelsSync(
   return { kernels: exports as Kernels, memory };
 }
 
+/**
+ * This thread's SIMD128 kernels on an unshared memory, made on first use and kept, for synchronous work
+ * that leaves nothing in the memory between calls (the eigenvalues, the first-order sums): such calls never
+ * interleave, so they share one instance and one memory. Undefined without SIMD.
+ */
+export function callingThreadKernels(): { kernels: Kernels; memory: WasmMemory } | undefined {
+  callingThread ??= instantiateKernelsSync() ?? null;
+  return callingThread ?? undefined;
+}
+
+let callingThread: { kernels: Kernels; memory: WasmMemory } | null | undefined;
+
 // The compiled SIMD128 modules, kept: compiling takes ≈ 5 ms, instantiating on a new memory almost nothing.
 let simdModule: object | null | undefined;
 let simdSharedModule: object | null | undefined;
