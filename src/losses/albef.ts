@@ -104,6 +104,9 @@ export function softTargets(
   return out;
 }
 
+/** ALBEF clamps its learned temperature to [0.001, 0.5]: the log logit scale ln(1/τ) to [ln 2, ln 1000]. */
+export const ITC_LOG_SCALE_RANGE: readonly [number, number] = [Math.log(2), Math.log(1000)];
+
 /** Options of ALBEF's image-text contrastive loss. */
 export interface ItcOptions {
   /** Momentum-encoder features of the same batch (the candidates, and the distillation teacher). */

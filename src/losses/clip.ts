@@ -6,12 +6,15 @@ import { dotScore, type ScoreFunction } from "./scores.js";
 
 /** open_clip's initial log logit scale, ln(1/0.07). */
 export const CLIP_INIT_LOG_SCALE = Math.log(1 / 0.07);
-/** open_clip clamps the logit scale to at most 100. */
-export const CLIP_MAX_SCALE = 100;
+/**
+ * open_clip's bounds of the log logit scale t: after each optimiser step t is clamped to [0, ln 100]
+ * (the loss itself uses s = eᵗ as given).
+ */
+export const CLIP_LOG_SCALE_RANGE: readonly [number, number] = [0, Math.log(100)];
 
 /** Options of the CLIP / InfoNCE loss. */
 export interface ClipOptions {
-  /** Learnable log logit scale t (s = exp(t), clamped to ≤ 100); default ln(1/0.07). */
+  /** Learnable log logit scale t (s = exp(t)); default ln(1/0.07). */
   logScale?: number;
   /** Both directions averaged (CLIP), or one: A→B rows only, B→A columns only. */
   direction?: "both" | "aToB" | "bToA";
@@ -23,7 +26,10 @@ export interface ClipOptions {
   targetsBToA?: Float64Array;
   /** Similarity of the logits (default: dot, i.e. cosine for unit rows). */
   score?: ScoreFunction;
-  /** Upper clamp of the scale s (default 100, open_clip's; Infinity for none). */
+  /**
+   * Upper clamp of the scale s inside the loss, where t above ln(maxScale) gets no gradient (default: none —
+   * open_clip clamps the parameter after each step instead, as the trainer does).
+   */
   maxScale?: number;
 }
 
@@ -32,13 +38,13 @@ export interface ClipResult {
   value: number;
   gradA: Matrix;
   gradB: Matrix;
-  /** ∂loss/∂t for the log scale (0 where the clamp is active). */
+  /** ∂loss/∂t for the log scale (0 where a `maxScale` clamp is active). */
   gradLogScale: number;
 }
 
 /**
  * CLIP / InfoNCE (Radford et al. 2021; open_clip `ClipLoss`): logits = s·score(A, B) (score = A·Bᵀ by default)
- * with s = exp(t) ≤ 100,
+ * with s = exp(t) as given (open_clip: the trainer, not the loss, keeps t in CLIP_LOG_SCALE_RANGE),
  * loss = (CE(rows, diag) + CE(columns, diag)) / 2, or one direction. A and B are used as given (normalise
  * them first for cosine logits); every sum is float64.
  */
@@ -81,7 +87,7 @@ function clipCore(
   options: ClipOptions,
   sims: (a: Matrix, b: Matrix) => Float64Array,
 ): { value: number; dLogits: Float64Array; scale: number; gradLogScale: number } {
-  const { logScale = CLIP_INIT_LOG_SCALE, direction = "both", maxScale = CLIP_MAX_SCALE } = options;
+  const { logScale = CLIP_INIT_LOG_SCALE, direction = "both", maxScale = Number.POSITIVE_INFINITY } = options;
   const n = a.rows;
   const d = a.cols;
   check(b.rows === n && b.cols === d, "clipLoss", `B of A's shape ${n}×${d}`, () => `${b.rows}×${b.cols}`);

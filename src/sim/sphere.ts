@@ -85,7 +85,7 @@ export const sphere: Experiment = {
       let [a, b] = [toMatrix(images), toMatrix(texts(p.initialTheta as number))];
       const gap: { step: number; centroidDistance: number; loss: number }[] = [];
       for (let step = 0; step <= (p.steps as number); step++) {
-        const r = clipLoss(a, b, { logScale: Math.log(scale), maxScale: Number.POSITIVE_INFINITY });
+        const r = clipLoss(a, b, { logScale: Math.log(scale) });
         if (step % 10 === 0 || step === p.steps)
           gap.push({ step, centroidDistance: gapL2M(a, b), loss: r.value });
         const lr = p.lr as number;

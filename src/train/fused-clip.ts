@@ -19,7 +19,8 @@ import {
   node,
   tensorInfo,
 } from "../core/onnx.js";
-import { ADAM_DEFAULTS } from "./optim.js";
+import { CLIP_LOG_SCALE_RANGE } from "../losses/clip.js";
+import { ADAM_DEFAULTS, clampScalar } from "./optim.js";
 import type { Var } from "./tape.js";
 import type { TrainState } from "./trainer.js";
 
@@ -86,8 +87,8 @@ function clipStepModel({ depth, freezeB, learnScale }: StepShape): Uint8Array {
   const { body, op } = graphBody([
     initializer("zero", "float32", [0]),
     initializer("two", "float32", [2]),
-    initializer("max_scale", "float32", [100]),
     initializer("rows_axis", "int64", [1]),
+    initializer("one_element", "int64", [1]), // the shape [1]
   ]);
   const inputs = [
     tensorInfo("t", "float32", [1]),
@@ -96,12 +97,11 @@ function clipStepModel({ depth, freezeB, learnScale }: StepShape): Uint8Array {
   ];
   const outputs = [tensorInfo("loss", "float32")];
   for (const s of SIDES) unitRows(op, towerForward(op, inputs, s, depth), s);
-  // logits L = s·u_a·u_bᵀ with s = min(eᵗ, 100); loss = −(Σ diag log softmax(rows) + Σ diag log softmax(cols)) / 2B
+  // logits L = s·u_a·u_bᵀ with s = eᵗ (t is clamped between steps, as open_clip does); loss = −(Σ diag log softmax(rows) + Σ diag log softmax(cols)) / 2B
   // (log softmax per element, not log of softmax: the diagonal's probability can underflow float32). The
   // columns are taken as the rows of Lᵀ: onnxruntime's softmax over the last axis is 4× its softmax over the
   // first; and each softmax is the exp of its log softmax, one cheap pass instead of another softmax.
-  op("Exp", ["t"], "exp_t");
-  op("Min", ["exp_t", "max_scale"], "scale");
+  op("Exp", ["t"], "scale");
   op("Gemm", ["u_a", "u_b"], "sims", [intAttribute("transB", 1)]);
   op("Mul", ["sims", "scale"], "logits");
   op("Transpose", ["logits"], "logits_t");
@@ -148,11 +148,10 @@ function clipStepModel({ depth, freezeB, learnScale }: StepShape): Uint8Array {
     grads.push(...towerGrads);
   }
   if (learnScale) {
-    // ∂loss/∂t = s·Σ ∂logits ⊙ sims = Σ ∂sims ⊙ sims where eᵗ < 100 (the clamp has no gradient)
+    // ∂loss/∂t = s·Σ ∂logits ⊙ sims = Σ ∂sims ⊙ sims
     op("Mul", ["d_sims", "sims"], "d_t_terms");
     op("ReduceSum", ["d_t_terms"], "d_t", [intAttribute("keepdims", 0)]);
-    op("Less", ["exp_t", "max_scale"], "unclamped");
-    op("Where", ["unclamped", "d_t", "zero"], "g_t");
+    op("Reshape", ["d_t", "one_element"], "g_t");
     grads.push("g_t");
   }
   outputs.push(...grads.map((g) => tensorInfo(g, "float32")));
@@ -281,8 +280,10 @@ export function fusedClipTraining(
         beta2,
         eps,
       );
-      // the scale is read between steps (the status line's τ)
-      if (names.includes("t")) state.logScale.value[0] = parameterFeeds.t.data[0];
+      if (names.includes("t")) {
+        clampScalar(parameterFeeds.t.data, CLIP_LOG_SCALE_RANGE);
+        state.logScale.value[0] = parameterFeeds.t.data[0]; // the scale is read between steps (the status line's τ)
+      }
       return fetches.loss.data[0];
     },
     async embed(rows, side) {

@@ -122,3 +122,8 @@ export function clipGradNorm(grads: readonly Var[], maxNorm: number): number {
     for (const g of grads) for (let k = 0; k < g.value.length; k++) g.value[k] *= maxNorm / norm;
   return norm;
 }
+
+/** Clamps a one-element parameter (a log logit scale) to [lo, hi] in place, as open_clip does after each step. */
+export function clampScalar(value: Float32Array | Float64Array, [lo, hi]: readonly [number, number]): void {
+  value[0] = Math.min(Math.max(value[0], lo), hi);
+}

@@ -4,11 +4,12 @@ import { type Matrix, matrix, selectRows, sliceRows } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
 import { recallSummary, retrievalRanks } from "../eval/retrieval.js";
 import { gapL2M } from "../gap/metrics.js";
-import { momentumUpdate, softTargets } from "../losses/albef.js";
+import { ITC_LOG_SCALE_RANGE, momentumUpdate, softTargets } from "../losses/albef.js";
+import { CLIP_LOG_SCALE_RANGE } from "../losses/clip.js";
 import { clipStepOnBackend } from "./fast-clip.js";
 import { type FusedClipTraining, fusedClipTraining } from "./fused-clip.js";
 import { initLinear, type LinearParams, linear, supconPairLossVar } from "./layers.js";
-import { adam, cosineSchedule, type OptimizerState } from "./optim.js";
+import { adam, clampScalar, cosineSchedule, type OptimizerState } from "./optim.js";
 import {
   add,
   concatRows,
@@ -45,7 +46,10 @@ export interface TrainConfig {
   lr: number;
   warmup: number;
   weightDecay: number;
-  /** Initial temperature τ (logit scale 1/τ, clamped to ≤ 100); learnable unless `fixedTemperature`. */
+  /**
+   * Initial temperature τ (logit scale 1/τ); learnable unless `fixedTemperature`, when the log scale is
+   * clamped after every step to [0, ln 100] (open_clip's rule; ITC: τ to ALBEF's [0.001, 0.5]).
+   */
   temperature: number;
   fixedTemperature: boolean;
   /** Keep tower B fixed (ImageBind-style: align a new modality to a frozen hub). */
@@ -155,9 +159,9 @@ function towerForward(x: Var, layers: LinearParams[]): Var {
   return normalizeRowsVar(h);
 }
 
-/** The logit scale s = min(exp(t), 100), as open_clip clamps it. */
+/** The logit scale s = exp(t), unclamped inside the loss (as open_clip computes it). */
 function logitScale(state: TrainState): Var {
-  return state.logScale.value[0] > Math.log(100) ? scalar(100) : exp(state.logScale);
+  return exp(state.logScale);
 }
 
 /** The tape's loss for a batch: SupCon or SigLIP (CLIP and ITC take their own paths in lossAndGradients). */
@@ -321,6 +325,11 @@ export async function train(
         fused = undefined;
         const step = await lossAndGradients(state, params, a, b, rows);
         optimizer.step(params, step.grads, lr);
+        if (!config.fixedTemperature)
+          clampScalar(
+            state.logScale.value,
+            config.loss === "itc" ? ITC_LOG_SCALE_RANGE : CLIP_LOG_SCALE_RANGE,
+          );
         if (step.momentum) afterItcStep(state, step.momentum);
         loss = step.loss;
       }

@@ -57,12 +57,28 @@ describe("clipLoss", () => {
     expectGradient((m) => clipLoss(a, m, { targets }).value, b, r.gradB.data);
   });
 
-  it("is stable at τ = 0.001 (clamped to scale 100) and at huge logits: no inf or NaN", () => {
+  it("is stable at τ = 0.001 and at huge logits: no inf or NaN; a maxScale clamp has no gradient for t", () => {
     const a = gridMatrix(8, 4, 7);
     const r = clipLoss(a, gridMatrix(8, 4, 8), { logScale: Math.log(1000) });
     expect(Number.isFinite(r.value)).toBe(true);
-    expect(r.gradLogScale).toBe(0);
+    expect(Number.isFinite(r.gradLogScale)).toBe(true);
     for (const v of [...r.gradA.data, ...r.gradB.data]) expect(Number.isFinite(v)).toBe(true);
+    expect(clipLoss(a, gridMatrix(8, 4, 8), { logScale: Math.log(1000), maxScale: 100 }).gradLogScale).toBe(
+      0,
+    );
+  });
+
+  it("uses s = eᵗ unclamped, as open_clip's ClipLoss: value and ∂/∂t at t = ln 200", () => {
+    // a = I₂, b = [[.6, .8], [.8, .6]]: logits 200·[[.6, .8], [.8, .6]], each row and column off by 40
+    const a = matrix(2, 2, [1, 0, 0, 1]);
+    const b = matrix(2, 2, [0.6, 0.8, 0.8, 0.6]);
+    const r = clipLoss(a, b, { logScale: Math.log(200) });
+    expect(r.value).toBeCloseTo(40, 4);
+    expect(r.gradLogScale).toBeCloseTo(40, 4);
+    expect(r.gradLogScale).toBeCloseTo(
+      numericDerivative((t) => clipLoss(a, b, { logScale: t }).value, Math.log(200)),
+      6,
+    );
   });
 
   it("is invariant to permuting the batch consistently, and non-negative (property)", () => {

@@ -10,7 +10,7 @@ import { clipStepOnBackend } from "../../src/train/fast-clip.js";
 import { fusedClipTraining } from "../../src/train/fused-clip.js";
 import { clipLossVar, linear } from "../../src/train/layers.js";
 import { adam } from "../../src/train/optim.js";
-import { exp, grad, normalizeRowsVar, relu, scalar, type Var, variable } from "../../src/train/tape.js";
+import { exp, grad, normalizeRowsVar, relu, type Var, variable } from "../../src/train/tape.js";
 import {
   DEFAULT_TRAIN_CONFIG,
   type EpochMetrics,
@@ -107,6 +107,24 @@ describe("dual-encoder training", () => {
     );
   });
 
+  it.each([
+    ["clip", 0.005, 0.01],
+    ["supcon", 0.005, 0.01],
+    ["itc", 0.0002, 0.001],
+  ] as const)(
+    "%s: a temperature below the clamp's bound moves after the first epoch (clamped after each step, not in the loss)",
+    async (loss, temperature, bound) => {
+      const history = await train(
+        a,
+        b,
+        initTraining({ ...config, loss, temperature, epochs: 3, lr: 0.01, queueSize: 64 }, 24),
+      );
+      for (const m of history) expect(m.temperature).toBeGreaterThanOrEqual(bound * (1 - 1e-6));
+      expect(history[1].temperature).not.toBe(history[0].temperature);
+      expect(history[2].temperature).not.toBe(history[1].temperature);
+    },
+  );
+
   it("a fixed temperature stays fixed", async () => {
     const history = await train(
       a,
@@ -124,8 +142,7 @@ function tapeStep(state: TrainState, a: Matrix, b: Matrix) {
     normalizeRowsVar(
       layers.reduce((h: Var, layer, i) => (i === 0 ? linear(h, layer) : linear(relu(h), layer)), toVar(x)),
     );
-  const scale = state.logScale.value[0] > Math.log(100) ? scalar(100) : exp(state.logScale);
-  const loss = clipLossVar(tower(a, state.towers.a), tower(b, state.towers.b), scale);
+  const loss = clipLossVar(tower(a, state.towers.a), tower(b, state.towers.b), exp(state.logScale));
   return { loss: loss.value[0], grads: grad(loss, parameters(state)) };
 }
 
@@ -149,7 +166,7 @@ describe("fusedClipTraining", () => {
     ["two layers", { widths: [12, 6] }],
     ["one layer, tower B frozen", { widths: [7], freezeB: true }],
     ["three layers, fixed temperature", { widths: [16, 12, 6], fixedTemperature: true }],
-    ["a clamped scale (no gradient for t)", { widths: [12, 6], temperature: 0.005 }],
+    ["a scale above open_clip's bound of 100 (t has its gradient)", { widths: [12, 6], temperature: 0.005 }],
   ])(
     "its graph gives the float64 tape's loss and gradients to float32 rounding: %s",
     async (_, overrides) => {
@@ -160,11 +177,14 @@ describe("fusedClipTraining", () => {
       const exact = tapeStep(state, a, b);
       const fused = fusedClipTraining(state, params, 0, ortBackend);
       // at lr 0 nothing moves, and Adam's first moment after one step from zero is (1 − β1)·gradient
-      expect(await fused?.step(a, b, 0)).toBeCloseTo(exact.loss, 5);
+      expectClose([(await fused?.step(a, b, 0)) ?? Number.NaN], [exact.loss], 1e-6);
       fused?.sync();
       expect(state.optimizer.step).toBe(1);
       for (const [i, g] of exact.grads.entries()) {
-        expect(params[i].value).toEqual(before[i]);
+        // t alone moves at lr 0: back into open_clip's [0, ln 100] after the step
+        if (params[i] === state.logScale)
+          expect(params[i].value[0]).toBe(Math.fround(Math.min(before[i][0], Math.log(100))));
+        else expect(params[i].value).toEqual(before[i]);
         expectClose(
           state.optimizer.buffers[i][0].map((m) => m / 0.1),
           g.value,
