@@ -4,6 +4,7 @@
 Inputs are drawn in float32 (what gapkit stores) and the references computed from them in float64.
 Run: python3 scripts/make_fixtures.py   (CI only reads the JSON it writes)."""
 import json
+from math import comb
 import pathlib
 import numpy as np
 
@@ -76,14 +77,36 @@ def unit(x):
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
-def ranks(s):
-    """0-based rank of the true match, ties counted against it (strictly greater scores)."""
-    return (s > np.diag(s)[:, None]).sum(1)
+def ranks(s, groups=None, gallery=None):
+    """Per query (row of s): non-matches scored above its best match, non-matches tied with it, and matches
+    at it; the matches of query i are the columns of its group (without groups, column i alone). With groups,
+    a gallery column that repeats an earlier row of its group exactly (`gallery`: the rows) is no candidate."""
+    g = np.arange(len(s)) if groups is None else np.asarray(groups)
+    match = g[:, None] == g[None, :]
+    best = np.where(match, s, -np.inf).max(1)[:, None]
+    keep = np.ones(len(s), bool)
+    if groups is not None:
+        seen = set()
+        for j, row in enumerate(gallery):
+            key = (g[j], row.tobytes())
+            keep[j] = key not in seen
+            seen.add(key)
+    return {"higher": ((s > best) & ~match & keep).sum(1).tolist(),
+            "tied": ((s == best) & ~match & keep).sum(1).tolist(),
+            "matches": ((s == best) & match & keep).sum(1).tolist()}
 
 
 def recall(r):
-    return {"r1": float((r < 1).mean()), "r5": float((r < 5).mean()), "r10": float((r < 10).mean()),
-            "meanRank": float((r + 1).mean())}
+    """R@k and mean rank of the first match, expected over uniformly random tie-breaks: the first k − higher
+    tied places all hold non-matches with probability C(tied, f) / C(tied + matches, f)."""
+    rows = list(zip(r["higher"], r["tied"], r["matches"]))
+
+    def hit(k):
+        return float(np.mean([0.0 if k <= h else 1.0 if k - h > t else 1 - comb(t, k - h) / comb(t + m, k - h)
+                              for h, t, m in rows]))
+
+    mean_rank = np.mean([h + 1 + sum(comb(t, x) / comb(t + m, x) for x in range(1, t + 1)) for h, t, m in rows])
+    return {"r1": hit(1), "r5": hit(5), "r10": hit(10), "meanRank": float(mean_rank)}
 
 
 def effective_rank(x):
@@ -116,7 +139,7 @@ def measure_reference(a, b):
         "retrieval": {"aToB": recall(ranks(s)), "bToA": recall(ranks(s.T))},
         "spectrum": {"effectiveRank": {"a": effective_rank(a), "b": effective_rank(b), "joint": effective_rank(x)},
                      "gapVarianceFraction": float(proj.var() / x.var(0).sum())},
-        "ranks": {"aToB": ranks(s).tolist(), "bToA": ranks(s.T).tolist()},
+        "ranks": {"aToB": ranks(s), "bToA": ranks(s.T)},
     }
 
 
@@ -124,11 +147,24 @@ def metrics():
     a, b = f32(60, 12), f32(60, 12)
     b[:30] += 0.8 * a[:30]  # half the pairs related, half not
     a += 0.7  # a common offset: each modality in its own cone
-    b[7] = b[3]  # duplicate rows tie exactly: the tie counts against the true match
+    b[7] = b[3]  # duplicate rows tie exactly: each tie is broken at random (R@k and ranks in expectation)
     a[11] = a[5]
+    b[20:24] = b[19]  # a caption shared by five pairs
     ref = measure_reference(a, b)
     ref["a"], ref["b"] = mat(a), mat(b)
     return ref
+
+
+def grouped(pair):
+    """Multi-positive retrieval on the metrics pair: groups of three consecutive pairs, and the five pairs
+    that share a caption (rows 19–23)."""
+    a = np.array(pair["a"]["data"], dtype=np.float32).reshape(pair["a"]["rows"], -1)
+    b = np.array(pair["b"]["data"], dtype=np.float32).reshape(pair["b"]["rows"], -1)
+    groups = np.arange(len(a)) // 3
+    groups[19:24] = 100
+    s = unit(a) @ unit(b).T
+    r = {"aToB": ranks(s, groups, b), "bToA": ranks(s.T, groups, a)}
+    return {"groups": groups.tolist(), "ranks": r, "retrieval": {k: recall(v) for k, v in r.items()}}
 
 
 def stats():
@@ -199,18 +235,34 @@ def zero_shot():
             "confusion": confusion.tolist(), "perClass": per_class}
 
 
-def inv_sqrt_sqrt(c):
+def psd_function(c, f):
+    """f(C) of a covariance, its eigenvalues <= max * d * 2**-52 (rounding noise) taken as 0 (src/core/linalg.ts)."""
     w, v = np.linalg.eigh(c)
-    root = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
-    inv = (v * np.where(w > 0, 1 / np.sqrt(np.where(w > 0, w, 1)), 0)) @ v.T
-    return root, inv
+    w = np.where(w > w.max() * len(w) * 2.0 ** -52, w, 0)
+    return (v * f(w)) @ v.T
 
 
 def covariance_map(xa, xb, regularise):
+    """T = C_B^-1/2 C_A^1/2, each covariance's eigenvalues w mapped by regularise(w, trace) (0: pseudo-inverse)."""
     ma, mb = xa.mean(0), xb.mean(0)
     ca, cb = np.cov(xa, rowvar=False, bias=True), np.cov(xb, rowvar=False, bias=True)
-    ca, cb = regularise(ca), regularise(cb)
-    return ma, mb, inv_sqrt_sqrt(cb)[1] @ inv_sqrt_sqrt(ca)[0]
+    root = psd_function(ca, lambda w: np.sqrt(regularise(w, np.trace(ca))))
+    inv_root = psd_function(cb, lambda w: (lambda r: np.where(r > 0, 1 / np.sqrt(np.where(r > 0, r, 1)), 0))(
+        regularise(w, np.trace(cb))))
+    return ma, mb, inv_root @ root
+
+
+def procrustes_map(m):
+    """Orthogonal W maximising tr(W^T M), M = B^T A: U_r V_r^T on the singular values > s_1 * d * 2**-52, and on
+    the rest the completion nearest the identity, R P^T from V_rest^T U_rest = P S R^T (src/core/linalg.ts)."""
+    u, s, vt = np.linalg.svd(m)
+    v = vt.T
+    k = s > s[0] * len(s) * 2.0 ** -52
+    w = u[:, k] @ v[:, k].T
+    if not k.all():
+        p, _, rt = np.linalg.svd(v[:, ~k].T @ u[:, ~k])
+        w += u[:, ~k] @ rt.T @ p.T @ v[:, ~k].T
+    return w
 
 
 def fit_align(kind, a, b, p):
@@ -231,13 +283,12 @@ def fit_align(kind, a, b, p):
             t = np.eye(a.shape[1]) * np.sqrt(ta / (tb + 1e-10))
         else:
             al = p["shrinkage"]; dd = a.shape[1]
-            _, _, t = covariance_map(xa, xb, lambda c: (1 - al) * c + al * np.trace(c) / dd * np.eye(dd))
+            _, _, t = covariance_map(xa, xb, lambda w, tr: (1 - al) * w + al * tr / dd)
         move = lambda y: unit((y - mb) @ t + ma)
         mhat = move(xb).mean(0)
         return lambda m, side: same(m) if side == "a" else unit(move(unit(m)) - mhat + ma)
     if kind == "coral":
-        dd = a.shape[1]
-        ma_, mb_, t = covariance_map(xa, xb, lambda c: c + p["eps"] * np.eye(dd))
+        ma_, mb_, t = covariance_map(xa, xb, lambda w, tr: w + p["eps"])
         return lambda m, side: same(m) if side == "a" else unit((unit(m) - mb_) @ t + ma_)
     if kind == "decap":
         mem = xa
@@ -249,8 +300,7 @@ def fit_align(kind, a, b, p):
             return unit(w @ mem)
         return apply
     if kind == "procrustes":
-        u, _, vt = np.linalg.svd(xb.T @ xa)
-        w = u @ vt
+        w = procrustes_map(xb.T @ xa)
         return lambda m, side: same(m) if side == "a" else unit(unit(m) @ w)
     if kind == "ridge":
         w = np.linalg.solve(xb.T @ xb + p["lambda"] * np.eye(a.shape[1]), xb.T @ xa)
@@ -288,6 +338,20 @@ def heldout(f, fit_rows):
     for r in res.values():
         del r["ranks"]
     return res
+
+
+def align_fidelity():
+    """Fits from fewer pairs than dimensions (issue 22): procrustes, coral down to eps = 1e-12 and realign-aniso
+    without shrinkage, where the data leave the map outside their span to gapkit's stated rules."""
+    r = np.random.default_rng(2222)
+    n, d = 5, 8
+    a = (r.standard_normal((n, d)) + 0.6).astype(np.float32)
+    b = (0.5 * r.standard_normal((n, d)) + 0.4 * a - 0.2).astype(np.float32)
+    xa, xb = unit(a.astype(np.float64)), unit(b.astype(np.float64))
+    coral = [{"eps": eps, "t": covariance_map(xa, xb, lambda w, tr: w + eps)[2].ravel().tolist()}
+             for eps in (1e-4, 1e-8, 1e-12)]
+    return {"a": mat(a), "b": mat(b), "procrustes": procrustes_map(xb.T @ xa).ravel().tolist(), "coral": coral,
+            "realignAniso": covariance_map(xa, xb, lambda w, tr: w)[2].ravel().tolist()}
 
 
 def log_softmax(l):
@@ -443,6 +507,18 @@ def score_terms(q, g, bank, k=10, tau=0.01):
     }
 
 
+def qb_norm_fit(q, g, tau=0.01):
+    """qb-norm scores of paired fit rows, pair (i, j) against the bank q less rows i and j (as a new pair's)."""
+    n = len(q)
+    x = q @ g.T / tau
+    out = np.empty_like(x)
+    for i in range(n):
+        bank = np.where((np.arange(n)[:, None] == i) | np.eye(n, dtype=bool), -np.inf, x)  # [bank row, column]
+        top = bank.max(0)
+        out[i] = x[i] - (top + np.log(np.exp(bank - top).sum(0)))
+    return out
+
+
 def isotonic(z, y):
     """Pool-adjacent-violators, equal scores pooled first; returns block ends x and values v (as gapkit)."""
     blocks = []
@@ -516,7 +592,7 @@ def score():
     ev = {}
     platt_params = {}
     zs = {}
-    fit_terms = score_terms(ua[:fit], ub[:fit], ua[:fit])
+    fit_terms = {**score_terms(ua[:fit], ub[:fit], ua[:fit]), "qb-norm": qb_norm_fit(ua[:fit], ub[:fit])}
     eval_terms = score_terms(ua[fit:], ub[fit:], ua[:fit])
     back_terms = score_terms(ub[fit:], ua[fit:], ub[:fit])
     for method, z in eval_terms.items():
@@ -531,6 +607,42 @@ def score():
             "platt": {m: {"a": float(p[0]), "b": float(p[1])} for m, p in platt_params.items()}}
 
 
+def clip_symmetric(x, y, tau):
+    s = x @ y.T / tau
+    return float((ce_soft(s, np.eye(len(x))) + ce_soft(s.T, np.eye(len(x)))) / 2)
+
+
+def authors_landscape(a, b, deltas, temperatures):
+    """Mind the Gap's loss landscape as its code shifts: both modalities move by ∓½δ along the unit gap
+    direction Δ/‖Δ‖, then are re-normalised; the symmetric CLIP loss at each δ and τ, and the argmin δ per τ."""
+    x, y = unit(a), unit(b)
+    gap = x.mean(0) - y.mean(0)
+    direction = gap / np.linalg.norm(gap)
+    loss = [[clip_symmetric(unit(x - 0.5 * d * direction), unit(y + 0.5 * d * direction), t) for t in temperatures]
+             for d in deltas]
+    argmin = [float(deltas[int(np.argmin([row[j] for row in loss]))]) for j in range(len(temperatures))]
+    return {"deltas": [float(d) for d in deltas], "temperatures": temperatures, "loss": loss,
+            "argminDelta": argmin, "gapNorm": float(np.linalg.norm(gap))}
+
+
+def landscape():
+    """The landscape and the shift sweep in both units on a small pair with a gap (its own seed: the
+    other fixtures' draws stay as they were)."""
+    local = np.random.default_rng(7)
+    a = (local.standard_normal((40, 8)) + 1.5).astype(np.float32)
+    b = (local.standard_normal((40, 8)) * 0.8 + a * 0.5 - 1.0).astype(np.float32)
+    x, y = unit(a), unit(b)
+    gap = x.mean(0) - y.mean(0)
+    sweep = []
+    for value, is_unit in [(0.0, False), (0.5, False), (1.0, False), (-1.0, True), (0.5, True)]:
+        lam = value / np.linalg.norm(gap) if is_unit else value
+        ref = measure_reference(unit(x - 0.5 * lam * gap), unit(y + 0.5 * lam * gap))
+        sweep.append({"value": value, "unit": is_unit, "lambda": float(lam), "gap": ref["gap"]["l2m"],
+                      "pairedCos": ref["pairedCos"], "retrieval": ref["retrieval"]})
+    return {"a": mat(a), "b": mat(b), "sweep": sweep,
+            "landscape": authors_landscape(a, b, np.arange(-2, 2.001, 0.25), [0.02, 0.1, 1.0])}
+
+
 def shared_measures():
     """References on the shared Mind the Gap features (absent in a user's clone: skipped)."""
     out = {}
@@ -543,12 +655,14 @@ def shared_measures():
             out[name] = ref
             if name == "features_clip":
                 out["heldout"] = heldout(f, f.shape[1] // 2)
+                out["landscape"] = authors_landscape(f[0], f[1], np.arange(-5, 5, 0.25), [0.01, 0.02, 0.1, 1.0])
     return out
 
 
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
-    files = {"core": core(), "metrics": metrics(), "stats": stats(), "edge": edge(), "zero-shot": zero_shot(), "align": align(), "losses": losses(), "experiments": experiments(), "pca": pca(), "score": score()}
+    files = {"core": core(), "metrics": metrics(), "stats": stats(), "edge": edge(), "zero-shot": zero_shot(), "align": align(), "align-fidelity": align_fidelity(), "losses": losses(), "experiments": experiments(), "pca": pca(), "score": score(), "landscape": landscape()}
+    files["grouped"] = grouped(files["metrics"])
     shared = shared_measures()
     if shared:
         files["mind-the-gap"] = shared

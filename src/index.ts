@@ -21,6 +21,7 @@ export * from "./gap/spectrum.js";
 export * from "./gap/stats.js";
 export * from "./gap/stats-json.js";
 export * from "./gap/stats-sql.js";
+export * from "./gap/unit-rows.js";
 export * from "./io/embed.js";
 export * from "./io/npy.js";
 export * from "./io/npz.js";

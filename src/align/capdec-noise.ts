@@ -1,32 +1,42 @@
 import { z } from "zod";
-import { type AlignMethod, type AlignState, mapRows, PARAMS } from "./method.js";
-import { addNoise } from "./noise.js";
+import type { Matrix } from "../core/matrix.js";
+import { type AlignMethod, type AlignState, mapRows, PARAMS, type Side } from "./method.js";
+import { noisyRows } from "./noise.js";
 
-/** State of `capdec-noise`: the noise variance and its seed. */
+/** State of `capdec-noise`: the training-time noise's variance and default seed. */
 export interface CapDecNoiseState extends AlignState {
   readonly kind: "capdec-noise";
   readonly sigma2: number;
   readonly seed: number;
 }
 
-/** `capdec-noise` (CapDec): b' = n(b + N(0, σ²)), a training augmentation that blurs over the gap; A unchanged. */
+/** CapDec's inference transform: the rows as they are, renormalised (checked against the state's dim). */
+function unchanged(state: CapDecNoiseState, m: Matrix, _side: Side): Matrix {
+  return mapRows(m, state.dim, "capdec-noise", (row, out) => out.set(row));
+}
+
+/**
+ * `capdec-noise` (CapDec): a training-time augmentation — a decoder is trained on n(b + N(0, σ²)), which
+ * blurs over the gap — so `augment` adds the noise and `apply`, the inference transform, leaves rows as they are
+ * (renormalised): CapDec decodes the clean embedding.
+ */
 export const capdecNoise: AlignMethod<CapDecNoiseState> = {
   kind: "capdec-noise",
-  version: 1,
-  summary: "CapDec: add Gaussian noise N(0, σ²) to B and renormalise (training augmentation)",
+  version: 2, // version 1 added the noise in apply
+  summary: "CapDec: unchanged at inference; `align augment` adds the training-time noise N(0, σ²)",
   needsPairs: false,
-  params: { sigma2: PARAMS.nonNegative(0.016, "noise variance per coordinate"), seed: PARAMS.seed() },
+  params: {
+    sigma2: PARAMS.nonNegative(0.016, "training-time noise variance per coordinate"),
+    seed: PARAMS.seed(),
+  },
   fit: async (a, _b, params) => capdecState(a.cols, params),
   fitStats: { moments: false, fit: (stats, params) => capdecState(stats.dim, params) },
-  apply(state, m, side) {
-    return mapRows(m, state.dim, "capdec-noise", (row, out, i) => {
-      out.set(row);
-      if (side === "b") addNoise(out, state.sigma2, state.seed, i);
-    });
-  },
+  apply: unchanged,
+  augment: (state, m, side, seed = state.seed) =>
+    noisyRows(unchanged(state, m, side), state.sigma2, seed, "capdec-noise augment"),
   stateSchema: () => z.object({ sigma2: z.number().min(0), seed: z.number().int() }),
 };
 
 function capdecState(dim: number, params: Readonly<Record<string, number>>): CapDecNoiseState {
-  return { kind: "capdec-noise", version: 1, dim, sigma2: params.sigma2, seed: params.seed };
+  return { kind: "capdec-noise", version: 2, dim, sigma2: params.sigma2, seed: params.seed };
 }

@@ -1,6 +1,14 @@
 import { z } from "zod";
-import { symmetricMatrixFunction } from "../core/linalg.js";
-import { type AlignMethod, type AlignState, mapRows, multiplyRow, PARAMS, vectorSchema } from "./method.js";
+import { psdMatrixFunction } from "../core/linalg.js";
+import {
+  type AlignMethod,
+  type AlignState,
+  mapRows,
+  multiplyRow,
+  PARAMS,
+  rankLimited,
+  vectorSchema,
+} from "./method.js";
 import { type Moments, momentsFromStats, momentsOf } from "./moments.js";
 
 /** State of a covariance-matching map: b' = (b − μ_B)·T + μ_A with T = C_B^−½·C_A^½. */
@@ -11,23 +19,27 @@ export interface CovarianceMapState extends AlignState {
 }
 
 /**
- * T = C_B^−½·C_A^½ from the two modalities' covariances, each first regularised by `regularise(C, trace)`.
- * Both factors are symmetric, so (b − μ_B)·T whitens B and recolours it with A's covariance.
+ * T = C_B^−½·C_A^½ from the two modalities' covariances, each regularised through its eigenvalues:
+ * λ ↦ `regularise(λ, trace)` (a regulariser of the form αC + βI), where λ is 0 for the eigenvalues a
+ * singular covariance has only through rounding (see psdMatrixFunction); a regularised 0 stays 0 in
+ * C_B^−½ (a pseudo-inverse). Both factors are symmetric, so (b − μ_B)·T whitens B and recolours it with
+ * A's covariance.
  */
 export function covarianceMap(
   ma: Moments,
   mb: Moments,
-  regularise: (c: Float64Array, trace: number) => void,
+  regularise: (eigenvalue: number, trace: number) => number,
 ): { meanA: Float64Array; meanB: Float64Array; t: Float64Array } {
   const d = ma.mean.length;
   const [ca, cb] = [ma, mb].map((m) => {
     if (!m.covariance) throw new Error("covarianceMap: moments without a covariance");
-    const c = Float64Array.from(m.covariance);
-    regularise(c, m.trace);
-    return c;
+    return m.covariance;
   });
-  const root = symmetricMatrixFunction(ca, d, (l) => Math.sqrt(Math.max(l, 0)));
-  const inverseRoot = symmetricMatrixFunction(cb, d, (l) => (l > 0 ? 1 / Math.sqrt(l) : 0));
+  const root = psdMatrixFunction(ca, d, (l) => Math.sqrt(regularise(l, ma.trace)));
+  const inverseRoot = psdMatrixFunction(cb, d, (l) => {
+    const r = regularise(l, mb.trace);
+    return r > 0 ? 1 / Math.sqrt(r) : 0;
+  });
   const t = new Float64Array(d * d);
   const row = new Float64Array(d);
   for (let i = 0; i < d; i++) {
@@ -56,6 +68,7 @@ export const coral: AlignMethod<CovarianceMapState & { readonly kind: "coral"; r
   params: {
     eps: PARAMS.positive(1e-4, "ridge ε added to both covariances (unit rows have variance ≈ 1/d per axis)"),
   },
+  underdetermined: rankLimited(true, "ε alone sets the whitening outside the fitted span"),
   async fit(a, b, params) {
     return coralState(await momentsOf(a), await momentsOf(b), params.eps);
   },
@@ -80,9 +93,7 @@ export const coral: AlignMethod<CovarianceMapState & { readonly kind: "coral"; r
 
 function coralState(ma: Moments, mb: Moments, eps: number) {
   const d = ma.mean.length;
-  const map = covarianceMap(ma, mb, (c) => {
-    for (let i = 0; i < d; i++) c[i * d + i] += eps;
-  });
+  const map = covarianceMap(ma, mb, (l) => l + eps);
   return {
     kind: "coral" as const,
     version: 1,

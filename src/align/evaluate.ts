@@ -2,6 +2,7 @@ import { check } from "../core/errors.js";
 import { type Matrix, selectRows } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
 import type { BootstrapOptions } from "../eval/bootstrap.js";
+import { fitRowCount } from "../eval/split.js";
 import { type MeasureResult, measure } from "../gap/measure.js";
 import { ALIGN_METHODS, applyAlign, fitAlign } from "./index.js";
 
@@ -18,6 +19,8 @@ export interface HeldOutOptions {
   params?: Record<string, Record<string, number | string>>;
   /** Bootstrap of R@1 on the held-out pairs (default: 1000 resamples, seed = `seed`). */
   bootstrap?: BootstrapOptions;
+  /** One group id per pair: retrieval counts any gallery item of the query's group as a hit (see groupIds). */
+  groups?: Int32Array;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -27,6 +30,15 @@ export interface HeldOutResult {
   evalRows: number;
   baseline: MeasureResult;
   methods: Record<string, MeasureResult>;
+  /** One line per method whose map the fit pairs do not determine (more dimensions than they span). */
+  notes: string[];
+  /**
+   * The evaluated methods that are training-time augmentations (c3, capdec-noise): measured here is their
+   * inference transform; their noise has its effect when a decoder is trained on it.
+   */
+  augmentations: string[];
+  /** Present when retrieval was multi-positive (groups). */
+  groups?: true;
 }
 
 function takeRows(m: Matrix, order: Int32Array, start: number, end: number): Matrix {
@@ -46,31 +58,39 @@ export async function evaluateHeldOut(
   check(a.rows === b.rows, "align eval", `paired rows, as many in B as in A (${a.rows})`, () =>
     String(b.rows),
   );
-  check(fit > 0 && fit < 1, "--fit", "a fraction in (0, 1)", () => String(fit));
-  const fitRows = Math.round(fit * a.rows);
-  check(
-    fitRows >= 2 && a.rows - fitRows >= 2,
-    "--fit",
-    `a split leaving ≥ 2 pairs on each side of ${a.rows}`,
-    () => `${fitRows} and ${a.rows - fitRows}`,
-  );
+  const fitRows = fitRowCount(a.rows, fit);
   const order = options.shuffle
     ? createRng(seed).permutation(a.rows)
     : Int32Array.from({ length: a.rows }, (_, i) => i);
   const [fitA, fitB] = [takeRows(a, order, 0, fitRows), takeRows(b, order, 0, fitRows)];
   const [evalA, evalB] = [takeRows(a, order, fitRows, a.rows), takeRows(b, order, fitRows, a.rows)];
-  const bootstrap = { seed, ...options.bootstrap };
+  const { groups } = options;
+  if (groups)
+    check(groups.length === a.rows, "align eval groups", `one group id per pair (${a.rows})`, () =>
+      String(groups.length),
+    );
+  const measured = {
+    bootstrap: { seed, ...options.bootstrap },
+    groups: groups && Int32Array.from(order.subarray(fitRows), (i) => groups[i]),
+  };
   const result: HeldOutResult = {
     fitRows,
     evalRows: a.rows - fitRows,
-    baseline: await measure(evalA, evalB, { bootstrap }),
+    baseline: await measure(evalA, evalB, measured),
     methods: {},
+    notes: [],
+    augmentations: methods.filter((kind) => ALIGN_METHODS[kind].augment),
+    ...(groups ? { groups: true as const } : {}),
   };
   for (const [i, kind] of methods.entries()) {
     const state = await fitAlign(kind, fitA, fitB, options.params?.[kind]);
-    result.methods[kind] = await measure(applyAlign(state, evalA, "a"), applyAlign(state, evalB, "b"), {
-      bootstrap,
-    });
+    const note = ALIGN_METHODS[kind].underdetermined?.(fitRows, a.cols);
+    if (note) result.notes.push(`${kind}: ${note}`);
+    result.methods[kind] = await measure(
+      applyAlign(state, evalA, "a"),
+      applyAlign(state, evalB, "b"),
+      measured,
+    );
     options.onProgress?.(i + 1, methods.length);
   }
   return result;

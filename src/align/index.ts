@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { check, InputError, parseJson } from "../core/errors.js";
-import { assertFinite, type Matrix, normalizeRows } from "../core/matrix.js";
+import { assertFinite, type Matrix } from "../core/matrix.js";
 import type { GapStats } from "../gap/stats.js";
+import { unitRows } from "../gap/unit-rows.js";
 import { c3 } from "./c3.js";
 import { capdecNoise } from "./capdec-noise.js";
 import { center } from "./center.js";
@@ -87,7 +88,7 @@ export async function fitAlign(
     );
   assertFinite(a, `${kind} fit A`);
   assertFinite(b, `${kind} fit B`);
-  return method.fit(normalizeRows(a, `${kind} fit A`), normalizeRows(b, `${kind} fit B`), resolved);
+  return method.fit(unitRows(a, `${kind} fit A`), unitRows(b, `${kind} fit B`), resolved);
 }
 
 /**
@@ -129,6 +130,30 @@ export function applyAlign(state: AlignState, m: Matrix, side: Side): Matrix {
   validateAlignState(state, "align state");
   assertFinite(m, `${state.kind} apply`);
   return alignMethod(state.kind).apply(state, m, side);
+}
+
+/**
+ * The training-time augmentation of a fitted state (c3, capdec-noise) on rows of one side, with the noise
+ * seeded by `seed` (default: the state's); unit rows.
+ */
+export function augmentAlign(state: AlignState, m: Matrix, side: Side, seed?: number): Matrix {
+  validateAlignState(state, "align state");
+  assertFinite(m, `${state.kind} augment`);
+  const method = alignMethod(state.kind);
+  if (!method.augment)
+    throw new InputError(
+      "align augment",
+      `a state of a training-time augmentation (${augmentationMethods().join(", ")})`,
+      `a ${state.kind} state`,
+    );
+  return method.augment(state, m, side, seed);
+}
+
+/** The kinds that are training-time augmentations: `apply` is their inference transform, `augment` their noise. */
+export function augmentationMethods(): string[] {
+  return Object.values(ALIGN_METHODS)
+    .filter((m) => m.augment)
+    .map((m) => m.kind);
 }
 
 const header = z.object({ kind: z.string(), version: z.number().int(), dim: z.number().int().positive() });

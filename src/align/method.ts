@@ -2,6 +2,7 @@ import { z } from "zod";
 import { check, InputError } from "../core/errors.js";
 import { type Matrix, matrix, normalizeRows } from "../core/matrix.js";
 import type { GapStats } from "../gap/stats.js";
+import type { UnitRows } from "../gap/unit-rows.js";
 
 /** Which modality a matrix holds: "a" (e.g. images) or "b" (e.g. texts). */
 export type Side = "a" | "b";
@@ -31,8 +32,13 @@ export interface AlignMethod<S extends AlignState = AlignState> {
   /** Whether fit uses the pairing of rows (procrustes, ridge) or only each modality's statistics. */
   readonly needsPairs: boolean;
   readonly params: Readonly<Record<string, ParamSpec>>;
-  /** Fits on L2-normalised rows of a and b (paired by index where needsPairs). */
-  fit(a: Matrix, b: Matrix, params: Readonly<Record<string, number>>): Promise<S>;
+  /** Fits on L2-normalised rows of a and b (paired by index where needsPairs; float64 ones for moments: unitMoment). */
+  fit(a: UnitRows, b: UnitRows, params: Readonly<Record<string, number>>): Promise<S>;
+  /**
+   * Where `rows` fit pairs of dimension `dim` leave part of the map to a rule rather than to the data
+   * (see rankLimited): a line saying so; undefined where they determine it.
+   */
+  readonly underdetermined?: (rows: number, dim: number) => string | undefined;
   /**
    * Fits from mergeable statistics alone (a streamed file, shards, DuckDB), where the method needs nothing
    * else; `moments`: whether it needs the d×d second moments.
@@ -43,6 +49,11 @@ export interface AlignMethod<S extends AlignState = AlignState> {
   };
   /** Transforms rows of one side; returns unit rows. Pure: the same input gives the same output. */
   apply(state: S, m: Matrix, side: Side): Matrix;
+  /**
+   * A training-time augmentation (C3's corrupt, CapDec's noise), where the method is one: `apply`'s rows with
+   * noise seeded by `seed` (default: the state's), for training a decoder on; `apply` stays the inference transform.
+   */
+  augment?(state: S, m: Matrix, side: Side, seed?: number): Matrix;
   /** Schema of the state's own fields for dimension `dim` (kind, version, dim are checked for every method). */
   stateSchema(dim: number): z.ZodType;
 }
@@ -80,6 +91,17 @@ export const PARAMS = {
     valid: Number.isSafeInteger,
   }),
 } as const;
+
+/**
+ * `underdetermined` for a map fitted from n rows, whose rank is at most n (n − 1 for a covariance,
+ * `centred`): below the dimension, `rule` decides the map outside the fitted span.
+ */
+export function rankLimited(centred: boolean, rule: string): NonNullable<AlignMethod["underdetermined"]> {
+  return (rows, dim) =>
+    (centred ? rows - 1 : rows) < dim
+      ? `${dim} dimensions ${centred ? "≥" : ">"} ${rows} fit pairs — ${rule}`
+      : undefined;
+}
 
 /** Zod schema of a stored float64 vector or flat matrix: `length` finite numbers. */
 export const vectorSchema = (length: number) => z.array(z.number()).length(length);

@@ -1,7 +1,7 @@
 import { compensatedValue } from "../core/compensated.js";
-import { gramF64 } from "../core/gemm/index.js";
 import { colMeans, type Matrix } from "../core/matrix.js";
 import type { GapStats } from "../gap/stats.js";
+import { type UnitRows, unitMoment } from "../gap/unit-rows.js";
 import type { Side } from "./method.js";
 
 /** One modality's moments: mean, trace variance T = mean ‖x − μ‖² and, where needed, covariance (1/N). */
@@ -21,10 +21,19 @@ export function meanAndTrace(u: Matrix): { mean: Float64Array; trace: number } {
   return { mean, trace: total / u.rows };
 }
 
-/** The moments of the rows, with the population covariance XᵀX/N − μμᵀ (float64). */
-export async function momentsOf(u: Matrix): Promise<Moments> {
-  const { mean, trace } = meanAndTrace(u);
-  return { mean, trace, covariance: centre(await gramF64(u), mean, u.rows) };
+/**
+ * The moments of rows normalised in float64, with the population covariance XᵀX/N − μμᵀ: the same float64
+ * rows as the statistics' moments (see withMoments), so a fit from either agrees to rounding.
+ */
+export async function momentsOf(u: UnitRows): Promise<Moments> {
+  const d = u.cols;
+  const mean = new Float64Array(d);
+  for (let k = 0; k < u.data.length; k++) mean[k % d] += u.data[k] + u.lo[k];
+  for (let j = 0; j < d; j++) mean[j] /= u.rows;
+  const covariance = centre(await unitMoment(u), mean, u.rows);
+  let trace = 0;
+  for (let j = 0; j < d; j++) trace += covariance[j * d + j];
+  return { mean, trace, covariance };
 }
 
 /** One modality's moments from mergeable statistics (the covariance when they keep second moments). */

@@ -1,4 +1,6 @@
+import type { Matrix } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
+import { mapRows } from "./method.js";
 
 /** Adds N(0, σ²) per coordinate to each row (seeded by `seed`: the same input always gets the same noise). */
 export function addNoise(row: Float64Array, sigma2: number, seed: number, index: number): void {
@@ -7,4 +9,12 @@ export function addNoise(row: Float64Array, sigma2: number, seed: number, index:
   const rng = createRng(seed * 1_000_003 + index);
   const std = Math.sqrt(sigma2);
   for (let j = 0; j < row.length; j++) row[j] += rng.normal(0, std);
+}
+
+/** Unit rows `m` with N(0, σ²) added per coordinate (row i's noise seeded by `seed` and i), renormalised. */
+export function noisyRows(m: Matrix, sigma2: number, seed: number, where: string): Matrix {
+  return mapRows(m, m.cols, where, (row, out, i) => {
+    out.set(row);
+    addNoise(out, sigma2, seed, i);
+  });
 }

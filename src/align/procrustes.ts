@@ -1,11 +1,18 @@
 import { z } from "zod";
 import { compensatedValue } from "../core/compensated.js";
 import { InputError } from "../core/errors.js";
-import { crossF64 } from "../core/gemm/index.js";
 import { orthogonalProcrustes } from "../core/linalg.js";
 import type { Matrix } from "../core/matrix.js";
 import type { GapStats } from "../gap/stats.js";
-import { type AlignMethod, type AlignState, mapRows, multiplyRow, vectorSchema } from "./method.js";
+import { unitMoment } from "../gap/unit-rows.js";
+import {
+  type AlignMethod,
+  type AlignState,
+  mapRows,
+  multiplyRow,
+  rankLimited,
+  vectorSchema,
+} from "./method.js";
 
 /** State of a linear map of B rows: b' = n(b·W), W d×d row-major. */
 export interface LinearMapState extends AlignState {
@@ -41,14 +48,18 @@ export function applyLinearMap(state: LinearMapState, m: Matrix, side: "a" | "b"
   );
 }
 
-/** `procrustes`: the orthogonal W minimising Σ‖b_i·W − a_i‖² over the fit pairs (W = U·Vᵀ of BᵀA = U·S·Vᵀ). */
+/**
+ * `procrustes`: the orthogonal W minimising Σ‖b_i·W − a_i‖² over the fit pairs (W = U·Vᵀ of BᵀA = U·S·Vᵀ);
+ * with fewer pairs than dimensions, the one nearest the identity (see orthogonalProcrustes).
+ */
 export const procrustes: AlignMethod<LinearMapState & { readonly kind: "procrustes" }> = {
   kind: "procrustes",
   version: 1,
   summary: "orthogonal map B→A fitted on pairs (SVD of BᵀA)",
   needsPairs: true,
   params: {},
-  fit: async (a, b) => procrustesState(await crossF64(b, a), a.cols),
+  underdetermined: rankLimited(false, "nearest the identity outside the fitted spans"),
+  fit: async (a, b) => procrustesState(await unitMoment(b, a), a.cols),
   fitStats: { moments: true, fit: (stats) => procrustesState(crossBA(stats), stats.dim) },
   apply: (state, m, side) => applyLinearMap(state, m, side, "procrustes"),
   stateSchema: (dim) => z.object({ w: vectorSchema(dim * dim) }),

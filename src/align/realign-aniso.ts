@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { type CovarianceMapState, covarianceMap } from "./coral.js";
-import { type AlignMethod, mapRows, multiplyRow, PARAMS, vectorSchema } from "./method.js";
+import { type AlignMethod, mapRows, multiplyRow, PARAMS, rankLimited, vectorSchema } from "./method.js";
 import { momentsOf } from "./moments.js";
 import { movedCentroid, realignRow } from "./realign.js";
 
@@ -15,7 +15,8 @@ export interface RealignAnisoState extends CovarianceMapState {
  * `realign-aniso` (gapkit's extension of ReAlign): the Trace step's scalar s becomes the full covariance
  * match T = C_B^−½·C_A^½, each covariance shrunk towards its isotropic part,
  * C ← (1 − α)·C + α·(tr C / d)·I. Anchor and Centroid steps are ReAlign's. α = 1 gives back ReAlign
- * (T = √(T_A/T_B)·I); α = 0 matches the covariances exactly (needs N > d for a full-rank C_B).
+ * (T = √(T_A/T_B)·I); α = 0 matches the covariances exactly where C_B has full rank (N > d), and with
+ * fewer rows takes C_B's pseudo-inverse root: components of b outside the fitted span are dropped.
  */
 export const realignAniso: AlignMethod<RealignAnisoState> = {
   kind: "realign-aniso",
@@ -23,13 +24,15 @@ export const realignAniso: AlignMethod<RealignAnisoState> = {
   summary: "ReAlign with the trace step replaced by a full (shrunk) covariance match",
   needsPairs: false,
   params: { shrinkage: PARAMS.fraction(0.5, "α: shrinkage of each covariance towards (tr C / d)·I") },
+  underdetermined: rankLimited(true, "shrinkage sets the map outside the fitted span (0: zero there)"),
   async fit(a, b, params) {
     const d = a.cols;
     const alpha = params.shrinkage;
-    const map = covarianceMap(await momentsOf(a), await momentsOf(b), (c, trace) => {
-      for (let k = 0; k < c.length; k++) c[k] *= 1 - alpha;
-      for (let i = 0; i < d; i++) c[i * d + i] += (alpha * trace) / d;
-    });
+    const map = covarianceMap(
+      await momentsOf(a),
+      await momentsOf(b),
+      (l, trace) => (1 - alpha) * l + (alpha * trace) / d,
+    );
     const anchors = { meanA: Array.from(map.meanA), meanB: Array.from(map.meanB) };
     const t = Array.from(map.t);
     const centroid = movedCentroid(b, anchors, (centred, out) => multiplyRow(centred, t, out));

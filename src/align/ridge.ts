@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { type CompensatedSum, compensatedValue } from "../core/compensated.js";
-import { crossF64, gramF64 } from "../core/gemm/index.js";
 import { solveSpd } from "../core/linalg.js";
-import { type AlignMethod, PARAMS, vectorSchema } from "./method.js";
+import { unitMoment } from "../gap/unit-rows.js";
+import { type AlignMethod, PARAMS, rankLimited, vectorSchema } from "./method.js";
 import { applyLinearMap, crossBA, type LinearMapState } from "./procrustes.js";
 
 /** `ridge`: the linear W minimising Σ‖b_i·W − a_i‖² + λ‖W‖² over the fit pairs: W = (BᵀB + λI)⁻¹·BᵀA. */
@@ -12,7 +12,8 @@ export const ridge: AlignMethod<LinearMapState & { readonly kind: "ridge"; reado
   summary: "linear map B→A fitted on pairs by ridge regression",
   needsPairs: true,
   params: { lambda: PARAMS.positive(1, "ridge penalty λ") },
-  fit: async (a, b, params) => ridgeState(await gramF64(b), await crossF64(b, a), a.cols, params.lambda),
+  underdetermined: rankLimited(false, "λ maps what lies outside the fitted span to 0"),
+  fit: async (a, b, params) => ridgeState(await unitMoment(b), await unitMoment(b, a), a.cols, params.lambda),
   fitStats: {
     moments: true,
     fit: (stats, params) =>

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { check } from "../core/errors.js";
 import { colMeans } from "../core/matrix.js";
 import { type AlignMethod, type AlignState, mapRows, PARAMS, vectorSchema } from "./method.js";
 import { momentsFromStats } from "./moments.js";
@@ -43,4 +44,17 @@ function shiftState(meanA: Float64Array, meanB: Float64Array, lambda: number): S
     delta: Array.from(meanA, (v, j) => v - meanB[j]),
     lambda,
   };
+}
+
+/**
+ * The fitted shift at strength `value`: λ, or with `unit` a distance δ along the unit gap direction, as Mind the
+ * Gap's code shifts (a' = n(a − ½δ·Δ/‖Δ‖)): λ = δ / ‖Δ‖.
+ */
+export function shiftBy(state: ShiftState, value: number, unit = false): ShiftState {
+  if (!unit) return { ...state, lambda: value };
+  let squares = 0;
+  for (const v of state.delta) squares += v * v;
+  const norm = Math.sqrt(squares);
+  check(norm > 0, "shift --unit", "a non-zero gap Δ to take the unit direction of", () => "‖Δ‖ = 0");
+  return { ...state, lambda: value / norm };
 }

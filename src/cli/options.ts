@@ -35,6 +35,20 @@ export function parseInteger(
   return n;
 }
 
+/** Commander's accumulator for a repeatable option: each use appends its value. */
+export const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Parses repeated `--param k=v` flags. */
+export function parseParams(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) throw new InputError("--param", "NAME=VALUE, e.g. lambda=0.5", JSON.stringify(item));
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
+}
+
 /** Parses a list of numbers: "START:END:STEP" (END included) or comma-separated values. */
 export function parseNumberList(spec: string, flag: string): number[] {
   const bad = () =>

@@ -6,6 +6,7 @@ import { clickhousePairStats } from "../io/clickhouse.js";
 import { duckdbPairStats } from "../io/duckdb.js";
 import { type PairSample, streamPairStats } from "../io/stream.js";
 import { openPairTable, type PairTableFlags, pairNames, readAll } from "../io/tables.js";
+import { type GroupFlags, readPairGroups } from "./groups.js";
 import { parseRowRange, parseStreamFlags } from "./options.js";
 import { stderrProgress } from "./progress.js";
 
@@ -14,11 +15,12 @@ export interface PairFlags extends PairTableFlags {
   rows?: string;
 }
 
-/** Paired embeddings and the names errors should use for them. */
+/** Paired embeddings, the names errors should use for them, and their `--groups` where given. */
 export interface LoadedPair {
   a: Matrix;
   b: Matrix;
   names: { a: string; b: string };
+  groups?: Int32Array;
 }
 
 /** Adds `[file]`, `--a`, `--b`, `--a-col`, `--b-col` and `--rows` to a command that reads a paired set. */
@@ -35,20 +37,28 @@ export function pairOptions(command: Command): Command {
     .option("--rows <start:end>", "use only rows START..END-1 of both modalities");
 }
 
-/** Loads the pair named by FILE or `--a A --b B` into memory, restricted to `--rows`. */
+/** Loads the pair named by FILE or `--a A --b B` into memory, restricted to `--rows`, with its `--groups`. */
 export async function loadPair(
   file: string | undefined,
-  flags: PairFlags,
+  flags: PairFlags & GroupFlags,
   command: string,
 ): Promise<LoadedPair> {
   const {
     spec,
     columns: [a, b],
   } = await readAll(await openPairTable(file, flags, command));
-  const pair = { a, b, names: pairNames(spec) };
-  if (!flags.rows) return pair;
-  const [start, end] = parseRowRange(flags.rows, pair.a.rows);
-  return { ...pair, a: sliceRows(pair.a, start, end), b: sliceRows(pair.b, start, end) };
+  const [start, end] = flags.rows ? parseRowRange(flags.rows, a.rows) : [0, a.rows];
+  const groups = await readPairGroups(
+    flags,
+    a.rows,
+    Int32Array.from({ length: end - start }, (_, i) => start + i),
+  );
+  return {
+    a: sliceRows(a, start, end),
+    b: sliceRows(b, start, end),
+    names: pairNames(spec),
+    ...(groups ? { groups } : {}),
+  };
 }
 
 /** The flags of a command that computes statistics by streaming a file or inside DuckDB. */
@@ -64,13 +74,14 @@ export interface StatisticsFlags extends PairFlags {
 /**
  * Statistics of the pair the flags name — streamed from FILE/--a/--b in chunks on worker threads, or
  * computed by DuckDB (--duckdb) or a ClickHouse cluster (--clickhouse) — and, with `sample`, a seeded
- * sample of pairs.
+ * sample of pairs. With `provenance`, streamed statistics also record the files and a hash of the rows
+ * read (engines' statistics always record their table).
  */
 export async function pairStatistics(
   file: string | undefined,
   flags: StatisticsFlags,
   command: string,
-  options: { sample?: number; seed?: number; moments?: boolean; cross?: boolean },
+  options: { sample?: number; seed?: number; moments?: boolean; cross?: boolean; provenance?: boolean },
 ): Promise<{ stats: GapStats; sample?: PairSample }> {
   if (flags.duckdb || flags.clickhouse) {
     const engine = flags.duckdb ? "--duckdb" : "--clickhouse";
@@ -104,11 +115,14 @@ export async function pairStatistics(
     ? parseRowRange(flags.rows, reader.spec.rows ?? Number.POSITIVE_INFINITY)
     : undefined;
   const progress = stderrProgress(command);
+  // openPairTable has checked that FILE or both --a and --b are given
+  const files = file ? [file] : [flags.a as string, flags.b as string];
   return streamPairStats(reader, {
     ...parseStreamFlags(flags),
     ...options,
     // no backend name here: --backend is a preference (auto among them) that initCliBackends has applied
     rows,
+    sourceFiles: options.provenance ? files : undefined,
     onProgress: (done, total) => progress(done, total ?? done, total ? undefined : `${done} rows`),
   });
 }

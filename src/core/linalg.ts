@@ -117,34 +117,57 @@ function fromMl64(m: MlMatrix): Float64Array {
 }
 
 /**
- * f(S) = V·diag(f(λ))·Vᵀ for a symmetric n×n float64 matrix S (row-major), e.g. S^½ or S^−½ of a
- * covariance; float64 throughout.
+ * f(S) = V·diag(f(λ))·Vᵀ for a positive semi-definite n×n float64 matrix S (row-major: a covariance), e.g.
+ * (S + εI)^−½ with f(λ) = (λ + ε)^−½; float64 throughout. Eigenvalues ≤ λ_max·n·2⁻⁵² are taken as 0: a
+ * covariance of fewer rows than dimensions is singular, and rounding leaves its zero eigenvalues at
+ * ±1e-18 or so, which f would otherwise see as data (f(λ) = λ^−½ magnifying them, or ε no longer ε).
  */
-export function symmetricMatrixFunction(
+export function psdMatrixFunction(
   s: Float64Array,
   n: number,
   f: (eigenvalue: number) => number,
 ): Float64Array {
   check(
     s.length === n * n && n <= MAX_DECOMPOSITION_DIM,
-    "symmetricMatrixFunction",
+    "psdMatrixFunction",
     `an n×n matrix, n ≤ ${MAX_DECOMPOSITION_DIM}`,
     () => `${s.length} values for n = ${n}`,
   );
   const eig = new EigenvalueDecomposition(toMl64(s, n, n), { assumeSymmetric: true });
   const v = eig.eigenvectorMatrix;
   const scaled = v.clone();
+  const cutoff = Math.max(...eig.realEigenvalues) * n * Number.EPSILON;
   eig.realEigenvalues.forEach((l, j) => {
-    const fl = f(l);
+    const fl = f(l > cutoff ? l : 0);
     for (let i = 0; i < n; i++) scaled.set(i, j, scaled.get(i, j) * fl);
   });
   return fromMl64(scaled.mmul(v.transpose()));
 }
 
-/** The orthogonal W minimising ‖X·W − Y‖ given M = Xᵀ·Y (n×n, float64): W = U·Vᵀ from M = U·S·Vᵀ. */
+/**
+ * The orthogonal W minimising ‖X·W − Y‖ given M = Xᵀ·Y (n×n, float64): W = U·Vᵀ from M = U·S·Vᵀ. Where M
+ * has rank r < n (fewer pairs than dimensions; singular values ≤ s₁·n·2⁻⁵² count as 0), every
+ * W = U_r·V_rᵀ + U₀·Q·V₀ᵀ with Q orthogonal fits equally well, and an SVD's choice of U₀, V₀ follows
+ * the rounding of M; the one returned is nearest the identity (largest trace): Q = R·Pᵀ from
+ * V₀ᵀ·U₀ = P·Σ·Rᵀ. It depends only on the spans of U_r and V_r, and is the identity on vectors
+ * orthogonal to both.
+ */
 export function orthogonalProcrustes(m: Float64Array, n: number): Float64Array {
   const dec = new SingularValueDecomposition(toMl64(m, n, n));
-  return fromMl64(dec.leftSingularVectors.mmul(dec.rightSingularVectors.transpose()));
+  const cutoff = Math.max(...dec.diagonal) * n * Number.EPSILON;
+  const kept: number[] = [];
+  const rest: number[] = [];
+  dec.diagonal.forEach((s, j) => {
+    (s > cutoff ? kept : rest).push(j);
+  });
+  const [u, v] = [dec.leftSingularVectors, dec.rightSingularVectors];
+  const w = u.subMatrixColumn(kept).mmul(v.subMatrixColumn(kept).transpose());
+  if (rest.length) {
+    const [u0, v0] = [u.subMatrixColumn(rest), v.subMatrixColumn(rest)];
+    const near = new SingularValueDecomposition(v0.transpose().mmul(u0));
+    w.add(u0.mmul(near.rightSingularVectors).mmul(v0.mmul(near.leftSingularVectors).transpose()));
+  }
+  return fromMl64(w);
 }
 
 /** Solves S·X = R for symmetric positive definite S (n×n) and R (n×k), float64, by Cholesky. */

@@ -1,5 +1,6 @@
 import { check } from "../core/errors.js";
 import { createRng } from "../core/rng.js";
+import { hitProbability, type QueryRanks } from "./retrieval.js";
 
 /** Options for a percentile bootstrap. */
 export interface BootstrapOptions {
@@ -12,25 +13,27 @@ export interface BootstrapOptions {
 
 /**
  * Percentile-bootstrap confidence interval of recall@k: the queries are resampled with replacement
- * (the gallery stays fixed), R@k is recomputed per resample, and the (1 ± level)/2 quantiles are returned.
+ * (the gallery stays fixed), R@k (expected over random tie-breaks) is recomputed per resample, and the
+ * (1 ± level)/2 quantiles are returned.
  */
 export function bootstrapRecall(
-  ranks: Int32Array,
+  ranks: QueryRanks,
   k: number,
   options: BootstrapOptions = {},
 ): [number, number] {
   const { samples = 1000, seed = 0, level = 0.95 } = options;
-  check(ranks.length > 0, "bootstrapRecall", "at least one rank", () => "none");
+  const n = ranks.higher.length;
+  check(n > 0, "bootstrapRecall", "at least one rank", () => "none");
   check(Number.isInteger(samples) && samples >= 10, "bootstrapRecall samples", "an integer ≥ 10", () =>
     String(samples),
   );
   check(level > 0 && level < 1, "bootstrapRecall level", "a level in (0, 1)", () => String(level));
   const rng = createRng(seed);
-  const n = ranks.length;
+  const hit = Float64Array.from({ length: n }, (_, i) => hitProbability(ranks, i, k));
   const values = new Float64Array(samples);
   for (let s = 0; s < samples; s++) {
     let hits = 0;
-    for (let i = 0; i < n; i++) if (ranks[rng.int(n)] < k) hits++;
+    for (let i = 0; i < n; i++) hits += hit[rng.int(n)];
     values[s] = hits / n;
   }
   values.sort();

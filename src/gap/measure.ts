@@ -1,7 +1,7 @@
 import type { BlockOptions } from "../core/blocks.js";
 import type { Matrix } from "../core/matrix.js";
 import { type BootstrapOptions, bootstrapRecall } from "../eval/bootstrap.js";
-import { type RecallSummary, recallSummary, retrievalRanks } from "../eval/retrieval.js";
+import { type QueryRanks, type RecallSummary, recallSummary, retrievalRanks } from "../eval/retrieval.js";
 import { normalizePair, uniformity } from "./metrics.js";
 import type { Spectrum } from "./spectrum.js";
 import { finalizeStats, pairStats, type StatsSummary } from "./stats.js";
@@ -16,6 +16,8 @@ export interface MeasureResult extends StatsSummary {
   };
   /** Present when uniformity and retrieval are estimates from a uniform sample of the pairs. */
   sample?: PairSampleInfo;
+  /** Present when retrieval was multi-positive: a hit is any gallery item of the query's group. */
+  groups?: true;
 }
 
 /** How the pairwise metrics of a large set were estimated. */
@@ -38,6 +40,8 @@ export interface MeasureOptions extends Omit<BlockOptions, "onProgress"> {
   vectors?: boolean;
   /** Adds a percentile-bootstrap confidence interval of R@1 (`r1CI`) to each retrieval direction. */
   bootstrap?: BootstrapOptions;
+  /** One group id per pair: retrieval counts any gallery item of the query's group as a hit (see groupIds). */
+  groups?: Int32Array;
   /** Called as work completes with (done, total) in arbitrary units. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -73,7 +77,11 @@ export async function withPairwiseMetrics(
   });
   const uniformityA = await uniformity(a, phase(0));
   const uniformityB = await uniformity(b, phase(a.rows));
-  const ranks = await retrievalRanks(a, b, { ...phase(2 * a.rows), raw: { a: rawA, b: rawB } });
+  const ranks = await retrievalRanks(a, b, {
+    ...phase(2 * a.rows),
+    raw: { a: rawA, b: rawB },
+    groups: options.groups,
+  });
   options.onProgress?.(total, total);
   const { n, dim, gap, cone, pairedCos, alignment } = summary;
   return {
@@ -90,9 +98,10 @@ export async function withPairwiseMetrics(
     },
     spectrum,
     ...(options.sample ? { sample: options.sample } : {}),
+    ...(options.groups ? { groups: true as const } : {}),
   };
 }
 
-function summarise(ranks: Int32Array, bootstrap: BootstrapOptions | undefined) {
+function summarise(ranks: QueryRanks, bootstrap: BootstrapOptions | undefined) {
   return { ...recallSummary(ranks), ...(bootstrap ? { r1CI: bootstrapRecall(ranks, 1, bootstrap) } : {}) };
 }

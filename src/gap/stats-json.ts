@@ -9,6 +9,20 @@ import { check, parseJson, validated } from "../core/errors.js";
 import { type GapStats, type GapSums, keptSums, MAX_MOMENT_DIM, sumLength } from "./stats.js";
 
 const sumJson = z.object({ hi: z.string(), lo: z.string() });
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "not a SHA-256 (64 hex digits)");
+const row = z.number().int().nonnegative();
+const sourceRowsJson = z.object({
+  source: z.union([
+    z.object({ file: z.string().min(1), bytes: z.number().int().nonnegative(), head: sha256 }),
+    z.object({
+      engine: z.enum(["duckdb", "clickhouse"]),
+      location: z.string().min(1),
+      table: z.string().optional(),
+    }),
+  ]),
+  rows: z.tuple([row, row]).refine(([start, end]) => start < end, "a range [start, end) with start ≥ end"),
+  content: sha256.optional(),
+});
 const statsJson = z.object({
   kind: z.literal("gapkit.stats"),
   version: z.literal(1),
@@ -16,13 +30,15 @@ const statsJson = z.object({
   dim: z.number().int().positive(),
   moments: z.boolean(),
   encoding: z.literal("float64-le-base64"),
+  // absent from statistics written before gapkit recorded where they came from
+  provenance: z.array(sourceRowsJson).optional(),
   sums: z.record(z.string(), sumJson),
 });
 
 /** Reads statistics written by statsToJson (a JSON text or parsed value), validating every field. */
 export function parseStats(input: string | unknown, where: string): GapStats {
   const value = typeof input === "string" ? parseJson(input, where, "gapkit statistics as JSON") : input;
-  const { n, dim, moments, sums } = validated(
+  const { n, dim, moments, sums, provenance } = validated(
     statsJson,
     value,
     where,
@@ -33,6 +49,10 @@ export function parseStats(input: string | unknown, where: string): GapStats {
     `${where} dim`,
     `at most ${MAX_MOMENT_DIM} with second moments`,
     () => String(dim),
+  );
+  const recorded = (provenance ?? []).reduce((total, { rows: [start, end] }) => total + end - start, 0);
+  check(recorded <= n, `${where} provenance`, `source rows of at most its ${n} pairs`, () =>
+    String(recorded),
   );
   const kept = keptSums(moments, "ab" in sums); // the cross moment is optional (measure leaves it out)
   const keys: string[] = kept.map((s) => s.name);
@@ -51,5 +71,13 @@ export function parseStats(input: string | unknown, where: string): GapStats {
       return [k, { hi, lo }];
     }),
   ) as unknown as GapSums;
-  return { kind: "gapkit.stats", version: 1, n, dim, moments, sums: decoded };
+  return {
+    kind: "gapkit.stats",
+    version: 1,
+    n,
+    dim,
+    moments,
+    sums: decoded,
+    ...(provenance && { provenance }),
+  };
 }

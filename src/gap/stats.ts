@@ -6,11 +6,12 @@ import {
   float64ToBase64,
 } from "../core/compensated.js";
 import { check } from "../core/errors.js";
-import { crossF64, type GemmBackend, gramF64 } from "../core/gemm/index.js";
-import { type Matrix, normalizeRows, vectorNorm } from "../core/matrix.js";
+import type { GemmBackend } from "../core/gemm/index.js";
+import { type Matrix, vectorNorm } from "../core/matrix.js";
 import { firstOrderSums } from "./first-order.js";
 import { coneFromSums, normalizePair, relativeModalityGap } from "./metrics.js";
 import { effectiveRankFromGram, type Spectrum } from "./spectrum.js";
+import { type UnitRows, unitMoment, unitRows } from "./unit-rows.js";
 
 /** The sums behind every non-pairwise `measure` number, over L2-normalised rows â_i, b̂_i. */
 export interface GapSums {
@@ -29,6 +30,35 @@ export interface GapSums {
 }
 
 /**
+ * Where statistics' rows came from. Two parts share a source when every field is equal: a file by its
+ * name (without its folder, so that parts computed on different machines compare), its size and the hash
+ * of its first bytes — not by the hash of the rows read, which differs from one row range to another; a
+ * table summed by a database engine by the engine, its location and the table.
+ */
+export type StatsSource =
+  /**
+   * A file (or the two of `--a A --b B`: their names joined by " + ", sizes summed, heads hashed one after
+   * the other); `head` is the SHA-256 (hex) of its first 64 KiB: its format's header and first rows.
+   */
+  | { file: string; bytes: number; head: string }
+  /**
+   * A table summed by DuckDB (`location`: the database file, or a Parquet glob with no table, as given) or
+   * by a ClickHouse server (`location`: its origin, without user or password).
+   */
+  | { engine: "duckdb" | "clickhouse"; location: string; table?: string };
+
+/** Rows [start, end) of a source that statistics cover. */
+export interface SourceRows {
+  source: StatsSource;
+  rows: [number, number];
+  /**
+   * SHA-256 (hex) of the rows read, as float32 (A's rows, then B's), hashed chunk by chunk: the SHA-256 of
+   * the chunks' SHA-256s, so equal for the same rows read with the same --chunk-rows.
+   */
+  content?: string;
+}
+
+/**
  * Mergeable statistics of a paired embedding set: what one shard, chunk or worker contributes. Merging is
  * associative and commutative up to double-double rounding, so any split of the rows gives the same result.
  */
@@ -41,6 +71,11 @@ export interface GapStats {
   /** Whether the d×d second moments are kept (needed for the spectrum and moment-based transforms). */
   readonly moments: boolean;
   readonly sums: GapSums;
+  /**
+   * The source rows the pairs came from, where recorded (pairStats does not, nor did gapkit before it
+   * recorded them; merged statistics may cover some rows only): merging refuses a row of a source twice.
+   */
+  readonly provenance?: readonly SourceRows[];
 }
 
 /** The `measure` numbers that the statistics determine exactly. */
@@ -126,8 +161,9 @@ export async function pairStats(a: Matrix, b: Matrix, options: PairStatsOptions 
   };
   const stats: GapStats = { kind: "gapkit.stats", version: 1, n: a.rows, dim: a.cols, moments: false, sums };
   if (!(options.moments ?? true)) return stats;
-  // the Gram kernels take float32 rows: the moments are of the rows normalised and rounded to float32
-  return withMoments(stats, normalizeRows(a), normalizeRows(b), options);
+  // the moments are of the rows normalised in float64, as the sums are: from the same rows, a covariance
+  // Σxxᵀ/n − μμᵀ stays positive semi-definite to rounding (with float32-rounded rows it did not)
+  return withMoments(stats, unitRows(a), unitRows(b), options);
 }
 
 /** The statistics as a JSON-serialisable value (sums as exact base64 float64, so a round trip loses nothing). */
@@ -138,18 +174,18 @@ export function statsToJson(stats: GapStats): unknown {
       { hi: float64ToBase64((s as CompensatedSum).hi), lo: float64ToBase64((s as CompensatedSum).lo) },
     ]),
   );
-  const { kind, version, n, dim, moments } = stats;
-  return { kind, version, n, dim, moments, encoding: "float64-le-base64", sums };
+  const { kind, version, n, dim, moments, provenance } = stats;
+  return { kind, version, n, dim, moments, encoding: "float64-le-base64", provenance, sums };
 }
 
 /** The largest dimension whose d×d second moments gapkit keeps (six d² float64 arrays: 768 MB at 4,096). */
 export const MAX_MOMENT_DIM = 4096;
 
-/** `stats` with the second moments of its rows added, given those rows normalised (ua, ub). */
+/** `stats` with the second moments of its rows added, given those rows normalised in float64 (unitRows). */
 export async function withMoments(
   stats: GapStats,
-  ua: Matrix,
-  ub: Matrix,
+  ua: UnitRows,
+  ub: UnitRows,
   options: Pick<PairStatsOptions, "backend" | "cross"> = {},
 ): Promise<GapStats> {
   check(
@@ -161,20 +197,39 @@ export async function withMoments(
   const backend = { backend: options.backend };
   const sums: GapSums = {
     ...stats.sums,
-    aa: compensated(await gramF64(ua, backend)),
-    bb: compensated(await gramF64(ub, backend)),
-    ...(options.cross === false ? {} : { ab: compensated(await crossF64(ua, ub, backend)) }),
+    aa: compensated(await unitMoment(ua, ua, backend)),
+    bb: compensated(await unitMoment(ub, ub, backend)),
+    ...(options.cross === false ? {} : { ab: compensated(await unitMoment(ua, ub, backend)) }),
   };
   return { ...stats, moments: true, sums };
 }
 
 /** The statistics of the union of the parts' rows; a sum (a second moment) is kept only if every part has it. */
 export function mergeStats(...parts: GapStats[]): GapStats {
-  check(parts.length > 0, "mergeStats", "at least one part", () => "none");
+  return mergeNamedStats(
+    parts,
+    parts.map((_, i) => `part ${i + 1}`),
+    "mergeStats",
+  );
+}
+
+/**
+ * mergeStats, with errors naming each part (`names`: its file, say) and the caller (`where`). Two parts
+ * whose provenance covers a row of one source twice (the same part twice, overlapping --rows of one file,
+ * a merged part and one of its own parts) are an InputError naming both; the merged provenance lists the
+ * parts' source rows.
+ */
+export function mergeNamedStats(
+  parts: readonly GapStats[],
+  names: readonly string[],
+  where: string,
+): GapStats {
+  check(parts.length > 0, where, "at least one part", () => "none");
   const dim = parts[0].dim;
   parts.forEach((p, i) => {
-    check(p.dim === dim, `mergeStats part ${i + 1}`, `dimension ${dim} like part 1`, () => String(p.dim));
+    check(p.dim === dim, `${where} ${names[i]}`, `dimension ${dim} like ${names[0]}`, () => String(p.dim));
   });
+  checkDistinctRows(parts, names, where);
   const moments = parts.every((p) => p.moments);
   const sums = Object.fromEntries(
     keptSums(
@@ -191,7 +246,45 @@ export function mergeStats(...parts: GapStats[]): GapStats {
     ]),
   ) as unknown as GapSums;
   const n = parts.reduce((total, p) => total + p.n, 0);
-  return { kind: "gapkit.stats", version: 1, n, dim, moments, sums };
+  const provenance = parts.flatMap((p) => p.provenance ?? []);
+  return {
+    kind: "gapkit.stats",
+    version: 1,
+    n,
+    dim,
+    moments,
+    sums,
+    ...(provenance.length ? { provenance } : {}),
+  };
+}
+
+/** How messages name a source. */
+function sourceName(source: StatsSource): string {
+  return "file" in source
+    ? source.file
+    : `${source.engine} ${source.location}${source.table === undefined ? "" : ` table ${source.table}`}`;
+}
+
+/** Throws unless the parts' provenance covers each row of each source at most once. */
+function checkDistinctRows(parts: readonly GapStats[], names: readonly string[], where: string): void {
+  const key = (s: StatsSource) =>
+    JSON.stringify("file" in s ? [s.file, s.bytes, s.head] : [s.engine, s.location, s.table ?? null]);
+  const covered = parts
+    .flatMap((p, part) => (p.provenance ?? []).map((e) => ({ part, key: key(e.source), e })))
+    .sort((x, y) => (x.key === y.key ? x.e.rows[0] - y.e.rows[0] : x.key < y.key ? -1 : 1));
+  // by source, then first row: the earlier ranges of a source being disjoint, the last one ends furthest
+  covered.forEach((next, i) => {
+    const last = covered[i - 1];
+    if (last?.key !== next.key) return;
+    const [start, end] = next.e.rows;
+    check(
+      start >= last.e.rows[1],
+      where,
+      "parts covering distinct rows of each source",
+      () =>
+        `${names[Math.min(last.part, next.part)]} and ${names[Math.max(last.part, next.part)]} both covering rows ${start}:${Math.min(end, last.e.rows[1])} of ${sourceName(next.e.source)}`,
+    );
+  });
 }
 
 /** The `measure` numbers the statistics determine; `vectors` adds the gap vector mean(A) − mean(B). */

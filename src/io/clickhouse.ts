@@ -324,7 +324,7 @@ export async function clickhousePairStats(
     const columns = { a: { list: aCol }, b: { list: bCol } };
     const queries = statsQueries(CLICKHOUSE, table, columns, dim, options.moments ?? true);
     const [scalars] = await server.rows(queries.scalars);
-    const stats = statsFromQueryResults(
+    const summed = statsFromQueryResults(
       {
         scalars: scalars as Record<string, string | number>,
         vectors: await server.rows(queries.vectors),
@@ -333,6 +333,12 @@ export async function clickhousePairStats(
       dim,
       `--clickhouse ${table}`,
     );
+    // the origin alone: the URL may carry a user and password
+    const location = new URL(url).origin;
+    const stats: GapStats = {
+      ...summed,
+      provenance: [{ source: { engine: "clickhouse", location, table }, rows: [0, summed.n] }],
+    };
     if (!options.sample) return { stats };
     // all pairs by id, or a seeded uniform sample: the k smallest hashes of (id, seed)
     const order = described.has("id") ? "id" : `cityHash64(${aCol})`;

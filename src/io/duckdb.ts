@@ -76,9 +76,8 @@ export async function duckdbPairStats(
     }
   };
   try {
-    const from = isDatabase
-      ? DUCKDB.identifier(await tableOf(run, source, options.table))
-      : `read_parquet(${literal(source)})`;
+    const table = isDatabase ? await tableOf(run, source, options.table) : undefined;
+    const from = table === undefined ? `read_parquet(${literal(source)})` : DUCKDB.identifier(table);
     const described = await run(`DESCRIBE SELECT * FROM ${from}`);
     const names = described.map((r) => String(r.column_name));
     const types = new Map(described.map((r) => [String(r.column_name), String(r.column_type)]));
@@ -96,7 +95,7 @@ export async function duckdbPairStats(
       options.moments ?? true,
     );
     const [scalars] = await run(queries.scalars);
-    const stats = statsFromQueryResults(
+    const summed = statsFromQueryResults(
       {
         scalars: scalars as Record<string, number | bigint>,
         vectors: (await run(queries.vectors)) as Record<string, number>[],
@@ -105,6 +104,10 @@ export async function duckdbPairStats(
       dim,
       source,
     );
+    const stats: GapStats = {
+      ...summed,
+      provenance: [{ source: { engine: "duckdb", location: source, table }, rows: [0, summed.n] }],
+    };
     if (!options.sample) return { stats };
     return {
       stats,

@@ -3,13 +3,17 @@
  * and reduce it to mergeable statistics plus its candidates for a seeded uniform sample, and the results
  * are merged in chunk order — so the answer does not depend on the number of workers.
  */
+import { createHash } from "node:crypto";
+import { open } from "node:fs/promises";
 import { availableParallelism } from "node:os";
+import { basename } from "node:path";
 import { Worker } from "node:worker_threads";
 import { InputError } from "../core/errors.js";
-import { type Matrix, matrix, normalizeRows, selectRows, sliceRows } from "../core/matrix.js";
+import { type Matrix, matrix, selectRows, sliceRows } from "../core/matrix.js";
 import { hashUniform } from "../core/rng.js";
 import { kernelArena } from "../gap/first-order.js";
-import { type GapStats, mergeStats, pairStats, withMoments } from "../gap/stats.js";
+import { type GapStats, mergeStats, pairStats, type StatsSource, withMoments } from "../gap/stats.js";
+import { type UnitRows, unitRows } from "../gap/unit-rows.js";
 import {
   type ChunkDecoder,
   openChunkDecoder,
@@ -39,6 +43,8 @@ export interface StreamOptions {
   backend?: string;
   /** Called after each chunk with the rows done and, when known, the total. */
   onProgress?: (done: number, total: number | undefined) => void;
+  /** The file(s) the table is read from: record them and the rows read as the statistics' provenance. */
+  sourceFiles?: string[];
 }
 
 /** A uniform sample of pairs (rows as read, not normalised), in row order. */
@@ -55,7 +61,9 @@ export interface ChunkResult {
   candidates: SampleCandidates;
   spent: Uint8Array[];
   /** The chunk's rows normalised, when its second moments are still to be added (by the main thread). */
-  unit?: { a: Float32Array; b: Float32Array };
+  unit?: { a: UnitRows; b: UnitRows };
+  /** With `digest`: the SHA-256 of the chunk's rows read, as float32, A's then B's. */
+  digest?: Uint8Array;
 }
 
 /** Rows of a chunk that may belong to the sample: those with the smallest keys. */
@@ -75,6 +83,8 @@ export interface ChunkSettings {
   rows?: [number, number];
   sample: number;
   seed: number;
+  /** Hash each chunk's rows (for the provenance's content hash). */
+  digest?: boolean;
 }
 
 /**
@@ -96,6 +106,9 @@ export async function reduceChunk(
   );
   const first = chunk.first + lo;
   const rows = hi - lo;
+  const digest = settings.digest
+    ? createHash("sha256").update(rawA.data).update(rawB.data).digest()
+    : undefined;
   const names = pairNames(spec);
   const defer = settings.moments && settings.deferMoments;
   const stats = await pairStats(rawA, rawB, {
@@ -105,8 +118,8 @@ export async function reduceChunk(
     firstRow: first,
   });
   const spent = chunk.bytes ?? [];
-  const unit = defer ? { a: normalizeRows(rawA).data, b: normalizeRows(rawB).data } : undefined;
-  if (settings.sample === 0) return { stats, candidates: EMPTY, spent, unit };
+  const unit = defer ? { a: unitRows(rawA), b: unitRows(rawB) } : undefined;
+  if (settings.sample === 0) return { stats, candidates: EMPTY, spent, unit, digest };
   // only rows under the cutoff (the k-th smallest key seen so far), and of those only the chunk's own k
   // smallest, can be among the table's k smallest
   const below: number[] = [];
@@ -122,7 +135,7 @@ export async function reduceChunk(
     a: selectRows(rawA, order).data,
     b: selectRows(rawB, order).data,
   };
-  return { stats, candidates, spent, unit };
+  return { stats, candidates, spent, unit, digest };
 }
 
 const EMPTY: SampleCandidates = {
@@ -194,6 +207,7 @@ export async function streamPairStats(
     sample: options.sample ?? 0,
     seed: options.seed ?? 0,
     rows: options.rows,
+    digest: options.sourceFiles !== undefined,
   };
   const [start, end] = options.rows ?? [0, Number.POSITIVE_INFINITY];
   const chunkRows = options.chunkRows ?? 4096;
@@ -232,11 +246,13 @@ export async function streamPairStats(
       : new Uint8Array(pool ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
   };
   let nextToMerge = 0;
+  const content = settings.digest ? createHash("sha256") : undefined;
   // merging strictly in chunk order makes the result independent of which worker finishes first
   const mergeReady = () => {
     for (let r = pending.get(nextToMerge); r; r = pending.get(nextToMerge)) {
       pending.delete(nextToMerge++);
       total = total ? mergeStats(total, r.stats) : r.stats;
+      if (r.digest) content?.update(r.digest);
       done += r.stats.n;
       if (whole) placeRows(whole, r.candidates, start, d);
       else {
@@ -266,7 +282,7 @@ export async function streamPairStats(
         .then(async (r) => {
           // a worker leaves the moments to this thread's backend: no native matmul library in workers
           const stats = r.unit
-            ? await withMoments(r.stats, matrix(r.stats.n, d, r.unit.a), matrix(r.stats.n, d, r.unit.b), {
+            ? await withMoments(r.stats, r.unit.a, r.unit.b, {
                 backend: options.backend,
                 cross: settings.cross,
               })
@@ -298,6 +314,11 @@ export async function streamPairStats(
   if (!total) throw new InputError(spec.path, "at least one row in the rows read", "none");
   if (Number.isFinite(end) && total.n < end - start)
     throw new InputError("rows", `an end within the table's ${start + total.n} rows`, String(end));
+  if (options.sourceFiles) {
+    const source = await fileSource(options.sourceFiles);
+    const rows: [number, number] = [start, start + total.n];
+    total = { ...total, provenance: [{ source, rows, content: content?.digest("hex") }] };
+  }
   if (settings.sample === 0) return { stats: total };
   if (whole && rowCount !== undefined) {
     if (total.n !== rowCount)
@@ -315,6 +336,26 @@ export async function streamPairStats(
     stats: total,
     sample: { a: matrix(n, d, inOrder.a), b: matrix(n, d, inOrder.b), rows: inOrder.rows },
   };
+}
+
+/** How much of a file's start its source's `head` hash covers: any format's header and its first rows. */
+const HEAD_BYTES = 65536;
+
+/** The source (see StatsSource) of a table read from `paths`. */
+async function fileSource(paths: string[]): Promise<StatsSource> {
+  const head = createHash("sha256");
+  let bytes = 0;
+  for (const path of paths) {
+    const handle = await open(path, "r");
+    try {
+      bytes += (await handle.stat()).size;
+      const { buffer, bytesRead } = await handle.read(new Uint8Array(HEAD_BYTES), 0, HEAD_BYTES, 0);
+      head.update(buffer.subarray(0, bytesRead));
+    } finally {
+      await handle.close();
+    }
+  }
+  return { file: paths.map((p) => basename(p)).join(" + "), bytes, head: head.digest("hex") };
 }
 
 /** Messages from a stream worker. */

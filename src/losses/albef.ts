@@ -180,30 +180,57 @@ export function itcLoss(
   };
 }
 
+function maxExcept(x: Float64Array | Float32Array, start: number, length: number, skip: number): number {
+  let max = Number.NEGATIVE_INFINITY;
+  for (let j = 0; j < length; j++) if (j !== skip) max = Math.max(max, x[start + j]);
+  return max;
+}
+
+/** How itmHardNegatives weighs the candidates: ALBEF's renormalised softmax, or BLIP's softmax + 1e-4. */
+export const ITM_SAMPLERS = ["albef", "blip"] as const;
+
+/** One of ITM_SAMPLERS. */
+export type ItmSampler = (typeof ITM_SAMPLERS)[number];
+
 /**
- * ALBEF's hard negatives for image-text matching: for each row i of the N×N similarity matrix, sample a
- * column j ≠ i with probability ∝ softmax(sim_i) + 1e-4 (the positive masked out), seeded. Use the
- * image→text similarities for text negatives of each image, and the text→image ones for the reverse.
+ * Hard negatives for image-text matching: for each row i of the N×N similarity matrix, a column j ≠ i drawn
+ * (seeded) with probability ∝ w_ij. "albef" (default; ALBEF's model_pretrain.py): w = softmax(sim_i) with
+ * the positive zeroed, renormalised by the draw, i.e. a softmax over the other columns — computed from the
+ * other columns' maximum, so it never underflows to all zeros for finite similarities. "blip" (BLIP):
+ * w = softmax(sim_i) + 1e-4, the positive zeroed, which keeps every column ≥ 1e-4 however much the positive
+ * dominates the row. Use the image→text similarities for text negatives of each image, and the
+ * text→image ones for the reverse.
  */
 export function itmHardNegatives(
   similarities: Float64Array | Float32Array,
   n: number,
   seed: number,
+  options: { sampler?: ItmSampler } = {},
 ): Int32Array {
+  const { sampler = "albef" } = options;
   check(
     similarities.length === n * n && n >= 2,
     "itmHardNegatives",
     "an N×N similarity matrix with N ≥ 2",
     () => `${similarities.length} values for N = ${n}`,
   );
+  check(ITM_SAMPLERS.includes(sampler), "itmHardNegatives sampler", ITM_SAMPLERS.join(" or "), () =>
+    JSON.stringify(sampler),
+  );
+  const bad = similarities.findIndex((v) => !Number.isFinite(v));
+  check(bad < 0, "itmHardNegatives", "finite similarities", () => `${similarities[bad]} at ${bad}`);
+  const blip = sampler === "blip";
   const rng = createRng(seed);
   const out = new Int32Array(n);
   const weights = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const lse = logSumExp(similarities, i * n, n);
+    const row = i * n;
+    const [shift, floor] = blip
+      ? [logSumExp(similarities, row, n), 1e-4]
+      : [maxExcept(similarities, row, n, i), 0];
     let total = 0;
     for (let j = 0; j < n; j++) {
-      weights[j] = j === i ? 0 : Math.exp(similarities[i * n + j] - lse) + 1e-4;
+      weights[j] = j === i ? 0 : Math.exp(similarities[row + j] - shift) + floor;
       total += weights[j];
     }
     let u = rng.uniform() * total;

@@ -1,4 +1,5 @@
 import { applyAlign, fitAlign } from "../align/index.js";
+import { type ShiftState, shiftBy } from "../align/shift.js";
 import { check } from "../core/errors.js";
 import type { Matrix } from "../core/matrix.js";
 import { clipValue } from "./clip.js";
@@ -12,6 +13,9 @@ export interface LossLandscape {
   loss: number[][];
   /** argmin over λ per temperature. */
   argminLambda: number[];
+  /** With `unit`: the distances δ along the unit gap direction that gave `lambdas`, and the argmin δ per τ. */
+  deltas?: number[];
+  argminDelta?: number[];
 }
 
 /** λ from −1 to 1 in steps of 0.05, as Mind the Gap's Fig. 3. */
@@ -19,7 +23,8 @@ export const LANDSCAPE_LAMBDAS = Array.from({ length: 41 }, (_, i) => Number((-1
 
 /**
  * Mind the Gap Fig. 3: the symmetric CLIP loss (logits = a'·b'ᵀ/τ, no clamp) after shifting the pairs by λ
- * along the gap (the `shift` transform: a' = n(a − ½λΔ), b' = n(b + ½λΔ)), for each λ and τ.
+ * along the gap (the `shift` transform: a' = n(a − ½λΔ), b' = n(b + ½λΔ)), for each λ and τ. With `unit`,
+ * `lambdas` are distances δ along Δ/‖Δ‖ (the paper's units and grid, −5 to 4.75 by 0.25): λ = δ/‖Δ‖.
  */
 export async function lossLandscape(
   a: Matrix,
@@ -27,10 +32,11 @@ export async function lossLandscape(
   options: {
     temperatures?: number[];
     lambdas?: number[];
+    unit?: boolean;
     onProgress?: (done: number, total: number) => void;
   } = {},
 ): Promise<LossLandscape> {
-  const { temperatures = [0.01, 0.02, 0.1, 1], lambdas = LANDSCAPE_LAMBDAS } = options;
+  const { temperatures = [0.01, 0.02, 0.1, 1], lambdas: values = LANDSCAPE_LAMBDAS, unit = false } = options;
   check(
     temperatures.every((t) => t > 0 && Number.isFinite(t)),
     "lossLandscape temperatures",
@@ -38,15 +44,25 @@ export async function lossLandscape(
     () => temperatures.join(", "),
   );
   const loss: number[][] = [];
-  for (const [i, lambda] of lambdas.entries()) {
-    const state = await fitAlign("shift", a, b, { lambda });
+  const lambdas: number[] = [];
+  const fitted = (await fitAlign("shift", a, b)) as ShiftState;
+  for (const [i, value] of values.entries()) {
+    const state = shiftBy(fitted, value, unit);
+    lambdas.push(state.lambda);
     const [sa, sb] = [applyAlign(state, a, "a"), applyAlign(state, b, "b")];
     const sims = dotScore.scores(sa, sb);
     loss.push(temperatures.map((t) => clipValue(sims, sa.rows, 1 / t)));
-    options.onProgress?.(i + 1, lambdas.length);
+    options.onProgress?.(i + 1, values.length);
   }
-  const argminLambda = temperatures.map(
-    (_, j) => lambdas[loss.reduce((best, row, i) => (row[j] < loss[best][j] ? i : best), 0)],
+  const argmin = temperatures.map((_, j) =>
+    loss.reduce((best, row, i) => (row[j] < loss[best][j] ? i : best), 0),
   );
-  return { temperatures, lambdas, loss, argminLambda };
+  const argminLambda = argmin.map((i) => lambdas[i]);
+  return {
+    temperatures,
+    lambdas,
+    loss,
+    argminLambda,
+    ...(unit ? { deltas: values, argminDelta: argmin.map((i) => values[i]) } : {}),
+  };
 }

@@ -30,6 +30,8 @@ export interface ReportOptions {
   experiments?: Record<string, unknown>;
   /** A caption per pair, shown in the projections' tooltips. */
   labels?: string[];
+  /** One group id per pair: retrieval counts any gallery item of the query's group as a hit. */
+  groups?: Int32Array;
   /** Most points per modality drawn in a scatter plot (default 600); more are subsampled, and the page says so. */
   maxPoints?: number;
   seed?: number;
@@ -54,7 +56,7 @@ export async function buildReport(a: Matrix, b: Matrix, options: ReportOptions):
   const steps = 4;
   const progress = (done: number) => options.onProgress?.(done, steps);
   const sections: ReportSection[] = [];
-  const m = await measure(a, b);
+  const m = await measure(a, b, { groups: options.groups });
   const [reading] = readMeasure(m, "These embeddings", "");
   sections.push({
     title: "The modality gap",
@@ -69,7 +71,7 @@ export async function buildReport(a: Matrix, b: Matrix, options: ReportOptions):
         ["mean paired cosine", f(m.pairedCos)],
         ["alignment / uniformity A / B", `${f(m.alignment)} / ${f(m.uniformity.a)} / ${f(m.uniformity.b)}`],
         [
-          "R@1 / R@5 / R@10 A→B",
+          `R@1 / R@5 / R@10 A→B${m.groups ? " (any item of the query's group)" : ""}`,
           `${f(m.retrieval.aToB.r1)} / ${f(m.retrieval.aToB.r5)} / ${f(m.retrieval.aToB.r10)}`,
         ],
         [

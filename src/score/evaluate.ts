@@ -2,7 +2,14 @@ import type { BlockOptions } from "../core/blocks.js";
 import { check } from "../core/errors.js";
 import { type Matrix, sliceRows } from "../core/matrix.js";
 import { hashUniform } from "../core/rng.js";
-import { type RecallSummary, recallSummary } from "../eval/retrieval.js";
+import {
+  distinctInGroups,
+  emptyQueryRanks,
+  place,
+  type RecallSummary,
+  recallSummary,
+} from "../eval/retrieval.js";
+import { fitRowCount } from "../eval/split.js";
 import { type Calibration, calibrate, fitCalibration } from "./calibrate.js";
 import { forEachCosineBlock } from "./cosine.js";
 import {
@@ -52,6 +59,8 @@ export interface ScoreEvaluation {
   samples?: Partial<Record<ScoreMethod, ScoreSamples>>;
   /** The method with the highest a→b R@1 (then AUC), and its calibration error. */
   best: { method: ScoreMethod; r1: number; ece: number };
+  /** Present when retrieval was multi-positive (groups). */
+  groups?: true;
 }
 
 /** Options for evaluateScoring. */
@@ -64,6 +73,8 @@ export interface ScoreEvaluationOptions extends BlockOptions, Partial<ScoreParam
   seed?: number;
   /** Also return score samples for histograms (see ScoreSamples). */
   samples?: boolean;
+  /** One group id per pair: retrieval counts any gallery item of the query's group as a hit (see groupIds). */
+  groups?: Int32Array;
 }
 
 function skewness(values: ArrayLike<number>): number {
@@ -92,13 +103,25 @@ function countAbove(sorted: Float64Array, x: number): [above: number, equal: num
   return [sorted.length - end, end - lo];
 }
 
-/** Metrics of every method over the paired rows q_i ↔ g_i; with `calibrations`, the a→b set. */
+/** The highest score z[base + j] over the members j of query i's group. */
+function groupBest(z: Float64Array, base: number, groups: Int32Array, i: number): number {
+  let best = Number.NEGATIVE_INFINITY;
+  for (let j = 0; j < groups.length; j++)
+    if (groups[j] === groups[i] && z[base + j] > best) best = z[base + j];
+  return best;
+}
+
+/**
+ * Metrics of every method over the paired rows q_i ↔ g_i (retrieval multi-positive with `groups`); with
+ * `calibrations`, the a→b set.
+ */
 async function evaluateDirection(
   q: Matrix,
   g: Matrix,
   bank: Matrix,
   methods: readonly ScoreMethod[],
   options: ScoreEvaluationOptions,
+  groups: Int32Array | undefined,
   calibrations?: Map<ScoreMethod, Calibration>,
 ) {
   const n = q.rows;
@@ -116,7 +139,7 @@ async function evaluateDirection(
     const sorted = Float64Array.from(trues).sort();
     const thresholds = [0.5, 0.9].map((recall) => sorted[n - Math.ceil(recall * n)]);
     return {
-      ranks: new Int32Array(n),
+      ranks: emptyQueryRanks(n),
       sorted,
       thresholds,
       negativesAbove: [0, 0],
@@ -128,6 +151,7 @@ async function evaluateDirection(
     };
   }
   for (const method of methods) results.set(method, emptyResult(method));
+  const distinct = groups && distinctInGroups(g, groups); // the gallery's copies of one item count once
   const top = new Float64Array(HUBNESS_K);
   const topIndex = new Int32Array(HUBNESS_K);
   await forEachCosineBlock(q, g, options, (block, rowStart, rows) => {
@@ -138,12 +162,12 @@ async function evaluateDirection(
       const calibration = calibrations?.get(method);
       for (let r = 0; r < rows; r++) {
         const i = rowStart + r;
-        const ti = truth.get(method)![i];
-        let higher = 0;
+        const best = groups ? groupBest(z, r * n, groups, i) : truth.get(method)![i];
         top.fill(-Infinity);
         for (let j = 0; j < n; j++) {
           const v = z[r * n + j];
-          if (j !== i && v > ti) higher++;
+          if (!distinct || distinct[j] === 1)
+            place(result.ranks, i, v, best, groups ? groups[j] === groups[i] : j === i);
           if (calibrations) {
             keepTop(top, 0, HUBNESS_K, v, topIndex, j); // hubness: the row's k best
             const probability = calibration ? calibrate(calibration, v, n) : 0;
@@ -162,7 +186,6 @@ async function evaluateDirection(
             }
           }
         }
-        result.ranks[i] = higher;
         result.other[i] = z[r * n + ((i + 1 + Math.floor(hashUniform(options.seed ?? 0, i) * (n - 1))) % n)];
         if (calibrations)
           for (const j of topIndex.subarray(0, Math.min(HUBNESS_K, n))) result.occurrences[j]++;
@@ -182,37 +205,30 @@ export async function evaluateScoring(
   b: Matrix,
   options: ScoreEvaluationOptions,
 ): Promise<ScoreEvaluation> {
-  const fit = options.fit ?? 0.5;
-  const fitRows = Math.floor(fit * a.rows);
-  const evalRows = a.rows - fitRows;
   check(
     a.rows === b.rows && a.cols === b.cols,
     "score eval",
     "paired matrices of equal shape",
     () => `${a.rows}×${a.cols} and ${b.rows}×${b.cols}`,
   );
-  check(
-    fit > 0 && fit < 1 && fitRows >= 2 && evalRows >= 2,
-    "--fit",
-    "a fraction leaving at least 2 pairs on each side",
-    () => `${fit} of ${a.rows}`,
-  );
+  const fitRows = fitRowCount(a.rows, options.fit ?? 0.5);
+  const evalRows = a.rows - fitRows;
+  const { groups } = options;
+  if (groups)
+    check(groups.length === a.rows, "score eval groups", `one group id per pair (${a.rows})`, () =>
+      String(groups.length),
+    );
+  const evalGroups = groups?.subarray(fitRows);
   const { methods } = options;
   const params = { ...DEFAULT_SCORE_PARAMS, ...options };
   const [aFit, bFit] = [sliceRows(a, 0, fitRows), sliceRows(b, 0, fitRows)];
   const [aEval, bEval] = [sliceRows(a, fitRows, a.rows), sliceRows(b, fitRows, b.rows)];
   const type = options.calibration ?? "isotonic";
-  const labelled = await labelledScores(aFit, bFit, methods, { ...options, ...params });
+  const settings = { ...options, ...params };
+  const labelled = await labelledScores(aFit, bFit, methods, settings);
   const calibrations = new Map(methods.map((m) => [m, fitCalibration(type, labelled.get(m)!, fitRows)]));
-  const forward = await evaluateDirection(
-    aEval,
-    bEval,
-    aFit,
-    methods,
-    { ...options, ...params },
-    calibrations,
-  );
-  const backward = await evaluateDirection(bEval, aEval, bFit, methods, { ...options, ...params });
+  const forward = await evaluateDirection(aEval, bEval, aFit, methods, settings, evalGroups, calibrations);
+  const backward = await evaluateDirection(bEval, aEval, bFit, methods, settings, evalGroups);
   const n = evalRows;
   const out: ScoreEvaluation["methods"] = {};
   for (const method of methods) {
@@ -257,5 +273,6 @@ export async function evaluateScoring(
     methods: out,
     best: { method: best, r1: out[best]!.aToB.r1, ece: out[best]!.ece },
     ...(options.samples ? { samples } : {}),
+    ...(groups ? { groups: true as const } : {}),
   };
 }

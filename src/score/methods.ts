@@ -20,6 +20,47 @@ export interface ScoreParams {
 /** The defaults of the literature: k = 10 (CSLS), τ = 0.01 (dual softmax, QB-Norm). */
 export const DEFAULT_SCORE_PARAMS: ScoreParams = { k: 10, tau: 0.01 };
 
+/** The methods that use each parameter. */
+export const SCORE_PARAM_METHODS: Readonly<Record<keyof ScoreParams, readonly ScoreMethod[]>> = {
+  k: ["csls"],
+  tau: ["dual-softmax", "qb-norm"],
+};
+
+/**
+ * Parses named parameters (values as text, e.g. from `--param k=5`) for `methods`: k an integer ≥ 1, tau a
+ * number > 0, each used by at least one of the methods.
+ */
+export function parseScoreParams(
+  given: Readonly<Record<string, string>>,
+  methods: readonly ScoreMethod[],
+): Partial<ScoreParams> {
+  const out: Partial<ScoreParams> = {};
+  for (const [name, text] of Object.entries(given)) {
+    check(
+      Object.hasOwn(SCORE_PARAM_METHODS, name),
+      "score parameter",
+      Object.keys(SCORE_PARAM_METHODS).join(" or "),
+      () => JSON.stringify(name),
+    );
+    const key = name as keyof ScoreParams;
+    const users = SCORE_PARAM_METHODS[key];
+    check(
+      users.some((m) => methods.includes(m)),
+      `score parameter ${key}`,
+      `a method that uses it (${users.join(", ")})`,
+      () => methods.join(", "),
+    );
+    const value = text.trim() === "" ? Number.NaN : Number(text);
+    const [valid, expected] =
+      key === "k"
+        ? [Number.isSafeInteger(value) && value >= 1, "an integer ≥ 1"]
+        : [Number.isFinite(value) && value > 0, "a finite number > 0"];
+    check(valid, `score ${key}`, expected, () => JSON.stringify(text));
+    out[key] = value;
+  }
+  return out;
+}
+
 /**
  * Every method is affine in the cosine: z_ij = scale_i·s_ij + row_i + col_j.
  * raw: s. zscore: (s − mean_i)/std_i over the gallery. csls: 2s − r_i − r_j, r the mean of an item's k
@@ -90,6 +131,69 @@ class ColumnLogSumExp {
   result(): Float64Array {
     return this.max.map((m, j) => m + Math.log(this.sum[j]));
   }
+}
+
+/**
+ * QB-Norm's normaliser log Σ_b exp(s_bj/τ) over a query bank, for every gallery column j. Each column keeps
+ * its largest term and that term's bank row apart from the log-sum-exp of the rest, so that leaving one
+ * row out (see `without`) never cancels, even when the row left out dominates the column.
+ */
+class BankNormaliser {
+  readonly top: Float64Array;
+  readonly leader: Int32Array;
+  readonly rest: ColumnLogSumExp;
+  constructor(columns: number) {
+    this.top = new Float64Array(columns).fill(-Infinity);
+    this.leader = new Int32Array(columns).fill(-1);
+    this.rest = new ColumnLogSumExp(columns);
+  }
+  add(j: number, row: number, x: number): void {
+    if (x > this.top[j]) {
+      if (this.leader[j] >= 0) this.rest.add(j, this.top[j]);
+      this.top[j] = x;
+      this.leader[j] = row;
+    } else this.rest.add(j, x);
+  }
+  /** Every column's normaliser over the rows added. */
+  all(): Float64Array {
+    const rest = this.rest.result();
+    return this.top.map((t, j) => t + Math.log1p(Math.exp(rest[j] - t)));
+  }
+  /** (j, row, x) ↦ column j's normaliser without bank row `row`, an added row whose term there is x. */
+  without(): (j: number, row: number, x: number) => number {
+    const rest = this.rest.result();
+    return (j, row, x) =>
+      row === this.leader[j]
+        ? rest[j]
+        : this.top[j] + Math.log(1 + Math.exp(rest[j] - this.top[j]) - Math.exp(x - this.top[j]));
+  }
+}
+
+/**
+ * QB-Norm's normaliser of every gallery column over the bank's rows (one pass). `paired`: bank row j is
+ * gallery item j's own query, left out of column j.
+ */
+async function bankNormaliser(
+  bank: Matrix,
+  g: Matrix,
+  tau: number,
+  options: BlockOptions,
+  paired = false,
+): Promise<BankNormaliser> {
+  const n = g.rows;
+  const normaliser = new BankNormaliser(n);
+  await forEachCosineBlock(
+    bank,
+    g,
+    { ...options, names: { q: "bank", g: "gallery" } },
+    (block, rowStart, rows) => {
+      for (let r = 0; r < rows; r++) {
+        const b = rowStart + r;
+        for (let j = 0; j < n; j++) if (!paired || b !== j) normaliser.add(j, b, block[r * n + j] / tau);
+      }
+    },
+  );
+  return normaliser;
 }
 
 /** Options for scoreTerms. */
@@ -180,19 +284,10 @@ export async function scoreTerms(
     } else {
       if (!options.bank)
         throw new InputError("qb-norm", "a query bank (the fit rows of the query modality)", "none");
-      const bankLse = new ColumnLogSumExp(n);
-      await forEachCosineBlock(
-        options.bank,
-        g,
-        { ...options, names: { q: "bank", g: "gallery" } },
-        (block, _, rows) => {
-          for (let r = 0; r < rows; r++) for (let j = 0; j < n; j++) bankLse.add(j, block[r * n + j] / tau);
-        },
-      );
       terms["qb-norm"] = {
         scale: new Float64Array(m).fill(1 / tau),
         row: zerosRow,
-        col: bankLse.result().map((l) => -l),
+        col: (await bankNormaliser(options.bank, g, tau, options)).all().map((l) => -l),
       };
     }
   }
@@ -219,18 +314,31 @@ export function applyTerms(
 const MAX_CALIBRATION_NEGATIVES = 2 ** 20;
 
 /**
- * Scores of paired rows (queries a, gallery b; qb-norm's bank = a) as labelled samples for calibration:
- * every true pair, and the non-matches — all of them, or beyond MAX_CALIBRATION_NEGATIVES a uniform
- * sample chosen by a hash of each pair's index and weighted back.
+ * Scores of paired rows (queries a, gallery b) as labelled samples for calibration: every true pair, and
+ * the non-matches — all of them, or beyond MAX_CALIBRATION_NEGATIVES a uniform sample chosen by a hash of
+ * each pair's index and weighted back. qb-norm's bank is a, less query i and gallery item j's own query
+ * for pair (i, j): a new pair is scored against a bank holding neither.
  */
 export async function labelledScores(
   a: Matrix,
   b: Matrix,
   methods: readonly ScoreMethod[],
-  options: ScoreTermOptions & { seed?: number } = {},
+  options: BlockOptions & Partial<ScoreParams> & { seed?: number } = {},
 ): Promise<Map<ScoreMethod, LabelledScores>> {
   const n = a.rows;
-  const { terms } = await scoreTerms(a, b, methods, { ...options, bank: a });
+  const { tau } = { ...DEFAULT_SCORE_PARAMS, ...options };
+  const qbNorm = methods.includes("qb-norm");
+  check(!qbNorm || n >= 3, "qb-norm", "at least 3 fit pairs (each scored against a bank of the others)", () =>
+    String(n),
+  );
+  const { terms } = await scoreTerms(
+    a,
+    b,
+    methods.filter((m) => m !== "qb-norm"),
+    options,
+  );
+  const normaliser = qbNorm ? await bankNormaliser(a, b, tau, options, true) : undefined;
+  const [ownLeftOut, bothLeftOut] = [normaliser?.all(), normaliser?.without()];
   const rate = Math.min(1, MAX_CALIBRATION_NEGATIVES / Math.max(1, n * (n - 1)));
   const samples = new Map(
     methods.map((m) => [m, { positives: new Float64Array(n), negatives: [] as number[] }]),
@@ -238,7 +346,13 @@ export async function labelledScores(
   await forEachCosineBlock(a, b, options, (block, rowStart, rows) => {
     const z = new Float64Array(block.length);
     for (const method of methods) {
-      applyTerms(terms[method], block, z, rowStart, rows);
+      if (method === "qb-norm")
+        for (let r = 0; r < rows; r++)
+          for (let j = 0, i = rowStart + r, at = r * n; j < n; j++, at++) {
+            const x = block[at] / tau;
+            z[at] = x - (i === j ? ownLeftOut![j] : bothLeftOut!(j, i, x));
+          }
+      else applyTerms(terms[method], block, z, rowStart, rows);
       const sample = samples.get(method)!;
       for (let r = 0; r < rows; r++)
         for (let j = 0; j < n; j++) {

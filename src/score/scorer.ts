@@ -95,7 +95,8 @@ function bankMatrix(state: ScorerState): Matrix | undefined {
 
 /**
  * Fits a scorer on paired rows (queries a, gallery b): qb-norm's bank is a, the calibration is fitted to
- * every pair's score, and the thresholds for precision 0.9 and recall 0.9 are chosen on them.
+ * every pair's score (qb-norm's with the pair's own rows out of the bank, see labelledScores), and the
+ * thresholds for precision 0.9 and recall 0.9 are chosen on them.
  */
 export async function fitScorer(
   a: Matrix,

@@ -39,3 +39,10 @@ export interface Experiment {
   readonly params: Readonly<Record<string, ExperimentParam>>;
   run(params: ParamValues, onProgress?: (done: number, total: number) => void): Promise<unknown>;
 }
+
+/** The `unit` parameter of the gap-shift sweeps: λ values given as distances δ in Mind the Gap's units. */
+export const UNIT_PARAM: ExperimentParam = {
+  kind: "boolean",
+  default: false,
+  doc: "the λ values are distances δ along the unit gap direction Δ/‖Δ‖, as Mind the Gap's code shifts (λ = δ/‖Δ‖; its landscape grid is -5:4.75:0.25)",
+};

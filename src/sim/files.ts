@@ -1,7 +1,7 @@
 import type { Matrix } from "../core/matrix.js";
 import { measure } from "../gap/measure.js";
 import { LANDSCAPE_LAMBDAS, lossLandscape } from "../losses/landscape.js";
-import type { Experiment } from "./experiment.js";
+import { type Experiment, UNIT_PARAM } from "./experiment.js";
 
 type Pair = { a: Matrix; b: Matrix };
 
@@ -33,13 +33,15 @@ export const landscape: Experiment = {
   params: {
     file: { kind: "pair", required: true, doc: "(2, N, d) embeddings" },
     temperatures: { kind: "numbers", default: [0.01, 0.02, 0.1, 1], doc: "temperatures τ" },
-    lambdas: { kind: "numbers", default: LANDSCAPE_LAMBDAS, doc: "gap shifts λ" },
+    lambdas: { kind: "numbers", default: LANDSCAPE_LAMBDAS, doc: "gap shifts λ (with unit: distances δ)" },
+    unit: UNIT_PARAM,
   },
   async run(p, onProgress) {
     const { a, b } = p.file as Pair;
     return lossLandscape(a, b, {
       temperatures: p.temperatures as number[],
       lambdas: p.lambdas as number[],
+      unit: p.unit as boolean,
       onProgress,
     });
   },

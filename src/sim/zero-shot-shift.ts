@@ -1,11 +1,12 @@
 import { applyAlign, fitAlign } from "../align/index.js";
+import { type ShiftState, shiftBy } from "../align/shift.js";
 import { check, InputError } from "../core/errors.js";
 import { type Matrix, matrix, selectRows, sliceRows } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
 import { classEmbeddings, zeroShot } from "../eval/zero-shot.js";
 import type { NdArray } from "../io/npy.js";
 import { toMatrix } from "../io/npy.js";
-import type { Experiment, ParamValues } from "./experiment.js";
+import { type Experiment, type ParamValues, UNIT_PARAM } from "./experiment.js";
 
 /** A labelled image set with one embedding per class (templates already averaged). */
 interface LabelledSet {
@@ -80,10 +81,21 @@ function labelledSet(p: ParamValues, labelKey: string): LabelledSet {
   };
 }
 
-/** Images and class embeddings shifted along their gap by λ (the `shift` transform fitted on both sets). */
-async function shifted(set: LabelledSet, lambda: number): Promise<{ images: Matrix; classes: Matrix }> {
-  const state = await fitAlign("shift", set.images, set.classes, { lambda });
-  return { images: applyAlign(state, set.images, "a"), classes: applyAlign(state, set.classes, "b") };
+/**
+ * Images and class embeddings shifted along their gap by λ, or with `unit` by a distance δ (the `shift`
+ * transform fitted on both sets); `label` names the shift in a sweep's row.
+ */
+async function shifted(
+  set: LabelledSet,
+  value: number,
+  unit: boolean,
+): Promise<{ images: Matrix; classes: Matrix; label: { lambda: number; delta?: number } }> {
+  const state = shiftBy((await fitAlign("shift", set.images, set.classes)) as ShiftState, value, unit);
+  return {
+    images: applyAlign(state, set.images, "a"),
+    classes: applyAlign(state, set.classes, "b"),
+    label: { lambda: state.lambda, ...(unit ? { delta: value } : {}) },
+  };
 }
 
 const fileParams = {
@@ -109,6 +121,7 @@ export const shiftEval: Experiment = {
       default: Array.from({ length: 21 }, (_, i) => Number((-1 + i * 0.1).toFixed(1))),
       doc: "λ values",
     },
+    unit: UNIT_PARAM,
     validation: {
       kind: "number",
       default: 0.5,
@@ -132,9 +145,9 @@ export const shiftEval: Experiment = {
     const part = (from: number, to: number) => Array.from(order.subarray(from, to));
     const [val, test] = [part(0, cut), part(cut, n)];
     const lambdas = p.lambdas as number[];
-    const rows: { lambda: number; validationAccuracy: number; testAccuracy: number }[] = [];
-    for (const [i, lambda] of lambdas.entries()) {
-      const s = await shifted(set, lambda);
+    const rows: { lambda: number; delta?: number; validationAccuracy: number; testAccuracy: number }[] = [];
+    for (const [i, value] of lambdas.entries()) {
+      const s = await shifted(set, value, p.unit as boolean);
       const accuracy = async (idx: number[]) => {
         const images = selectRows(s.images, idx);
         return (
@@ -145,7 +158,7 @@ export const shiftEval: Experiment = {
           )
         ).accuracy;
       };
-      rows.push({ lambda, validationAccuracy: await accuracy(val), testAccuracy: await accuracy(test) });
+      rows.push({ ...s.label, validationAccuracy: await accuracy(val), testAccuracy: await accuracy(test) });
       onProgress?.(i + 1, lambdas.length);
     }
     const best = (key: "validationAccuracy" | "testAccuracy") =>
@@ -157,9 +170,10 @@ export const shiftEval: Experiment = {
       testImages: test.length,
       sweep: rows,
       baseline: rows.find((r) => r.lambda === 0) ?? null,
-      chosenOnValidation: { lambda: chosen.lambda, testAccuracy: chosen.testAccuracy },
+      chosenOnValidation: { lambda: chosen.lambda, delta: chosen.delta, testAccuracy: chosen.testAccuracy },
       bestOnTestAsInThePaper: {
         lambda: best("testAccuracy").lambda,
+        delta: best("testAccuracy").delta,
         testAccuracy: best("testAccuracy").testAccuracy,
       },
     };
@@ -200,6 +214,7 @@ export const fairness: Experiment = {
       default: Array.from({ length: 21 }, (_, i) => Number((-1 + i * 0.1).toFixed(1))),
       doc: "λ values",
     },
+    unit: UNIT_PARAM,
     seed: { kind: "integer", default: 0, doc: "seed of the synthetic set" },
   },
   async run(p, onProgress) {
@@ -218,8 +233,8 @@ export const fairness: Experiment = {
     const groupIds = [...new Set(set.labels)].sort((x, y) => x - y);
     const lambdas = p.lambdas as number[];
     const sweep = [];
-    for (const [i, lambda] of lambdas.entries()) {
-      const s = await shifted(set, lambda);
+    for (const [i, value] of lambdas.entries()) {
+      const s = await shifted(set, value, p.unit as boolean);
       const { predictions } = await zeroShot(s.images, s.classes, new Int32Array(s.images.rows));
       const rates = groupIds.map((g) => {
         let total = 0;
@@ -232,7 +247,7 @@ export const fairness: Experiment = {
         return { group: g, images: total, harmfulRate: hits / total };
       });
       const values = rates.map((r) => r.harmfulRate);
-      sweep.push({ lambda, groups: rates, disparity: Math.max(...values) - Math.min(...values) });
+      sweep.push({ ...s.label, groups: rates, disparity: Math.max(...values) - Math.min(...values) });
       onProgress?.(i + 1, lambdas.length);
     }
     return { source: set.source, harmful, sweep };

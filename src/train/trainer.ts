@@ -3,6 +3,7 @@ import { getBackend } from "../core/gemm/index.js";
 import { type Matrix, matrix, selectRows, sliceRows } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
 import { recallSummary, retrievalRanks } from "../eval/retrieval.js";
+import { checkedSplit } from "../eval/split.js";
 import { gapL2M } from "../gap/metrics.js";
 import { ITC_LOG_SCALE_RANGE, momentumUpdate, softTargets } from "../losses/albef.js";
 import { CLIP_LOG_SCALE_RANGE } from "../losses/clip.js";
@@ -267,14 +268,7 @@ export function embed(state: TrainState, m: Matrix, side: "a" | "b"): Matrix {
 
 /** The fit / held-out split of `n` pairs: the last `heldOut` fraction is held out. */
 export function splitRows(n: number, heldOut: number): number {
-  const fit = n - Math.round(heldOut * n);
-  check(
-    fit >= 2 && n - fit >= 2,
-    "--held-out",
-    `a split leaving ≥ 2 pairs on each side of ${n}`,
-    () => `${fit} and ${n - fit}`,
-  );
-  return fit;
+  return checkedSplit(n, n - Math.round(heldOut * n), "--held-out");
 }
 
 /**

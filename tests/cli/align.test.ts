@@ -116,7 +116,14 @@ describe("gapkit align", () => {
     const r = await gapkit("align", "eval", path("pair.npy"), "--method", "all", "--fit", "0.5", "--json");
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(Object.keys(out)).toEqual(["fitRows", "evalRows", "baseline", "methods"]);
+    expect(Object.keys(out)).toEqual([
+      "fitRows",
+      "evalRows",
+      "baseline",
+      "methods",
+      "notes",
+      "augmentations",
+    ]);
     expect([out.fitRows, out.evalRows]).toEqual([30, 30]);
     expect(Object.keys(out.methods)).toHaveLength(10);
     const [lo, hi] = out.methods.center.retrieval.aToB.r1CI;

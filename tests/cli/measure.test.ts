@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { writeNpyFile } from "../../src/io/files.js";
 import { expectFields, fixture } from "../helpers.js";
@@ -6,6 +6,7 @@ import { gapkit, isUserError, scratchDir, writeMetricsPair } from "./run.js";
 
 const path = scratchDir("gapkit-measure-");
 const metrics = fixture("metrics");
+const grouped = fixture("grouped");
 const f32 = (values: number[]) => Float32Array.from(values);
 
 beforeAll(async () => {
@@ -18,6 +19,15 @@ beforeAll(async () => {
   await writeNpyFile(path("nan.npy"), { shape: [2, 2, 2], data: f32([1, 0, 0, 1, Number.NaN, 1, 1, 0]) });
   await writeNpyFile(path("zero.npy"), { shape: [2, 2, 2], data: f32([1, 0, 0, 0, 0, 1, 1, 0]) });
   await writeNpyFile(path("flat.npy"), { shape: [4, 3], data: new Float32Array(12).fill(1) });
+  writeFileSync(path("groups.json"), JSON.stringify(grouped.groups.map((g: number) => `g${g}`)));
+  writeFileSync(path("groups.txt"), `${grouped.groups.join("\n")}\n`);
+  writeFileSync(path("groups_short.json"), JSON.stringify(grouped.groups.slice(1)));
+  writeFileSync(
+    path("pairs.json"),
+    JSON.stringify({
+      pairs: grouped.groups.map((g: number, i: number) => ({ index: i, image: `${g}.jpg`, textId: i })),
+    }),
+  );
 });
 
 describe("gapkit measure", () => {
@@ -65,6 +75,38 @@ describe("gapkit measure", () => {
     }
   });
 
+  it("--groups (a JSON array, one id per line, or embed's pairs.json): multi-positive retrieval as numpy's", async () => {
+    for (const file of ["groups.json", "groups.txt", "pairs.json"]) {
+      const out = JSON.parse(
+        (await gapkit("measure", path("pair.npy"), "--groups", path(file), "--json")).stdout,
+      );
+      expect(out.groups).toBe(true);
+      for (const dir of ["aToB", "bToA"] as const)
+        for (const key of ["r1", "r5", "r10", "meanRank"] as const)
+          expect(out.retrieval[dir][key]).toBeCloseTo(grouped.retrieval[dir][key], 12);
+    }
+    // --rows takes the groups of its rows; --group-by text groups embed's pairs by caption id (each its own)
+    const rows = JSON.parse(
+      (await gapkit("measure", path("pair.npy"), "--rows", "0:30", "--groups", path("groups.json"), "--json"))
+        .stdout,
+    );
+    expect(rows.n).toBe(30);
+    const byText = JSON.parse(
+      (
+        await gapkit(
+          "measure",
+          path("pair.npy"),
+          "--groups",
+          path("pairs.json"),
+          "--group-by",
+          "text",
+          "--json",
+        )
+      ).stdout,
+    );
+    expect(byText.retrieval.aToB.r1).toBeCloseTo(metrics.retrieval.aToB.r1, 12);
+  });
+
   it("prints a readable table by default", async () => {
     const r = await gapkit("measure", path("pair.npy"));
     expect(r.stdout).toMatch(/gap L2M .* 0\.\d{4}/);
@@ -91,8 +133,18 @@ describe("gapkit measure", () => {
     ],
     ["a (N, d) file where a pair is expected", ["flat.npy"], /expected shape \(2, N, d\)/],
     ["a missing file", ["missing.npy"], /missing\.npy: expected a readable file/],
+    [
+      "--groups of another length",
+      ["pair.npy", "--groups", "groups_short.json"],
+      /expected one group id per pair \(60\); got 59/,
+    ],
+    [
+      "a bad --group-by",
+      ["pair.npy", "--groups", "pairs.json", "--group-by", "x"],
+      /--group-by: expected image or text/,
+    ],
   ])("%s exits 2 with one line", async (_, args, message) => {
-    const r = await gapkit("measure", ...args.map((x) => (x.endsWith(".npy") ? path(x) : x)));
+    const r = await gapkit("measure", ...args.map((x) => (/\.(npy|json)$/.test(x) ? path(x) : x)));
     expect(isUserError(r), r.stderr).toBe(true);
     expect(r.stderr).toMatch(message);
   });
@@ -109,6 +161,12 @@ describe("gapkit demo", () => {
     expect(out.training.at(-1).loss).toBeLessThan(out.training[0].loss);
     expect(out.zeroShot.accuracy).toBeGreaterThan(0.5); // chance is 0.1
     expect(out.aligned.methods.center.gap.l2m).toBeLessThan(out.aligned.baseline.gap.l2m);
+    // 2,000 pairs share 50 captions: grouped by caption, each counted once, R@k rises with k
+    expect([out.trained.groups, out.aligned.groups]).toEqual([true, true]);
+    const { r1, r5, r10 } = out.trained.retrieval.aToB;
+    expect(r1).toBeLessThan(r5);
+    expect(r5).toBeLessThan(r10);
+    expect(readFileSync(path("demo.html"), "utf8")).toContain("(any item of the query&#39;s group)");
     expect(out.reading).toHaveLength(2);
     expect(out.report).toBe(path("demo.html"));
     expect(readFileSync(path("demo.html"), "utf8")).toMatch(/^<!doctype html>/);

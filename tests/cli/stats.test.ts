@@ -1,18 +1,23 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { SourceRows } from "../../src/gap/stats.js";
 import { writeNpyFile } from "../../src/io/files.js";
 import { expectFields, fixture } from "../helpers.js";
-import { gapkit, isUserError, scratchDir } from "./run.js";
+import { gapkit, isUserError, scratchDir, writeMetricsPair } from "./run.js";
 
 const path = scratchDir("gapkit-stats-");
 const TABLES = new URL("../fixtures/tables/", import.meta.url).pathname;
 const metrics = fixture("metrics");
 const { uniformity: _u, retrieval: _r, ranks: _k, a: _a, b: _b, ...exact } = metrics;
 const CUTS = [0, 5, 6, 20, 33, 41, 59, 60]; // 7 uneven shards, one of a single pair
+const SHARED = new URL("../../../shared/data/mind-the-gap/features_clip.npy", import.meta.url).pathname;
+const hasShared = existsSync(SHARED);
+if (!hasShared) console.warn(`skipping the stats merge test on features_clip: ${SHARED} is absent`);
 
 beforeAll(async () => {
   const { a, b } = metrics;
+  await writeMetricsPair(path("whole.npy"));
   for (let i = 0; i + 1 < CUTS.length; i++) {
     const rows = (m: { data: number[]; cols: number }) =>
       m.data.slice(CUTS[i] * m.cols, CUTS[i + 1] * m.cols);
@@ -34,7 +39,15 @@ describe("gapkit stats", () => {
     expect(merged.code, merged.stderr).toBe(0);
     const out = JSON.parse(merged.stdout);
     expectFields(out, exact, 1e-6);
-    expect(JSON.parse(readFileSync(path("all.json"), "utf8")).n).toBe(60);
+    const all = JSON.parse(readFileSync(path("all.json"), "utf8"));
+    expect(all.n).toBe(60);
+    // the merged statistics list where their rows came from: seven files, each read whole
+    expect(all.provenance.map((p: SourceRows) => [p.source, p.rows])).toEqual(
+      Array.from({ length: CUTS.length - 1 }, (_, i) => [
+        { file: `shard${i}.npy`, bytes: expect.any(Number), head: expect.stringMatching(/^[0-9a-f]{64}$/) },
+        [0, CUTS[i + 1] - CUTS[i]],
+      ]).reverse(),
+    );
     // a one-pair shard has no summary of its own, only its size
     const single = await gapkit("stats", path("shard1.npy"), "--json");
     expect(JSON.parse(single.stdout)).toEqual({ n: 1, dim: 12 });
@@ -120,6 +133,84 @@ describe("gapkit stats", () => {
         /zero-late\.npy\[0\]: expected rows with a finite, non-zero norm; got 1 row\(s\) without one, the first is row 150/,
       );
     }
+  });
+
+  describe("merge refuses a row of a source twice", () => {
+    /** Writes the statistics of whole.npy's --rows to `name` (all its rows without `rows`). */
+    const part = async (name: string, rows?: string) => {
+      const r = await gapkit("stats", path("whole.npy"), ...(rows ? ["--rows", rows] : []), "-o", path(name));
+      expect(r.code, r.stderr).toBe(0);
+      return path(name);
+    };
+    const refused = (r: { code: number; stderr: string }, found: string) => {
+      expect(isUserError(r), r.stderr).toBe(true);
+      expect(r.stderr).toBe(
+        `gapkit: stats merge: expected parts covering distinct rows of each source; got ${found}\n`,
+      );
+    };
+
+    it("the same part twice: exit 2, one line naming it twice", async () => {
+      const p = await part("p.json");
+      refused(await gapkit("stats", "merge", p, p), `${p} and ${p} both covering rows 0:60 of whole.npy`);
+    });
+
+    it("overlapping --rows of one file; disjoint ones merge to the whole file's numbers", async () => {
+      const [head, tail, late] = [
+        await part("head.json", "0:25"),
+        await part("tail.json", "25:"),
+        await part("late.json", "20:60"),
+      ];
+      refused(
+        await gapkit("stats", "merge", late, head),
+        `${late} and ${head} both covering rows 20:25 of whole.npy`,
+      );
+      const merged = await gapkit("stats", "merge", tail, head, "--json", "-o", path("halves.json"));
+      expect(merged.code, merged.stderr).toBe(0);
+      expect(merged.stderr).toBe("");
+      expectFields(JSON.parse(merged.stdout), exact, 1e-6);
+      const written = JSON.parse(readFileSync(path("halves.json"), "utf8"));
+      expect(written.provenance.map((p: SourceRows) => p.rows)).toEqual([
+        [25, 60],
+        [0, 25],
+      ]);
+      // the merged file keeps its parts' rows: merging it with one of them is caught too
+      refused(
+        await gapkit("stats", "merge", path("halves.json"), head),
+        `${path("halves.json")} and ${head} both covering rows 0:25 of whole.npy`,
+      );
+    });
+
+    it("the same DuckDB table twice", async () => {
+      const parquet = join(TABLES, "pair.parquet");
+      const r = await gapkit("stats", "--duckdb", parquet, "-o", path("duck.json"));
+      expect(r.code, r.stderr).toBe(0);
+      refused(
+        await gapkit("stats", "merge", path("duck.json"), path("duck.json")),
+        `${path("duck.json")} and ${path("duck.json")} both covering rows 0:60 of duckdb ${parquet}`,
+      );
+    });
+
+    it("but merges statistics written before gapkit recorded their source, with a warning", async () => {
+      const old = JSON.parse(readFileSync(await part("new.json", "0:30"), "utf8"));
+      delete old.provenance;
+      writeFileSync(path("old.json"), JSON.stringify(old));
+      const r = await gapkit("stats", "merge", path("old.json"), await part("rest.json", "30:60"), "--json");
+      expect(r.code, r.stderr).toBe(0);
+      expectFields(JSON.parse(r.stdout), exact, 1e-6);
+      expect(r.stderr).toBe(
+        `gapkit: warning: ${path("old.json")}: 30 of its 30 pairs have no recorded source (statistics written before gapkit recorded them), so they cannot be checked for overlap with the other parts\n`,
+      );
+    });
+
+    it.skipIf(!hasShared)("features_clip's statistics merged with themselves (issue 22)", async () => {
+      const r = await gapkit("stats", SHARED, "-o", path("clip.json"));
+      expect(r.code, r.stderr).toBe(0);
+      const p = path("clip.json");
+      refused(
+        await gapkit("stats", "merge", p, p),
+        `${p} and ${p} both covering rows 0:500 of features_clip.npy`,
+      );
+    });
   });
 
   it.each([

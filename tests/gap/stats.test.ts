@@ -11,8 +11,11 @@ import { measure } from "../../src/gap/measure.js";
 import {
   finalizeStats,
   type GapStats,
+  mergeNamedStats,
   mergeStats,
   pairStats,
+  type SourceRows,
+  type StatsSource,
   type StatsSummary,
   statsToJson,
 } from "../../src/gap/stats.js";
@@ -164,6 +167,97 @@ describe("mergeable statistics", () => {
       sliceRows(fromFixture(fixture("metrics").b), 0, 5),
     );
     expect(() => mergeStats(x, y)).toThrow(/mergeStats part 2: expected dimension 16 like part 1; got 12/);
+  });
+
+  describe("provenance", () => {
+    const file = { file: "emb.npy", bytes: 13_120, head: "ab".repeat(32) };
+    /** Statistics of rows [start, end) recorded as coming from `source`. */
+    const part = async (start: number, end: number, source: StatsSource = file): Promise<GapStats> => ({
+      ...(await pairStats(sliceRows(a, start, end), sliceRows(b, start, end))),
+      provenance: [{ source, rows: [start, end], content: "cd".repeat(32) }],
+    });
+    const distinct = "stats merge: expected parts covering distinct rows of each source; got";
+
+    it("refuse the same part twice, naming both", async () => {
+      const p = await part(0, 203);
+      expect(() => mergeNamedStats([p, p], ["p.json", "p.json"], "stats merge")).toThrow(InputError);
+      expect(() => mergeNamedStats([p, p], ["p.json", "p.json"], "stats merge")).toThrow(
+        `${distinct} p.json and p.json both covering rows 0:203 of emb.npy`,
+      );
+      expect(() => mergeStats(p, p)).toThrow(/got part 1 and part 2 both covering rows 0:203 of emb\.npy$/);
+    });
+
+    it("refuse overlapping rows of one source, whatever the order of the parts", async () => {
+      const [x, y, z] = [await part(0, 120), await part(150, 203), await part(100, 160)];
+      expect(() => mergeNamedStats([x, y, z], ["x", "y", "z"], "stats merge")).toThrow(
+        `${distinct} x and z both covering rows 100:120 of emb.npy`,
+      );
+      expect(() => mergeNamedStats([y, z], ["y", "z"], "stats merge")).toThrow(
+        `${distinct} y and z both covering rows 150:160 of emb.npy`,
+      );
+    });
+
+    it("merge disjoint rows of one source into the whole set's statistics, listing each range", async () => {
+      const merged = mergeStats(await part(120, 203), await part(0, 50), await part(50, 120));
+      expectSameNumbers(finalizeStats(merged), finalizeStats(await pairStats(a, b)), 1e-12);
+      expect(merged.provenance?.map((p) => p.rows)).toEqual([
+        [120, 203],
+        [0, 50],
+        [50, 120],
+      ]);
+      // a merged part keeps its provenance through JSON, so merging it with one of its parts is caught
+      const back = parseStats(JSON.stringify(statsToJson(merged)), "all.json");
+      expect(back).toEqual(merged);
+      const first = await part(0, 50);
+      expect(() => mergeNamedStats([back, first], ["all.json", "p0.json"], "stats merge")).toThrow(
+        `${distinct} all.json and p0.json both covering rows 0:50 of emb.npy`,
+      );
+    });
+
+    it("merge the same rows of different sources: another name, size or head, or a database", async () => {
+      const others: StatsSource[] = [
+        { ...file, file: "other.npy" },
+        { ...file, bytes: 13_121 },
+        { ...file, head: "ef".repeat(32) },
+        { engine: "duckdb", location: "emb.duckdb", table: "pairs" },
+      ];
+      const parts = [await part(0, 203), ...(await Promise.all(others.map((o) => part(0, 203, o))))];
+      const merged = mergeStats(...parts);
+      expect(merged.n).toBe(5 * 203);
+      expect(merged.provenance?.map((p) => p.source)).toEqual([file, ...others]);
+      const table = await part(0, 203, others[3]);
+      expect(() => mergeStats(table, table)).toThrow(
+        /both covering rows 0:203 of duckdb emb\.duckdb table pairs$/,
+      );
+    });
+
+    it("are optional: statistics without them (as gapkit wrote before) read back and merge", async () => {
+      const old = statsToJson(await pairStats(sliceRows(a, 0, 100), sliceRows(b, 0, 100))) as object;
+      expect(JSON.stringify(old)).not.toContain("provenance");
+      const back = parseStats(JSON.stringify(old), "old.json");
+      expect(back.provenance).toBeUndefined();
+      const merged = mergeStats(back, back, await part(100, 203));
+      expect([merged.n, merged.provenance?.length]).toEqual([303, 1]);
+    });
+
+    it("are validated when read back", async () => {
+      const good = statsToJson(await part(0, 5)) as { provenance: SourceRows[] };
+      const [entry] = good.provenance;
+      const cases: [unknown, RegExp][] = [
+        [
+          [{ ...entry, rows: [5, 5] }],
+          /at provenance\.0\.rows: .*got a range \[start, end\) with start ≥ end/,
+        ],
+        [
+          [{ ...entry, rows: [0, 6] }],
+          /p\.json provenance: expected source rows of at most its 5 pairs; got 6/,
+        ],
+        [[{ ...entry, content: "x" }], /at provenance\.0\.content: .*got not a SHA-256 \(64 hex digits\)/],
+        [[{ ...entry, source: { file: "f.npy" } }], /at provenance\.0\.source/],
+      ];
+      for (const [provenance, message] of cases)
+        expect(() => parseStats(JSON.stringify({ ...good, provenance }), "p.json")).toThrow(message);
+    });
   });
 
   it("refuse d×d moments beyond 4,096 dimensions (a small file must not allocate gigabytes)", async () => {

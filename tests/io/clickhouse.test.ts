@@ -130,7 +130,7 @@ describe.skipIf(!installed)("a 2-shard ClickHouse cluster on loopback", () => {
       expect(isUserError(r)).toBe(true);
       expect(r.stderr).toContain("--table: expected a name of letters, digits and _");
       const load = await gapkit("load", "--clickhouse", "http://127.0.0.1:9", "--table", table, file);
-      expect(isUserError(load)).toBe(true);
+      expect(isUserError(load), load.stderr).toBe(true);
     },
   );
 

@@ -1,4 +1,13 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -159,6 +168,62 @@ describe("streaming statistics", () => {
     await expect(streamPairStats(await open(join(TABLES, "pair.jsonl")), { rows: [0, 99] })).rejects.toThrow(
       /rows: expected an end within the table's 60 rows; got 99/,
     );
+  });
+
+  it("records its files and the rows read when asked, whatever the workers; a copy is the same source", async () => {
+    const sourceFiles = [at("stats.npy")];
+    const one = await streamPairStats(await open(at("stats.npy")), {
+      rows: [20, 150],
+      chunkRows: 16,
+      workers: 1,
+      sourceFiles,
+    });
+    const two = await streamPairStats(await open(at("stats.npy")), {
+      rows: [20, 150],
+      chunkRows: 16,
+      workers: 2,
+      sourceFiles,
+    });
+    expect(two.stats).toEqual(one.stats);
+    const bytes = readFileSync(at("stats.npy"));
+    const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
+    const [entry] = one.stats.provenance ?? [];
+    expect(entry).toEqual({
+      source: { file: "stats.npy", bytes: bytes.length, head: sha256(bytes.subarray(0, 65536)) },
+      rows: [20, 150],
+      content: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
+    const rest = await streamPairStats(await open(at("stats.npy")), { rows: [150, 203], sourceFiles });
+    expect(rest.stats.provenance?.[0]).toMatchObject({ source: entry.source, rows: [150, 203] });
+    expect(rest.stats.provenance?.[0].content).not.toBe(entry.content);
+    // the same name, size and head in another folder: the same source, so the rows overlap
+    mkdirSync(at("copy"));
+    copyFileSync(at("stats.npy"), at("copy/stats.npy"));
+    const copy = await streamPairStats(await open(at("copy/stats.npy")), {
+      sourceFiles: [at("copy/stats.npy")],
+    });
+    expect(() => mergeStats(one.stats, copy.stats)).toThrow(
+      /got part 1 and part 2 both covering rows 20:150 of stats\.npy$/,
+    );
+    // the content hash is of the rows as float32, whatever the format
+    const [jsonl, feather] = await Promise.all(
+      ["pair.jsonl", "pair.feather"].map(async (name) => {
+        const file = join(TABLES, name);
+        const { stats } = await streamPairStats(await open(file), { chunkRows: 7, sourceFiles: [file] });
+        return stats.provenance?.[0];
+      }),
+    );
+    expect(jsonl?.content).toBe(feather?.content);
+    expect(jsonl?.source).not.toEqual(feather?.source);
+    const [a, b] = [join(TABLES, "a.csv"), join(TABLES, "b.csv")];
+    const apart = await streamPairStats(await openPairTable(undefined, { a, b }, "test"), {
+      sourceFiles: [a, b],
+    });
+    expect(apart.stats.provenance?.[0].source).toMatchObject({
+      file: "a.csv + b.csv",
+      bytes: statSync(a).size + statSync(b).size,
+    });
+    expect((await streamPairStats(await open(at("stats.npy")))).stats.provenance).toBeUndefined();
   });
 
   it.skipIf(!hasShared)(

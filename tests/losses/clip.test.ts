@@ -70,8 +70,8 @@ describe("clipLoss", () => {
 
   it("uses s = eᵗ unclamped, as open_clip's ClipLoss: value and ∂/∂t at t = ln 200", () => {
     // a = I₂, b = [[.6, .8], [.8, .6]]: logits 200·[[.6, .8], [.8, .6]], each row and column off by 40
-    const a = matrix(2, 2, [1, 0, 0, 1]);
-    const b = matrix(2, 2, [0.6, 0.8, 0.8, 0.6]);
+    const a = matrix(2, 2, Float32Array.from([1, 0, 0, 1]));
+    const b = matrix(2, 2, Float32Array.from([0.6, 0.8, 0.8, 0.6]));
     const r = clipLoss(a, b, { logScale: Math.log(200) });
     expect(r.value).toBeCloseTo(40, 4);
     expect(r.gradLogScale).toBeCloseTo(40, 4);

@@ -256,4 +256,47 @@ describe("loss properties", () => {
     for (const [i, j] of negatives.entries()) expect(j).not.toBe(i);
     expect(() => itmHardNegatives(sims, 3, 0)).toThrow(InputError);
   });
+
+  it("ITM hard negatives follow ALBEF's renormalised softmax by default and BLIP's softmax + 1e-4 on request", () => {
+    // row 0 is the issue's (the positive dominates); row 1's softmax underflows to 0 off the positive
+    const sims = Float64Array.from([10, 0, -8, -8, 0, 900, 3, 0, 1, 2, 3, 4, 0.5, -1, 2, 0]);
+    const n = 4;
+    const softmax = (row: number[]) => {
+      const max = Math.max(...row);
+      const e = row.map((v) => Math.exp(v - max));
+      const total = e.reduce((x, y) => x + y);
+      return e.map((v) => v / total);
+    };
+    const normalised = (w: number[]) => w.map((v) => v / w.reduce((x, y) => x + y));
+    const rows = Array.from({ length: n }, (_, i) => Array.from(sims.subarray(i * n, (i + 1) * n)));
+    // ALBEF: softmax(sim_i) with the positive zeroed, renormalised (torch.multinomial): a softmax of the others
+    const albef = rows.map((row, i) => {
+      const others = softmax(row.filter((_, j) => j !== i));
+      return row.map((_, j) => (j === i ? 0 : others[j < i ? j : j - 1]));
+    });
+    const blip = rows.map((row, i) => normalised(softmax(row).map((p, j) => (j === i ? 0 : p + 1e-4))));
+    expect(albef[0][1]).toBeCloseTo(0.9993, 4);
+    expect(blip[0][1]).toBeCloseTo(0.42, 2);
+    const draws = 40_000;
+    for (const [sampler, want] of [
+      [undefined, albef],
+      ["blip", blip],
+    ] as const) {
+      const counts = rows.map(() => new Float64Array(n));
+      for (let seed = 0; seed < draws; seed++)
+        for (const [i, j] of itmHardNegatives(sims, n, seed, sampler ? { sampler } : {}).entries())
+          counts[i][j]++;
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < n; j++) {
+          const p = want[i][j];
+          const standardError = Math.sqrt((p * (1 - p)) / draws);
+          expect(
+            Math.abs(counts[i][j] / draws - p),
+            `${sampler ?? "albef"} row ${i} column ${j}`,
+          ).toBeLessThanOrEqual(5 * standardError);
+        }
+    }
+    expect(() => itmHardNegatives(sims, n, 0, { sampler: "nope" as "blip" })).toThrow(InputError);
+    expect(() => itmHardNegatives(Float64Array.from([0, Number.NaN, 1, 0]), 2, 0)).toThrow(InputError);
+  });
 });

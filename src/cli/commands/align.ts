@@ -5,33 +5,33 @@ import {
   type AlignState,
   alignMethod,
   applyAlign,
+  augmentAlign,
+  augmentationMethods,
   fitAlign,
   fitAlignFromStats,
   parseAlignState,
+  type Side,
   statsMethods,
 } from "../../align/index.js";
 import { fitRealignFromStats } from "../../align/realign.js";
 import { InputError } from "../../core/errors.js";
+import type { Matrix } from "../../core/matrix.js";
 import { clickhouseRealignCentroid } from "../../io/clickhouse.js";
 import { readArrayFile, readTextFile, writeFileAtomic, writeNpyFile } from "../../io/files.js";
 import { fromMatrix, toMatrix, toPair } from "../../io/npy.js";
-import { backendOption, engineFlags, initCliBackends, parseInteger, streamFlags } from "../options.js";
+import { type GroupFlags, groupOptions } from "../groups.js";
+import {
+  backendOption,
+  collect,
+  engineFlags,
+  initCliBackends,
+  parseInteger,
+  parseParams,
+  streamFlags,
+} from "../options.js";
 import { printResult } from "../output.js";
 import { loadPair, type PairFlags, pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
 import { stderrProgress } from "../progress.js";
-
-/** Parses repeated `--param k=v` flags. */
-function parseParams(list: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const item of list) {
-    const eq = item.indexOf("=");
-    if (eq <= 0) throw new InputError("--param", "NAME=VALUE, e.g. lambda=0.5", JSON.stringify(item));
-    out[item.slice(0, eq)] = item.slice(eq + 1);
-  }
-  return out;
-}
-
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 function methodsHelp(): string {
   return Object.values(ALIGN_METHODS)
@@ -54,14 +54,47 @@ export function formatHeldOut(r: HeldOutResult): string {
   for (const [name, m] of rows) {
     const ci = (x: { r1: number; r1CI?: [number, number] }) =>
       `${pct(x.r1)} [${pct(x.r1CI?.[0] ?? x.r1)}, ${pct(x.r1CI?.[1] ?? x.r1)}]`.padEnd(22);
+    const label = r.augmentations.includes(name) ? `${name}*` : name;
     lines.push(
-      `${name.padEnd(14)} ${m.gap.l2m.toFixed(3).padStart(6)} ${m.pairedCos.toFixed(3).padStart(7)}  ${ci(m.retrieval.aToB)} ${ci(m.retrieval.bToA)} ${pct(m.retrieval.aToB.r5)}`,
+      `${label.padEnd(14)} ${m.gap.l2m.toFixed(3).padStart(6)} ${m.pairedCos.toFixed(3).padStart(7)}  ${ci(m.retrieval.aToB)} ${ci(m.retrieval.bToA)} ${pct(m.retrieval.aToB.r5)}`,
     );
   }
+  if (r.augmentations.length)
+    lines.push(
+      "* a training-time augmentation: measured here is its inference transform; its noise acts when a decoder is trained on `gapkit align augment` rows",
+    );
+  for (const note of r.notes) lines.push(`note: ${note}`);
   return lines.join("\n");
 }
 
-/** `gapkit align fit | apply | eval`: training-free gap closing with JSON states. */
+/**
+ * Reads a state and an (N, d) or (2, N, d) file, transforms the rows (an (N, d) file as the `--side` rows,
+ * a pair side by side) and writes the result atomically.
+ */
+async function transformFile(
+  statePath: string,
+  input: string,
+  flags: { output: string; side?: string },
+  transform: (state: AlignState, m: Matrix, side: Side) => Matrix,
+): Promise<void> {
+  const state = parseAlignState(await readTextFile(statePath), statePath);
+  if (flags.side !== undefined && flags.side !== "a" && flags.side !== "b")
+    throw new InputError("--side", "a or b", JSON.stringify(flags.side));
+  const arr = await readArrayFile(input);
+  if (arr.shape.length === 3) {
+    const { a, b } = toPair(arr, input);
+    const [ta, tb] = [transform(state, a, "a"), transform(state, b, "b")];
+    const data = new Float32Array(ta.data.length * 2);
+    data.set(ta.data);
+    data.set(tb.data, ta.data.length);
+    await writeNpyFile(flags.output, { shape: [2, ta.rows, ta.cols], data });
+  } else {
+    if (!flags.side) throw new InputError("--side", "a or b for an (N, d) input", "no --side");
+    await writeNpyFile(flags.output, fromMatrix(transform(state, toMatrix(arr, input), flags.side)));
+  }
+}
+
+/** `gapkit align fit | apply | augment | eval`: training-free gap closing with JSON states. */
 export function registerAlign(program: Command): void {
   const align = program
     .command("align")
@@ -127,27 +160,30 @@ export function registerAlign(program: Command): void {
     .argument("<input>", ".npy/.npz of shape (N, d) or (2, N, d)")
     .requiredOption("-o, --output <file.npy>", "where to write the transformed embeddings (float32)")
     .option("--side <a|b>", "which modality the (N, d) rows are")
-    .action(async (statePath: string, input: string, flags: { output: string; side?: string }) => {
-      const state = parseAlignState(await readTextFile(statePath), statePath);
-      if (flags.side !== undefined && flags.side !== "a" && flags.side !== "b")
-        throw new InputError("--side", "a or b", JSON.stringify(flags.side));
-      const arr = await readArrayFile(input);
-      if (arr.shape.length === 3) {
-        const { a, b } = toPair(arr, input);
-        const [ta, tb] = [applyAlign(state, a, "a"), applyAlign(state, b, "b")];
-        const data = new Float32Array(ta.data.length * 2);
-        data.set(ta.data);
-        data.set(tb.data, ta.data.length);
-        await writeNpyFile(flags.output, { shape: [2, ta.rows, ta.cols], data });
-      } else {
-        if (!flags.side) throw new InputError("--side", "a or b for an (N, d) input", "no --side");
-        await writeNpyFile(flags.output, fromMatrix(applyAlign(state, toMatrix(arr, input), flags.side)));
-      }
+    .action((statePath: string, input: string, flags: { output: string; side?: string }) =>
+      transformFile(statePath, input, flags, applyAlign),
+    );
+
+  align
+    .command("augment")
+    .description(
+      `training-time augmentation of a fitted ${augmentationMethods().join(" or ")} state: the inference transform plus seeded noise, for training a decoder`,
+    )
+    .argument("<state>", "state.json written by `align fit`")
+    .argument("<input>", ".npy/.npz of shape (N, d) or (2, N, d)")
+    .requiredOption("-o, --output <file.npy>", "where to write the augmented embeddings (float32)")
+    .option("--side <a|b>", "which modality the (N, d) rows are")
+    .option("--seed <n>", "seed of the noise (default: the state's)")
+    .action((statePath: string, input: string, flags: { output: string; side?: string; seed?: string }) => {
+      const seed = flags.seed === undefined ? undefined : parseInteger(flags.seed, "--seed");
+      return transformFile(statePath, input, flags, (state, m, side) => augmentAlign(state, m, side, seed));
     });
 
   backendOption(
-    pairOptions(
-      align.command("eval").description("fit on part of the pairs, measure the rest before and after"),
+    groupOptions(
+      pairOptions(
+        align.command("eval").description("fit on part of the pairs, measure the rest before and after"),
+      ),
     )
       .requiredOption("--method <kind|all>", `one of ${Object.keys(ALIGN_METHODS).join(", ")}, or all`)
       .option(
@@ -163,24 +199,26 @@ export function registerAlign(program: Command): void {
   ).action(
     async (
       file: string | undefined,
-      flags: PairFlags & {
-        method: string;
-        param: string[];
-        fit: string;
-        shuffle?: boolean;
-        seed: string;
-        json?: boolean;
-        backend?: string;
-      },
+      flags: PairFlags &
+        GroupFlags & {
+          method: string;
+          param: string[];
+          fit: string;
+          shuffle?: boolean;
+          seed: string;
+          json?: boolean;
+          backend?: string;
+        },
     ) => {
       await initCliBackends(flags.backend);
       const methods = flags.method === "all" ? Object.keys(ALIGN_METHODS) : [alignMethod(flags.method).kind];
       if (flags.param.length && methods.length > 1)
         throw new InputError("--param", "a single --method", "--method all");
       const fit = Number(flags.fit);
-      const { a, b } = await loadPair(file, flags, "align eval");
+      const { a, b, groups } = await loadPair(file, flags, "align eval");
       const result = await evaluateHeldOut(a, b, {
         methods,
+        groups,
         fit: Number.isFinite(fit) ? fit : Number.NaN,
         shuffle: flags.shuffle,
         seed: parseInteger(flags.seed, "--seed"),

@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { evaluateHeldOut } from "../../align/evaluate.js";
 import { sliceRows } from "../../core/matrix.js";
+import { groupIds } from "../../eval/retrieval.js";
 import { zeroShot } from "../../eval/zero-shot.js";
 import { type MeasureResult, measure } from "../../gap/measure.js";
 import { bagOfWords } from "../../io/bag-of-words.js";
@@ -42,9 +43,12 @@ export function registerDemo(program: Command): void {
       const data = mnistPairs(PAIRS, seed);
       const state = initTraining({ ...DEMO_CONFIG, seed }, data.images.cols, data.captions.cols);
       const towers = () => ({ a: embed(state, data.images, "a"), b: embed(state, data.captions, "b") });
+      // the 2,000 pairs share 50 distinct captions: retrieval counts any pair of the same caption as a hit
+      const groups = groupIds(data.text);
 
       const untrainedPair = towers();
       const untrained = await measure(untrainedPair.a, untrainedPair.b, {
+        groups,
         onProgress: stderrProgress("demo: untrained"),
       });
       const history = await train(data.images, data.captions, state, {
@@ -52,6 +56,7 @@ export function registerDemo(program: Command): void {
       });
       const trainedPair = towers();
       const trained = await measure(trainedPair.a, trainedPair.b, {
+        groups,
         onProgress: stderrProgress("demo: trained"),
       });
 
@@ -60,6 +65,7 @@ export function registerDemo(program: Command): void {
       const aligned = await evaluateHeldOut(trainedPair.a, trainedPair.b, {
         methods: ["center", "realign"],
         fit: fit / PAIRS,
+        groups,
         onProgress: stderrProgress("demo: align"),
       });
       const prompts = embed(state, bagOfWords(DIGIT_PROMPTS, data.vocabulary), "b");
@@ -79,7 +85,7 @@ export function registerDemo(program: Command): void {
           : []),
       ];
       const report = await writeReport(
-        { ...trainedPair, source: "MNIST digits and captions through the trained towers" },
+        { ...trainedPair, groups, source: "MNIST digits and captions through the trained towers" },
         flags.output,
         {
           title: "gapkit demo: the modality gap on MNIST digits and their captions",

@@ -1,6 +1,8 @@
 import type { Command } from "commander";
+import { InputError } from "../../core/errors.js";
 import { type MeasureResult, withPairwiseMetrics } from "../../gap/measure.js";
 import { finalizeStats, pairStats } from "../../gap/stats.js";
+import { type GroupFlags, groupOptions, readPairGroups } from "../groups.js";
 import { backendOption, engineFlags, initCliBackends, parseInteger, streamFlags } from "../options.js";
 import { alignedTable, printResult, summaryRows } from "../output.js";
 import { pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
@@ -34,12 +36,14 @@ export function registerMeasure(program: Command): void {
   engineFlags(
     streamFlags(
       backendOption(
-        pairOptions(
-          program
-            .command("measure")
-            .description(
-              "measure the modality gap, cones, alignment/uniformity, retrieval and spectrum of paired embeddings",
-            ),
+        groupOptions(
+          pairOptions(
+            program
+              .command("measure")
+              .description(
+                "measure the modality gap, cones, alignment/uniformity, retrieval and spectrum of paired embeddings",
+              ),
+          ),
         )
           .option("--vectors", "include the gap vector mean(A) − mean(B) in --json output")
           .option(
@@ -54,7 +58,8 @@ export function registerMeasure(program: Command): void {
   ).action(
     async (
       file: string | undefined,
-      flags: StatisticsFlags & { vectors?: boolean; json?: boolean; pairwiseMax: string; seed: string },
+      flags: StatisticsFlags &
+        GroupFlags & { vectors?: boolean; json?: boolean; pairwiseMax: string; seed: string },
     ) => {
       await initCliBackends(flags.backend);
       const pairwiseMax = parseInteger(flags.pairwiseMax, "--pairwise-max", 2, 1_000_000);
@@ -68,6 +73,14 @@ export function registerMeasure(program: Command): void {
         cross: false, // the spectrum needs only Σââᵀ and Σb̂b̂ᵀ
       });
       if (!sample) throw new Error("measure: no sample of pairs came back");
+      if (flags.groups && !sample.rows)
+        throw new InputError(
+          "--groups",
+          "a source whose sampled rows are known (a file)",
+          "a sampled SQL engine",
+        );
+      // the file holds one id per pair of the table, which is the statistics' n without --rows
+      const groups = await readPairGroups(flags, flags.rows ? undefined : stats.n, sample.rows);
       const estimated = sample.a.rows < stats.n;
       const summary = {
         ...finalizeStats(stats, { vectors: flags.vectors }),
@@ -77,6 +90,7 @@ export function registerMeasure(program: Command): void {
       };
       const result = await withPairwiseMetrics(summary, sample.a, sample.b, {
         onProgress: stderrProgress("measure (pairwise)"),
+        groups,
         ...(estimated
           ? {
               sample: {

@@ -9,6 +9,7 @@ import { reportHtml } from "../../report/html.js";
 import { evaluateScoring } from "../../score/evaluate.js";
 import { parseMethods } from "../../score/methods.js";
 import { experiment, type ParamValues } from "../../sim/index.js";
+import { type GroupFlags, groupOptions, readPairGroups } from "../groups.js";
 import { backendOption, initCliBackends } from "../options.js";
 import { stderrProgress } from "../progress.js";
 
@@ -29,7 +30,7 @@ async function readLabels(path: string, rows: number): Promise<string[]> {
 
 /** Writes the self-contained HTML report for the pair `a`, `b` (described as `source`) and returns its path. */
 export async function writeReport(
-  { a, b, source }: { a: Matrix; b: Matrix; source: string },
+  { a, b, source, groups }: { a: Matrix; b: Matrix; source: string; groups?: Int32Array },
   output: string,
   options: {
     title?: string;
@@ -66,12 +67,13 @@ export async function writeReport(
   const aligned =
     options.aligned ??
     (methods.length
-      ? await evaluateHeldOut(a, b, { methods, onProgress: stderrProgress("report: align") })
+      ? await evaluateHeldOut(a, b, { methods, groups, onProgress: stderrProgress("report: align") })
       : undefined);
   const scored = options.score
     ? await evaluateScoring(a, b, {
         methods: parseMethods(options.score),
         samples: true,
+        groups,
         onProgress: stderrProgress("report: score"),
       })
     : undefined;
@@ -82,6 +84,7 @@ export async function writeReport(
     scored,
     experiments,
     labels: options.labels ? await readLabels(options.labels, a.rows) : undefined,
+    groups,
     onProgress: stderrProgress("report"),
   });
   await writeFileAtomic(
@@ -96,25 +99,27 @@ export async function writeReport(
 /** `gapkit report`: one self-contained HTML file with the measures, projections and plots. */
 export function registerReport(program: Command): void {
   backendOption(
-    program
-      .command("report")
-      .description(
-        "write a self-contained HTML report (tables, PCA/UMAP, histograms, alignment and experiment plots)",
-      )
-      .argument("<file>", ".npy/.npz of shape (2, N, d): row 0 modality A, row 1 modality B")
-      .requiredOption("-o, --output <report.html>", "where to write the report")
-      .option("--title <text>", "the report's title")
-      .option("--align <methods>", "held-out alignment to include: all, or a comma list of methods")
-      .option("--experiments <names>", `experiments to include: ${REPORT_EXPERIMENTS.join(", ")}`)
-      .option(
-        "--score <methods>",
-        "held-out match scoring to include (histograms, reliability): all, or a comma list",
-      )
-      .option("--labels <labels.json>", "a JSON array with one caption per pair (shown in tooltips)"),
+    groupOptions(
+      program
+        .command("report")
+        .description(
+          "write a self-contained HTML report (tables, PCA/UMAP, histograms, alignment and experiment plots)",
+        )
+        .argument("<file>", ".npy/.npz of shape (2, N, d): row 0 modality A, row 1 modality B")
+        .requiredOption("-o, --output <report.html>", "where to write the report")
+        .option("--title <text>", "the report's title")
+        .option("--align <methods>", "held-out alignment to include: all, or a comma list of methods")
+        .option("--experiments <names>", `experiments to include: ${REPORT_EXPERIMENTS.join(", ")}`)
+        .option(
+          "--score <methods>",
+          "held-out match scoring to include (histograms, reliability): all, or a comma list",
+        )
+        .option("--labels <labels.json>", "a JSON array with one caption per pair (shown in tooltips)"),
+    ),
   ).action(
     async (
       file: string,
-      flags: {
+      flags: GroupFlags & {
         output: string;
         title?: string;
         align?: string;
@@ -126,7 +131,8 @@ export function registerReport(program: Command): void {
     ) => {
       await initCliBackends(flags.backend);
       const pair = await readPairFile(file);
-      process.stdout.write(`${await writeReport({ ...pair, source: file }, flags.output, flags)}\n`);
+      const groups = await readPairGroups(flags, pair.a.rows);
+      process.stdout.write(`${await writeReport({ ...pair, source: file, groups }, flags.output, flags)}\n`);
     },
   );
 }

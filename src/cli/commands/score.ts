@@ -3,9 +3,18 @@ import { InputError } from "../../core/errors.js";
 import { readMatrixFile, readTextFile, writeFileAtomic } from "../../io/files.js";
 import { CALIBRATIONS, type Calibration } from "../../score/calibrate.js";
 import { evaluateScoring, type ScoreEvaluation } from "../../score/evaluate.js";
-import { parseMethods, SCORE_METHODS, type ScoreMethod } from "../../score/methods.js";
+import {
+  DEFAULT_SCORE_PARAMS,
+  parseMethods,
+  parseScoreParams,
+  SCORE_METHODS,
+  SCORE_PARAM_METHODS,
+  type ScoreMethod,
+  type ScoreParams,
+} from "../../score/methods.js";
 import { applyScorer, fitScorer, parseScorer } from "../../score/scorer.js";
-import { backendOption, initCliBackends, parseInteger } from "../options.js";
+import { type GroupFlags, groupOptions } from "../groups.js";
+import { backendOption, collect, initCliBackends, parseInteger, parseParams } from "../options.js";
 import { alignedTable, printResult } from "../output.js";
 import { loadPair, type PairFlags, pairOptions } from "../pair.js";
 import { stderrProgress } from "../progress.js";
@@ -32,11 +41,12 @@ function parseMethod(value: string): ScoreMethod {
   return method;
 }
 
-interface EvalFlags extends PairFlags {
+interface EvalFlags extends PairFlags, GroupFlags {
   backend?: string;
   fit: string;
   methods: string;
   calibration: string;
+  param: string[];
   seed: string;
   json?: boolean;
 }
@@ -45,8 +55,16 @@ interface FitFlags extends PairFlags {
   backend?: string;
   method: string;
   calibration: string;
+  param: string[];
   out: string;
 }
+
+const PARAM_HELP = `a method parameter NAME=VALUE (repeatable): ${Object.entries(SCORE_PARAM_METHODS)
+  .map(
+    ([name, methods]) =>
+      `${name} (${methods.join(", ")}; default ${DEFAULT_SCORE_PARAMS[name as keyof ScoreParams]})`,
+  )
+  .join(", ")}`;
 
 function formatEvaluation(r: ScoreEvaluation): string {
   const rows: [string, string][] = [
@@ -74,8 +92,10 @@ export function registerScore(program: Command): void {
     );
 
   backendOption(
-    pairOptions(
-      score.command("eval").description("fit each method on the first pairs, evaluate it on the rest"),
+    groupOptions(
+      pairOptions(
+        score.command("eval").description("fit each method on the first pairs, evaluate it on the rest"),
+      ),
     ),
   )
     .option(
@@ -85,14 +105,19 @@ export function registerScore(program: Command): void {
     )
     .option("--methods <list>", `all, or some of ${SCORE_METHODS.join(",")}`, "all")
     .option("--calibration <type>", `map from score to P(match): ${CALIBRATIONS.join(" or ")}`, "isotonic")
+    .option("--param <name=value>", `${PARAM_HELP}; applies to the methods that use it`, collect, [])
     .option("--seed <n>", "seed of the non-match sample calibration uses on large fit sets", "0")
     .option("--json", "print JSON")
     .action(async (file: string | undefined, flags: EvalFlags) => {
       await initCliBackends(flags.backend);
-      const { a, b } = await loadPair(file, flags, "score eval");
+      const methods = parseMethods(flags.methods);
+      const params = parseScoreParams(parseParams(flags.param), methods);
+      const { a, b, groups } = await loadPair(file, flags, "score eval");
       const result = await evaluateScoring(a, b, {
+        ...params,
+        groups,
         fit: parseFraction(flags.fit),
-        methods: parseMethods(flags.methods),
+        methods,
         calibration: parseCalibration(flags.calibration),
         seed: parseInteger(flags.seed, "--seed"),
         onProgress: stderrProgress("score eval"),
@@ -105,12 +130,17 @@ export function registerScore(program: Command): void {
   )
     .requiredOption("--method <name>", SCORE_METHODS.join(", "))
     .option("--calibration <type>", `map from score to P(match): ${CALIBRATIONS.join(" or ")}`, "isotonic")
+    .option("--param <name=value>", PARAM_HELP, collect, [])
     .requiredOption("-o, --out <scorer.json>", "where to write the scorer")
     .action(async (file: string | undefined, flags: FitFlags) => {
       await initCliBackends(flags.backend);
       const method = parseMethod(flags.method);
+      const params = parseScoreParams(parseParams(flags.param), [method]);
       const { a, b } = await loadPair(file, flags, "score fit");
-      const state = await fitScorer(a, b, method, { calibration: parseCalibration(flags.calibration) });
+      const state = await fitScorer(a, b, method, {
+        ...params,
+        calibration: parseCalibration(flags.calibration),
+      });
       await writeFileAtomic(flags.out, new TextEncoder().encode(`${JSON.stringify(state)}\n`));
       process.stderr.write(`wrote ${flags.out} (${method}, ${state.calibration.type} calibration)\n`);
     });

@@ -1,5 +1,11 @@
 import type { Command } from "commander";
-import { finalizeStats, type GapStats, mergeStats, type StatsSummary, statsToJson } from "../../gap/stats.js";
+import {
+  finalizeStats,
+  type GapStats,
+  mergeNamedStats,
+  type StatsSummary,
+  statsToJson,
+} from "../../gap/stats.js";
 import { readTextFile, writeFileAtomic } from "../../io/files.js";
 import { backendOption, engineFlags, initCliBackends, streamFlags } from "../options.js";
 import { alignedTable, printResult, summaryRows } from "../output.js";
@@ -56,7 +62,10 @@ export function registerStats(program: Command): void {
         flags: StatisticsFlags & { output?: string; moments: boolean; vectors?: boolean; json?: boolean },
       ) => {
         await initCliBackends(flags.backend);
-        const result = await pairStatistics(file, flags, "stats", { moments: flags.moments });
+        const result = await pairStatistics(file, flags, "stats", {
+          moments: flags.moments,
+          provenance: flags.output !== undefined,
+        });
         if (flags.output) await writeStats(flags.output, result.stats);
         printSummary(result.stats, flags);
       },
@@ -64,7 +73,9 @@ export function registerStats(program: Command): void {
 
   stats
     .command("merge")
-    .description("merge statistics written by `stats -o` (shards of one set) and print the summary")
+    .description(
+      "merge statistics written by `stats -o` (shards of one set) and print the summary; parts covering a row of one source twice are refused",
+    )
     .argument("<parts...>", "part.json files")
     .option("-o, --output <merged.json>", "also write the merged statistics")
     .option("--vectors", "include the gap vector in --json output")
@@ -72,7 +83,14 @@ export function registerStats(program: Command): void {
     .action(async (parts: string[], flags: { output?: string; vectors?: boolean; json?: boolean }) => {
       const { parseStats } = await import("../../gap/stats-json.js"); // zod: loaded only to read statistics
       const loaded = await Promise.all(parts.map(async (p) => parseStats(await readTextFile(p), p)));
-      const merged = mergeStats(...loaded);
+      loaded.forEach((part, i) => {
+        const recorded = (part.provenance ?? []).reduce((total, { rows: [s, e] }) => total + e - s, 0);
+        if (recorded < part.n)
+          process.stderr.write(
+            `gapkit: warning: ${parts[i]}: ${part.n - recorded} of its ${part.n} pairs have no recorded source (statistics written before gapkit recorded them), so they cannot be checked for overlap with the other parts\n`,
+          );
+      });
+      const merged = mergeNamedStats(loaded, parts, "stats merge");
       if (flags.output) await writeStats(flags.output, merged);
       printSummary(merged, flags);
     });
