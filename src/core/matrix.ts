@@ -7,6 +7,34 @@ export interface Matrix {
   readonly data: Float32Array;
 }
 
+/**
+ * A matrix whose values carry about 48 bits as two float32 parts: `data`, each value rounded to float32, and
+ * `lo`, what that rounding left (rounded). The float64 products (gramF64) take its values as data + lo.
+ */
+export interface SplitMatrix extends Matrix {
+  readonly lo: Float32Array;
+}
+
+/** Rows [start, end) of m in float64 (row-major): data + lo where split. */
+export function rowsF64(m: Matrix, start: number, end: number): Float64Array {
+  const out = new Float64Array(m.data.subarray(start * m.cols, end * m.cols));
+  const lo = (m as Partial<SplitMatrix>).lo;
+  if (lo) for (let k = 0, at = start * m.cols; k < out.length; k++) out[k] += lo[at + k];
+  return out;
+}
+
+/** Rows [start, end) of m transposed (m.cols × (end − start), row-major) in float64: data + lo where split. */
+export function transposedRowsF64(m: Matrix, start: number, end: number): Float64Array {
+  const { cols, data } = m;
+  const lo = (m as Partial<SplitMatrix>).lo;
+  const rows = end - start;
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++)
+    for (let j = 0, k = (start + i) * cols; j < cols; j++, k++)
+      out[j * rows + i] = lo ? data[k] + lo[k] : data[k];
+  return out;
+}
+
 /** Creates a rows×cols matrix, zero-filled or over `data` (not copied; length must be rows·cols). */
 export function matrix(rows: number, cols: number, data?: Float32Array): Matrix {
   check(

@@ -36,6 +36,34 @@ describe.each(backends.map((b, i) => [`${b.name}#${i}`, b] as const))("gemm back
     }
   });
 
+  it("gramF64 of split matrices (data + lo) is their float64 XᵀY, to ≈ 2⁻⁴⁸ relative", async () => {
+    const rng = createRng(11);
+    const [n, p, q] = [37, 6, 5];
+    // float64 values, each kept as a float32 part and its rounding remainder
+    const split = (cols: number) => {
+      const values = Float64Array.from({ length: n * cols }, () => rng.normal());
+      const data = Float32Array.from(values);
+      return {
+        values,
+        m: { ...matrix(n, cols, data), lo: Float32Array.from(values, (v, k) => v - data[k]) },
+      };
+    };
+    const [x, y] = [split(p), split(q)];
+    const exact = (u: Float64Array, v: Float64Array, cols: number) =>
+      Float64Array.from({ length: p * cols }, (_, k) => {
+        let s = 0;
+        for (let r = 0; r < n; r++) s += u[r * p + Math.floor(k / cols)] * v[r * cols + (k % cols)];
+        return s;
+      });
+    expectClose(await backend.gramF64(x.m, y.m), exact(x.values, y.values, q), 1e-13);
+    expectClose(await backend.gramF64(x.m), exact(x.values, x.values, p), 1e-13);
+    // the float32 parts alone are off by float32 rounding: the remainders are used
+    const rounded = await backend.gramF64(matrix(n, p, x.m.data));
+    expect(Math.max(...rounded.map((v, k) => Math.abs(v - exact(x.values, x.values, p)[k])))).toBeGreaterThan(
+      1e-9,
+    );
+  });
+
   it("agrees with the synchronous kernel on random shapes, including views (property)", async () => {
     await fc.assert(
       fc.asyncProperty(

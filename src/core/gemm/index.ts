@@ -1,5 +1,5 @@
 import { check, InputError } from "../errors.js";
-import { type Matrix, matrix, type TopK, transpose } from "../matrix.js";
+import { type Matrix, matrix, type SplitMatrix, type TopK, transpose } from "../matrix.js";
 import { createJsBackend } from "./js.js";
 import { gemmRowsKernel } from "./kernel.js";
 
@@ -14,7 +14,10 @@ export interface GemmBackend {
   readonly name: string;
   /** C = A·Bᵀ when `transB`, else A·B. */
   gemm(a: Matrix, b: Matrix, transB: boolean): Promise<Matrix>;
-  /** XᵀY (X.cols×Y.cols, row-major; Y = X when omitted) accumulated and returned in float64. */
+  /**
+   * XᵀY (X.cols×Y.cols, row-major; Y = X when omitted) accumulated and returned in float64; rows of a
+   * SplitMatrix count as data + lo.
+   */
   gramF64(x: Matrix, y?: Matrix): Promise<Float64Array>;
   /**
    * The k highest scores per row of Q·Gᵀ (descending, ties to the lower index) without holding all scores;
@@ -154,4 +157,28 @@ export async function crossF64(
   check(x.rows === y.rows, "crossF64", `paired rows (X has ${x.rows})`, () => `Y with ${y.rows}`);
   const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
   return backend.gramF64(x, y);
+}
+
+/**
+ * XᵀY in float64 for a backend whose kernels read float32 alone (`gram`, on the `data` parts): hiᵀhi, plus
+ * hiᵀlo + loᵀhi where x or y is a SplitMatrix — products of float32 parts are exact in float64, and loᵀlo
+ * (≈ 2⁻⁴⁸ relative) is left out.
+ */
+export async function splitGram(
+  gram: (x: Matrix, y: Matrix) => Promise<Float64Array>,
+  x: Matrix,
+  y: Matrix,
+): Promise<Float64Array> {
+  const [loX, loY] = [x, y].map((m) => (m as Partial<SplitMatrix>).lo);
+  const out = await gram(x, y);
+  const low = (m: Matrix, lo: Float32Array) => matrix(m.rows, m.cols, lo);
+  const hiLo = loY && (await gram(x, low(y, loY)));
+  // with Y = X, loᵀhi is the transpose of hiᵀlo
+  const loHi = loX && y !== x && (await gram(low(x, loX), y));
+  const [p, q] = [x.cols, y.cols];
+  for (let i = 0; i < p; i++)
+    for (let j = 0; j < q; j++)
+      out[i * q + j] +=
+        (hiLo ? hiLo[i * q + j] : 0) + (loHi ? loHi[i * q + j] : y === x && hiLo ? hiLo[j * q + i] : 0);
+  return out;
 }

@@ -1,4 +1,4 @@
-import { type Matrix, matrix, sliceRows, transpose } from "../matrix.js";
+import { type Matrix, matrix, transpose, transposedRowsF64 } from "../matrix.js";
 import { createWorkerPool, type SpawnWorker } from "../workers.js";
 import type { GemmBackend } from "./index.js";
 import { gemmRowsKernel } from "./kernel.js";
@@ -27,8 +27,8 @@ export interface ThreadOptions {
   spawn?: SpawnWorker;
 }
 
-// Rows per step of the float64 Gram: a 1 MB transposed block per 512 columns stays in cache.
-const GRAM_BLOCK_ELEMENTS = 2 ** 18;
+// Rows per step of the float64 Gram: a 1 MB transposed float64 block per 512 columns stays in cache.
+const GRAM_BLOCK_ELEMENTS = 2 ** 17;
 
 // Below this many multiply-adds, copying to shared memory and waking workers costs more than it saves.
 const PARALLEL_MIN_MACS = 4_000_000;
@@ -68,9 +68,9 @@ export function createJsBackend({ threads = 1, spawn }: ThreadOptions = {}): Gem
       const step = Math.max(1, Math.floor(GRAM_BLOCK_ELEMENTS / Math.max(x.cols, y.cols, 1)));
       for (let start = 0; start < x.rows; start += step) {
         const end = Math.min(x.rows, start + step);
-        const blockX = transpose(sliceRows(x, start, end));
-        const blockY = y === x ? blockX : transpose(sliceRows(y, start, end));
-        gemmRowsKernel(blockX.data, blockY.data, part, y.cols, blockX.cols, 0, x.cols);
+        const blockX = transposedRowsF64(x, start, end);
+        const blockY = y === x ? blockX : transposedRowsF64(y, start, end);
+        gemmRowsKernel(blockX, blockY, part, y.cols, end - start, 0, x.cols);
         for (let k = 0; k < out.length; k++) out[k] += part[k];
       }
       return out;

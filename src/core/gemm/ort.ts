@@ -1,4 +1,4 @@
-import { type Matrix, matrix } from "../matrix.js";
+import { type Matrix, matrix, rowsF64 } from "../matrix.js";
 import { intAttribute, model, node, tensorInfo } from "../onnx.js";
 import type { GemmBackend, Tensor32 } from "./index.js";
 
@@ -94,10 +94,7 @@ export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
       const out = new Float64Array(x.cols * y.cols);
       const step = Math.max(1, Math.floor(GRAM_BLOCK_ELEMENTS / Math.max(x.cols, y.cols, 1)));
       const block = (m: Matrix, start: number, end: number) =>
-        new ort.Tensor("float64", new Float64Array(m.data.subarray(start * m.cols, end * m.cols)), [
-          end - start,
-          m.cols,
-        ]);
+        new ort.Tensor("float64", rowsF64(m, start, end), [end - start, m.cols]);
       for (let start = 0; start < x.rows; start += step) {
         const end = Math.min(x.rows, start + step);
         const blockX = block(x, start, end);

@@ -1,7 +1,7 @@
 import { InputError } from "../errors.js";
 import { checkNorms, type Matrix, matrix, topK } from "../matrix.js";
 import { createWorkerPool, spawnWebWorker } from "../workers.js";
-import { type GemmBackend, getBackend, registerBackend, useBackend } from "./index.js";
+import { type GemmBackend, getBackend, registerBackend, splitGram, useBackend } from "./index.js";
 import type { ThreadOptions } from "./js.js";
 import { WASM_KERNELS } from "./wasm-binary.js";
 
@@ -247,6 +247,25 @@ export async function createWasmBackend({ threads = 1, spawn }: ThreadOptions = 
     await run("packB", [from, k, n, transB ? 1 : 0, to], { rows: panels, chunk: chunkOf(panels, 2), macs });
   };
 
+  // XᵀY of the float32 `data` parts in float64 (splitGram adds a SplitMatrix's remainders)
+  const gram32 = (x: Matrix, y: Matrix): Promise<Float64Array> =>
+    exclusive(async () => {
+      const [rows, kx, ky] = [x.rows, x.cols, y.cols];
+      if (rows === 0) return new Float64Array(kx * ky);
+      const [px, py, pc] = reserve([4 * x.data.length, y === x ? 0 : 4 * y.data.length, 8 * kx * ky]);
+      put(px, x.data);
+      if (y !== x) put(py, y.data);
+      const from = y === x ? px : py;
+      // one chunk per worker: each packs all of Y again, so fewer chunks pack less
+      const [c] = await run(
+        "gram",
+        [px, from, pc, rows, kx, ky],
+        { rows: kx, chunk: chunkOf(kx, 1), macs: rows * kx * ky },
+        [{ at: pc, rowBytes: 8 * ky }],
+      );
+      return new Float64Array(c);
+    });
+
   return {
     name: "wasm",
     instructions: variant.instructions,
@@ -270,23 +289,7 @@ export async function createWasmBackend({ threads = 1, spawn }: ThreadOptions = 
         ]);
         return matrix(m, n, new Float32Array(c));
       }),
-    gramF64: (x, y = x) =>
-      exclusive(async () => {
-        const [rows, kx, ky] = [x.rows, x.cols, y.cols];
-        if (rows === 0) return new Float64Array(kx * ky);
-        const [px, py, pc] = reserve([4 * x.data.length, y === x ? 0 : 4 * y.data.length, 8 * kx * ky]);
-        put(px, x.data);
-        if (y !== x) put(py, y.data);
-        const from = y === x ? px : py;
-        // one chunk per worker: each packs all of Y again, so fewer chunks pack less
-        const [c] = await run(
-          "gram",
-          [px, from, pc, rows, kx, ky],
-          { rows: kx, chunk: chunkOf(kx, 1), macs: rows * kx * ky },
-          [{ at: pc, rowBytes: 8 * ky }],
-        );
-        return new Float64Array(c);
-      }),
+    gramF64: (x, y = x) => splitGram(gram32, x, y),
     topK: (queries, gallery, k, cosine) =>
       exclusive(async () => {
         const [m, n, d] = [queries.rows, gallery.rows, queries.cols];
