@@ -1,9 +1,11 @@
 /**
  * `npm run bench`: every benchmark, each against its peer (numpy) run in the same process tree.
- * `npm run bench -- gemm measure` runs only the named ones (gemm, measure, score, losses, train, scale, cluster);
+ * `npm run bench -- gemm measure` runs only the named ones (gemm, measure, score, losses, train, scale, apply,
+ * cluster);
  * `--large` adds measure on 100,000 pairs (minutes). The scale benchmark needs ≈ 8.2 GB of free space in
  * the temporary folder.
  */
+import { benchApply } from "./apply.js";
 import { benchCluster } from "./cluster.js";
 import { benchGemm } from "./gemm.js";
 import { benchLosses } from "./losses.js";
@@ -19,6 +21,7 @@ const BENCHMARKS: Record<string, () => string[] | Promise<string[]>> = {
   losses: benchLosses,
   train: benchTrain,
   scale: benchScale,
+  apply: benchApply,
   cluster: benchCluster,
 };
 const named = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));

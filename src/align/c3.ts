@@ -46,8 +46,14 @@ export const c3: AlignMethod<C3State> = {
     }),
   },
   apply: (state, m, side) => subtractMean(state, m, side, "c3"),
-  augment: (state, m, side, seed = state.seed) =>
-    noisyRows(subtractMean(state, m, side, "c3"), state.sigma2, seed + (side === "a" ? 0 : 1), "c3 augment"),
+  augment: (state, m, side, seed = state.seed, firstRow = 0) =>
+    noisyRows(
+      subtractMean(state, m, side, "c3"),
+      state.sigma2,
+      seed + (side === "a" ? 0 : 1),
+      "c3 augment",
+      firstRow,
+    ),
   stateSchema: (dim) =>
     (center.stateSchema(dim) as z.ZodObject).extend({ sigma2: z.number().min(0), seed: z.number().int() }),
 };

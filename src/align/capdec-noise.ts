@@ -32,8 +32,8 @@ export const capdecNoise: AlignMethod<CapDecNoiseState> = {
   fit: async (a, _b, params) => capdecState(a.cols, params),
   fitStats: { moments: false, fit: (stats, params) => capdecState(stats.dim, params) },
   apply: unchanged,
-  augment: (state, m, side, seed = state.seed) =>
-    noisyRows(unchanged(state, m, side), state.sigma2, seed, "capdec-noise augment"),
+  augment: (state, m, side, seed = state.seed, firstRow = 0) =>
+    noisyRows(unchanged(state, m, side), state.sigma2, seed, "capdec-noise augment", firstRow),
   stateSchema: () => z.object({ sigma2: z.number().min(0), seed: z.number().int() }),
 };
 

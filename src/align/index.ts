@@ -45,7 +45,7 @@ export function alignParams(
   const out: Record<string, number> = {};
   for (const [name, spec] of Object.entries(method.params)) out[name] = spec.default;
   for (const [name, raw] of Object.entries(given)) {
-    const spec = method.params[name];
+    const spec = Object.hasOwn(method.params, name) ? method.params[name] : undefined;
     const known = Object.keys(method.params);
     if (!spec)
       throw new InputError(
@@ -134,9 +134,9 @@ export function applyAlign(state: AlignState, m: Matrix, side: Side): Matrix {
 
 /**
  * The training-time augmentation of a fitted state (c3, capdec-noise) on rows of one side, with the noise
- * seeded by `seed` (default: the state's); unit rows.
+ * seeded by `seed` (default: the state's) and each row's index (`firstRow` + its row in m); unit rows.
  */
-export function augmentAlign(state: AlignState, m: Matrix, side: Side, seed?: number): Matrix {
+export function augmentAlign(state: AlignState, m: Matrix, side: Side, seed?: number, firstRow = 0): Matrix {
   validateAlignState(state, "align state");
   assertFinite(m, `${state.kind} augment`);
   const method = alignMethod(state.kind);
@@ -146,7 +146,7 @@ export function augmentAlign(state: AlignState, m: Matrix, side: Side, seed?: nu
       `a state of a training-time augmentation (${augmentationMethods().join(", ")})`,
       `a ${state.kind} state`,
     );
-  return method.augment(state, m, side, seed);
+  return method.augment(state, m, side, seed, firstRow);
 }
 
 /** The kinds that are training-time augmentations: `apply` is their inference transform, `augment` their noise. */

@@ -51,9 +51,10 @@ export interface AlignMethod<S extends AlignState = AlignState> {
   apply(state: S, m: Matrix, side: Side): Matrix;
   /**
    * A training-time augmentation (C3's corrupt, CapDec's noise), where the method is one: `apply`'s rows with
-   * noise seeded by `seed` (default: the state's), for training a decoder on; `apply` stays the inference transform.
+   * noise seeded by `seed` (default: the state's) and each row's index, counted from `firstRow` (default 0) —
+   * so a file transformed in chunks gets the noise it gets whole; `apply` stays the inference transform.
    */
-  augment?(state: S, m: Matrix, side: Side, seed?: number): Matrix;
+  augment?(state: S, m: Matrix, side: Side, seed?: number, firstRow?: number): Matrix;
   /** Schema of the state's own fields for dimension `dim` (kind, version, dim are checked for every method). */
   stateSchema(dim: number): z.ZodType;
 }

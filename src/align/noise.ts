@@ -11,10 +11,13 @@ export function addNoise(row: Float64Array, sigma2: number, seed: number, index:
   for (let j = 0; j < row.length; j++) row[j] += rng.normal(0, std);
 }
 
-/** Unit rows `m` with N(0, σ²) added per coordinate (row i's noise seeded by `seed` and i), renormalised. */
-export function noisyRows(m: Matrix, sigma2: number, seed: number, where: string): Matrix {
+/**
+ * Unit rows `m` with N(0, σ²) added per coordinate (row i's noise seeded by `seed` and its index
+ * firstRow + i), renormalised.
+ */
+export function noisyRows(m: Matrix, sigma2: number, seed: number, where: string, firstRow = 0): Matrix {
   return mapRows(m, m.cols, where, (row, out, i) => {
     out.set(row);
-    addNoise(out, sigma2, seed, i);
+    addNoise(out, sigma2, seed, firstRow + i);
   });
 }

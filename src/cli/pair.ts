@@ -7,7 +7,7 @@ import { duckdbPairStats } from "../io/duckdb.js";
 import { type PairSample, streamPairStats } from "../io/stream.js";
 import { openPairTable, type PairTableFlags, pairNames, readAll } from "../io/tables.js";
 import { type GroupFlags, readPairGroups } from "./groups.js";
-import { parseRowRange, parseStreamFlags } from "./options.js";
+import { clickhouseWait, parseRowRange, parseStreamFlags } from "./options.js";
 import { stderrProgress } from "./progress.js";
 
 /** The flags that name a paired embedding set. */
@@ -69,6 +69,8 @@ export interface StatisticsFlags extends PairFlags {
   duckdb?: string;
   clickhouse?: string;
   table?: string;
+  timeout: string;
+  duckdbExternalAccess?: boolean;
 }
 
 /**
@@ -97,6 +99,7 @@ export async function pairStatistics(
     if (!flags.table) throw new InputError("--clickhouse", "--table naming the table to read", "none");
     return clickhousePairStats(flags.clickhouse, {
       ...options,
+      ...clickhouseWait(flags.timeout),
       table: flags.table,
       aCol: flags.aCol,
       bCol: flags.bCol,
@@ -108,6 +111,7 @@ export async function pairStatistics(
       aCol: flags.aCol,
       bCol: flags.bCol,
       table: flags.table,
+      externalAccess: flags.duckdbExternalAccess,
     });
   }
   const reader = await openPairTable(file, flags, command);

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { Command, CommanderError } from "commander";
-import { InputError } from "../core/errors.js";
+import { escapeControls, InputError } from "../core/errors.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
 
@@ -31,7 +31,11 @@ export async function buildProgram(only?: string): Promise<Command> {
     .version(version, "-V, --version")
     .showSuggestionAfterError()
     .enablePositionalOptions()
-    .exitOverride();
+    .exitOverride()
+    // commander's own errors repeat arguments: their control characters are escaped line by line
+    .configureOutput({
+      outputError: (text, write) => write(text.split("\n").map(escapeControls).join("\n")),
+    });
   const names =
     only !== undefined && Object.hasOwn(COMMANDS, only)
       ? [only]

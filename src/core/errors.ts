@@ -4,14 +4,41 @@ import type { z } from "zod";
 export class InputError extends Error {
   override readonly name = "InputError";
 
-  /** Builds the message "<where>: expected <expected>; got <actual>". */
+  /** Builds the message "<where>: expected <expected>; got <actual>", control characters escaped. */
   constructor(
     readonly where: string,
     readonly expected: string,
     readonly actual: string,
   ) {
-    super(`${where}: expected ${expected}; got ${actual}`);
+    // paths and file contents end up in a terminal: no escape sequences, and the message stays one line
+    super(escapeControls(`${where}: expected ${expected}; got ${actual}`));
   }
+}
+
+const CONTROL_NAMES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/** `text` with C0/C1 control characters and DEL written as \n, \r, \t or \xHH. */
+export function escapeControls(text: string): string {
+  return text.replace(
+    /\p{Cc}/gu,
+    (c) => CONTROL_NAMES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
+/** A value found in the input, rendered short for an error message (even when too deep to stringify). */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return "no value";
+  let text: string;
+  if (typeof value === "string") text = JSON.stringify(value);
+  // JSON would show NaN and ±Infinity as null, and has no bigints
+  else if (typeof value !== "object" || value === null) text = String(value);
+  else
+    try {
+      text = JSON.stringify(value);
+    } catch {
+      text = `${Array.isArray(value) ? "a list" : "an object"} too deeply nested (or holding bigints) to show`;
+    }
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }
 
 /** Throws an InputError unless `ok` holds. */

@@ -4,7 +4,7 @@
  * of start-up: 95 modules).
  */
 import { z } from "zod";
-import { base64ToFloat64 } from "../core/compensated.js";
+import { base64ToFloat64, compensatedValue } from "../core/compensated.js";
 import { check, parseJson, validated } from "../core/errors.js";
 import { type GapStats, type GapSums, keptSums, MAX_MOMENT_DIM, sumLength } from "./stats.js";
 
@@ -71,6 +71,7 @@ export function parseStats(input: string | unknown, where: string): GapStats {
       return [k, { hi, lo }];
     }),
   ) as unknown as GapSums;
+  checkConsistent(decoded, n, dim, where);
   return {
     kind: "gapkit.stats",
     version: 1,
@@ -80,4 +81,43 @@ export function parseStats(input: string | unknown, where: string): GapStats {
     sums: decoded,
     ...(provenance && { provenance }),
   };
+}
+
+/**
+ * Refuses sums that no n unit rows could give (a hand-edited or corrupt part would be merged silently):
+ * Σ‖x̂‖² in [0, n], |Σ â·b̂| ≤ n, ‖Σ x̂‖ ≤ n, and a second moment's diagonal ≥ 0 with trace Σ‖x̂‖².
+ */
+function checkConsistent(sums: GapSums, n: number, dim: number, where: string): void {
+  const slack = 1e-6 * Math.max(n, 1); // rounding of n float32 rows
+  const within = (name: string, value: number, low: number, high: number, what: string) =>
+    check(
+      value >= low - slack && value <= high + slack,
+      `${where} sums.${name}`,
+      what,
+      () => `${value} with n = ${n}`,
+    );
+  const scalar = (name: "pairedCos" | "squaresA" | "squaresB") => compensatedValue(sums[name])[0];
+  within("squaresA", scalar("squaresA"), 0, n, "a sum of squared norms in [0, n]");
+  within("squaresB", scalar("squaresB"), 0, n, "a sum of squared norms in [0, n]");
+  within("pairedCos", scalar("pairedCos"), -n, n, "a sum of cosines in [−n, n]");
+  for (const side of ["a", "b"] as const) {
+    const norm = Math.hypot(...compensatedValue(sums[side]));
+    within(side, norm, 0, n, "a sum of unit rows, of norm at most n");
+    const moment = sums[side === "a" ? "aa" : "bb"];
+    if (!moment) continue;
+    const m = compensatedValue(moment);
+    const diagonal = Array.from({ length: dim }, (_, j) => m[j * dim + j]);
+    const negative = diagonal.findIndex((v) => v < -slack);
+    check(negative < 0, `${where} sums.${side}${side}`, "a second moment with a diagonal ≥ 0", () =>
+      String(diagonal[negative]),
+    );
+    const squares = scalar(side === "a" ? "squaresA" : "squaresB");
+    const trace = diagonal.reduce((t, v) => t + v, 0);
+    check(
+      Math.abs(trace - squares) <= slack + 1e-9 * Math.abs(squares),
+      `${where} sums.${side}${side}`,
+      `a second moment whose trace is sums.squares${side.toUpperCase()} (${squares})`,
+      () => String(trace),
+    );
+  }
 }

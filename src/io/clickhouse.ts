@@ -40,50 +40,89 @@ interface Server {
   close(): Promise<void>;
 }
 
-async function connect(url: string): Promise<Server> {
+/** How long to wait for a ClickHouse server, and whom to tell while waiting. */
+export interface ClickhouseWait {
+  /** The longest wait for an answer to a request, connecting included (default 30 s): ms of silence. */
+  timeoutMs?: number;
+  /** Called about once a second while a request waits for its answer. */
+  onWait?: (waitedMs: number, timeoutMs: number, origin: string) => void;
+}
+
+/** The default of ClickhouseWait.timeoutMs. */
+export const CLICKHOUSE_TIMEOUT_MS = 30_000;
+
+/** The server's URL, parsed: http(s) with a host, and user and password that percent-decode. */
+function parseServerUrl(url: string): { origin: string; username: string; password: string } {
+  const expected = "the server's HTTP URL, e.g. http://127.0.0.1:8123";
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new InputError(
-      "--clickhouse",
-      "the server's HTTP URL, e.g. http://127.0.0.1:8123",
-      JSON.stringify(url),
-    );
+    throw new InputError("--clickhouse", expected, JSON.stringify(url));
   }
+  check(
+    (parsed.protocol === "http:" || parsed.protocol === "https:") && parsed.hostname !== "",
+    "--clickhouse",
+    expected,
+    () =>
+      parsed.protocol === "http:" || parsed.protocol === "https:"
+        ? "a URL without a host"
+        : `a ${parsed.protocol} URL`,
+  );
+  try {
+    return {
+      origin: parsed.origin,
+      username: decodeURIComponent(parsed.username) || "default",
+      password: decodeURIComponent(parsed.password),
+    };
+  } catch {
+    throw new InputError("--clickhouse", "a user and password in valid percent-encoding", "a malformed %");
+  }
+}
+
+async function connect(url: string, wait: ClickhouseWait = {}): Promise<Server> {
+  const { origin, username, password } = parseServerUrl(url);
+  const timeoutMs = wait.timeoutMs ?? CLICKHOUSE_TIMEOUT_MS;
   const { createClient, ClickHouseLogLevel } = await import("@clickhouse/client");
   const client: ClickHouseClient = createClient({
-    url: parsed.origin,
-    username: decodeURIComponent(parsed.username) || "default",
-    password: decodeURIComponent(parsed.password),
-    request_timeout: 600_000,
+    url: origin,
+    username,
+    password,
+    request_timeout: timeoutMs,
     log: { level: ClickHouseLogLevel.OFF }, // failures become InputErrors; nothing else to print
   });
   // the client's errors carry the server's message (its code is lost): keep the first line
   const fail = (error: unknown): never => {
+    const message = firstLine(error);
     throw new InputError(
-      `--clickhouse ${parsed.origin}`,
+      `--clickhouse ${origin}`,
       "a reachable server that runs the query",
-      firstLine(error),
+      /^Timeout error/.test(message) ? `no answer within ${timeoutMs / 1000} s (--timeout)` : message,
     );
   };
+  // a request's promise, with onWait called each second until it settles
+  const waiting = async <T>(request: () => Promise<T>): Promise<T> => {
+    const start = Date.now();
+    const timer = wait.onWait
+      ? setInterval(() => wait.onWait?.(Date.now() - start, timeoutMs, origin), 1000)
+      : undefined;
+    try {
+      return await request();
+    } catch (error) {
+      return fail(error);
+    } finally {
+      clearInterval(timer);
+    }
+  };
   return {
-    rows: async (query) => {
-      try {
-        return (await (await client.query({ query, format: "JSONEachRow" })).json()) as Row[];
-      } catch (error) {
-        return fail(error);
-      }
-    },
-    command: async (query) => {
-      try {
+    rows: (query) =>
+      waiting(async () => (await (await client.query({ query, format: "JSONEachRow" })).json()) as Row[]),
+    command: (query) =>
+      waiting(async () => {
         await client.command({ query });
-      } catch (error) {
-        fail(error);
-      }
-    },
-    insert: async (query, body) => {
-      try {
+      }),
+    insert: (query, body) =>
+      waiting(async () => {
         const { Readable } = await import("node:stream");
         const { stream } = await client.exec({
           query,
@@ -92,20 +131,14 @@ async function connect(url: string): Promise<Server> {
         });
         stream.resume();
         await new Promise((resolve, reject) => stream.on("end", resolve).on("error", reject));
-      } catch (error) {
-        fail(error);
-      }
-    },
-    binary: async (query) => {
-      try {
+      }),
+    binary: (query) =>
+      waiting(async () => {
         const { stream } = await client.exec({ query });
         const chunks: Buffer[] = [];
         for await (const chunk of stream) chunks.push(chunk as Buffer);
         return Buffer.concat(chunks);
-      } catch (error) {
-        return fail(error);
-      }
-    },
+      }),
     close: () => client.close(),
   };
 }
@@ -175,7 +208,7 @@ export function fromRowBinary(bytes: Uint8Array, dim: number, where: string): [M
 }
 
 /** Options for clickhouseLoad. */
-export interface ClickhouseLoadOptions {
+export interface ClickhouseLoadOptions extends ClickhouseWait {
   table: string;
   /** Create the table first: on a cluster, a MergeTree `<table>_local` per shard and `<table>` over them. */
   create?: boolean;
@@ -194,6 +227,7 @@ async function createShardTables(
   cluster: string,
   ddl: (table: string) => string,
   local: string,
+  wait: ClickhouseWait,
 ) {
   try {
     await server.command(ddl(`${local} ON CLUSTER ${cluster}`));
@@ -232,7 +266,7 @@ async function createShardTables(
     const shardUrl = new URL(base);
     shardUrl.hostname = host;
     shardUrl.port = port;
-    const node = await connect(shardUrl.toString());
+    const node = await connect(shardUrl.toString(), wait);
     try {
       await node.command(ddl(local));
     } finally {
@@ -249,7 +283,7 @@ export async function clickhouseLoad(
 ): Promise<number> {
   const table = checkIdentifier(options.table, "--table");
   const cluster = options.cluster === undefined ? undefined : checkIdentifier(options.cluster, "--cluster");
-  const server = await connect(url);
+  const server = await connect(url, options);
   const decoder = await openChunkDecoder(reader.spec);
   try {
     if (options.create) {
@@ -257,7 +291,7 @@ export async function clickhouseLoad(
       const mergeTree = (name: string) =>
         `CREATE TABLE IF NOT EXISTS ${name} ${columns} ENGINE = MergeTree ORDER BY id`;
       if (cluster) {
-        await createShardTables(server, url, cluster, mergeTree, `${table}_local`);
+        await createShardTables(server, url, cluster, mergeTree, `${table}_local`, options);
         await server.command(
           `CREATE TABLE IF NOT EXISTS ${table} ${columns} ENGINE = Distributed(${cluster}, currentDatabase(), ${table}_local, id)`,
         );
@@ -279,7 +313,7 @@ export async function clickhouseLoad(
 }
 
 /** Options for clickhousePairStats. */
-export interface ClickhouseStatsOptions {
+export interface ClickhouseStatsOptions extends ClickhouseWait {
   table: string;
   aCol?: string;
   bCol?: string;
@@ -300,7 +334,7 @@ export async function clickhousePairStats(
     checkIdentifier(options.aCol ?? "a", "--a-col"),
     checkIdentifier(options.bCol ?? "b", "--b-col"),
   ];
-  const server = await connect(url);
+  const server = await connect(url, options);
   try {
     const described = new Map(
       (await server.rows(`DESCRIBE TABLE ${table}`)).map((r) => [String(r.name), String(r.type)]),
@@ -363,13 +397,13 @@ export async function clickhousePairStats(
 /** ReAlign's centroid over the table's B rows (n of them), summed by the server (see realignCentroidQuery). */
 export async function clickhouseRealignCentroid(
   url: string,
-  options: { table: string; bCol?: string },
+  options: ClickhouseWait & { table: string; bCol?: string },
   anchors: { meanA: number[]; meanB: number[]; scale: number },
   n: number,
 ): Promise<number[]> {
   const table = checkIdentifier(options.table, "--table", true);
   const bCol = checkIdentifier(options.bCol ?? "b", "--b-col");
-  const server = await connect(url);
+  const server = await connect(url, options);
   try {
     const dim = anchors.meanA.length;
     const rows = await server.rows(realignCentroidQuery(CLICKHOUSE, table, { list: bCol }, dim, anchors));

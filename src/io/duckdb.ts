@@ -3,6 +3,7 @@
  * DuckDB's own threads), from a .duckdb database or a Parquet glob. @duckdb/node-api is an optional
  * dependency, loaded only here.
  */
+import { resolve } from "node:path";
 import { check, InputError } from "../core/errors.js";
 import { matrix } from "../core/matrix.js";
 import type { GapStats } from "../gap/stats.js";
@@ -27,6 +28,11 @@ export interface DuckdbOptions {
   /** Also fetch a sample of up to this many pairs (all of them, in order, when the set is no larger). */
   sample?: number;
   seed?: number;
+  /**
+   * Let the source reach other files and URLs (default false: a database reads only itself — a view over
+   * read_csv('…') fails — and a Parquet glob only the files under its folder).
+   */
+  externalAccess?: boolean;
 }
 
 type Connection = Awaited<
@@ -58,13 +64,23 @@ export async function duckdbPairStats(
     "a .duckdb file or a Parquet file or glob (*.parquet)",
     () => JSON.stringify(source),
   );
+  const external = options.externalAccess ?? false;
   let connection: Connection;
   try {
-    const instance = await duckdb.DuckDBInstance.create(
-      isDatabase ? source : ":memory:",
-      isDatabase ? { access_mode: "READ_ONLY" } : {},
-    );
+    const instance = await duckdb.DuckDBInstance.create(isDatabase ? source : ":memory:", {
+      ...(isDatabase && { access_mode: "READ_ONLY" }),
+      ...(!external && { autoinstall_known_extensions: "false", autoload_known_extensions: "false" }),
+      ...(isDatabase && !external && { enable_external_access: "false" }),
+    });
     connection = await instance.connect();
+    // a glob needs file access: only to its folder, and set before external access goes off for good
+    if (!isDatabase && !external)
+      for (const statement of [
+        `SET allowed_directories = [${literal(globFolder(source))}]`,
+        "SET enable_external_access = false",
+        "SET lock_configuration = true",
+      ])
+        await connection.run(statement);
   } catch (e) {
     throw new InputError(source, "a DuckDB database DuckDB can open", (e as Error).message);
   }
@@ -72,7 +88,12 @@ export async function duckdbPairStats(
     try {
       return (await connection.runAndReadAll(sql)).getRowObjectsJS() as Rows;
     } catch (e) {
-      throw new InputError(source, "data DuckDB can read and sum", (e as Error).message.split("\n")[0]);
+      const message = (e as Error).message.split("\n")[0];
+      throw new InputError(
+        source,
+        "data DuckDB can read and sum",
+        /^Permission Error/.test(message) ? `${message} (--duckdb-external-access allows it)` : message,
+      );
     }
   };
   try {
@@ -116,6 +137,12 @@ export async function duckdbPairStats(
   } finally {
     connection.closeSync();
   }
+}
+
+/** The folder of a glob's fixed part (before the first wildcard), absolute, with a trailing slash. */
+function globFolder(glob: string): string {
+  const fixed = glob.slice(0, glob.search(/[*?[{]|$/));
+  return `${resolve(fixed.slice(0, fixed.lastIndexOf("/") + 1) || ".")}/`;
 }
 
 async function tableOf(

@@ -150,7 +150,11 @@ export interface SkippedImage {
 export async function embedImages(
   model: ClipModel,
   images: readonly ImageSource[],
-  options: EmbedOptions & { skipBad?: boolean } = {},
+  options: EmbedOptions & {
+    skipBad?: boolean;
+    /** Reads an image given by path (Node: readImageFile, a size-checked regular file); else transformers.js does. */
+    read?: (path: string) => Promise<Blob>;
+  } = {},
 ): Promise<{ embeddings: Matrix; skipped: SkippedImage[] }> {
   const tower = model.image;
   if (!tower) throw new InputError("embedImages", "a model loaded with its image tower", "none");
@@ -163,11 +167,15 @@ export async function embedImages(
     const decoded: Transformers.RawImage[] = [];
     for (const [offset, source] of images.slice(start, start + batch).entries()) {
       try {
-        decoded.push(await RawImage.read(source));
+        const image = typeof source === "string" && options.read ? await options.read(source) : source;
+        decoded.push(await RawImage.read(image));
       } catch (error) {
         const name = source instanceof Blob ? `blob ${start + offset}` : String(source);
         const reason = firstLine(error);
-        if (!options.skipBad) throw new InputError(name, "a readable JPEG, PNG or WebP image", reason);
+        if (!options.skipBad)
+          throw error instanceof InputError
+            ? error
+            : new InputError(name, "a readable JPEG, PNG or WebP image", reason);
         skipped.push({ index: start + offset, source: name, reason });
       }
     }

@@ -151,24 +151,40 @@ export function serializeNpy(arr: NpyInput): Uint8Array {
   if (count !== arr.data.length) {
     throw new InputError(where, `${count} values for shape ${shapeRepr(shape)}`, `${arr.data.length}`);
   }
-  const descr = `${info.size === 1 ? "|" : "<"}${dtype}`;
+  const head = npyHeaderBytes(shape, dtype);
+  const payload = littleEndianBytes(arr.data, dtype);
+  const out = new Uint8Array(head.length + payload.length);
+  out.set(head);
+  out.set(payload, head.length);
+  return out;
+}
+
+/**
+ * The .npy header (magic, version, padded dict) of a C-order array of `shape` and `dtype`: what precedes
+ * the little-endian data, for a writer that streams the data after it.
+ */
+export function npyHeaderBytes(shape: readonly number[], dtype: NpyDtype): Uint8Array {
+  const descr = `${DTYPES[dtype].size === 1 ? "|" : "<"}${dtype}`;
   let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeRepr(shape)}, }`;
   if (shape.length) header += " ".repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - String(shape[0]).length));
-  const payload = littleEndianBytes(arr.data, dtype);
   // numpy pads with ALIGN spaces (not 0) when the header is already aligned; we must match byte for byte
   const pad = (preamble: number) =>
     `${header}${" ".repeat(ALIGN - ((preamble + header.length + 1) % ALIGN))}\n`;
   let [version, preamble, padded] = [1, 10, pad(10)];
   if (padded.length > 0xffff) [version, preamble, padded] = [2, 12, pad(12)];
-  const out = new Uint8Array(preamble + padded.length + payload.length);
+  const out = new Uint8Array(preamble + padded.length);
   out.set(MAGIC);
   out[6] = version;
   const view = new DataView(out.buffer);
   if (version === 1) view.setUint16(8, padded.length, true);
   else view.setUint32(8, padded.length, true);
   for (let i = 0; i < padded.length; i++) out[preamble + i] = padded.charCodeAt(i);
-  out.set(payload, preamble + padded.length);
   return out;
+}
+
+/** float32 values as the little-endian bytes of an .npy's data (a copy). */
+export function float32Bytes(data: Float32Array): Uint8Array {
+  return littleEndianBytes(data, "f4");
 }
 
 /** A rank-2 array as a float32 Matrix (other numeric dtypes are converted; f4 data is shared, not copied). */

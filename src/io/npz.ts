@@ -1,4 +1,4 @@
-import { type UnzipFileInfo, unzipSync, type Zippable, zipSync } from "fflate";
+import { type UnzipFileInfo, unzipSync, ZipPassThrough, type Zippable, zipSync } from "fflate";
 import { InputError } from "../core/errors.js";
 import {
   DEFAULT_MAX_BYTES,
@@ -46,8 +46,13 @@ export function parseNpz(
     throw new InputError(current, "a readable zip member", errorText(e));
   }
   const out = new Map<string, NdArray>();
-  for (const m of members)
-    out.set(m.name.slice(0, -4), parseNpy(files[m.name], `${name}/${m.name}`, options));
+  for (const m of members) {
+    const where = `${name}/${m.name}`;
+    const found = crc32(files[m.name]);
+    if (found !== m.crc)
+      throw new InputError(where, `data with the CRC-32 its zip entry records (${hex(m.crc)})`, hex(found));
+    out.set(m.name.slice(0, -4), parseNpy(files[m.name], where, options));
+  }
   return out;
 }
 
@@ -64,8 +69,10 @@ export function serializeNpz(
   return zipSync(files);
 }
 
-function listMembers(bytes: Uint8Array, name: string): UnzipFileInfo[] {
+/** The archive's entries in central-directory order, with the CRC-32 each records. */
+function listMembers(bytes: Uint8Array, name: string): (UnzipFileInfo & { crc: number })[] {
   const members: UnzipFileInfo[] = [];
+  let crcs: number[];
   try {
     unzipSync(bytes, {
       filter: (f) => {
@@ -73,11 +80,45 @@ function listMembers(bytes: Uint8Array, name: string): UnzipFileInfo[] {
         return false;
       },
     });
+    crcs = centralCrcs(bytes);
   } catch (e) {
     throw new InputError(name, "a zip archive (.npz)", errorText(e));
   }
-  return members.filter((m) => !m.name.endsWith("/"));
+  return members.map((m, i) => ({ ...m, crc: crcs[i] })).filter((m) => !m.name.endsWith("/"));
 }
+
+/**
+ * The CRC-32 of each central-directory entry, found as fflate's unzipSync finds the entries (it reads
+ * but does not check them): the end record, the zip64 one if present, then entry after entry.
+ */
+function centralCrcs(bytes: Uint8Array): number[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const u16 = (at: number) => view.getUint16(at, true);
+  const u32 = (at: number) => view.getUint32(at, true);
+  let end = bytes.length - 22;
+  while (u32(end) !== 0x06054b50) end--;
+  let [count, offset] = [u16(end + 8), u32(end + 16)];
+  if (end >= 20 && u32(end - 20) === 0x07064b50) {
+    const zip64 = u32(end - 12);
+    if (u32(zip64) === 0x06064b50) [count, offset] = [u32(zip64 + 32), u32(zip64 + 48)];
+  }
+  const crcs: number[] = [];
+  for (let i = 0; i < count; i++) {
+    crcs.push(u32(offset + 16));
+    offset += 46 + u16(offset + 28) + u16(offset + 30) + u16(offset + 32);
+  }
+  return crcs;
+}
+
+/** The CRC-32 of `data`, computed by fflate: a ZipPassThrough takes its input's CRC as it passes. */
+function crc32(data: Uint8Array): number {
+  const pass = new ZipPassThrough("");
+  pass.ondata = () => {};
+  pass.push(data, true);
+  return pass.crc >>> 0;
+}
+
+const hex = (crc: number) => `0x${crc.toString(16).padStart(8, "0")}`;
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);

@@ -4,7 +4,6 @@
  * are merged in chunk order — so the answer does not depend on the number of workers.
  */
 import { createHash } from "node:crypto";
-import { open } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { basename } from "node:path";
 import { Worker } from "node:worker_threads";
@@ -14,6 +13,7 @@ import { hashUniform } from "../core/rng.js";
 import { kernelArena } from "../gap/first-order.js";
 import { type GapStats, mergeStats, pairStats, type StatsSource, withMoments } from "../gap/stats.js";
 import { type UnitRows, unitRows } from "../gap/unit-rows.js";
+import { openRegularFile } from "./files.js";
 import {
   type ChunkDecoder,
   openChunkDecoder,
@@ -346,7 +346,7 @@ async function fileSource(paths: string[]): Promise<StatsSource> {
   const head = createHash("sha256");
   let bytes = 0;
   for (const path of paths) {
-    const handle = await open(path, "r");
+    const handle = await openRegularFile(path);
     try {
       bytes += (await handle.stat()).size;
       const { buffer, bytesRead } = await handle.read(new Uint8Array(HEAD_BYTES), 0, HEAD_BYTES, 0);

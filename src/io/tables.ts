@@ -4,12 +4,12 @@
  * into raw chunks cheaply (bytes, row ranges); `openChunkDecoder` turns a chunk into float32 rows and may
  * run in a worker, so the expensive part (parsing text, decoding Parquet pages) spreads over cores.
  */
-import { type FileHandle, open } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import { extname } from "node:path";
-import { check, InputError } from "../core/errors.js";
+import { check, describeValue as describe, InputError } from "../core/errors.js";
 import { type Matrix, matrix } from "../core/matrix.js";
 import { checkPairShapes } from "../gap/metrics.js";
-import { readArrayFile } from "./files.js";
+import { openRegularFile, readArrayFile } from "./files.js";
 import {
   DEFAULT_MAX_BYTES,
   decodeNpyFloats,
@@ -108,18 +108,9 @@ export interface ChunkDecoder {
  */
 export async function openTable(path: string, columns: (string | undefined)[]): Promise<TableReader> {
   const format = tableFormat(path);
-  if (format === "parquet") return openParquet(path, format, pairColumns(columns));
-  let handle: FileHandle;
+  const handle = await openRegularFile(path);
   try {
-    handle = await open(path, "r");
-  } catch (e) {
-    throw new InputError(path, "a readable file", (e as Error).message);
-  }
-  try {
-    const stat = await handle.stat();
-    check(stat.isFile(), path, "a regular file", () =>
-      stat.isDirectory() ? "a directory" : "another kind of file",
-    );
+    if (format === "parquet") return await openParquet(handle, path, format, pairColumns(columns));
     if (format === "npy") return await openNpy(handle, path, columns);
     if (format === "arrow") return await openArrow(handle, path, format, pairColumns(columns));
     return await openText(handle, path, format, pairColumns(columns));
@@ -187,11 +178,15 @@ export async function openChunkDecoder(spec: TableSpec): Promise<ChunkDecoder> {
   const toMatrices = (arrays: Float32Array[]) =>
     arrays.map((data) => matrix(data.length / spec.dim, spec.dim, data));
   if (spec.format === "parquet") {
-    const parquet = await parquetFile(spec.path);
+    const handle = await openRegularFile(spec.path);
+    const parquet = await parquetFile(handle, spec.path).catch(async (e) => {
+      await handle.close();
+      throw e;
+    });
     return {
       decode: async (chunk) =>
         chunk.floats ? toMatrices(chunk.floats) : toMatrices(await parquet.read(spec, chunk)),
-      close: async () => {},
+      close: parquet.close,
     };
   }
   const parse = spec.format === "csv" ? (await import("csv-parse/sync")).parse : undefined;
@@ -222,16 +217,21 @@ export async function readAll(reader: TableReader): Promise<{ spec: TableSpec; c
   const decoder = await openChunkDecoder(reader.spec);
   const parts: Matrix[][] = [];
   const perRow = reader.spec.dim * reader.spec.columns.length * 4;
+  // where the format states its rows, a table too large to hold is refused before any of it is read
+  const fits = (rows: number, found: () => string) =>
+    check(
+      rows * perRow <= DEFAULT_MAX_BYTES,
+      reader.spec.path,
+      `at most ${DEFAULT_MAX_BYTES} bytes of rows to hold in memory (a single paired file streams without limit)`,
+      found,
+    );
   let rows = 0;
   try {
+    const stated = reader.spec.rows;
+    if (stated !== undefined) fits(stated, () => `${stated} rows of ${perRow} bytes`);
     for await (const chunk of reader.chunks(65536)) {
       rows += chunk.rows;
-      check(
-        rows * perRow <= DEFAULT_MAX_BYTES,
-        reader.spec.path,
-        `at most ${DEFAULT_MAX_BYTES} bytes of rows to hold in memory (a single paired file streams without limit)`,
-        () => `more than ${rows - chunk.rows} rows`,
-      );
+      fits(rows, () => `more than ${rows - chunk.rows} rows`);
       parts.push(await decoder.decode(chunk));
     }
   } finally {
@@ -310,10 +310,20 @@ function preview(names: string[]): string {
 }
 
 function number(value: unknown, at: () => string): number {
-  const v = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-  if (typeof v !== "number" || !Number.isFinite(v))
-    throw new InputError(at(), "a finite number", JSON.stringify(value) ?? String(value));
-  return v;
+  if (typeof value !== "number" || !Number.isFinite(value))
+    throw new InputError(at(), "a finite number", describe(value));
+  return value;
+}
+
+// JSON's number grammar: no hex, no "Infinity", no blanks or signs a typo might leave
+const DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/** A CSV cell as a number: a decimal like -1.5e-3 (JSON's grammar), finite. */
+function decimal(cell: string | undefined, at: () => string): number {
+  const value = cell !== undefined && DECIMAL.test(cell) ? Number(cell) : Number.NaN;
+  if (!Number.isFinite(value))
+    throw new InputError(at(), "a finite decimal number like -1.5e-3", describe(cell));
+  return value;
 }
 
 /** Copies a list of d numbers into out at offset, with errors naming the row and column. */
@@ -324,12 +334,6 @@ function putList(value: unknown, dim: number, out: Float32Array, offset: number,
   if (list.length !== dim)
     throw new InputError(at(), `a list of ${dim} numbers (the first row's length)`, `${list.length}`);
   for (let j = 0; j < dim; j++) out[offset + j] = number(list[j], () => `${at()} element ${j}`);
-}
-
-function describe(value: unknown): string {
-  if (value === undefined) return "no value";
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
 }
 
 function dimOf(path: string, layout: ColumnLayout, first: (name: string) => unknown, flag: string): number {
@@ -462,15 +466,20 @@ function memoryTable(spec: TableSpec, columns: Matrix[]): TableReader {
 
 // ---------------------------------------------------------------- Parquet (hyparquet)
 
-async function parquetFile(path: string) {
-  const { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } = await import(
-    "hyparquet"
-  );
+async function parquetFile(handle: FileHandle, path: string) {
+  const { parquetMetadataAsync, parquetReadObjects, parquetSchema } = await import("hyparquet");
   const { compressors } = await import("hyparquet-compressors");
-  let file: Awaited<ReturnType<typeof asyncBufferFromFile>>;
+  const { size } = await handle.stat();
+  const file = {
+    byteLength: size,
+    async slice(start: number, end = size): Promise<ArrayBuffer> {
+      const out = new Uint8Array(Math.max(0, Math.min(end, size) - start));
+      await readFully(handle, out, start, path);
+      return out.buffer;
+    },
+  };
   let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
   try {
-    file = await asyncBufferFromFile(path);
     metadata = await parquetMetadataAsync(file);
   } catch (e) {
     throw new InputError(path, "a Parquet file", (e as Error).message);
@@ -494,6 +503,7 @@ async function parquetFile(path: string) {
     names: fields.map((f) => f.element.name),
     isList: (name: string) => (fields.find((f) => f.element.name === name)?.children.length ?? 0) > 0,
     readRows,
+    close: () => handle.close(),
     /** The chunk's rows of every requested column, decoded. */
     async read(spec: TableSpec, chunk: RawChunk): Promise<Float32Array[]> {
       const names = spec.columns.flatMap((l) =>
@@ -518,11 +528,12 @@ async function parquetFile(path: string) {
 }
 
 async function openParquet(
+  handle: FileHandle,
   path: string,
   format: TableFormat,
   columns: (string | undefined)[],
 ): Promise<TableReader> {
-  const parquet = await parquetFile(path);
+  const parquet = await parquetFile(handle, path);
   const layouts = columns.map((c, i) => resolveColumn(path, parquet.names, c, parquet.isList, FLAGS[i]));
   check(
     layouts.every((l) => l.kind !== "row"),
@@ -564,7 +575,7 @@ async function openParquet(
       }
       if (rows > 0) yield { first, rows };
     },
-    close: async () => {},
+    close: parquet.close,
   };
 }
 
@@ -733,9 +744,16 @@ function readBudget(handle: FileHandle, size: number): FileHandle {
 // ---------------------------------------------------------------- JSONL and CSV
 
 const TEXT_BLOCK = 1 << 22;
+/** The longest line read: a row of 1,000,000 numbers in full float64 precision. */
+const MAX_LINE_BYTES = 2 ** 25;
 
 /** Lines of a text file, cut into chunks of `chunkRows` complete lines (a last line without "\n" counts). */
-async function* textChunks(handle: FileHandle, start: number, chunkRows: number): AsyncGenerator<RawChunk> {
+async function* textChunks(
+  handle: FileHandle,
+  path: string,
+  start: number,
+  chunkRows: number,
+): AsyncGenerator<RawChunk> {
   let data: Uint8Array = new Uint8Array(0);
   let first = 0;
   let position = start;
@@ -768,6 +786,12 @@ async function* textChunks(handle: FileHandle, start: number, chunkRows: number)
     }
     data = data.slice(cut);
     scan -= cut;
+    check(
+      data.length - scan <= MAX_LINE_BYTES,
+      `${path} row ${first + lines}`,
+      `a line of at most ${MAX_LINE_BYTES} bytes`,
+      () => `more than ${data.length - scan}`,
+    );
   }
 }
 
@@ -826,7 +850,9 @@ function decodeJsonl(spec: TableSpec, chunk: RawChunk): Float32Array[] {
 /** Parses CSV lines with csv-parse (quoting, escaping); a list cell holds "[x, y, …]" or "x y …". */
 function csvRecords(text: string, path: string, firstRow: number, parse: CsvParse): string[][] {
   try {
-    return parse(text, { relax_column_count: true, skip_empty_lines: false }) as string[][];
+    // both line ends, even mixed: a CRLF file's last line may have gained a bare "\n" (textChunks)
+    const options = { relax_column_count: true, skip_empty_lines: false, record_delimiter: ["\r\n", "\n"] };
+    return parse(text, options) as string[][];
   } catch (e) {
     throw new InputError(`${path} near row ${firstRow}`, "valid CSV", (e as Error).message);
   }
@@ -842,7 +868,7 @@ function listCell(cell: string | undefined, at: () => string): unknown {
       throw new InputError(at(), "a list like [0.1, 0.2, …]", describe(cell));
     }
   }
-  return text === "" ? [] : text.split(/[\s;,]+/);
+  return text === "" ? [] : text.split(/[\s;,]+/).map((x, j) => decimal(x, () => `${at()} element ${j}`));
 }
 
 type CsvParse = typeof import("csv-parse/sync").parse;
@@ -871,7 +897,7 @@ function decodeCsv(spec: TableSpec, chunk: RawChunk, parse: CsvParse): Float32Ar
     spec.columns.forEach((layout, c) => {
       if (layout.kind === "row")
         for (let j = 0; j < dim; j++)
-          outs[c][i * dim + j] = number(record[j], () => `${where(path, row)} field ${j}`);
+          outs[c][i * dim + j] = decimal(record[j], () => `${where(path, row)} field ${j}`);
       else if (layout.kind === "list")
         putList(
           listCell(record[index(layout.name)], () => where(path, row, layout.name)),
@@ -882,7 +908,7 @@ function decodeCsv(spec: TableSpec, chunk: RawChunk, parse: CsvParse): Float32Ar
         );
       else if (layout.kind === "wide")
         layout.names.forEach((name, j) => {
-          outs[c][i * dim + j] = number(record[index(name)], () => where(path, row, name));
+          outs[c][i * dim + j] = decimal(record[index(name)], () => where(path, row, name));
         });
     });
   });
@@ -896,8 +922,10 @@ async function openText(
   columns: (string | undefined)[],
 ): Promise<TableReader> {
   const firstLines: string[] = [];
-  for await (const chunk of textChunks(handle, 0, 2)) {
+  let firstLineBytes = 0; // with its line end and any byte-order mark, which linesOf drops
+  for await (const chunk of textChunks(handle, path, 0, 2)) {
     firstLines.push(...linesOf(chunk));
+    firstLineBytes = (chunk.text?.indexOf(10) ?? 0) + 1;
     break;
   }
   check(firstLines.length > 0, path, "at least one line", () => "an empty file");
@@ -927,7 +955,8 @@ async function openText(
     check(head !== undefined, path, "a CSV header or data row on the first line", () =>
       JSON.stringify(firstLines[0]),
     );
-    const numeric = head.every((cell) => cell.trim() !== "" && Number.isFinite(Number(cell)));
+    // a header has no cell that even looks like a number: "0x10,2" is a data row with a bad cell
+    const numeric = head.some((cell) => cell.trim() !== "" && Number.isFinite(Number(cell)));
     const header = numeric ? null : head.map((h) => h.trim());
     const data = numeric ? head : second;
     check(data !== undefined, path, "a data row after the CSV header", () => "only the header");
@@ -947,7 +976,7 @@ async function openText(
         ? data.length
         : dimOf(path, l, (name) => listCell(data[names.indexOf(name)], () => where(path, 0, name)), FLAGS[i]),
     );
-    const headerBytes = header ? new TextEncoder().encode(`${firstLines[0]}\n`).length : 0;
+    const headerBytes = header ? firstLineBytes : 0;
     spec = {
       path,
       format,
@@ -959,7 +988,7 @@ async function openText(
   const start = spec.csv?.headerBytes ?? 0;
   return {
     spec,
-    chunks: (chunkRows) => textChunks(handle, start, chunkRows),
+    chunks: (chunkRows) => textChunks(handle, path, start, chunkRows),
     close: () => handle.close(),
   };
 }

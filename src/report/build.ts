@@ -123,7 +123,11 @@ export async function buildReport(a: Matrix, b: Matrix, options: ReportOptions):
     const r = i % umapRows;
     return Array.from(src.data.subarray(r * a.cols, (r + 1) * a.cols));
   });
-  const embedding = new UMAP({ nComponents: 2, nNeighbors: 15, random: () => rng.uniform() }).fit(umapInput);
+  // umap-js needs more points than neighbours: a small set (≤ 7 pairs) gets fewer neighbours
+  const neighbours = Math.min(15, umapInput.length - 1);
+  const embedding = new UMAP({ nComponents: 2, nNeighbors: neighbours, random: () => rng.uniform() }).fit(
+    umapInput,
+  );
   sections.push({
     title: "UMAP of both modalities",
     reading: "A non-linear 2-D map (seeded): neighbourhoods are kept, distances between clusters are not.",
@@ -138,7 +142,7 @@ export async function buildReport(a: Matrix, b: Matrix, options: ReportOptions):
         "UMAP of A and B",
       ),
     ),
-    note: `${umapRows} pairs, nNeighbors 15.`,
+    note: `${umapRows} pairs, nNeighbors ${neighbours}.`,
   });
   progress(3);
 

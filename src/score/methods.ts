@@ -20,6 +20,8 @@ export interface ScoreParams {
 /** The defaults of the literature: k = 10 (CSLS), τ = 0.01 (dual softmax, QB-Norm). */
 export const DEFAULT_SCORE_PARAMS: ScoreParams = { k: 10, tau: 0.01 };
 
+const [MIN_TAU, MAX_TAU] = [1e-4, 100];
+
 /** The methods that use each parameter. */
 export const SCORE_PARAM_METHODS: Readonly<Record<keyof ScoreParams, readonly ScoreMethod[]>> = {
   k: ["csls"],
@@ -28,7 +30,7 @@ export const SCORE_PARAM_METHODS: Readonly<Record<keyof ScoreParams, readonly Sc
 
 /**
  * Parses named parameters (values as text, e.g. from `--param k=5`) for `methods`: k an integer ≥ 1, tau a
- * number > 0, each used by at least one of the methods.
+ * number in [1e-4, 100], each used by at least one of the methods.
  */
 export function parseScoreParams(
   given: Readonly<Record<string, string>>,
@@ -54,7 +56,8 @@ export function parseScoreParams(
     const [valid, expected] =
       key === "k"
         ? [Number.isSafeInteger(value) && value >= 1, "an integer ≥ 1"]
-        : [Number.isFinite(value) && value > 0, "a finite number > 0"];
+        : // below 1e-4, s/τ in the log-sum-exp leaves no precision for the differences between scores
+          [value >= MIN_TAU && value <= MAX_TAU, `a number in [${MIN_TAU}, ${MAX_TAU}]`];
     check(valid, `score ${key}`, expected, () => JSON.stringify(text));
     out[key] = value;
   }

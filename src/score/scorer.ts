@@ -78,6 +78,17 @@ export function parseScorer(text: string, where = "scorer"): ScorerState {
     "isotonic x and y of equal length",
     () => "different lengths",
   );
+  if (state.calibration.type === "isotonic") {
+    const { x, y } = state.calibration;
+    // rawProbability's binary search and interpolation assume a non-decreasing step function
+    const bad = x.findIndex((v, i) => i > 0 && (v < x[i - 1] || y[i] < y[i - 1]));
+    check(
+      bad < 0,
+      `${where} calibration`,
+      "isotonic x and y both non-decreasing",
+      () => `x ${x[bad - 1]}, ${x[bad]} and y ${y[bad - 1]}, ${y[bad]} at ${bad - 1}, ${bad}`,
+    );
+  }
   check(
     state.method !== "qb-norm" || state.bank !== undefined,
     where,

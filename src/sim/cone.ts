@@ -32,12 +32,18 @@ export const coneMlp: Experiment = {
   summary: "mean cosine of random-MLP outputs per layer: the cone narrows with depth",
   reproduces: "Mind the Gap, Fig. 2(b)",
   params: {
-    n: { kind: "integer", default: 1000, min: 2, doc: "Gaussian input points" },
-    dim: { kind: "integer", default: 512, min: 1, doc: "input and layer width d" },
+    n: { kind: "integer", default: 1000, min: 2, max: 10_000, doc: "Gaussian input points" },
+    dim: { kind: "integer", default: 512, min: 1, max: 1024, doc: "input and layer width d" },
     layers: { kind: "integer", default: 10, min: 1, max: 100, doc: "layers act(W·x + b), W, b ~ N(0, 1/d)" },
     activation: { kind: "choice", default: "relu", choices: Object.keys(ACTIVATIONS), doc: "activation" },
     bias: { kind: "boolean", default: true, doc: "leave out the bias b (it is added by default)" },
-    models: { kind: "integer", default: 5, min: 1, doc: "independently seeded MLPs (spread over models)" },
+    models: {
+      kind: "integer",
+      default: 5,
+      min: 1,
+      max: 100,
+      doc: "independently seeded MLPs (spread over models)",
+    },
     seed: { kind: "integer", default: 0, doc: "seed of inputs and weights" },
   },
   async run(p, onProgress) {
@@ -78,11 +84,11 @@ export const coneInits: Experiment = {
   summary: "the same data through many random MLPs: each init is its own narrow cone (with a 2-D PCA)",
   reproduces: "Mind the Gap, Fig. 2(c)",
   params: {
-    n: { kind: "integer", default: 1000, min: 2, doc: "Gaussian input points" },
-    dim: { kind: "integer", default: 512, min: 2, doc: "width d" },
+    n: { kind: "integer", default: 1000, min: 2, max: 10_000, doc: "Gaussian input points" },
+    dim: { kind: "integer", default: 512, min: 2, max: 1024, doc: "width d" },
     layers: { kind: "integer", default: 10, min: 1, max: 100, doc: "layers per MLP" },
-    models: { kind: "integer", default: 25, min: 2, doc: "independently seeded MLPs" },
-    pcaPoints: { kind: "integer", default: 100, min: 1, doc: "points per model in the PCA" },
+    models: { kind: "integer", default: 25, min: 2, max: 100, doc: "independently seeded MLPs" },
+    pcaPoints: { kind: "integer", default: 100, min: 1, max: 1000, doc: "points per model in the PCA" },
     seed: { kind: "integer", default: 0, doc: "seed" },
   },
   async run(p, onProgress) {

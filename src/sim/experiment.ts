@@ -3,8 +3,20 @@ import type { NdArray } from "../io/npy.js";
 
 /** A parameter of an experiment, as the CLI exposes it (`--name value`). */
 export type ExperimentParam =
-  | { kind: "integer" | "number"; default: number; doc: string; min?: number; max?: number }
-  | { kind: "numbers"; default: number[]; doc: string }
+  /** An integer within [min, max] (by default the safe integers, as for a seed); bounds keep memory and time sane. */
+  | { kind: "integer"; default: number; doc: string; min?: number; max?: number }
+  | { kind: "number"; default: number; doc: string; min: number; max: number }
+  /** A list of at most maxCount numbers within [min, max], empty only where allowEmpty. */
+  | {
+      kind: "numbers";
+      default: number[];
+      doc: string;
+      min: number;
+      max: number;
+      maxCount: number;
+      integer?: boolean;
+      allowEmpty?: boolean;
+    }
   | { kind: "choice"; default: string; choices: readonly string[]; doc: string }
   | { kind: "boolean"; default: boolean; doc: string }
   /** A (2, N, d) embedding file, loaded by the caller and passed in as a pair. */
@@ -46,3 +58,15 @@ export const UNIT_PARAM: ExperimentParam = {
   default: false,
   doc: "the λ values are distances δ along the unit gap direction Δ/‖Δ‖, as Mind the Gap's code shifts (λ = δ/‖Δ‖; its landscape grid is -5:4.75:0.25)",
 };
+
+/** Bounds of a gap-shift sweep's λ values: each is a full pass over the rows. */
+export const LAMBDAS = { kind: "numbers", min: -1000, max: 1000, maxCount: 1000, doc: "λ values" } as const;
+
+/** Bounds of a list of temperatures τ (logit scale 1/τ up to 10⁴). */
+export const TEMPERATURES = {
+  kind: "numbers",
+  min: 1e-4,
+  max: 100,
+  maxCount: 100,
+  doc: "temperatures τ",
+} as const;

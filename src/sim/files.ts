@@ -1,7 +1,7 @@
 import type { Matrix } from "../core/matrix.js";
 import { measure } from "../gap/measure.js";
 import { LANDSCAPE_LAMBDAS, lossLandscape } from "../losses/landscape.js";
-import { type Experiment, UNIT_PARAM } from "./experiment.js";
+import { type Experiment, LAMBDAS, TEMPERATURES, UNIT_PARAM } from "./experiment.js";
 
 type Pair = { a: Matrix; b: Matrix };
 
@@ -32,8 +32,8 @@ export const landscape: Experiment = {
   reproduces: "Mind the Gap, Fig. 3",
   params: {
     file: { kind: "pair", required: true, doc: "(2, N, d) embeddings" },
-    temperatures: { kind: "numbers", default: [0.01, 0.02, 0.1, 1], doc: "temperatures τ" },
-    lambdas: { kind: "numbers", default: LANDSCAPE_LAMBDAS, doc: "gap shifts λ (with unit: distances δ)" },
+    temperatures: { ...TEMPERATURES, default: [0.01, 0.02, 0.1, 1] },
+    lambdas: { ...LAMBDAS, default: LANDSCAPE_LAMBDAS, doc: "gap shifts λ (with unit: distances δ)" },
     unit: UNIT_PARAM,
   },
   async run(p, onProgress) {

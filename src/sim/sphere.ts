@@ -12,6 +12,8 @@ function onSphere(azimuth: number, polar: number): number[] {
 
 const AZIMUTHS = [-20, 0, 20, 40, 60, 80];
 
+const SCALES = { kind: "numbers", min: 1e-4, max: 1e4, maxCount: 100, doc: "logit scales 1/τ" } as const;
+
 /**
  * Symmetric CLIP loss of float64 points, row i of `a` matched to row labels[i] of `b` (b is reordered so
  * the partner sits on the diagonal; for a swap, which is its own inverse, rows and columns agree).
@@ -53,13 +55,30 @@ export const sphere: Experiment = {
     "six image/text pairs on S²: CLIP loss vs the text points' elevation, and whether training keeps a gap",
   reproduces: "Mind the Gap, Fig. 3 (3-D simulation)",
   params: {
-    scales: { kind: "numbers", default: [1, 5, 35, 50, 100], doc: "logit scales 1/τ" },
-    swap: { kind: "numbers", default: [], doc: "two pair indices to mismatch, e.g. 0,1" },
-    steps: { kind: "integer", default: 200, min: 0, doc: "gradient-descent steps of the training variant" },
-    lr: { kind: "number", default: 0.05, min: 0, doc: "learning rate of the training variant" },
+    scales: { ...SCALES, default: [1, 5, 35, 50, 100] },
+    swap: {
+      kind: "numbers",
+      default: [],
+      min: 0,
+      max: 5,
+      maxCount: 2,
+      integer: true,
+      allowEmpty: true,
+      doc: "two pair indices to mismatch, e.g. 0,1",
+    },
+    steps: {
+      kind: "integer",
+      default: 200,
+      min: 0,
+      max: 100_000,
+      doc: "gradient-descent steps of the training variant",
+    },
+    lr: { kind: "number", default: 0.05, min: 0, max: 100, doc: "learning rate of the training variant" },
     initialTheta: {
       kind: "number",
       default: 30,
+      min: -180,
+      max: 180,
       doc: "initial elevation gap (degrees) of the training variant",
     },
   },
@@ -137,8 +156,8 @@ export const mismatch: Experiment = {
   summary: "two 9-point circles at ±z: CLIP loss vs z, with and without two swapped labels",
   reproduces: "Mind the Gap, appendix simulation (mismatched pairs)",
   params: {
-    scales: { kind: "numbers", default: [1, 5, 10, 50, 100, 500, 1000], doc: "logit scales 1/τ" },
-    points: { kind: "integer", default: 100, min: 2, doc: "z values in linspace(−1, 1)" },
+    scales: { ...SCALES, default: [1, 5, 10, 50, 100, 500, 1000] },
+    points: { kind: "integer", default: 100, min: 2, max: 100_000, doc: "z values in linspace(−1, 1)" },
   },
   async run(p, onProgress) {
     const count = p.points as number;

@@ -4,7 +4,7 @@ import { zeroShot } from "../eval/zero-shot.js";
 import { bagOfWords } from "../io/bag-of-words.js";
 import { DIGIT_PROMPTS } from "../io/digit-captions.js";
 import { embed, initTraining, SMALL_TRAIN_CONFIG, splitRows, train } from "../train/trainer.js";
-import type { Experiment, LabelledPairs } from "./experiment.js";
+import { type Experiment, type LabelledPairs, TEMPERATURES } from "./experiment.js";
 
 const HELD_OUT = 0.2;
 
@@ -46,8 +46,8 @@ export const trainTemperature: Experiment = {
   reproduces: "Mind the Gap, Sec. 4.1 (temperature keeps the gap)",
   params: {
     data: dataParam,
-    temperatures: { kind: "numbers", default: [0.01, 0.02, 0.1], doc: "fixed temperatures τ" },
-    epochs: { kind: "integer", default: 8, min: 1, doc: "epochs per run" },
+    temperatures: { ...TEMPERATURES, maxCount: 20, default: [0.01, 0.02, 0.1], doc: "fixed temperatures τ" },
+    epochs: { kind: "integer", default: 8, min: 1, max: 1000, doc: "epochs per run" },
     seed: { kind: "integer", default: 0, doc: "seed of data, initialisation and batches" },
   },
   async run(p, onProgress) {
@@ -89,7 +89,7 @@ export const bind: Experiment = {
   reproduces: "ImageBind (Girdhar et al. 2023), emergent zero-shot alignment",
   params: {
     data: dataParam,
-    epochs: { kind: "integer", default: 8, min: 1, doc: "epochs of each training run" },
+    epochs: { kind: "integer", default: 8, min: 1, max: 1000, doc: "epochs of each training run" },
     seed: { kind: "integer", default: 0, doc: "seed" },
   },
   async run(p, onProgress) {

@@ -6,7 +6,7 @@ import { createRng } from "../core/rng.js";
 import { classEmbeddings, zeroShot } from "../eval/zero-shot.js";
 import type { NdArray } from "../io/npy.js";
 import { toMatrix } from "../io/npy.js";
-import { type Experiment, type ParamValues, UNIT_PARAM } from "./experiment.js";
+import { type Experiment, LAMBDAS, type ParamValues, UNIT_PARAM } from "./experiment.js";
 
 /** A labelled image set with one embedding per class (templates already averaged). */
 interface LabelledSet {
@@ -23,11 +23,12 @@ function integerLabels(arr: NdArray, name: string, rows: number): Int32Array {
     `a 1-d array of ${rows} labels`,
     () => `shape (${arr.shape.join(", ")})`,
   );
-  const out = Int32Array.from(arr.data as ArrayLike<number | bigint>, Number);
-  for (const [i, v] of out.entries())
-    if (!Number.isInteger(v) || v < 0)
-      throw new InputError(name, "non-negative integer labels", `${v} at ${i}`);
-  return out;
+  // checked before the conversion to Int32, which would truncate 1.5 to 1 and wrap 2³²
+  const values = Array.from(arr.data as ArrayLike<number | bigint>, Number);
+  for (const [i, v] of values.entries())
+    if (!Number.isInteger(v) || v < 0 || v > 2 ** 31 - 1)
+      throw new InputError(name, "non-negative integer labels below 2³¹", `${v} at ${i}`);
+  return Int32Array.from(values);
 }
 
 /** Class embeddings from a (C, d) file, or (C, T, d) prompt templates averaged per class. */
@@ -117,9 +118,8 @@ export const shiftEval: Experiment = {
     ...fileParams,
     labels: { kind: "array", required: false, doc: "(N,) integer class labels" },
     lambdas: {
-      kind: "numbers",
+      ...LAMBDAS,
       default: Array.from({ length: 21 }, (_, i) => Number((-1 + i * 0.1).toFixed(1))),
-      doc: "λ values",
     },
     unit: UNIT_PARAM,
     validation: {
@@ -208,11 +208,18 @@ export const fairness: Experiment = {
   params: {
     ...fileParams,
     groups: { kind: "array", required: false, doc: "(N,) integer group of each image" },
-    harmful: { kind: "numbers", default: [4, 5], doc: "indices of the harmful classes" },
-    lambdas: {
+    harmful: {
       kind: "numbers",
+      default: [4, 5],
+      min: 0,
+      max: 10_000,
+      maxCount: 1000,
+      integer: true,
+      doc: "indices of the harmful classes",
+    },
+    lambdas: {
+      ...LAMBDAS,
       default: Array.from({ length: 21 }, (_, i) => Number((-1 + i * 0.1).toFixed(1))),
-      doc: "λ values",
     },
     unit: UNIT_PARAM,
     seed: { kind: "integer", default: 0, doc: "seed of the synthetic set" },

@@ -14,6 +14,11 @@ export interface Checkpoint {
     inputDims: { a: number; b: number };
     epoch: number;
     optimizerStep: number;
+    /**
+     * The SHA-256 (hex) of the weights file saved with this metadata, which is written before it: a
+     * checkpoint torn by a crash between the two (new weights, old metadata) is refused.
+     */
+    weightsSha256?: string;
   };
   arrays: Record<string, NdArray>;
 }
@@ -84,18 +89,31 @@ const metaSchema = z.object({
   inputDims: z.object({ a: positiveInt.max(1_000_000), b: positiveInt.max(1_000_000) }),
   epoch: z.number().int().min(0),
   optimizerStep: z.number().int().min(0),
+  weightsSha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, "not a SHA-256 (64 hex digits)")
+    .optional(),
 });
 
 /**
  * Rebuilds a training state from a checkpoint (parsed state.json and the arrays of weights.npz), checking
- * the metadata's every field, every array's presence, dtype, shape and finiteness, and the optimiser
- * buffers against the parameters they belong to.
+ * the metadata's every field, the weights file's SHA-256 (`weightsSha256`, where the metadata records
+ * one), every array's presence, dtype, shape and finiteness, and the optimiser buffers against the
+ * parameters they belong to.
  */
 export function restoreCheckpoint(
-  checkpoint: { meta: unknown; arrays: Record<string, NdArray> },
+  checkpoint: { meta: unknown; arrays: Record<string, NdArray>; weightsSha256?: string },
   where: string,
 ): TrainState {
   const meta = validated(metaSchema, checkpoint.meta, where, "a gapkit-train checkpoint of version 1");
+  if (meta.weightsSha256 !== undefined && checkpoint.weightsSha256 !== undefined)
+    check(
+      meta.weightsSha256 === checkpoint.weightsSha256,
+      where,
+      `the weights its metadata records (SHA-256 ${meta.weightsSha256.slice(0, 12)}…)`,
+      () =>
+        `weights of SHA-256 ${checkpoint.weightsSha256?.slice(0, 12)}…: weights and metadata of different epochs, torn by an interrupted write`,
+    );
   const { arrays } = checkpoint;
   const config: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, ...meta.config };
   const values = (name: string, length: number): Float64Array => {

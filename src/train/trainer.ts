@@ -1,4 +1,4 @@
-import { check } from "../core/errors.js";
+import { check, InputError } from "../core/errors.js";
 import { getBackend } from "../core/gemm/index.js";
 import { type Matrix, matrix, selectRows, sliceRows } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
@@ -310,23 +310,38 @@ export async function train(
     for (let s = 0; s < perEpoch; s++) {
       lr = cosineSchedule(optimizer.state.step, total, { lr: config.lr, warmup: config.warmup });
       const rows = order.subarray(s * batch, (s + 1) * batch);
-      let loss = fused
-        ? await fused.step(selectRows(a, rows, batchA), selectRows(b, rows, batchB), lr)
-        : undefined;
-      if (loss === undefined) {
-        // no fused step, or a backend that turned out to run no graphs (onnxruntime failed to load)
-        fused?.sync();
-        fused = undefined;
-        const step = await lossAndGradients(state, params, a, b, rows);
-        optimizer.step(params, step.grads, lr);
-        if (!config.fixedTemperature)
-          clampScalar(
-            state.logScale.value,
-            config.loss === "itc" ? ITC_LOG_SCALE_RANGE : CLIP_LOG_SCALE_RANGE,
-          );
-        if (step.momentum) afterItcStep(state, step.momentum);
-        loss = step.loss;
+      // with a too-large learning rate the parameters overflow: a non-finite loss or tower output
+      const where = `train step ${optimizer.state.step + 1}`;
+      const diverged = (got: string) =>
+        new InputError(
+          where,
+          `a finite loss and tower outputs (a smaller --lr keeps them so; now ${config.lr})`,
+          got,
+        );
+      let loss: number | undefined;
+      try {
+        loss = fused
+          ? await fused.step(selectRows(a, rows, batchA), selectRows(b, rows, batchB), lr)
+          : undefined;
+        if (loss === undefined) {
+          // no fused step, or a backend that turned out to run no graphs (onnxruntime failed to load)
+          fused?.sync();
+          fused = undefined;
+          const step = await lossAndGradients(state, params, a, b, rows);
+          optimizer.step(params, step.grads, lr);
+          if (!config.fixedTemperature)
+            clampScalar(
+              state.logScale.value,
+              config.loss === "itc" ? ITC_LOG_SCALE_RANGE : CLIP_LOG_SCALE_RANGE,
+            );
+          if (step.momentum) afterItcStep(state, step.momentum);
+          loss = step.loss;
+        }
+      } catch (error) {
+        // the rows were checked before training: an InputError here is the towers' output
+        throw error instanceof InputError ? diverged(error.message) : error;
       }
+      if (!Number.isFinite(loss)) throw diverged(`a loss of ${loss}`);
       lossSum += loss;
       const gap = history.at(-1)?.gap;
       hooks.onStep?.(

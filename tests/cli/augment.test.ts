@@ -1,6 +1,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { readNpyFile } from "../../src/io/files.js";
+import { augmentAlign, fitAlign } from "../../src/align/index.js";
+import { matrix } from "../../src/core/matrix.js";
+import { createRng } from "../../src/core/rng.js";
+import { readNpyFile, writeNpyFile } from "../../src/io/files.js";
 import { gapkit, isUserError, scratchDir, writeMetricsPair } from "./run.js";
 
 const path = scratchDir("gapkit-augment-");
@@ -37,6 +40,27 @@ describe("gapkit align augment and the training-time augmentations", () => {
       "7",
     );
     expect(await read("seed7.npy")).not.toEqual(await read("noisy.npy"));
+  });
+
+  it("streams a file of several chunks to the rows the library gives whole (noise indexed by file row)", async () => {
+    const rng = createRng(5);
+    const [n, d] = [9000, 4]; // more than one chunk of 8192 rows
+    const data = Float32Array.from({ length: 2 * n * d }, () => rng.normal() + 0.5);
+    await writeNpyFile(path("big.npy"), { shape: [2, n, d], data });
+    const [a, b] = [matrix(n, d, data.subarray(0, n * d)), matrix(n, d, data.subarray(n * d))];
+    const state = await fitAlign("c3", a, b, { sigma2: 0.01, seed: 3 });
+    writeFileSync(path("big-c3.json"), JSON.stringify(state));
+    const r = await gapkit(
+      "align",
+      "augment",
+      path("big-c3.json"),
+      path("big.npy"),
+      "-o",
+      path("big-out.npy"),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const whole = [...augmentAlign(state, a, "a").data, ...augmentAlign(state, b, "b").data];
+    expect(Array.from((await readNpyFile(path("big-out.npy"))).data as Float32Array)).toEqual(whole);
   });
 
   it("refuses a state without a training-time augmentation, and a version-1 state, with one line", async () => {

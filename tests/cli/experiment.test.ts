@@ -41,7 +41,8 @@ describe("gapkit experiment", () => {
   it.each([
     [["cone-mlp", "--layers", "0"], /--layers: expected an integer in \[1, 100\]; got "0"/],
     [["cone-mlp", "--activation", "gelu"], /argument 'gelu' is invalid/],
-    [["sphere", "--swap", "0,9"], /--swap: expected two indices in 0\.\.5/],
+    [["sphere", "--swap", "0,9"], /--swap: expected integers in \[0, 5\]; got 9/],
+    [["sphere", "--swap", "0"], /--swap: expected two indices in 0\.\.5/],
     [["landscape"], /--file: expected a \(2, N, d\) embedding file; got none/],
     [["landscape", join(dir, "missing.npy")], /missing\.npy: expected a readable file/],
   ])("%j exits 2 with one line", async (args, message) => {

@@ -7,7 +7,8 @@ import { writeNpyFile } from "../../src/io/files.js";
 import { fixture } from "../helpers.js";
 
 const run = promisify(execFile);
-const cli = ["--import", "tsx", new URL("../../src/cli/main.ts", import.meta.url).pathname];
+/** Node's arguments that run the CLI from source (followed by the CLI's own). */
+export const cli = ["--import", "tsx", new URL("../../src/cli/main.ts", import.meta.url).pathname];
 
 /** Runs the CLI from source; resolves with the exit code and both streams. */
 export async function gapkit(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -54,9 +54,9 @@ describe("gapkit train", () => {
 
   it.each([
     [["--loss", "triplet"], /--loss: expected clip, siglip, supcon or itc/],
-    [["--widths", "16,0"], /--widths: expected positive integers/],
+    [["--widths", "16,0"], /--widths: expected integers in \[1, 4096\]; got 0/],
     [["--held-out", "1"], /--held-out: expected a fraction in \(0, 1\)/],
-    [["--lr", "-1"], /--lr: expected a number > 0/],
+    [["--lr", "-1"], /--lr: expected a number in \[1e-9, 1\]; got "-1"/],
     [["--resume", "/nonexistent"], /state\.json: expected a readable file/],
   ])("%j exits 2", async (args, message) => {
     const r = await gapkit(...base, path("pairs.npy"), ...args);

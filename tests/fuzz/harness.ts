@@ -1,5 +1,5 @@
 import fc from "fast-check";
-import { expect } from "vitest";
+import { afterAll, expect } from "vitest";
 import { InputError } from "../../src/core/errors.js";
 
 /**
@@ -85,7 +85,15 @@ export async function readerOutcome(attempt: () => unknown, describeInput: () =>
   await outcome(attempt, describeInput, false);
 }
 
+// inputs tried per test, printed when the test file ends (`npm run fuzz` reports them)
+const tried = new Map<string, number>();
+afterAll(() => {
+  for (const [test, inputs] of tried) console.log(`fuzz: ${test}: ${inputs} inputs`);
+});
+
 async function outcome(attempt: () => unknown, describeInput: () => string, finite: boolean): Promise<void> {
+  const test = expect.getState().currentTestName ?? "outside a test";
+  tried.set(test, (tried.get(test) ?? 0) + 1);
   let result: unknown;
   try {
     result = await attempt();

@@ -6,13 +6,14 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
-import { beforeAll, describe, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { InputError } from "../../src/core/errors.js";
 import { finalizeStats, mergeStats, pairStats, statsToJson } from "../../src/gap/stats.js";
 import { parseStats } from "../../src/gap/stats-json.js";
 import { parseNpy, serializeNpy, toPair } from "../../src/io/npy.js";
 import { parseNpz, serializeNpz } from "../../src/io/npz.js";
 import { streamPairStats } from "../../src/io/stream.js";
-import { openPairTable } from "../../src/io/tables.js";
+import { openPairTable, readAll, readTable } from "../../src/io/tables.js";
 import { initBackends } from "../../src/node.js";
 import { fixture, fromFixture } from "../helpers.js";
 import { cleanOutcome, FUZZ, type Mutation, mutate, mutation, RUNS, readerOutcome } from "./harness.js";
@@ -197,6 +198,163 @@ describe("fuzzing the readers", () => {
           () => text.slice(0, 200),
         );
       }),
+      FUZZ,
+    );
+  });
+
+  /** What reading `path` as one modality gives: its values, or the InputError's message. */
+  const readOne = async (path: string): Promise<number[] | string> => {
+    try {
+      return Array.from((await readTable(path, [undefined])).columns[0].data);
+    } catch (error) {
+      if (error instanceof InputError) return error.message;
+      throw error;
+    }
+  };
+
+  it("CSV cells: a cell reads as a number exactly when it is a finite JSON number, nothing around it", {
+    timeout: TIMEOUT,
+  }, async () => {
+    const cell = fc.oneof(
+      fc.double().map(String),
+      fc.integer().map((n) => `0x${n.toString(16)}`),
+      fc.constantFrom("1e", " 1", "1 ", "+1", ".5", "1.", "01", "-", "", "1e999", "NaN", "-0", "1E+2", "١"),
+      fc.string({ maxLength: 6 }),
+    );
+    const file = join(tmp, "cell.csv");
+    await fc.assert(
+      fc.asyncProperty(cell, async (text) => {
+        writeFileSync(file, `1,2\n2,"${text.replaceAll('"', '""')}"\n`);
+        const read = await readOne(file);
+        let expected: number | undefined;
+        try {
+          const value = JSON.parse(text);
+          if (typeof value === "number" && Number.isFinite(value) && !/\s/.test(text)) expected = value;
+        } catch {}
+        if (expected === undefined) expect(typeof read, `${JSON.stringify(text)} → ${read}`).toBe("string");
+        else expect(read).toEqual([1, 2, 2, Math.fround(expected)]);
+      }),
+      FUZZ,
+    );
+  });
+
+  it("JSONL values: an element reads only when it is a JSON number", { timeout: TIMEOUT }, async () => {
+    const file = join(tmp, "value.jsonl");
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.double().map(String), fc.constantFrom("1", " 2", "0x10")),
+        async (value) => {
+          const text = JSON.stringify(value);
+          writeFileSync(file, `[1, 2]\n[2, ${text}]\n`);
+          const read = await readOne(file);
+          const parsed = JSON.parse(text); // -0 is written as 0
+          if (typeof parsed === "number") expect(read).toEqual([1, 2, 2, Math.fround(parsed)]);
+          else expect(typeof read, `${JSON.stringify(value)} → ${read}`).toBe("string");
+        },
+      ),
+      FUZZ,
+    );
+  });
+
+  it("JSON nested deeper than any parser's stack: an InputError from the JSONL and stats readers", {
+    timeout: 60_000,
+  }, async () => {
+    // a few depths, not RUNS of them: each case is megabytes of brackets
+    const file = join(tmp, "deep.jsonl");
+    const row = '{"a": [1, 2], "b": [3, 4]}';
+    for (const depth of [100, 10_000, 200_000])
+      for (const [open, close] of [
+        ["[", "]"],
+        ['{"a":', "}"],
+        ['{"a": [', "]}"],
+      ])
+        for (const first of [true, false]) {
+          const deep = `${open.repeat(depth)}1${close.repeat(depth)}`;
+          writeFileSync(file, `${(first ? [deep, row] : [row, deep]).join("\n")}\n`);
+          const name = () => `depth ${depth} of ${open}, ${first ? "first" : "second"} row`;
+          await readerOutcome(() => statsOfFile(file), name);
+          await readerOutcome(() => readTable(file, [undefined]), name);
+          await readerOutcome(() => parseStats(deep, "part.json"), name);
+        }
+  });
+
+  it("text tables with CRLF line ends and a UTF-8 byte-order mark read as the plain file", {
+    timeout: Math.max(30_000, RUNS * 60),
+  }, async () => {
+    const value = fc.double({ min: -1e6, max: 1e6, noNaN: true, noDefaultInfinity: true });
+    // d ≥ 2: a list cell of one number reads as a plain number column
+    const table = fc.integer({ min: 2, max: 3 }).chain((d) =>
+      fc.array(
+        fc.record({
+          a: fc.array(value, { minLength: d, maxLength: d }),
+          b: fc.array(value, { minLength: d, maxLength: d }),
+        }),
+        { minLength: 1, maxLength: 4 },
+      ),
+    );
+    const layouts = {
+      jsonl: (rows: { a: number[]; b: number[] }[]) => rows.map((r) => JSON.stringify(r)),
+      csv: (rows: { a: number[]; b: number[] }[]) => [
+        "a,b",
+        ...rows.map((r) => `"${r.a.join(" ")}","${r.b.join(" ")}"`),
+      ],
+      "wide.csv": (rows: { a: number[]; b: number[] }[]) => [
+        [...rows[0].a.map((_, j) => `a_${j}`), ...rows[0].b.map((_, j) => `b_${j}`)].join(","),
+        ...rows.map((r) => [...r.a, ...r.b].join(",")),
+      ],
+    };
+    await fc.assert(
+      fc.asyncProperty(
+        table,
+        fc.constantFrom(...(Object.keys(layouts) as (keyof typeof layouts)[])),
+        fc.boolean(),
+        fc.constantFrom(["", "\r\n"], ["\ufeff", "\n"], ["\ufeff", "\r\n"]),
+        async (rows, layout, finalEol, [bom, eol]) => {
+          const lines = layouts[layout](rows);
+          const ext = layout === "jsonl" ? "jsonl" : "csv";
+          const read = async (bom: string, eol: string) => {
+            const file = join(tmp, `eol.${ext}`);
+            writeFileSync(file, `${bom}${lines.join(eol)}${finalEol ? eol : ""}`);
+            const { columns } = await readAll(await openPairTable(file, {}, "fuzz"));
+            return columns.map((m) => Array.from(m.data));
+          };
+          const plain = await read("", "\n");
+          expect(await read(bom, eol), `${layout} ${JSON.stringify({ bom, eol })}`).toEqual(plain);
+        },
+      ),
+      FUZZ,
+    );
+  });
+
+  it(".npz: a stored member with any bit flipped fails its CRC; a deflated one fails or inflates unchanged", {
+    timeout: TIMEOUT,
+  }, async () => {
+    const { a } = small(4);
+    const x = { shape: [4, 12], data: a };
+    const archives = [false, true].map((compress) => serializeNpz({ x }, { compress }));
+    const memberStart = 30 + "x.npy".length; // the first local header, then the member's bytes
+    const centralStart = (zip: Uint8Array) => zip.length - 22 - (46 + "x.npy".length);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: 1 }),
+        fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
+        fc.integer({ min: 0, max: 7 }),
+        async (compressed, where, bit) => {
+          const zip = Uint8Array.from(archives[compressed]);
+          const at = memberStart + Math.floor(where * (centralStart(zip) - memberStart));
+          zip[at] ^= 1 << bit;
+          let data: ArrayLike<number> | undefined;
+          try {
+            data = parseNpz(zip, "f.npz").get("x")?.data as ArrayLike<number>;
+          } catch (error) {
+            if (!(error instanceof InputError)) throw error;
+          }
+          if (!compressed || data)
+            expect(data && Array.from(data), `byte ${at} bit ${bit}`).toEqual(
+              compressed ? Array.from(a) : undefined,
+            );
+        },
+      ),
       FUZZ,
     );
   });

@@ -729,11 +729,11 @@ describe("files", () => {
     expect(await readdir(sub)).toEqual(["out.bin"]);
   });
 
-  it("writeFileAtomic cleans up and throws an InputError when the rename fails", async () => {
+  it("writeFileAtomic refuses a directory and a missing folder with an InputError, leaving nothing", async () => {
     const sub = join(dir, "blocked");
     await mkdir(join(sub, "target"), { recursive: true });
     await expect(writeFileAtomic(join(sub, "target"), strToU8("x"))).rejects.toThrow(
-      /target: expected a writable file location; got E/,
+      /target: expected a file path; got a directory/,
     );
     expect(await readdir(sub)).toEqual(["target"]);
     await expect(writeFileAtomic(join(dir, "no", "such", "dir.npy"), strToU8("x"))).rejects.toThrow(

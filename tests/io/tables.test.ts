@@ -296,7 +296,7 @@ describe("malformed tables", () => {
     );
     await rejects(
       bad("c2.csv", "a_0,a_1,b_0,b_1\n1,2,3,4\n1,abc,3,4\n"),
-      /c2\.csv row 1, column "a_1": expected a finite number; got "abc"/,
+      /c2\.csv row 1, column "a_1": expected a finite decimal number like -1.5e-3; got "abc"/,
     );
     await rejects(
       bad("c3.csv", "x_0,x_1\n1,2\n"),

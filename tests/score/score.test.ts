@@ -299,8 +299,9 @@ describe("gapkit score", () => {
     [["eval", "PAIR", "--param", "k"], "--param: expected NAME=VALUE"],
     [["eval", "PAIR", "--param", "k=abc"], "score k: expected an integer ≥ 1"],
     [["eval", "PAIR", "--param", "k=2.5"], "score k: expected an integer ≥ 1"],
-    [["eval", "PAIR", "--param", "tau=-1"], "score tau: expected a finite number > 0"],
-    [["eval", "PAIR", "--param", "tau="], "score tau: expected a finite number > 0"],
+    [["eval", "PAIR", "--param", "tau=-1"], "score tau: expected a number in [0.0001, 100]"],
+    [["eval", "PAIR", "--param", "tau="], "score tau: expected a number in [0.0001, 100]"],
+    [["eval", "PAIR", "--param", "tau=1e-300"], "score tau: expected a number in [0.0001, 100]"],
     [
       ["eval", "PAIR", "--methods", "raw,zscore", "--param", "k=5"],
       "score parameter k: expected a method that uses it",

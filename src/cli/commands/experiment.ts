@@ -1,11 +1,14 @@
 import { type Command, Option } from "commander";
 import { InputError } from "../../core/errors.js";
-import { readArrayFile, readPairFile, writeFileAtomic } from "../../io/files.js";
+import { checkOutputPath, readArrayFile, readPairFile, writeFileAtomic } from "../../io/files.js";
 import { mnistPairs } from "../../io/mnist.js";
 import { EXPERIMENTS, type ExperimentParam, type ParamValues } from "../../sim/index.js";
-import { backendOption, initCliBackends, parseInteger, parseNumberList } from "../options.js";
+import { backendOption, initCliBackends, parseInteger, parseNumber, parseNumberList } from "../options.js";
 import { printResult } from "../output.js";
 import { stderrProgress } from "../progress.js";
+
+/** How many built-in image–caption pairs an experiment may load. */
+const BUILTIN_PAIRS = [10, 10_000] as const;
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -20,15 +23,21 @@ function option(name: string, spec: ExperimentParam): Option {
     case "array":
       return new Option(`${flag} <file.npy>`, spec.doc);
     case "builtin":
-      return new Option(`${flag} <pairs>`, spec.doc).default(String(spec.pairs));
-    case "numbers":
-      return new Option(`${flag} <list>`, `${spec.doc} (a,b,c or START:END:STEP)`).default(
-        spec.default.join(","),
+      return new Option(`${flag} <pairs>`, `${spec.doc} (in [${BUILTIN_PAIRS.join(", ")}])`).default(
+        String(spec.pairs),
       );
+    case "numbers":
+      return new Option(
+        `${flag} <list>`,
+        `${spec.doc} (a,b,c or START:END:STEP; at most ${spec.maxCount} ${spec.integer ? "integers" : "values"} in [${spec.min}, ${spec.max}])`,
+      ).default(spec.default.join(","));
     case "choice":
       return new Option(`${flag} <value>`, spec.doc).choices(spec.choices).default(spec.default);
     default:
-      return new Option(`${flag} <${spec.kind}>`, spec.doc).default(String(spec.default));
+      return new Option(
+        `${flag} <${spec.kind}>`,
+        spec.max === undefined ? spec.doc : `${spec.doc} (in [${spec.min}, ${spec.max}])`,
+      ).default(String(spec.default));
   }
 }
 
@@ -44,9 +53,9 @@ async function resolve(
     case "choice":
       return raw as boolean | string;
     case "numbers":
-      return parseNumberList(String(raw), flag);
+      return parseNumberList(String(raw), flag, spec);
     case "builtin":
-      return mnistPairs(parseInteger(String(raw), flag, 10, 10_000), seed);
+      return mnistPairs(parseInteger(String(raw), flag, ...BUILTIN_PAIRS), seed);
     case "pair":
     case "array":
       if (raw === undefined) {
@@ -59,22 +68,10 @@ async function resolve(
         return undefined;
       }
       return spec.kind === "pair" ? readPairFile(String(raw)) : readArrayFile(String(raw));
-    default: {
-      const value = Number(raw);
-      const ok =
-        String(raw).trim() !== "" &&
-        Number.isFinite(value) &&
-        (spec.kind === "number" || Number.isInteger(value)) &&
-        value >= (spec.min ?? Number.NEGATIVE_INFINITY) &&
-        value <= (spec.max ?? Number.POSITIVE_INFINITY);
-      if (!ok)
-        throw new InputError(
-          flag,
-          `${spec.kind === "integer" ? "an integer" : "a number"} in [${spec.min ?? "−∞"}, ${spec.max ?? "∞"}]`,
-          JSON.stringify(raw),
-        );
-      return value;
-    }
+    case "integer":
+      return parseInteger(String(raw), flag, spec.min, spec.max);
+    case "number":
+      return parseNumber(String(raw), flag, spec.min, spec.max);
   }
 }
 
@@ -107,7 +104,10 @@ export function registerExperiment(program: Command): void {
     for (const [name, spec] of Object.entries(exp.params)) command.addOption(option(name, spec));
     backendOption(command)
       .option("--json", "print the result as JSON")
-      .option("-o, --output <result.json>", "also write the JSON result to a file (atomically)")
+      .option(
+        "-o, --output <result.json>",
+        "also write the JSON result to a file (atomically; -: on stdout, instead of the summary)",
+      )
       .action(async (...args: unknown[]) => {
         const flags = args[files.length] as Record<string, unknown>;
         files.forEach(([name], i) => {
@@ -115,6 +115,7 @@ export function registerExperiment(program: Command): void {
             throw new InputError(`--${kebab(name)}`, "the file once, as an argument or as the flag", "both");
           flags[name] ??= args[i];
         });
+        if (flags.output) await checkOutputPath(String(flags.output), "--output");
         await initCliBackends(flags.backend as string | undefined);
         const params: ParamValues = {};
         // the built-in data set is sampled with the experiment's own seed
@@ -132,9 +133,10 @@ export function registerExperiment(program: Command): void {
             String(flags.output),
             new TextEncoder().encode(`${JSON.stringify(result)}\n`),
           );
-        printResult(result, flags.json as boolean | undefined, (r) =>
-          JSON.stringify(r.result, summaryReplacer, 1),
-        );
+        if (flags.output !== "-")
+          printResult(result, flags.json as boolean | undefined, (r) =>
+            JSON.stringify(r.result, summaryReplacer, 1),
+          );
       });
   }
 }

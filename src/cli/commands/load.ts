@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { InputError } from "../../core/errors.js";
 import { clickhouseLoad } from "../../io/clickhouse.js";
 import { openPairTable } from "../../io/tables.js";
-import { parseInteger } from "../options.js";
+import { clickhouseWait, parseInteger, TIMEOUT_OPTION } from "../options.js";
 import { printResult } from "../output.js";
 import { type PairFlags, pairOptions } from "../pair.js";
 import { stderrProgress } from "../progress.js";
@@ -23,7 +23,8 @@ export function registerLoad(program: Command): void {
       "create the table first (with --cluster: <table>_local on every shard and <table> over them)",
     )
     .option("--cluster <name>", "the cluster of the server's remote_servers to spread the rows over")
-    .option("--chunk-rows <n>", "rows per INSERT", "16384")
+    .option("--chunk-rows <n>", "rows per INSERT (in [1, 4194304])", "16384")
+    .option(...TIMEOUT_OPTION)
     .option("--json", "print the result as JSON")
     .action(
       async (
@@ -34,6 +35,7 @@ export function registerLoad(program: Command): void {
           create?: boolean;
           cluster?: string;
           chunkRows: string;
+          timeout: string;
           json?: boolean;
         },
       ) => {
@@ -44,6 +46,7 @@ export function registerLoad(program: Command): void {
             "no --create",
           );
         if (flags.rows) throw new InputError("load", "the whole file (no --rows)", flags.rows);
+        const wait = clickhouseWait(flags.timeout);
         const reader = await openPairTable(file, flags, "load");
         const progress = stderrProgress("load");
         const start = performance.now();
@@ -52,6 +55,7 @@ export function registerLoad(program: Command): void {
           create: flags.create,
           cluster: flags.cluster,
           chunkRows: parseInteger(flags.chunkRows, "--chunk-rows", 1, 2 ** 22),
+          ...wait,
           onProgress: (done, total) => progress(done, total ?? done, `${done} rows`),
         });
         const seconds = (performance.now() - start) / 1000;

@@ -48,7 +48,7 @@ export function registerMeasure(program: Command): void {
           .option("--vectors", "include the gap vector mean(A) − mean(B) in --json output")
           .option(
             "--pairwise-max <k>",
-            "uniformity and retrieval (with --duckdb/--clickhouse, the spectrum too) are exact up to K pairs, else estimated on a seeded uniform sample of K",
+            "uniformity and retrieval (with --duckdb/--clickhouse, the spectrum too) are exact up to K pairs, else estimated on a seeded uniform sample of K (K in [2, 1000000])",
             "20000",
           )
           .option("--seed <n>", "seed of the sample and its bootstrap", "0")

@@ -3,7 +3,7 @@ import { evaluateHeldOut, type HeldOutResult } from "../../align/evaluate.js";
 import { ALIGN_METHODS, alignMethod } from "../../align/index.js";
 import { InputError, parseJson } from "../../core/errors.js";
 import type { Matrix } from "../../core/matrix.js";
-import { readPairFile, readTextFile, writeFileAtomic } from "../../io/files.js";
+import { checkOutputPath, readPairFile, readTextFile, writeFileAtomic } from "../../io/files.js";
 import { buildReport } from "../../report/build.js";
 import { reportHtml } from "../../report/html.js";
 import { evaluateScoring } from "../../score/evaluate.js";
@@ -106,7 +106,7 @@ export function registerReport(program: Command): void {
           "write a self-contained HTML report (tables, PCA/UMAP, histograms, alignment and experiment plots)",
         )
         .argument("<file>", ".npy/.npz of shape (2, N, d): row 0 modality A, row 1 modality B")
-        .requiredOption("-o, --output <report.html>", "where to write the report")
+        .requiredOption("-o, --output <report.html>", "where to write the report (-: on stdout)")
         .option("--title <text>", "the report's title")
         .option("--align <methods>", "held-out alignment to include: all, or a comma list of methods")
         .option("--experiments <names>", `experiments to include: ${REPORT_EXPERIMENTS.join(", ")}`)
@@ -129,10 +129,12 @@ export function registerReport(program: Command): void {
         backend?: string;
       },
     ) => {
+      await checkOutputPath(flags.output, "--output");
       await initCliBackends(flags.backend);
       const pair = await readPairFile(file);
       const groups = await readPairGroups(flags, pair.a.rows);
-      process.stdout.write(`${await writeReport({ ...pair, source: file, groups }, flags.output, flags)}\n`);
+      const report = await writeReport({ ...pair, source: file, groups }, flags.output, flags);
+      if (report !== "-") process.stdout.write(`${report}\n`);
     },
   );
 }

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { InputError } from "../../core/errors.js";
-import { readMatrixFile, readTextFile, writeFileAtomic } from "../../io/files.js";
+import { checkOutputPath, readMatrixFile, readTextFile, writeFileAtomic } from "../../io/files.js";
 import { CALIBRATIONS, type Calibration } from "../../score/calibrate.js";
 import { evaluateScoring, type ScoreEvaluation } from "../../score/evaluate.js";
 import {
@@ -131,8 +131,9 @@ export function registerScore(program: Command): void {
     .requiredOption("--method <name>", SCORE_METHODS.join(", "))
     .option("--calibration <type>", `map from score to P(match): ${CALIBRATIONS.join(" or ")}`, "isotonic")
     .option("--param <name=value>", PARAM_HELP, collect, [])
-    .requiredOption("-o, --out <scorer.json>", "where to write the scorer")
+    .requiredOption("-o, --out <scorer.json>", "where to write the scorer (-: on stdout)")
     .action(async (file: string | undefined, flags: FitFlags) => {
+      await checkOutputPath(flags.out, "--out");
       await initCliBackends(flags.backend);
       const method = parseMethod(flags.method);
       const params = parseScoreParams(parseParams(flags.param), [method]);
@@ -156,6 +157,8 @@ export function registerScore(program: Command): void {
     .option("--top <k>", "gallery items per query", "10")
     .option("-o, --out <file.json>", "write the matches here instead of stdout")
     .action(async (scorerFile: string, flags: Record<string, string | undefined>) => {
+      const out = flags.out ?? "-";
+      await checkOutputPath(out, "--out");
       await initCliBackends(flags.backend);
       const state = parseScorer(await readTextFile(scorerFile), scorerFile);
       const [queries, gallery] = await Promise.all([readMatrixFile(flags.a!), readMatrixFile(flags.b!)]);
@@ -168,7 +171,6 @@ export function registerScore(program: Command): void {
       const top = parseInteger(flags.top!, "--top", 1, gallery.rows);
       const matches = await applyScorer(state, queries, gallery, { top });
       const text = `${JSON.stringify({ method: state.method, queries: matches.map((m, query) => ({ query, matches: m })) })}\n`;
-      if (flags.out) await writeFileAtomic(flags.out, new TextEncoder().encode(text));
-      else process.stdout.write(text);
+      await writeFileAtomic(out, new TextEncoder().encode(text));
     });
 }

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { applyAlign, fitAlign } from "../../align/index.js";
 import { type ShiftState, shiftBy } from "../../align/shift.js";
 import { type MeasureResult, measure } from "../../gap/measure.js";
+import { LAMBDAS } from "../../sim/experiment.js";
 import { type GroupFlags, groupOptions } from "../groups.js";
 import { backendOption, initCliBackends, parseNumberList } from "../options.js";
 import { printResult } from "../output.js";
@@ -20,7 +21,11 @@ export function registerShift(program: Command): void {
           ),
       ),
     )
-      .option("--lambda <spec>", "λ values: START:END:STEP (END included) or a list", "-1:1:0.25")
+      .option(
+        "--lambda <spec>",
+        `λ values: START:END:STEP (END included) or a list (at most ${LAMBDAS.maxCount}, each in [${LAMBDAS.min}, ${LAMBDAS.max}])`,
+        "-1:1:0.25",
+      )
       .option(
         "--unit",
         "the --lambda values are distances δ along the unit gap direction Δ/‖Δ‖ (Mind the Gap's units: λ = δ/‖Δ‖)",
@@ -32,7 +37,7 @@ export function registerShift(program: Command): void {
       flags: PairFlags & GroupFlags & { lambda: string; unit?: boolean; json?: boolean; backend?: string },
     ) => {
       await initCliBackends(flags.backend);
-      const values = parseNumberList(flags.lambda, "--lambda");
+      const values = parseNumberList(flags.lambda, "--lambda", LAMBDAS);
       const unit = flags.unit ?? false;
       const { a, b, groups } = await loadPair(file, flags, "shift");
       const progress = stderrProgress("shift");

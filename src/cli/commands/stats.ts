@@ -6,7 +6,7 @@ import {
   type StatsSummary,
   statsToJson,
 } from "../../gap/stats.js";
-import { readTextFile, writeFileAtomic } from "../../io/files.js";
+import { checkOutputPath, readTextFile, writeFileAtomic } from "../../io/files.js";
 import { backendOption, engineFlags, initCliBackends, streamFlags } from "../options.js";
 import { alignedTable, printResult, summaryRows } from "../output.js";
 import { pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
@@ -21,8 +21,16 @@ async function writeStats(path: string, stats: GapStats): Promise<void> {
   await writeFileAtomic(path, new TextEncoder().encode(`${JSON.stringify(statsToJson(stats))}\n`));
 }
 
-/** Prints the summary; a shard of one pair has none (cones need two), so only its size is printed. */
-function printSummary(stats: GapStats, flags: { vectors?: boolean; json?: boolean }): void {
+/**
+ * Writes the statistics to `-o` if given, and prints the summary unless `-o -` put them on stdout; a shard
+ * of one pair has no summary (cones need two), so only its size is printed.
+ */
+async function output(
+  stats: GapStats,
+  flags: { output?: string; vectors?: boolean; json?: boolean },
+): Promise<void> {
+  if (flags.output) await writeStats(flags.output, stats);
+  if (flags.output === "-") return;
   if (stats.n < 2)
     printResult(
       { n: stats.n, dim: stats.dim },
@@ -45,7 +53,10 @@ export function registerStats(program: Command): void {
               "stream a paired set into mergeable statistics (exact gap, cones, paired cosine, spectrum); merge shards with `stats merge`",
             ),
         )
-          .option("-o, --output <part.json>", "write the statistics as JSON, to merge later")
+          .option(
+            "-o, --output <part.json>",
+            "write the statistics as JSON, to merge later (-: on stdout, instead of the summary)",
+          )
           .option(
             "--no-moments",
             "skip the d×d second moments (faster; no spectrum, no moment-based transforms)",
@@ -61,13 +72,13 @@ export function registerStats(program: Command): void {
         file: string | undefined,
         flags: StatisticsFlags & { output?: string; moments: boolean; vectors?: boolean; json?: boolean },
       ) => {
+        if (flags.output) await checkOutputPath(flags.output, "--output");
         await initCliBackends(flags.backend);
         const result = await pairStatistics(file, flags, "stats", {
           moments: flags.moments,
           provenance: flags.output !== undefined,
         });
-        if (flags.output) await writeStats(flags.output, result.stats);
-        printSummary(result.stats, flags);
+        await output(result.stats, flags);
       },
     );
 
@@ -77,10 +88,14 @@ export function registerStats(program: Command): void {
       "merge statistics written by `stats -o` (shards of one set) and print the summary; parts covering a row of one source twice are refused",
     )
     .argument("<parts...>", "part.json files")
-    .option("-o, --output <merged.json>", "also write the merged statistics")
+    .option(
+      "-o, --output <merged.json>",
+      "also write the merged statistics (-: on stdout, instead of the summary)",
+    )
     .option("--vectors", "include the gap vector in --json output")
     .option("--json", "print the summary as JSON")
     .action(async (parts: string[], flags: { output?: string; vectors?: boolean; json?: boolean }) => {
+      if (flags.output) await checkOutputPath(flags.output, "--output");
       const { parseStats } = await import("../../gap/stats-json.js"); // zod: loaded only to read statistics
       const loaded = await Promise.all(parts.map(async (p) => parseStats(await readTextFile(p), p)));
       loaded.forEach((part, i) => {
@@ -91,7 +106,6 @@ export function registerStats(program: Command): void {
           );
       });
       const merged = mergeNamedStats(loaded, parts, "stats merge");
-      if (flags.output) await writeStats(flags.output, merged);
-      printSummary(merged, flags);
+      await output(merged, flags);
     });
 }

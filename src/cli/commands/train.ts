@@ -1,20 +1,28 @@
-import { mkdir } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { statSync } from "node:fs";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { InputError, parseJson } from "../../core/errors.js";
-import { readNpzFile, readTextFile, writeFileAtomic, writeNpzFile } from "../../io/files.js";
+import { checkOutputPath, readNpzFile, readTextFile, writeFileAtomic } from "../../io/files.js";
+import { serializeNpz } from "../../io/npz.js";
 import { checkpointOf, restoreCheckpoint } from "../../train/checkpoint.js";
 import {
   DEFAULT_TRAIN_CONFIG,
   type EpochMetrics,
   initTraining,
   type TrainConfig,
+  type TrainState,
   train,
 } from "../../train/trainer.js";
-import { backendOption, initCliBackends, parseInteger, parseNumberList } from "../options.js";
+import { backendOption, initCliBackends, parseInteger, parseNumber, parseNumberList } from "../options.js";
 import { printResult } from "../output.js";
 import { loadPair, type PairFlags, pairOptions } from "../pair.js";
 import { stderrProgress } from "../progress.js";
+
+// bounds of the flags: a tower layer is width² float64 weights (×3 with Adam), a batch's logits batch²
+const [MAX_WIDTH, MAX_LAYERS, MAX_BATCH, MAX_EPOCHS] = [4096, 8, 16_384, 100_000];
+const [MIN_LR, MAX_LR, MIN_TEMPERATURE, MAX_TEMPERATURE] = [1e-9, 1, 1e-3, 100];
 
 interface TrainFlags extends PairFlags {
   loss: string;
@@ -33,33 +41,64 @@ interface TrainFlags extends PairFlags {
   backend?: string;
 }
 
-function positive(value: string, flag: string): number {
-  const n = Number(value);
-  if (!(Number.isFinite(n) && n > 0)) throw new InputError(flag, "a number > 0", JSON.stringify(value));
-  return n;
-}
-
 function configFrom(flags: TrainFlags): TrainConfig {
   if (!["clip", "siglip", "supcon", "itc"].includes(flags.loss))
     throw new InputError("--loss", "clip, siglip, supcon or itc", JSON.stringify(flags.loss));
   const heldOut = Number(flags.heldOut);
   if (!(heldOut > 0 && heldOut < 1))
     throw new InputError("--held-out", "a fraction in (0, 1)", JSON.stringify(flags.heldOut));
-  const widths = parseNumberList(flags.widths, "--widths");
-  if (!widths.length || !widths.every((w) => Number.isInteger(w) && w >= 1))
-    throw new InputError("--widths", "positive integers, e.g. 256,128", JSON.stringify(flags.widths));
+  const widths = parseNumberList(flags.widths, "--widths", {
+    min: 1,
+    max: MAX_WIDTH,
+    integer: true,
+    maxCount: MAX_LAYERS,
+  });
   return {
     ...DEFAULT_TRAIN_CONFIG,
     loss: flags.loss as TrainConfig["loss"],
     widths,
-    epochs: parseInteger(flags.epochs, "--epochs", 1, 100_000),
-    batch: parseInteger(flags.batch, "--batch", 2, 1_000_000),
-    lr: positive(flags.lr, "--lr"),
-    temperature: positive(flags.temperature, "--temperature"),
+    epochs: parseInteger(flags.epochs, "--epochs", 1, MAX_EPOCHS),
+    batch: parseInteger(flags.batch, "--batch", 2, MAX_BATCH),
+    lr: parseNumber(flags.lr, "--lr", MIN_LR, MAX_LR),
+    temperature: parseNumber(flags.temperature, "--temperature", MIN_TEMPERATURE, MAX_TEMPERATURE),
     fixedTemperature: flags.fixedTemperature ?? false,
     heldOut,
     seed: parseInteger(flags.seed, "--seed"),
   };
+}
+
+const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+
+/** Creates the --checkpoint folder (before training, so that a bad path fails first). */
+async function checkpointFolder(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+    throw new InputError(dir, "a folder for the checkpoint", e.code === "EEXIST" ? "a file" : e.message);
+  });
+  for (const name of ["weights.npz", "state.json"]) await checkOutputPath(join(dir, name), "--checkpoint");
+}
+
+/** Reads a checkpoint folder written by --checkpoint. */
+async function readCheckpoint(dir: string): Promise<TrainState> {
+  const meta = parseJson(await readTextFile(join(dir, "state.json")), join(dir, "state.json"));
+  const weights = join(dir, "weights.npz");
+  const arrays = Object.fromEntries(await readNpzFile(weights));
+  return restoreCheckpoint({ meta, arrays, weightsSha256: sha256(await readFile(weights)) }, dir);
+}
+
+/**
+ * The lines of an earlier run's metrics file up to `epoch`, the checkpoint's: later ones (written before
+ * a crash cut their checkpoint) are trained again. None where the file is missing or not a regular file.
+ */
+async function earlierMetrics(path: string, epoch: number): Promise<string[]> {
+  if (!statSync(path, { throwIfNoEntry: false })?.isFile()) return [];
+  return (await readTextFile(path)).split("\n").filter((line, i) => {
+    if (!line.trim()) return false;
+    const where = `${path} line ${i + 1}`;
+    const metrics = parseJson(line, where, "a JSON line of metrics") as { epoch?: unknown } | null;
+    if (typeof metrics?.epoch !== "number")
+      throw new InputError(where, 'a JSON object with an "epoch" number', line.slice(0, 80));
+    return metrics.epoch <= epoch;
+  });
 }
 
 /** `gapkit train`: a dual encoder (two MLP towers) trained contrastively on paired features. */
@@ -76,11 +115,23 @@ export function registerTrain(program: Command): void {
         "clip, siglip, supcon (the two modalities as views of each pair) or itc (ALBEF: momentum towers, feature queue, distillation)",
         d.loss,
       )
-      .option("--widths <list>", "tower widths after the input", d.widths.join(","))
-      .option("--epochs <n>", "epochs", String(d.epochs))
-      .option("--batch <n>", "batch size", String(d.batch))
-      .option("--lr <x>", "peak learning rate (Adam, cosine schedule with warm-up)", String(d.lr))
-      .option("--temperature <τ>", "initial temperature (logit scale 1/τ ≤ 100)", String(d.temperature))
+      .option(
+        "--widths <list>",
+        `tower widths after the input (at most ${MAX_LAYERS}, each in [1, ${MAX_WIDTH}])`,
+        d.widths.join(","),
+      )
+      .option("--epochs <n>", `epochs (in [1, ${MAX_EPOCHS}])`, String(d.epochs))
+      .option("--batch <n>", `batch size (in [2, ${MAX_BATCH}])`, String(d.batch))
+      .option(
+        "--lr <x>",
+        `peak learning rate (Adam, cosine schedule with warm-up; in [${MIN_LR}, ${MAX_LR}])`,
+        String(d.lr),
+      )
+      .option(
+        "--temperature <τ>",
+        `initial temperature (in [${MIN_TEMPERATURE}, ${MAX_TEMPERATURE}]; logit scale 1/τ ≤ 100)`,
+        String(d.temperature),
+      )
       .option("--fixed-temperature", "keep τ fixed instead of learning it")
       .option(
         "--held-out <fraction>",
@@ -88,35 +139,34 @@ export function registerTrain(program: Command): void {
         String(d.heldOut),
       )
       .option("--seed <n>", "seed of initialisation and batch order", String(d.seed))
-      .option("--metrics <file.jsonl>", "append one JSON line of metrics per epoch")
-      .option("--checkpoint <dir>", "write state.json + weights.npz there after every epoch")
+      .option(
+        "--metrics <file.jsonl>",
+        "write one JSON line of metrics per epoch (with --resume: appended to the lines up to the checkpoint's epoch)",
+      )
+      .option(
+        "--checkpoint <dir>",
+        "write weights.npz, then state.json (with the weights' SHA-256) there after every epoch",
+      )
       .option(
         "--resume <dir>",
         "continue from a checkpoint directory (its configuration wins, except a larger --epochs)",
       )
       .option("--json", "print the per-epoch metrics as JSON"),
-  ).action(async (file: string | undefined, flags: TrainFlags) => {
+  ).action(async (file: string | undefined, flags: TrainFlags, command: Command) => {
+    if (flags.metrics) await checkOutputPath(flags.metrics, "--metrics", { stdout: false });
+    if (flags.checkpoint) await checkpointFolder(flags.checkpoint);
     await initCliBackends(flags.backend);
     const { a, b } = await loadPair(file, flags, "train");
     const state = flags.resume
-      ? restoreCheckpoint(
-          {
-            meta: parseJson(
-              await readTextFile(join(flags.resume, "state.json")),
-              join(flags.resume, "state.json"),
-            ),
-            arrays: Object.fromEntries(await readNpzFile(join(flags.resume, "weights.npz"))),
-          },
-          flags.resume,
-        )
+      ? await readCheckpoint(flags.resume)
       : initTraining(configFrom(flags), a.cols, b.cols);
     // resuming with more epochs extends the run (the learning-rate schedule then spans the new total)
-    if (flags.resume && flags.epochs !== String(DEFAULT_TRAIN_CONFIG.epochs))
+    if (flags.resume && command.getOptionValueSource("epochs") === "cli")
       state.config = {
         ...state.config,
-        epochs: parseInteger(flags.epochs, "--epochs", state.epoch, 100_000),
+        epochs: parseInteger(flags.epochs, "--epochs", state.epoch, MAX_EPOCHS),
       };
-    const lines: string[] = [];
+    const lines = flags.resume && flags.metrics ? await earlierMetrics(flags.metrics, state.epoch) : [];
     const history = await train(a, b, state, {
       onStep: stderrProgress("train"),
       onEpoch: async (m: EpochMetrics, s) => {
@@ -124,12 +174,12 @@ export function registerTrain(program: Command): void {
         if (flags.metrics)
           await writeFileAtomic(flags.metrics, new TextEncoder().encode(`${lines.join("\n")}\n`));
         if (flags.checkpoint) {
-          await mkdir(flags.checkpoint, { recursive: true });
-          const c = checkpointOf(s);
-          await writeNpzFile(join(flags.checkpoint, "weights.npz"), c.arrays);
+          const { meta, arrays } = checkpointOf(s);
+          const weights = serializeNpz(arrays);
+          await writeFileAtomic(join(flags.checkpoint, "weights.npz"), weights);
           await writeFileAtomic(
             join(flags.checkpoint, "state.json"),
-            new TextEncoder().encode(`${JSON.stringify(c.meta)}\n`),
+            new TextEncoder().encode(`${JSON.stringify({ ...meta, weightsSha256: sha256(weights) })}\n`),
           );
         }
       },
