@@ -229,6 +229,7 @@ describe("gapkit embed", () => {
     [["--images", "nowhere"], "a folder of images"],
     [[], "--images, --texts or both"],
     [["--batch", "0", "--texts", "x"], "--batch"],
+    [["--batch", "100000", "--texts", "x"], "--batch: expected an integer in [1, 4096]"],
   ])("%j is a one-line user error (%s)", async (extra, message) => {
     writeFileSync(join(dir, "t.txt"), "a photo of a cat\n");
     const model = extra[1] === "t.txt" ? join(dir, "no-model") : MODEL;

@@ -20,8 +20,12 @@ import {
   writeFileAtomic,
   writeNpyFile,
 } from "../../io/files.js";
+import { parseInteger } from "../options.js";
 import { printResult } from "../output.js";
 import { stderrProgress } from "../progress.js";
+
+/** Most inputs per forward pass: a batch of images is decoded and held at once. */
+const MAX_EMBED_BATCH = 4096;
 
 const IMAGE_EXTENSIONS = new Set([".jpg", ".jpeg", ".png", ".webp", ".gif", ".avif", ".tif", ".tiff"]);
 
@@ -182,7 +186,7 @@ export function registerEmbed(program: Command): void {
       "-o, --out <file.npy>",
       "output: (2, N, d) float32 with both modalities, else (N, d); ids in FILE.json",
     )
-    .option("--batch <n>", "inputs per forward pass", "32")
+    .option("--batch <n>", `inputs per forward pass (1–${MAX_EMBED_BATCH})`, "32")
     .option("--pairs <map.csv>", "pair by a map with columns image (file name) and text (caption id)")
     .option("--skip-bad", "skip unreadable images (and their captions) instead of failing")
     .option("--json", "print the summary as JSON")
@@ -193,9 +197,7 @@ export function registerEmbed(program: Command): void {
       const metadata = `${flags.out.replace(/\.npy$/i, "")}.json`;
       await checkOutputPath(flags.out, "--out", { stdout: false });
       await checkOutputPath(metadata, "--out");
-      const batch = Number(flags.batch);
-      if (!(Number.isInteger(batch) && batch >= 1))
-        throw new InputError("--batch", "a positive integer", flags.batch);
+      const batch = parseInteger(flags.batch, "--batch", 1, MAX_EMBED_BATCH);
       const towers: ClipTower[] = [
         ...(flags.images ? ["image" as const] : []),
         ...(flags.texts ? ["text" as const] : []),
