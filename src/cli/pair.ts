@@ -114,15 +114,20 @@ export async function pairStatistics(
       externalAccess: flags.duckdbExternalAccess,
     });
   }
+  const streamFlags = parseStreamFlags(flags);
   const reader = await openPairTable(file, flags, command);
-  const rows = flags.rows
-    ? parseRowRange(flags.rows, reader.spec.rows ?? Number.POSITIVE_INFINITY)
-    : undefined;
+  let rows: [number, number] | undefined;
+  try {
+    rows = flags.rows ? parseRowRange(flags.rows, reader.spec.rows ?? Number.POSITIVE_INFINITY) : undefined;
+  } catch (e) {
+    await reader.close(); // a bad --rows: the file is not read, and its handle is not left to the collector
+    throw e;
+  }
   const progress = stderrProgress(command);
   // openPairTable has checked that FILE or both --a and --b are given
   const files = file ? [file] : [flags.a as string, flags.b as string];
   return streamPairStats(reader, {
-    ...parseStreamFlags(flags),
+    ...streamFlags,
     ...options,
     // no backend name here: --backend is a preference (auto among them) that initCliBackends has applied
     rows,
