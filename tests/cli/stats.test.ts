@@ -166,7 +166,7 @@ describe("gapkit stats", () => {
       );
       const merged = await gapkit("stats", "merge", tail, head, "--json", "-o", path("halves.json"));
       expect(merged.code, merged.stderr).toBe(0);
-      expect(merged.stderr).toBe("");
+      expect(merged.stderr).toBe(`wrote ${path("halves.json")}: statistics of 60 pairs of dimension 12\n`);
       expectFields(JSON.parse(merged.stdout), exact, 1e-6);
       const written = JSON.parse(readFileSync(path("halves.json"), "utf8"));
       expect(written.provenance.map((p: SourceRows) => p.rows)).toEqual([

@@ -31,7 +31,7 @@ import {
   parseParams,
   streamFlags,
 } from "../options.js";
-import { printResult } from "../output.js";
+import { printResult, reportWritten } from "../output.js";
 import { loadPair, type PairFlags, pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
 import { stderrProgress } from "../progress.js";
 
@@ -119,6 +119,10 @@ async function transformFile(
     }
   }
   await writeChunksAtomic(flags.output, npyBytes());
+  reportWritten(
+    flags.output,
+    `${side ? `${rows} ${side} rows` : `${rows} pairs`} of dimension ${dim} through the ${state.kind} state`,
+  );
 }
 
 /** `gapkit align fit | apply | augment | eval`: training-free gap closing with JSON states. */
@@ -156,8 +160,10 @@ export function registerAlign(program: Command): void {
       const method = alignMethod(flags.method);
       const params = parseParams(flags.param);
       let state: AlignState;
+      let pairs: number;
       if (method.kind === "realign" && flags.clickhouse) {
         const { stats } = await pairStatistics(file, flags, "align fit", { moments: false });
+        pairs = stats.n;
         const { clickhouse, table } = flags;
         state = await fitRealignFromStats(stats, (anchors) =>
           clickhouseRealignCentroid(
@@ -172,6 +178,7 @@ export function registerAlign(program: Command): void {
           ? (await import("../../gap/stats-json.js")).parseStats(await readTextFile(flags.stats), flags.stats)
           : (await pairStatistics(file, flags, "align fit", { moments: method.fitStats.moments })).stats;
         state = fitAlignFromStats(method.kind, stats, params);
+        pairs = stats.n;
       } else {
         if (flags.stats || flags.duckdb || flags.clickhouse)
           throw new InputError(
@@ -181,8 +188,10 @@ export function registerAlign(program: Command): void {
           );
         const { a, b } = await loadPair(file, flags, "align fit");
         state = await fitAlign(method.kind, a, b, params);
+        pairs = a.rows;
       }
       await writeFileAtomic(flags.output, new TextEncoder().encode(`${JSON.stringify(state)}\n`));
+      reportWritten(flags.output, `${state.kind} state, fitted on ${pairs} pairs of dimension ${state.dim}`);
     },
   );
 

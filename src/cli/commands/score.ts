@@ -15,7 +15,7 @@ import {
 import { applyScorer, fitScorer, parseScorer } from "../../score/scorer.js";
 import { type GroupFlags, groupOptions } from "../groups.js";
 import { backendOption, collect, initCliBackends, parseInteger, parseParams } from "../options.js";
-import { alignedTable, printResult } from "../output.js";
+import { alignedTable, printResult, reportWritten } from "../output.js";
 import { loadPair, type PairFlags, pairOptions } from "../pair.js";
 import { stderrProgress } from "../progress.js";
 
@@ -143,7 +143,10 @@ export function registerScore(program: Command): void {
         calibration: parseCalibration(flags.calibration),
       });
       await writeFileAtomic(flags.out, new TextEncoder().encode(`${JSON.stringify(state)}\n`));
-      process.stderr.write(`wrote ${flags.out} (${method}, ${state.calibration.type} calibration)\n`);
+      reportWritten(
+        flags.out,
+        `${method} scorer, ${state.calibration.type} calibration, fitted on ${a.rows} pairs of dimension ${a.cols}`,
+      );
     });
 
   backendOption(

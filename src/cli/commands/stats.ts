@@ -8,7 +8,7 @@ import {
 } from "../../gap/stats.js";
 import { checkOutputPath, readTextFile, writeFileAtomic } from "../../io/files.js";
 import { backendOption, engineFlags, initCliBackends, streamFlags } from "../options.js";
-import { alignedTable, printResult, summaryRows } from "../output.js";
+import { alignedTable, printResult, reportWritten, summaryRows } from "../output.js";
 import { pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
 
 /** The exact, non-pairwise measure numbers as an aligned two-column table. */
@@ -29,7 +29,10 @@ async function output(
   stats: GapStats,
   flags: { output?: string; vectors?: boolean; json?: boolean },
 ): Promise<void> {
-  if (flags.output) await writeStats(flags.output, stats);
+  if (flags.output) {
+    await writeStats(flags.output, stats);
+    reportWritten(flags.output, `statistics of ${stats.n} pairs of dimension ${stats.dim}`);
+  }
   if (flags.output === "-") return;
   if (stats.n < 2)
     printResult(
