@@ -275,12 +275,23 @@ async function createShardTables(
   }
 }
 
-/** Loads a paired table into ClickHouse as RowBinary, a chunk per INSERT; returns the rows loaded. */
+/**
+ * Loads a paired table into ClickHouse as RowBinary, a chunk per INSERT; returns the rows loaded. Closes
+ * `reader`, also when a bad name or the server stops it first.
+ */
 export async function clickhouseLoad(
   url: string,
   reader: TableReader,
   options: ClickhouseLoadOptions,
 ): Promise<number> {
+  try {
+    return await insertRows(url, reader, options);
+  } finally {
+    await reader.close();
+  }
+}
+
+async function insertRows(url: string, reader: TableReader, options: ClickhouseLoadOptions): Promise<number> {
   const table = checkIdentifier(options.table, "--table");
   const cluster = options.cluster === undefined ? undefined : checkIdentifier(options.cluster, "--cluster");
   const server = await connect(url, options);
@@ -307,7 +318,6 @@ export async function clickhouseLoad(
     return rows;
   } finally {
     await decoder.close();
-    await reader.close();
     await server.close();
   }
 }

@@ -47,6 +47,7 @@ export function registerLoad(program: Command): void {
           );
         if (flags.rows) throw new InputError("load", "the whole file (no --rows)", flags.rows);
         const wait = clickhouseWait(flags.timeout);
+        const chunkRows = parseInteger(flags.chunkRows, "--chunk-rows", 1, 2 ** 22);
         const reader = await openPairTable(file, flags, "load");
         const progress = stderrProgress("load");
         const start = performance.now();
@@ -54,7 +55,7 @@ export function registerLoad(program: Command): void {
           table: flags.table,
           create: flags.create,
           cluster: flags.cluster,
-          chunkRows: parseInteger(flags.chunkRows, "--chunk-rows", 1, 2 ** 22),
+          chunkRows,
           ...wait,
           onProgress: (done, total) => progress(done, total ?? done, `${done} rows`),
         });
