@@ -91,7 +91,10 @@ export async function openRegularFile(path: string): Promise<FileHandle> {
   } catch (e) {
     throw new InputError(path, "a readable file", errorText(e));
   }
-  const stat = await handle.stat();
+  const stat = await handle.stat().catch(async (e) => {
+    await handle.close();
+    throw new InputError(path, "a readable file", errorText(e));
+  });
   if (stat.isFile()) return handle;
   await handle.close();
   throw new InputError(path, "a regular file", fileKind(stat));
