@@ -27,7 +27,7 @@ export const ALIGN_METHODS: Readonly<Record<string, AlignMethod>> = Object.fromE
 
 /** The transform registered under `kind`. */
 export function alignMethod(kind: string): AlignMethod {
-  const method = ALIGN_METHODS[kind];
+  const method = Object.hasOwn(ALIGN_METHODS, kind) ? ALIGN_METHODS[kind] : undefined;
   if (!method)
     throw new InputError(
       "align method",
@@ -35,6 +35,20 @@ export function alignMethod(kind: string): AlignMethod {
       JSON.stringify(kind),
     );
   return method;
+}
+
+/** The methods a flag names: "all" (every registered one, in order) or a comma list of kinds, each once. */
+export function parseAlignMethods(spec: string, where: string): string[] {
+  if (spec === "all") return Object.keys(ALIGN_METHODS);
+  const kinds = spec.split(",").map((kind) => kind.trim());
+  for (const [i, kind] of kinds.entries())
+    if (!Object.hasOwn(ALIGN_METHODS, kind) || kinds.indexOf(kind) !== i)
+      throw new InputError(
+        where,
+        `all or a comma list of distinct methods of ${Object.keys(ALIGN_METHODS).join(", ")}`,
+        JSON.stringify(kind),
+      );
+  return kinds;
 }
 
 /** The method's parameters: defaults overridden by `given` (numbers or numeric strings), each validated. */

@@ -1,4 +1,5 @@
 import type { StatsSummary } from "../gap/stats.js";
+import { DEFAULT_NAMES, type ModalityNames } from "../report/specs.js";
 
 /** Prints `result` as JSON (`--json`) or as the human-readable text `render` builds, on stdout. */
 export function printResult<T>(result: T, json: boolean | undefined, render: (r: T) => string): void {
@@ -9,13 +10,16 @@ const f = (x: number, digits = 4) => x.toFixed(digits);
 
 type Row = [label: string, value: string];
 
-/** Table rows of the exact, non-pairwise numbers: the head rows, then the spectrum rows (if any). */
-export function summaryRows(s: StatsSummary): { head: Row[]; spectrum: Row[] } {
+/** Table rows of the exact, non-pairwise numbers: the head rows, then the spectrum rows (if any); modalities named `names`. */
+export function summaryRows(
+  s: StatsSummary,
+  { a, b }: ModalityNames = DEFAULT_NAMES,
+): { head: Row[]; spectrum: Row[] } {
   const head: Row[] = [
     ["pairs (N) × dim", `${s.n} × ${s.dim}`],
-    ["gap L2M ‖mean A − mean B‖", f(s.gap.l2m)],
+    [`gap L2M ‖mean ${a} − mean ${b}‖`, f(s.gap.l2m)],
     ["relative modality gap", f(s.gap.rmg)],
-    ["cone cosine A / B", `${f(s.cone.a)} / ${f(s.cone.b)}`],
+    [`cone cosine ${a} / ${b}`, `${f(s.cone.a)} / ${f(s.cone.b)}`],
     ["mean paired cosine", f(s.pairedCos)],
     ["alignment ‖a − b‖²", f(s.alignment)],
   ];
@@ -24,7 +28,7 @@ export function summaryRows(s: StatsSummary): { head: Row[]; spectrum: Row[] } {
   return {
     head,
     spectrum: [
-      ["effective rank A / B / joint", `${f(r.a, 1)} / ${f(r.b, 1)} / ${f(r.joint, 1)}`],
+      [`effective rank ${a} / ${b} / joint`, `${f(r.a, 1)} / ${f(r.b, 1)} / ${f(r.joint, 1)}`],
       ["variance along the gap", f(gapVarianceFraction)],
     ],
   };

@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, type Option } from "commander";
 import { escapeControls, InputError } from "../core/errors.js";
 
 const { version } = createRequire(import.meta.url)("../../package.json") as { version: string };
@@ -32,10 +32,7 @@ export async function buildProgram(only?: string): Promise<Command> {
     .showSuggestionAfterError()
     .enablePositionalOptions()
     .exitOverride()
-    // commander's own errors repeat arguments: their control characters are escaped line by line
-    .configureOutput({
-      outputError: (text, write) => write(text.split("\n").map(escapeControls).join("\n")),
-    });
+    .configureOutput({ outputError: (text, write) => write(`${oneLine(text)}\n`) });
   const names =
     only !== undefined && Object.hasOwn(COMMANDS, only)
       ? [only]
@@ -43,7 +40,46 @@ export async function buildProgram(only?: string): Promise<Command> {
         ? []
         : Object.keys(COMMANDS);
   for (const register of await Promise.all(names.map((name) => COMMANDS[name]()))) register(program);
+  checkRequiredAfterUnknown(program);
   return program;
+}
+
+/**
+ * commander's errors in gapkit's voice, on one line: "gapkit: unknown option '--jsn' (did you mean
+ * --json?)". They repeat arguments, so control characters are escaped.
+ */
+function oneLine(text: string): string {
+  return escapeControls(
+    text
+      .trim()
+      .replace(/^error: /, "gapkit: ")
+      .replace(/\n\(Did you mean/, " (did you mean")
+      .replaceAll("\n", " "),
+  );
+}
+
+/**
+ * commander checks required options before unknown ones, so `--jsn` would be reported as "required option
+ * --method missing": required options are checked instead just before the action, after the unknown ones.
+ */
+function checkRequiredAfterUnknown(program: Command): void {
+  const required = new Set<Option>();
+  const visit = (command: Command): void => {
+    for (const option of command.options)
+      if (option.mandatory) {
+        option.makeOptionMandatory(false);
+        required.add(option);
+      }
+    command.commands.forEach(visit);
+  };
+  visit(program);
+  program.hook("preAction", (_, action) => {
+    for (const option of action.options)
+      if (required.has(option) && action.getOptionValue(option.attributeName()) === undefined)
+        action.error(`error: required option '${option.flags}' not specified`, {
+          code: "commander.missingMandatoryOptionValue",
+        });
+  });
 }
 
 /** Runs the CLI and returns the exit code: 0 ok, 2 user error, 1 bug. */

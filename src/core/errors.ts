@@ -4,14 +4,21 @@ import type { z } from "zod";
 export class InputError extends Error {
   override readonly name = "InputError";
 
-  /** Builds the message "<where>: expected <expected>; got <actual>", control characters escaped. */
+  /**
+   * Builds the message "<where>: expected <expected>; got <actual>", or "<where>: <expected>" where there is
+   * no `actual` (a fact needing no contrast, as "no such file"); control characters escaped.
+   */
   constructor(
     readonly where: string,
     readonly expected: string,
-    readonly actual: string,
+    readonly actual?: string,
   ) {
     // paths and file contents end up in a terminal: no escape sequences, and the message stays one line
-    super(escapeControls(`${where}: expected ${expected}; got ${actual}`));
+    super(
+      escapeControls(
+        actual === undefined ? `${where}: ${expected}` : `${where}: expected ${expected}; got ${actual}`,
+      ),
+    );
   }
 }
 

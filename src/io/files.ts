@@ -89,7 +89,9 @@ export async function openRegularFile(path: string): Promise<FileHandle> {
   try {
     handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (e) {
-    throw new InputError(path, "a readable file", errorText(e));
+    throw (e as NodeJS.ErrnoException).code === "ENOENT"
+      ? new InputError(path, "no such file")
+      : new InputError(path, "a readable file", errorText(e));
   }
   const stat = await handle.stat().catch(async (e) => {
     await handle.close();

@@ -199,7 +199,8 @@ export function toMatrix(arr: NdArray, name: string): Matrix {
 export function toPair(arr: NdArray, name: string): { a: Matrix; b: Matrix } {
   const [two, n, d] = arr.shape;
   if (arr.shape.length !== 3 || two !== 2) {
-    throw new InputError(name, "shape (2, N, d)", shapeRepr(arr.shape));
+    const single = arr.shape.length === 2 ? ", one modality (stack A and B into one (2, N, d) array)" : "";
+    throw new InputError(name, "shape (2, N, d)", `${shapeRepr(arr.shape)}${single}`);
   }
   const data = toFloat32(arr.data);
   return { a: matrix(n, d, data.subarray(0, n * d)), b: matrix(n, d, data.subarray(n * d)) };

@@ -200,6 +200,17 @@ export async function streamPairStats(
   reader: TableReader,
   options: StreamOptions = {},
 ): Promise<{ stats: GapStats; sample?: PairSample }> {
+  try {
+    return await reduceTable(reader, options);
+  } finally {
+    await reader.close();
+  }
+}
+
+async function reduceTable(
+  reader: TableReader,
+  options: StreamOptions,
+): Promise<{ stats: GapStats; sample?: PairSample }> {
   const { spec } = reader;
   const settings: ChunkSettings = {
     moments: options.moments ?? true,
@@ -308,7 +319,6 @@ export async function streamPairStats(
     await Promise.all(inFlight);
     await pool?.close();
     await local?.close();
-    await reader.close();
   }
   if (failure) throw failure.error;
   if (!total) throw new InputError(spec.path, "at least one row in the rows read", "none");
@@ -363,7 +373,7 @@ export type WorkerReply =
   | { id: number; result: ChunkResult }
   | {
       id: number;
-      error: { input: boolean; where: string; expected: string; actual: string; message: string };
+      error: { input: boolean; where: string; expected: string; actual?: string; message: string };
     };
 
 interface WorkerPool {

@@ -426,7 +426,9 @@ async function openNpy(
 function checkShape(path: string, shape: number[], layouts: ColumnLayout[]): void {
   if (layouts.length === 2)
     check(shape.length === 3 && shape[0] === 2, path, "shape (2, N, d): modality A at index 0, B at 1", () =>
-      shapeRepr(shape),
+      shape.length === 2
+        ? `${shapeRepr(shape)}, one modality (give it as --a ${path} and its partner as --b FILE)`
+        : shapeRepr(shape),
     );
   else check(shape.length === 2, path, "a 2-d array of shape (N, d)", () => `shape ${shapeRepr(shape)}`);
 }

@@ -1,27 +1,47 @@
 import type { HeldOutResult } from "../align/evaluate.js";
 import { type Matrix, normalizeRows, selectRows } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
-import { measure } from "../gap/measure.js";
+import { type MeasureResult, measure } from "../gap/measure.js";
 import { pairedCosines } from "../gap/metrics.js";
 import type { LossLandscape } from "../losses/landscape.js";
 import type { MethodEvaluation, ScoreEvaluation } from "../score/evaluate.js";
 import type { ScoreMethod } from "../score/methods.js";
 import { pca2 } from "../sim/pca.js";
+import type { EpochMetrics } from "../train/trainer.js";
 import type { ReportSection } from "./html.js";
-import { readMeasure } from "./reading.js";
+import { readCosines, readCurves, readMeasure, readProjection, readTraining } from "./reading.js";
 import { renderSvg } from "./render.js";
 import {
   cosineHistograms,
+  DEFAULT_NAMES,
   lineChart,
+  type ModalityNames,
   projectionScatter,
   recallBars,
+  reliabilityDiagram,
   scoreHistograms,
+  trainingCurves,
   type VegaLiteSpec,
 } from "./specs.js";
+import { alignVerdict, scoreVerdict } from "./verdict.js";
+
+/** A dual encoder's training, told before the trained embeddings: its towers before and after, and each epoch. */
+export interface TrainingRun {
+  untrained: MeasureResult;
+  trained: MeasureResult;
+  /** Held-out zero-shot accuracy of the untrained and the trained towers, and chance (1 / classes). */
+  zeroShot: { untrained: number; trained: number; chance: number };
+  /** Per epoch: the trainer's held-out metrics and the held-out zero-shot accuracy. */
+  epochs: (EpochMetrics & { zeroShot: number })[];
+}
 
 /** What a report shows besides the embeddings themselves. */
 export interface ReportOptions {
   title: string;
+  /** What the modalities are called in every table, sentence and legend (default "A" and "B"). */
+  names?: ModalityNames;
+  /** A training run to tell first (the demo's): untrained vs trained towers, then the per-epoch curves. */
+  training?: TrainingRun;
   /** Held-out alignment evaluation to plot (from evaluateHeldOut). */
   aligned?: HeldOutResult;
   /** Held-out scoring evaluation with score samples (from evaluateScoring with `samples`). */
@@ -42,7 +62,9 @@ async function plot(spec: VegaLiteSpec): Promise<{ spec: VegaLiteSpec; svg: stri
   return { spec, svg: await renderSvg(spec) };
 }
 
+/** A number for chart data, rounded; `fixed` is one for tables and sentences, with its trailing zeros. */
 const f = (x: number, digits = 3) => Number(x.toFixed(digits));
+const fixed = (x: number, digits = 3) => x.toFixed(digits);
 
 /** The pairs drawn in scatter plots: all of them, or a seeded sample of `cap`. */
 function sampleRows(n: number, cap: number, seed: number): Int32Array {
@@ -52,37 +74,40 @@ function sampleRows(n: number, cap: number, seed: number): Int32Array {
 
 /** Builds the report's sections for paired embeddings a, b (rows paired by index). */
 export async function buildReport(a: Matrix, b: Matrix, options: ReportOptions): Promise<ReportSection[]> {
-  const { seed = 0, maxPoints = 600 } = options;
+  const { seed = 0, maxPoints = 600, names = DEFAULT_NAMES } = options;
+  const [A, B] = [names.a, names.b];
   const steps = 4;
   const progress = (done: number) => options.onProgress?.(done, steps);
-  const sections: ReportSection[] = [];
+  const sections: ReportSection[] = options.training ? await trainingSections(options.training, names) : [];
   const m = await measure(a, b, { groups: options.groups });
-  const [reading] = readMeasure(m, "These embeddings", "");
   sections.push({
     title: "The modality gap",
-    reading,
+    reading: readMeasure(m, "These embeddings", names).join(" "),
     table: {
       header: ["quantity", "value"],
       rows: [
         ["pairs × dimension", `${m.n} × ${m.dim}`],
-        ["gap ‖mean A − mean B‖", f(m.gap.l2m, 4)],
-        ["relative modality gap", f(m.gap.rmg, 4)],
-        ["cone cosine A / B", `${f(m.cone.a)} / ${f(m.cone.b)}`],
-        ["mean paired cosine", f(m.pairedCos)],
-        ["alignment / uniformity A / B", `${f(m.alignment)} / ${f(m.uniformity.a)} / ${f(m.uniformity.b)}`],
+        [`gap ‖mean ${A} − mean ${B}‖`, fixed(m.gap.l2m, 4)],
+        ["relative modality gap", fixed(m.gap.rmg, 4)],
+        [`cone cosine ${A} / ${B}`, `${fixed(m.cone.a)} / ${fixed(m.cone.b)}`],
+        ["mean paired cosine", fixed(m.pairedCos)],
         [
-          `R@1 / R@5 / R@10 A→B${m.groups ? " (any item of the query's group)" : ""}`,
-          `${f(m.retrieval.aToB.r1)} / ${f(m.retrieval.aToB.r5)} / ${f(m.retrieval.aToB.r10)}`,
+          `alignment / uniformity ${A} / ${B}`,
+          `${fixed(m.alignment)} / ${fixed(m.uniformity.a)} / ${fixed(m.uniformity.b)}`,
         ],
         [
-          "R@1 / R@5 / R@10 B→A",
-          `${f(m.retrieval.bToA.r1)} / ${f(m.retrieval.bToA.r5)} / ${f(m.retrieval.bToA.r10)}`,
+          `R@1 / R@5 / R@10 ${A}→${B}${m.groups ? " (any item of the query's group)" : ""}`,
+          `${fixed(m.retrieval.aToB.r1)} / ${fixed(m.retrieval.aToB.r5)} / ${fixed(m.retrieval.aToB.r10)}`,
         ],
         [
-          "effective rank A / B / joint",
-          `${f(m.spectrum.effectiveRank.a, 1)} / ${f(m.spectrum.effectiveRank.b, 1)} / ${f(m.spectrum.effectiveRank.joint, 1)}`,
+          `R@1 / R@5 / R@10 ${B}→${A}`,
+          `${fixed(m.retrieval.bToA.r1)} / ${fixed(m.retrieval.bToA.r5)} / ${fixed(m.retrieval.bToA.r10)}`,
         ],
-        ["variance along the gap", f(m.spectrum.gapVarianceFraction)],
+        [
+          `effective rank ${A} / ${B} / joint`,
+          `${fixed(m.spectrum.effectiveRank.a, 1)} / ${fixed(m.spectrum.effectiveRank.b, 1)} / ${fixed(m.spectrum.effectiveRank.joint, 1)}`,
+        ],
+        ["variance along the gap", fixed(m.spectrum.gapVarianceFraction)],
       ],
     },
   });
@@ -105,12 +130,8 @@ export async function buildReport(a: Matrix, b: Matrix, options: ReportOptions):
     rows.length < a.rows ? `Showing a seeded sample of ${rows.length} of ${a.rows} pairs.` : undefined;
   sections.push({
     title: "Both modalities on their top two principal axes",
-    reading:
-      "Each colour is one modality; the grey lines join true pairs. " +
-      (m.gap.l2m > 0.5
-        ? `The clouds sit apart: that distance (${f(m.gap.l2m, 2)} between centroids) is the modality gap.`
-        : `The clouds overlap: the gap is small here (${f(m.gap.l2m, 2)} between centroids).`),
-    plot: await plot(projectionScatter(points, "PCA of A and B together", { pairLines: 60 })),
+    reading: `Each colour is one modality; the grey lines join true pairs. ${readProjection(m)}`,
+    plot: await plot(projectionScatter(points, `PCA of ${A} and ${B} together`, { pairLines: 60 }, names)),
     note: sampled,
   });
   progress(2);
@@ -139,7 +160,9 @@ export async function buildReport(a: Matrix, b: Matrix, options: ReportOptions):
           modality: (i < umapRows ? "A" : "B") as "A" | "B",
           pair: rows[i % umapRows],
         })),
-        "UMAP of A and B",
+        `UMAP of ${A} and ${B}`,
+        {},
+        names,
       ),
     ),
     note: `${umapRows} pairs, nNeighbors ${neighbours}.`,
@@ -155,133 +178,179 @@ export async function buildReport(a: Matrix, b: Matrix, options: ReportOptions):
   const n = rows.length;
   const other = (i: number) => (i + 1 + rng.int(n - 1)) % n;
   const histogram = [
-    ...Array.from(paired, (c) => ({ cosine: f(c, 4), kind: "true pairs (a_i, b_i)" })),
+    ...Array.from(paired, (c) => ({ cosine: f(c, 4), kind: "paired" as const })),
     ...Array.from({ length: n }, (_, i) => ({
       cosine: f(cos(ua, i, ub, other(i)), 4),
-      kind: "other pairs (a_i, b_j)",
+      kind: "unpaired" as const,
     })),
-    ...Array.from({ length: n }, (_, i) => ({ cosine: f(cos(ua, i, ua, other(i)), 4), kind: "within A" })),
-    ...Array.from({ length: n }, (_, i) => ({ cosine: f(cos(ub, i, ub, other(i)), 4), kind: "within B" })),
+    ...Array.from({ length: n }, (_, i) => ({
+      cosine: f(cos(ua, i, ua, other(i)), 4),
+      kind: "withinA" as const,
+    })),
+    ...Array.from({ length: n }, (_, i) => ({
+      cosine: f(cos(ub, i, ub, other(i)), 4),
+      kind: "withinB" as const,
+    })),
   ];
   sections.push({
     title: "Cosine similarities",
-    reading:
-      Math.min(m.cone.a, m.cone.b) > m.pairedCos
-        ? "Within each modality cosines are high (the cone); across modalities even true pairs score lower."
-        : `True pairs score higher (mean ${f(m.pairedCos, 2)}) than rows within a modality (${f(m.cone.a, 2)} / ${f(m.cone.b, 2)}): no narrow cones here.`,
-    plot: await plot(cosineHistograms(histogram, "Paired vs unpaired cosines")),
+    reading: readCosines(m, names),
+    plot: await plot(cosineHistograms(histogram, "Paired vs unpaired cosines", names)),
   });
   progress(4);
 
-  if (options.aligned) sections.push(...(await alignedSections(options.aligned)));
-  if (options.scored) sections.push(...(await scoreSections(options.scored)));
+  if (options.aligned) sections.push(...(await alignedSections(options.aligned, names)));
+  if (options.scored) sections.push(...(await scoreSections(options.scored, names)));
   sections.push(...(await experimentSections(options.experiments ?? {})));
   return sections;
 }
 
-async function alignedSections(r: HeldOutResult): Promise<ReportSection[]> {
+/** The training story: untrained vs trained towers side by side, then the held-out curves per epoch. */
+async function trainingSections(run: TrainingRun, names: ModalityNames): Promise<ReportSection[]> {
+  const [A, B] = [names.a, names.b];
+  const { untrained, trained, zeroShot, epochs } = run;
+  const both = (label: string, value: (m: MeasureResult) => number): (string | number)[] => [
+    label,
+    fixed(value(untrained)),
+    fixed(value(trained)),
+  ];
+  const group = trained.groups ? " (any item of the query's group)" : "";
+  const curves = epochs.flatMap((e) =>
+    (
+      [
+        ["training loss", e.loss],
+        ["temperature τ", e.temperature],
+        ["held-out gap", e.gap],
+        ["held-out zero-shot accuracy", e.zeroShot],
+      ] as const
+    ).map(([quantity, value]) => ({ epoch: e.epoch, quantity, value: f(value, 4) })),
+  );
+  return [
+    {
+      title: "Untrained vs trained towers",
+      reading: readTraining(run, names),
+      table: {
+        header: ["quantity", "untrained", "trained"],
+        rows: [
+          both(`gap ‖mean ${A} − mean ${B}‖`, (m) => m.gap.l2m),
+          both(`cone cosine within ${A}`, (m) => m.cone.a),
+          both(`cone cosine within ${B}`, (m) => m.cone.b),
+          both("mean paired cosine", (m) => m.pairedCos),
+          both(`R@1 ${A}→${B}${group}`, (m) => m.retrieval.aToB.r1),
+          both(`R@1 ${B}→${A}${group}`, (m) => m.retrieval.bToA.r1),
+          [
+            `held-out zero-shot accuracy (chance ${fixed(zeroShot.chance)})`,
+            fixed(zeroShot.untrained),
+            fixed(zeroShot.trained),
+          ],
+        ],
+      },
+      note: "Gap, cones and R@1 over all pairs; zero-shot accuracy on the held-out pairs.",
+    },
+    {
+      title: "Training, epoch by epoch",
+      reading: readCurves(epochs),
+      table: {
+        header: ["epoch", "loss", "τ", "held-out gap", "held-out zero-shot accuracy"],
+        rows: epochs.map((e) => [
+          e.epoch,
+          fixed(e.loss),
+          fixed(e.temperature, 4),
+          fixed(e.gap),
+          fixed(e.zeroShot),
+        ]),
+      },
+      plot: await plot(trainingCurves(curves, "Training curves")),
+    },
+  ];
+}
+
+async function alignedSections(r: HeldOutResult, names: ModalityNames): Promise<ReportSection[]> {
+  const [A, B] = [names.a, names.b];
   const methods = [["baseline", r.baseline] as const, ...Object.entries(r.methods)];
   const bars = methods.flatMap(([method, m]) =>
     (["aToB", "bToA"] as const).map((dir) => ({
       method,
-      direction: dir === "aToB" ? "A→B" : "B→A",
+      direction: dir,
       recall: m.retrieval[dir].r1,
       lo: m.retrieval[dir].r1CI?.[0] ?? m.retrieval[dir].r1,
       hi: m.retrieval[dir].r1CI?.[1] ?? m.retrieval[dir].r1,
     })),
   );
-  const best = methods.reduce((x, y) => (y[1].retrieval.aToB.r1 > x[1].retrieval.aToB.r1 ? y : x));
+  const lowest = Math.min(...Object.values(r.methods).map((m) => m.gap.l2m));
   return [
     {
       title: "Closing the gap without training (held-out pairs)",
-      reading: `Fitted on ${r.fitRows} pairs, measured on the other ${r.evalRows}: the gap falls from ${f(r.baseline.gap.l2m)} to as low as ${f(
-        Math.min(...Object.values(r.methods).map((m) => m.gap.l2m)),
-      )}; ${
-        best[0] === "baseline"
-          ? `no method beats the untouched embeddings' A→B R@1 of ${f(r.baseline.retrieval.aToB.r1)}.`
-          : `the best A→B R@1 is ${f(best[1].retrieval.aToB.r1)} (${best[0]}) against ${f(r.baseline.retrieval.aToB.r1)} before.`
-      }`,
+      reading: `Fitted on ${r.fitRows} pairs, measured on the other ${r.evalRows}: the gap ${lowest < r.baseline.gap.l2m ? "falls" : "goes"} from ${fixed(r.baseline.gap.l2m)} to as low as ${fixed(lowest)}. ${alignVerdict(r, names)}`,
       table: {
-        header: ["method", "gap", "paired cos", "A→B R@1", "95% CI", "B→A R@1", "A→B R@5"],
+        header: ["method", "gap", "paired cos", `${A}→${B} R@1`, "95% CI", `${B}→${A} R@1`, `${A}→${B} R@5`],
         rows: methods.map(([name, m]) => [
           name,
-          f(m.gap.l2m),
-          f(m.pairedCos),
-          f(m.retrieval.aToB.r1),
-          m.retrieval.aToB.r1CI ? `${f(m.retrieval.aToB.r1CI[0])}–${f(m.retrieval.aToB.r1CI[1])}` : "—",
-          f(m.retrieval.bToA.r1),
-          f(m.retrieval.aToB.r5),
+          fixed(m.gap.l2m),
+          fixed(m.pairedCos),
+          fixed(m.retrieval.aToB.r1),
+          m.retrieval.aToB.r1CI
+            ? `${fixed(m.retrieval.aToB.r1CI[0])}–${fixed(m.retrieval.aToB.r1CI[1])}`
+            : "—",
+          fixed(m.retrieval.bToA.r1),
+          fixed(m.retrieval.aToB.r5),
         ]),
       },
-      plot: await plot(recallBars(bars, "R@1 before and after each alignment, with 95% bootstrap CIs")),
+      plot: await plot(
+        recallBars(bars, "R@1 before and after each alignment, with 95% bootstrap CIs", names),
+      ),
     },
   ];
 }
 
-async function scoreSections(r: ScoreEvaluation): Promise<ReportSection[]> {
+async function scoreSections(r: ScoreEvaluation, names: ModalityNames): Promise<ReportSection[]> {
   const methods = Object.entries(r.methods) as [ScoreMethod, MethodEvaluation][];
-  // binned here, per method: each method's scores live on their own scale
-  const BINS = 30;
-  const histogram = methods.flatMap(([method]) => {
-    const { truePairs, otherPairs } = r.samples?.[method] ?? { truePairs: [], otherPairs: [] };
-    const all = [...truePairs, ...otherPairs];
-    const [lo, hi] = [Math.min(...all), Math.max(...all)];
-    const width = (hi - lo) / BINS || 1;
-    return (
-      [
-        ["true pairs", truePairs],
-        ["other pairs", otherPairs],
-      ] as const
-    ).flatMap(([kind, scores]) => {
-      const counts = new Array<number>(BINS).fill(0);
-      for (const score of scores) counts[Math.min(BINS - 1, Math.floor((score - lo) / width))]++;
-      return counts.map((count, k) => ({
-        method,
-        kind,
-        start: f(lo + k * width, 5),
-        end: f(lo + (k + 1) * width, 5),
-        count,
-      }));
-    });
-  });
-  const reliability = [
-    { x: 0, y: 0, series: "perfect calibration" },
-    { x: 1, y: 1, series: "perfect calibration" },
-    ...methods.flatMap(([method, m]) =>
-      m.reliability.map((bin) => ({ x: f(bin.predicted, 4), y: f(bin.observed, 4), series: method })),
-    ),
-  ];
+  const samples = methods.map(([method]) => ({
+    method,
+    ...(r.samples?.[method] ?? { truePairs: [], otherPairs: [] }),
+  }));
+  const reliability = methods.flatMap(([method, m]) =>
+    m.reliability.map((bin) => ({
+      method,
+      predicted: f(bin.predicted, 4),
+      observed: f(bin.observed, 4),
+      pairs: bin.pairs,
+    })),
+  );
   return [
     {
       title: "Telling a match from a non-match (held-out pairs)",
-      reading: `Scores fitted on ${r.fitRows} pairs, judged on the other ${r.evalRows}, each query against all ${r.evalRows} gallery items. The best method here is ${r.best.method} (A→B R@1 ${f(r.best.r1)}); its ${r.calibration} calibration turns scores into match probabilities with an expected calibration error of ${f(r.best.ece, 4)}.`,
+      reading: `Scores fitted on ${r.fitRows} pairs, judged on the other ${r.evalRows}, each query against all ${r.evalRows} gallery items. The ${r.calibration} calibration of ${r.best.method} turns its scores into match probabilities with an expected calibration error of ${fixed(r.best.ece, 4)}. ${scoreVerdict(r, names)}`,
       table: {
-        header: ["method", "A→B R@1", "B→A R@1", "AUC", "precision at recall 0.5", "hubness", "ECE", "Brier"],
+        header: [
+          "method",
+          `${names.a}→${names.b} R@1`,
+          `${names.b}→${names.a} R@1`,
+          "AUC",
+          "precision at recall 0.5",
+          "hubness",
+          "ECE",
+          "Brier",
+        ],
         rows: methods.map(([method, m]) => [
           method,
-          f(m.aToB.r1),
-          f(m.bToA.r1),
-          f(m.auc, 4),
-          f(m.precisionAtRecall["0.5"]),
-          f(m.hubness, 2),
-          f(m.ece, 4),
-          f(m.brier, 5),
+          fixed(m.aToB.r1),
+          fixed(m.bToA.r1),
+          fixed(m.auc, 4),
+          fixed(m.precisionAtRecall["0.5"]),
+          fixed(m.hubness, 2),
+          fixed(m.ece, 4),
+          fixed(m.brier, 5),
         ]),
       },
-      plot: await plot(scoreHistograms(histogram, "True vs other pairs under each method")),
+      plot: await plot(scoreHistograms(samples, "True vs other pairs under each method")),
       note: "Other pairs: one seeded random gallery item per query.",
     },
     {
       title: "Reliability of the match probabilities",
       reading:
         "Each point is a bin of pairs by predicted P(match): its mean prediction against how often those pairs are true matches. On the diagonal, the probabilities mean what they say.",
-      plot: await plot(
-        lineChart(reliability, "Reliability diagram", {
-          x: "predicted P(match)",
-          y: "observed match rate",
-          series: "",
-        }),
-      ),
+      plot: await plot(reliabilityDiagram(reliability, "Reliability diagram")),
     },
   ];
 }
@@ -292,7 +361,7 @@ async function experimentSections(results: Record<string, unknown>): Promise<Rep
   if (cone)
     out.push({
       title: "The cone effect: cosine vs depth of a random MLP",
-      reading: `Mean cosine between outputs rises from ${f(cone.layers[0].meanCosine)} after one layer to ${f(cone.layers.at(-1)!.meanCosine)} after ${cone.layers.length}.`,
+      reading: `Mean cosine between outputs rises from ${fixed(cone.layers[0].meanCosine)} after one layer to ${fixed(cone.layers.at(-1)!.meanCosine)} after ${cone.layers.length}.`,
       plot: await plot(
         lineChart(
           cone.layers.map((l) => ({ x: l.layer, y: l.meanCosine, series: "random MLP" })),

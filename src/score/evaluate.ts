@@ -2,6 +2,7 @@ import type { BlockOptions } from "../core/blocks.js";
 import { check } from "../core/errors.js";
 import { type Matrix, sliceRows } from "../core/matrix.js";
 import { hashUniform } from "../core/rng.js";
+import { bootstrapRecall } from "../eval/bootstrap.js";
 import {
   distinctInGroups,
   emptyQueryRanks,
@@ -27,7 +28,8 @@ const ECE_BINS = 10;
 
 /** A method's held-out metrics: retrieval both ways; the rest for queries a against gallery b. */
 export interface MethodEvaluation {
-  aToB: RecallSummary;
+  /** With a 95% percentile-bootstrap interval of R@1 over the held-out queries (`r1CI`). */
+  aToB: RecallSummary & { r1CI: [number, number] };
   bToA: RecallSummary;
   /** P(true pair scores above another pair), ties counted half. */
   auc: number;
@@ -69,7 +71,7 @@ export interface ScoreEvaluationOptions extends BlockOptions, Partial<ScoreParam
   fit?: number;
   methods: readonly ScoreMethod[];
   calibration?: Calibration["type"];
-  /** Seed of the non-match sample a calibration is fitted on when the fit set is large, and of `samples`. */
+  /** Seed of the non-match sample a calibration is fitted on when the fit set is large, of `samples` and of the bootstrap. */
   seed?: number;
   /** Also return score samples for histograms (see ScoreSamples). */
   samples?: boolean;
@@ -246,7 +248,7 @@ export async function evaluateScoring(
       .filter((bin) => bin.count)
       .map((bin) => ({ pairs: bin.count, predicted: bin.p / bin.count, observed: bin.y / bin.count }));
     out[method] = {
-      aToB: recallSummary(f.ranks),
+      aToB: { ...recallSummary(f.ranks), r1CI: bootstrapRecall(f.ranks, 1, { seed: options.seed }) },
       bToA: recallSummary(backward.results.get(method)!.ranks),
       auc: f.aucSum / (n * (n - 1) * n),
       precisionAtRecall: { "0.5": precision[0], "0.9": precision[1] },

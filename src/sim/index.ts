@@ -8,16 +8,29 @@ import { fairness, shiftEval } from "./zero-shot-shift.js";
 
 export type { Experiment, ExperimentParam, ParamValues } from "./experiment.js";
 
+// keyed by literal names, so that ExperimentName lists them (each key is its experiment's name)
+const REGISTRY = {
+  "cone-mlp": coneMlp,
+  "cone-inits": coneInits,
+  "init-gap": initGap,
+  landscape,
+  sphere,
+  mismatch,
+  "shift-eval": shiftEval,
+  fairness,
+  "train-temperature": trainTemperature,
+  bind,
+};
+
+/** The name of a registered experiment. */
+export type ExperimentName = keyof typeof REGISTRY;
+
 /** Every experiment, by name (`gapkit experiment list` prints these). */
-export const EXPERIMENTS: Readonly<Record<string, Experiment>> = Object.fromEntries(
-  [coneMlp, coneInits, initGap, landscape, sphere, mismatch, shiftEval, fairness, trainTemperature, bind].map(
-    (e) => [e.name, e],
-  ),
-);
+export const EXPERIMENTS: Readonly<Record<string, Experiment>> = REGISTRY;
 
 /** The experiment registered under `name`. */
 export function experiment(name: string): Experiment {
-  const found = EXPERIMENTS[name];
+  const found = Object.hasOwn(EXPERIMENTS, name) ? EXPERIMENTS[name] : undefined;
   if (!found)
     throw new InputError("experiment", `one of ${Object.keys(EXPERIMENTS).join(", ")}`, JSON.stringify(name));
   return found;

@@ -271,6 +271,24 @@ export function splitRows(n: number, heldOut: number): number {
   return checkedSplit(n, n - Math.round(heldOut * n), "--held-out");
 }
 
+/** What a run of `config` does on `n` pairs: the split, the batch (at most the fit rows) and the steps. */
+export interface TrainingPlan {
+  fitRows: number;
+  heldOutRows: number;
+  batch: number;
+  /** Full batches per epoch (the last partial batch of each shuffled epoch is dropped). */
+  stepsPerEpoch: number;
+  steps: number;
+}
+
+/** The plan `train` follows for `config` on `n` pairs. */
+export function trainingPlan(config: TrainConfig, n: number): TrainingPlan {
+  const fitRows = splitRows(n, config.heldOut);
+  const batch = Math.min(config.batch, fitRows);
+  const stepsPerEpoch = Math.floor(fitRows / batch);
+  return { fitRows, heldOutRows: n - fitRows, batch, stepsPerEpoch, steps: stepsPerEpoch * config.epochs };
+}
+
 /**
  * Trains until `state.config.epochs`, one epoch at a time, mutating `state` (so it can be checkpointed after
  * any epoch and resumed bit-for-bit: each epoch's batch order comes from the seed and the epoch number).
@@ -292,10 +310,7 @@ export async function train(
     `paired rows of dimensions ${state.inputDims.a} (A) and ${state.inputDims.b} (B)`,
     () => `${a.rows}×${a.cols} and ${b.rows}×${b.cols}`,
   );
-  const fit = splitRows(a.rows, config.heldOut);
-  const batch = Math.min(config.batch, fit);
-  const perEpoch = Math.floor(fit / batch);
-  const total = perEpoch * config.epochs;
+  const { fitRows: fit, batch, stepsPerEpoch: perEpoch, steps: total } = trainingPlan(config, a.rows);
   const optimizer = adam({ weightDecay: config.weightDecay, decoupledWeightDecay: true }, state.optimizer);
   const params = parameters(state);
   // CLIP on a backend that runs ONNX graphs: each step, AdamW included, is one graph (fused-clip.ts)

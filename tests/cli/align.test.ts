@@ -134,7 +134,14 @@ describe("gapkit align", () => {
   it.each([
     [["--method", "all", "--fit", "1.5"], /--fit: expected a fraction in \(0, 1\)/],
     [["--method", "all", "--fit", "abc"], /--fit: expected a fraction in \(0, 1\)/],
-    [["--method", "nope"], /align method: expected one of center/],
+    [
+      ["--method", "nope"],
+      /--method: expected all or a comma list of distinct methods of center, .*; got "nope"/,
+    ],
+    [
+      ["--method", "center,center"],
+      /--method: expected all or a comma list of distinct methods .*; got "center"/,
+    ],
     [["--method", "all", "--param", "lambda=1"], /--param: expected a single --method/],
   ])("eval %j exits 2", async (args, message) => {
     const r = await gapkit("align", "eval", path("pair.npy"), ...args);

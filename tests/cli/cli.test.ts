@@ -22,6 +22,19 @@ describe("gapkit CLI", () => {
     expect(r.stderr).toMatch(/unknown command 'nosuch'/);
   });
 
+  it.each([
+    [["mesure"], "gapkit: unknown command 'mesure' (did you mean measure?)"],
+    [["measure", "--jsn"], "gapkit: unknown option '--jsn' (did you mean --json?)"],
+    // --method is required, but the typo is what the user needs to hear about first
+    [["align", "eval", "--jsn"], "gapkit: unknown option '--jsn' (did you mean --json?)"],
+    [["align", "eval", "pair.npy"], "gapkit: required option '--method <kinds|all>' not specified"],
+    [["measure", "/nonexistent/missing.npy"], "gapkit: /nonexistent/missing.npy: no such file"],
+  ])("%j is one line in gapkit's voice", async (args, message) => {
+    const r = await gapkit(...args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`${message}\n`);
+  });
+
   it("an InputError exits 2 without a stack trace", async () => {
     const r = await gapkit("info", "--backend", "cuda");
     expect(r.code).toBe(2);

@@ -113,7 +113,9 @@ describe("the CLI contract", () => {
 
   it("exits 1 with a report line, not 2, when gapkit itself fails", async () => {
     vi.doMock("../../src/io/stream.js", () => ({
-      streamPairStats: () => {
+      // it owns the table it is given: closed, then the bug
+      streamPairStats: async (reader: { close(): Promise<void> }) => {
+        await reader.close();
         throw new TypeError("a bug");
       },
     }));

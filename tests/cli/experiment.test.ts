@@ -44,7 +44,7 @@ describe("gapkit experiment", () => {
     [["sphere", "--swap", "0,9"], /--swap: expected integers in \[0, 5\]; got 9/],
     [["sphere", "--swap", "0"], /--swap: expected two indices in 0\.\.5/],
     [["landscape"], /--file: expected a \(2, N, d\) embedding file; got none/],
-    [["landscape", join(dir, "missing.npy")], /missing\.npy: expected a readable file/],
+    [["landscape", join(dir, "missing.npy")], /missing\.npy: no such file/],
   ])("%j exits 2 with one line", async (args, message) => {
     const r = await gapkit("experiment", ...args);
     expect(isUserError(r), r.stderr).toBe(true);

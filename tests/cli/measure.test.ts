@@ -131,8 +131,12 @@ describe("gapkit measure", () => {
       [],
       /FILE.npy of shape \(2, N, d\) or a table with columns a and b, or both --a A and --b B; got neither/,
     ],
-    ["a (N, d) file where a pair is expected", ["flat.npy"], /expected shape \(2, N, d\)/],
-    ["a missing file", ["missing.npy"], /missing\.npy: expected a readable file/],
+    [
+      "a (N, d) file where a pair is expected",
+      ["flat.npy"],
+      /expected shape \(2, N, d\).*; got \(\d+, \d+\), one modality \(give it as --a \S*flat\.npy and its partner as --b FILE\)$/m,
+    ],
+    ["a missing file", ["missing.npy"], /^gapkit: \S*missing\.npy: no such file$/m],
     [
       "--groups of another length",
       ["pair.npy", "--groups", "groups_short.json"],

@@ -215,7 +215,7 @@ describe("gapkit stats", () => {
 
   it.each([
     ["a broken part", ["merge", "BROKEN"], /BROKEN: expected gapkit statistics as JSON; got invalid JSON/],
-    ["a missing part", ["merge", "/nonexistent/part.json"], /part\.json: expected a readable file/],
+    ["a missing part", ["merge", "/nonexistent/part.json"], /part\.json: no such file$/m],
     ["--duckdb with a FILE", ["x.npy", "--duckdb", "y.parquet"], /stats: expected --duckdb alone/],
     [
       "a bad --chunk-rows",

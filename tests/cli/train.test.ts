@@ -24,6 +24,22 @@ beforeAll(async () => {
 const base = ["train", "--widths", "16,8", "--batch", "32", "--lr", "0.01"];
 
 describe("gapkit train", () => {
+  it.each([
+    [
+      ["--batch", "32", "--epochs", "2"],
+      "train: 120 pairs, 96 to fit and 24 held out; batch 32: 3 steps per epoch, 6 steps in 2 epochs\n" +
+        "warning: an epoch is only 3 steps (under 10): the towers will barely learn; a smaller --batch or more pairs gives more steps",
+    ],
+    [
+      ["--batch", "8", "--epochs", "1"],
+      "train: 120 pairs, 96 to fit and 24 held out; batch 8: 12 steps per epoch, 12 steps in 1 epoch",
+    ],
+  ])("%j says its split and steps on stderr first", async (args, said) => {
+    const r = await gapkit("train", "--widths", "8", path("pairs.npy"), ...args);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.startsWith(`${said}\n`), r.stderr).toBe(true);
+  });
+
   it("writes JSONL metrics and a checkpoint that resumes to the same result", async () => {
     const run = await gapkit(
       ...base,
@@ -57,7 +73,7 @@ describe("gapkit train", () => {
     [["--widths", "16,0"], /--widths: expected integers in \[1, 4096\]; got 0/],
     [["--held-out", "1"], /--held-out: expected a fraction in \(0, 1\)/],
     [["--lr", "-1"], /--lr: expected a number in \[1e-9, 1\]; got "-1"/],
-    [["--resume", "/nonexistent"], /state\.json: expected a readable file/],
+    [["--resume", "/nonexistent"], /state\.json: no such file/],
   ])("%j exits 2", async (args, message) => {
     const r = await gapkit(...base, path("pairs.npy"), ...args);
     expect(isUserError(r), r.stderr).toBe(true);

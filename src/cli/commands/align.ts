@@ -9,6 +9,7 @@ import {
   augmentationMethods,
   fitAlign,
   fitAlignFromStats,
+  parseAlignMethods,
   parseAlignState,
   type Side,
   statsMethods,
@@ -20,6 +21,7 @@ import { clickhouseRealignCentroid } from "../../io/clickhouse.js";
 import { checkOutputPath, readTextFile, writeChunksAtomic, writeFileAtomic } from "../../io/files.js";
 import { float32Bytes, npyHeaderBytes } from "../../io/npy.js";
 import { openChunkDecoder, openTable } from "../../io/tables.js";
+import { DEFAULT_NAMES, type ModalityNames } from "../../report/specs.js";
 import { type GroupFlags, groupOptions } from "../groups.js";
 import {
   backendOption,
@@ -34,6 +36,7 @@ import {
 import { printResult, reportWritten } from "../output.js";
 import { loadPair, type PairFlags, pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
 import { stderrProgress } from "../progress.js";
+import { fixed, fraction, table } from "../table.js";
 
 function methodsHelp(): string {
   return Object.values(ALIGN_METHODS)
@@ -44,29 +47,40 @@ function methodsHelp(): string {
     .join("\n");
 }
 
-const pct = (x: number) => (100 * x).toFixed(1);
-
-/** The held-out table: one row per transform. */
-export function formatHeldOut(r: HeldOutResult): string {
-  const rows = [["baseline", r.baseline] as const, ...Object.entries(r.methods)];
-  const lines = [
+/** The held-out table: one row per transform, R@k as fractions with their 95% bootstrap intervals. */
+export function formatHeldOut(r: HeldOutResult, { a, b }: ModalityNames = DEFAULT_NAMES): string {
+  const withCI = (x: { r1: number; r1CI?: [number, number] }) =>
+    `${fraction(x.r1)} [${fraction(x.r1CI?.[0] ?? x.r1)}, ${fraction(x.r1CI?.[1] ?? x.r1)}]`;
+  const rows = [["baseline", r.baseline] as const, ...Object.entries(r.methods)].map(([name, m]) => [
+    r.augmentations.includes(name) ? `${name}*` : name,
+    fixed(m.gap.l2m, 3),
+    fixed(m.pairedCos, 3),
+    withCI(m.retrieval.aToB),
+    withCI(m.retrieval.bToA),
+    fraction(m.retrieval.aToB.r5),
+  ]);
+  return [
     `fit on ${r.fitRows} pairs, measured on the other ${r.evalRows}`,
-    `${"method".padEnd(14)} ${"gap".padStart(6)} ${"pairCos".padStart(7)}  ${"A→B R@1 [95% CI]".padEnd(22)} ${"B→A R@1 [95% CI]".padEnd(22)} A→B R@5`,
-  ];
-  for (const [name, m] of rows) {
-    const ci = (x: { r1: number; r1CI?: [number, number] }) =>
-      `${pct(x.r1)} [${pct(x.r1CI?.[0] ?? x.r1)}, ${pct(x.r1CI?.[1] ?? x.r1)}]`.padEnd(22);
-    const label = r.augmentations.includes(name) ? `${name}*` : name;
-    lines.push(
-      `${label.padEnd(14)} ${m.gap.l2m.toFixed(3).padStart(6)} ${m.pairedCos.toFixed(3).padStart(7)}  ${ci(m.retrieval.aToB)} ${ci(m.retrieval.bToA)} ${pct(m.retrieval.aToB.r5)}`,
-    );
-  }
-  if (r.augmentations.length)
-    lines.push(
-      "* a training-time augmentation: measured here is its inference transform; its noise acts when a decoder is trained on `gapkit align augment` rows",
-    );
-  for (const note of r.notes) lines.push(`note: ${note}`);
-  return lines.join("\n");
+    table(rows, {
+      header: [
+        "method",
+        "gap",
+        "pairCos",
+        `${a}→${b} R@1 [95% CI]`,
+        `${b}→${a} R@1 [95% CI]`,
+        `${a}→${b} R@5`,
+      ],
+      textColumns: 1,
+      notes: [
+        ...(r.augmentations.length
+          ? [
+              "* a training-time augmentation: measured here is its inference transform; its noise acts when a decoder is trained on `gapkit align augment` rows",
+            ]
+          : []),
+        ...r.notes.map((note) => `note: ${note}`),
+      ],
+    }),
+  ].join("\n");
 }
 
 /** Rows per chunk of a streamed transform: ≈ 16 MB of float32 rows at d = 512. */
@@ -229,7 +243,10 @@ export function registerAlign(program: Command): void {
         align.command("eval").description("fit on part of the pairs, measure the rest before and after"),
       ),
     )
-      .requiredOption("--method <kind|all>", `one of ${Object.keys(ALIGN_METHODS).join(", ")}, or all`)
+      .requiredOption(
+        "--method <kinds|all>",
+        `a comma list of ${Object.keys(ALIGN_METHODS).join(", ")}, or all`,
+      )
       .option(
         "--param <name=value>",
         "a parameter of the method (repeatable; with a single --method)",
@@ -255,9 +272,9 @@ export function registerAlign(program: Command): void {
         },
     ) => {
       await initCliBackends(flags.backend);
-      const methods = flags.method === "all" ? Object.keys(ALIGN_METHODS) : [alignMethod(flags.method).kind];
+      const methods = parseAlignMethods(flags.method, "--method");
       if (flags.param.length && methods.length > 1)
-        throw new InputError("--param", "a single --method", "--method all");
+        throw new InputError("--param", "a single --method", `--method ${flags.method}`);
       const fit = Number(flags.fit);
       const { a, b, groups } = await loadPair(file, flags, "align eval");
       const result = await evaluateHeldOut(a, b, {

@@ -2,15 +2,31 @@ import { type Command, Option } from "commander";
 import { InputError } from "../../core/errors.js";
 import { checkOutputPath, readArrayFile, readPairFile, writeFileAtomic } from "../../io/files.js";
 import { mnistPairs } from "../../io/mnist.js";
-import { EXPERIMENTS, type ExperimentParam, type ParamValues } from "../../sim/index.js";
+import { EXPERIMENTS, type ExperimentName, type ExperimentParam, type ParamValues } from "../../sim/index.js";
+import { EXPERIMENT_TABLES } from "../experiment-tables.js";
 import { backendOption, initCliBackends, parseInteger, parseNumber, parseNumberList } from "../options.js";
 import { printResult } from "../output.js";
 import { stderrProgress } from "../progress.js";
+import { table } from "../table.js";
 
 /** How many built-in image–caption pairs an experiment may load. */
 const BUILTIN_PAIRS = [10, 10_000] as const;
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** A numbers parameter's default as the user would type it: START:END:STEP for a progression of ≥ 4 values. */
+export function listDefault(spec: Extract<ExperimentParam, { kind: "numbers" }>): string {
+  const list = spec.default;
+  const listed = list.join(",");
+  if (list.length < 4) return listed;
+  const [first, last] = [list[0], list.at(-1)!];
+  const step = Number((list[1] - first).toPrecision(12));
+  if (!(step > 0 && Math.abs((last - first) / step - (list.length - 1)) < 1e-6)) return listed;
+  const range = `${first}:${last}:${step}`;
+  // shown only where it parses back to exactly the default list
+  const parsed = parseNumberList(range, "default", spec);
+  return parsed.length === list.length && parsed.every((v, i) => v === list[i]) ? range : listed;
+}
 
 function option(name: string, spec: ExperimentParam): Option {
   const flag = `--${kebab(name)}`;
@@ -30,7 +46,7 @@ function option(name: string, spec: ExperimentParam): Option {
       return new Option(
         `${flag} <list>`,
         `${spec.doc} (a,b,c or START:END:STEP; at most ${spec.maxCount} ${spec.integer ? "integers" : "values"} in [${spec.min}, ${spec.max}])`,
-      ).default(spec.default.join(","));
+      ).default(listDefault(spec));
     case "choice":
       return new Option(`${flag} <value>`, spec.doc).choices(spec.choices).default(spec.default);
     default:
@@ -91,7 +107,10 @@ export function registerExperiment(program: Command): void {
         summary: e.summary,
       }));
       printResult(rows, flags.json, (r) =>
-        r.map((e) => `${e.name.padEnd(11)} ${e.summary} (${e.reproduces})`).join("\n"),
+        table(
+          r.map((e) => [e.name, `${e.summary} (${e.reproduces})`]),
+          { textColumns: 2 },
+        ),
       );
     });
   for (const exp of Object.values(EXPERIMENTS)) {
@@ -133,9 +152,11 @@ export function registerExperiment(program: Command): void {
             String(flags.output),
             new TextEncoder().encode(`${JSON.stringify(result)}\n`),
           );
+        // file inputs are named in the table by the paths given
+        const tableParams = { ...params, ...Object.fromEntries(files.map(([name]) => [name, flags[name]])) };
         if (flags.output !== "-")
           printResult(result, flags.json as boolean | undefined, (r) =>
-            JSON.stringify(r.result, summaryReplacer, 1),
+            EXPERIMENT_TABLES[exp.name as ExperimentName](r.result, tableParams),
           );
       });
   }
@@ -155,10 +176,4 @@ function printable(params: ParamValues): Record<string, unknown> {
             : v,
     ]),
   );
-}
-
-/** For the human-readable view: long arrays are summarised. */
-function summaryReplacer(_: string, value: unknown): unknown {
-  if (Array.isArray(value) && value.length > 12) return `[${value.length} items]`;
-  return typeof value === "number" ? Number(value.toPrecision(5)) : value;
 }

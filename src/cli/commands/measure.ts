@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { InputError } from "../../core/errors.js";
 import { type MeasureResult, withPairwiseMetrics } from "../../gap/measure.js";
 import { finalizeStats, pairStats } from "../../gap/stats.js";
+import { DEFAULT_NAMES, type ModalityNames } from "../../report/specs.js";
 import { type GroupFlags, groupOptions, readPairGroups } from "../groups.js";
 import { backendOption, engineFlags, initCliBackends, parseInteger, streamFlags } from "../options.js";
 import { alignedTable, printResult, summaryRows } from "../output.js";
@@ -11,24 +12,30 @@ import { stderrProgress } from "../progress.js";
 const f = (x: number, digits = 4) => x.toFixed(digits);
 
 /** The measure result as an aligned two-column table. */
-export function formatMeasure(r: MeasureResult): string {
+export function formatMeasure(r: MeasureResult, names: ModalityNames = DEFAULT_NAMES): string {
+  return alignedTable(measureRows(r, names));
+}
+
+/** The rows of formatMeasure's table: label and value. */
+export function measureRows(r: MeasureResult, names: ModalityNames = DEFAULT_NAMES): [string, string][] {
+  const { a, b } = names;
   const { aToB, bToA } = r.retrieval;
   const estimate = r.sample ? ` (estimate: ${r.sample.pairs} sampled pairs)` : "";
   const ci = (x: { r1CI?: [number, number] }) =>
     x.r1CI ? `  R@1 95% CI [${f(x.r1CI[0], 3)}, ${f(x.r1CI[1], 3)}]` : "";
   const recall = (x: typeof aToB) =>
     `${f(x.r1, 3)} / ${f(x.r5, 3)} / ${f(x.r10, 3)}  (mean rank ${f(x.meanRank, 1)})${ci(x)}`;
-  const { head, spectrum } = summaryRows(r);
-  return alignedTable([
+  const { head, spectrum } = summaryRows(r, names);
+  return [
     ...head,
-    [`uniformity A / B${estimate}`, `${f(r.uniformity.a)} / ${f(r.uniformity.b)}`],
-    [`A→B R@1 / R@5 / R@10${estimate}`, recall(aToB)],
-    [`B→A R@1 / R@5 / R@10${estimate}`, recall(bToA)],
+    [`uniformity ${a} / ${b}${estimate}`, `${f(r.uniformity.a)} / ${f(r.uniformity.b)}`],
+    [`${a}→${b} R@1 / R@5 / R@10${estimate}`, recall(aToB)],
+    [`${b}→${a} R@1 / R@5 / R@10${estimate}`, recall(bToA)],
     ...spectrum.map(([label, value]): [string, string] => [
       r.sample?.estimated.includes("spectrum") ? `${label}${estimate}` : label,
       value,
     ]),
-  ]);
+  ];
 }
 
 /** `gapkit measure`: the modality gap, geometry, retrieval and spectrum of a paired embedding set. */

@@ -4,8 +4,9 @@ import { ALIGN_METHODS, alignMethod } from "../../align/index.js";
 import { InputError, parseJson } from "../../core/errors.js";
 import type { Matrix } from "../../core/matrix.js";
 import { checkOutputPath, readPairFile, readTextFile, writeFileAtomic } from "../../io/files.js";
-import { buildReport } from "../../report/build.js";
+import { buildReport, type TrainingRun } from "../../report/build.js";
 import { reportHtml } from "../../report/html.js";
+import type { ModalityNames } from "../../report/specs.js";
 import { evaluateScoring } from "../../score/evaluate.js";
 import { parseMethods } from "../../score/methods.js";
 import { experiment, type ParamValues } from "../../sim/index.js";
@@ -28,12 +29,26 @@ async function readLabels(path: string, rows: number): Promise<string[]> {
   return labels;
 }
 
+/** Parses --names: two distinct, non-empty names separated by a comma ("images,captions"). */
+function parseNames(text: string): ModalityNames {
+  const names = text.split(",").map((n) => n.trim());
+  if (names.length !== 2 || !names[0] || !names[1] || names[0] === names[1])
+    throw new InputError(
+      "--names",
+      "two different names separated by a comma, e.g. images,captions",
+      JSON.stringify(text),
+    );
+  return { a: names[0], b: names[1] };
+}
+
 /** Writes the self-contained HTML report for the pair `a`, `b` (described as `source`) and returns its path. */
 export async function writeReport(
   { a, b, source, groups }: { a: Matrix; b: Matrix; source: string; groups?: Int32Array },
   output: string,
   options: {
     title?: string;
+    names?: ModalityNames;
+    training?: TrainingRun;
     align?: string;
     experiments?: string;
     labels?: string;
@@ -80,6 +95,8 @@ export async function writeReport(
   const title = options.title ?? `Modality gap report: ${source}`;
   const sections = await buildReport(a, b, {
     title,
+    names: options.names,
+    training: options.training,
     aligned,
     scored,
     experiments,
@@ -108,6 +125,7 @@ export function registerReport(program: Command): void {
         .argument("<file>", ".npy/.npz of shape (2, N, d): row 0 modality A, row 1 modality B")
         .requiredOption("-o, --output <report.html>", "where to write the report (-: on stdout)")
         .option("--title <text>", "the report's title")
+        .option("--names <a,b>", "what to call modalities A and B in tables, sentences and legends", "A,B")
         .option("--align <methods>", "held-out alignment to include: all, or a comma list of methods")
         .option("--experiments <names>", `experiments to include: ${REPORT_EXPERIMENTS.join(", ")}`)
         .option(
@@ -122,6 +140,7 @@ export function registerReport(program: Command): void {
       flags: GroupFlags & {
         output: string;
         title?: string;
+        names: string;
         align?: string;
         experiments?: string;
         score?: string;
@@ -129,11 +148,12 @@ export function registerReport(program: Command): void {
         backend?: string;
       },
     ) => {
+      const names = parseNames(flags.names);
       await checkOutputPath(flags.output, "--output");
       await initCliBackends(flags.backend);
       const pair = await readPairFile(file);
       const groups = await readPairGroups(flags, pair.a.rows);
-      const report = await writeReport({ ...pair, source: file, groups }, flags.output, flags);
+      const report = await writeReport({ ...pair, source: file, groups }, flags.output, { ...flags, names });
       if (report !== "-") process.stdout.write(`${report}\n`);
     },
   );

@@ -15,11 +15,10 @@ import {
 import { applyScorer, fitScorer, parseScorer } from "../../score/scorer.js";
 import { type GroupFlags, groupOptions } from "../groups.js";
 import { backendOption, collect, initCliBackends, parseInteger, parseParams } from "../options.js";
-import { alignedTable, printResult, reportWritten } from "../output.js";
+import { printResult, reportWritten } from "../output.js";
 import { loadPair, type PairFlags, pairOptions } from "../pair.js";
 import { stderrProgress } from "../progress.js";
-
-const f = (x: number, digits = 3) => x.toFixed(digits);
+import { fixed, fraction, table } from "../table.js";
 
 function parseFraction(value: string): number {
   const fit = Number(value);
@@ -66,20 +65,44 @@ const PARAM_HELP = `a method parameter NAME=VALUE (repeatable): ${Object.entries
   )
   .join(", ")}`;
 
+/** The held-out scoring table, with a legend for its less common columns. */
 function formatEvaluation(r: ScoreEvaluation): string {
-  const rows: [string, string][] = [
-    ["method", "a→b R@1/5/10   b→a R@1   AUC     P@R.5  P@R.9  hubness  ECE     Brier"],
-  ];
-  for (const [method, m] of Object.entries(r.methods)) {
-    rows.push([
-      method,
-      `${f(m.aToB.r1)}/${f(m.aToB.r5)}/${f(m.aToB.r10)}  ${f(m.bToA.r1)}     ${f(m.auc, 4)}  ${f(m.precisionAtRecall["0.5"])}  ${f(m.precisionAtRecall["0.9"])}  ${f(m.hubness, 2).padStart(7)}  ${f(m.ece, 4)}  ${f(m.brier, 5)}`,
-    ]);
-  }
+  const rows = Object.entries(r.methods).map(([method, m]) => [
+    method,
+    fraction(m.aToB.r1),
+    fraction(m.aToB.r5),
+    fraction(m.aToB.r10),
+    fraction(m.bToA.r1),
+    fixed(m.auc),
+    fraction(m.precisionAtRecall["0.5"]),
+    fraction(m.precisionAtRecall["0.9"]),
+    fixed(m.hubness, 2),
+    fixed(m.ece),
+    fixed(m.brier, 5),
+  ]);
   return [
     `fit on ${r.fitRows} pairs, evaluated on ${r.evalRows} (${r.calibration} calibration)`,
-    alignedTable(rows),
-    `best: ${r.best.method} (a→b R@1 ${f(r.best.r1)}), its calibrated P(match) has ECE ${f(r.best.ece, 4)}`,
+    table(rows, {
+      header: [
+        "method",
+        "a→b R@1",
+        "R@5",
+        "R@10",
+        "b→a R@1",
+        "AUC",
+        "P@R.5",
+        "P@R.9",
+        "hubness",
+        "ECE",
+        "Brier",
+      ],
+      textColumns: 1,
+      notes: [
+        "P@R.5, P@R.9: precision at the score threshold that keeps half (90%) of the true pairs",
+        "hubness: skewness of how often each gallery item is among a query's 10 best (0: no hubs)",
+      ],
+    }),
+    `best: ${r.best.method} (a→b R@1 ${fraction(r.best.r1)}), its calibrated P(match) has ECE ${fixed(r.best.ece)}`,
   ].join("\n");
 }
 

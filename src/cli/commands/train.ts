@@ -12,8 +12,10 @@ import {
   type EpochMetrics,
   initTraining,
   type TrainConfig,
+  type TrainingPlan,
   type TrainState,
   train,
+  trainingPlan,
 } from "../../train/trainer.js";
 import { backendOption, initCliBackends, parseInteger, parseNumber, parseNumberList } from "../options.js";
 import { printResult } from "../output.js";
@@ -101,6 +103,24 @@ async function earlierMetrics(path: string, epoch: number): Promise<string[]> {
   });
 }
 
+/** Fewer steps per epoch than this and a run is warned that it will barely learn. */
+const FEW_STEPS = 10;
+
+/** What the run will do, for stderr: the split and the steps, with a warning when an epoch is a few steps. */
+function describePlan(plan: TrainingPlan, epochs: number): string {
+  const steps = (n: number) => `${n} step${n === 1 ? "" : "s"}`;
+  const lines = [
+    `train: ${plan.fitRows + plan.heldOutRows} pairs, ${plan.fitRows} to fit and ${plan.heldOutRows} held out; ` +
+      `batch ${plan.batch}: ${steps(plan.stepsPerEpoch)} per epoch, ${steps(plan.steps)} in ${epochs} epoch${epochs === 1 ? "" : "s"}`,
+  ];
+  if (plan.stepsPerEpoch < FEW_STEPS)
+    lines.push(
+      `warning: an epoch is only ${steps(plan.stepsPerEpoch)} (under ${FEW_STEPS}): the towers will barely learn; ` +
+        "a smaller --batch or more pairs gives more steps",
+    );
+  return `${lines.join("\n")}\n`;
+}
+
 /** `gapkit train`: a dual encoder (two MLP towers) trained contrastively on paired features. */
 export function registerTrain(program: Command): void {
   const d = DEFAULT_TRAIN_CONFIG;
@@ -166,6 +186,7 @@ export function registerTrain(program: Command): void {
         ...state.config,
         epochs: parseInteger(flags.epochs, "--epochs", state.epoch, MAX_EPOCHS),
       };
+    process.stderr.write(describePlan(trainingPlan(state.config, a.rows), state.config.epochs));
     const lines = flags.resume && flags.metrics ? await earlierMetrics(flags.metrics, state.epoch) : [];
     const history = await train(a, b, state, {
       onStep: stderrProgress("train"),
