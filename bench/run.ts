@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: every benchmark, each against its peer (numpy) run in the same process tree.
- * `npm run bench -- gemm measure` runs only the named ones (gemm, measure, score, losses, train, scale, apply,
- * cluster);
+ * `npm run bench -- gemm measure` runs only the named ones (gemm, measure, score, align, losses, train, scale,
+ * apply, cluster);
  * `--large` adds measure on 100,000 pairs (minutes). The scale benchmark needs ≈ 8.2 GB of free space in
  * the temporary folder.
  */
+import { benchAlign } from "./align.js";
 import { benchApply } from "./apply.js";
 import { benchCluster } from "./cluster.js";
 import { benchGemm } from "./gemm.js";
@@ -18,6 +19,7 @@ const BENCHMARKS: Record<string, () => string[] | Promise<string[]>> = {
   gemm: async () => ["gemm: median of 9 runs after 2 warm-ups, float32, all cores", ...(await benchGemm())],
   measure: benchMeasure,
   score: benchScore,
+  align: benchAlign,
   losses: benchLosses,
   train: benchTrain,
   scale: benchScale,
