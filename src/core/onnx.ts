@@ -119,3 +119,15 @@ export function model(name: string, body: Field[], inputs: Uint8Array[], outputs
     [8, "bytes", message([[2, "varint", 13]])], // opset 13
   ]);
 }
+
+/** Appends a node `op` from `inputs` to `output` to a graph's body. */
+export type Emit = (op: string, inputs: string[], output: string, attributes?: Field[]) => void;
+
+/** A graph's body (starting with `initializers`) and the emitter that appends nodes to it. */
+export function graphBody(initializers: Field[]): { body: Field[]; op: Emit } {
+  const body = [...initializers];
+  return {
+    body,
+    op: (name, inputs, output, attributes = []) => body.push(node(name, inputs, output, attributes)),
+  };
+}

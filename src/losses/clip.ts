@@ -1,6 +1,7 @@
 import { check } from "../core/errors.js";
-import { type GemmBackend, matmul } from "../core/gemm/index.js";
+import { type GemmBackend, getBackend, matmul } from "../core/gemm/index.js";
 import { type Matrix, matrix, transpose } from "../core/matrix.js";
+import { clipLossModel } from "./clip-graph.js";
 import { crossEntropyRows, toMatrix, transposed } from "./dense.js";
 import { dotScore, type ScoreFunction } from "./scores.js";
 
@@ -62,22 +63,59 @@ export function clipLoss(a: Matrix, b: Matrix, options: ClipOptions = {}): ClipR
 }
 
 /**
- * clipLoss (dot score) with the three N×N×d products on a gemm backend (onnxruntime by default in Node):
- * float32 products, float64 softmax and sums — for training speed; clipLoss is the exact float64 reference.
+ * clipLoss (dot score) at training speed, float32: on a backend that runs ONNX graphs (onnxruntime, by
+ * default in Node) the symmetric loss with its gradients is one graph run; otherwise, or with one
+ * direction, targets or an active maxScale, the three N×N×d products run on the backend with a float64
+ * softmax and sums between them. clipLoss is the exact float64 reference.
  */
 export async function clipLossOnBackend(
   a: Matrix,
   b: Matrix,
   options: Omit<ClipOptions, "score"> & { backend?: string | GemmBackend } = {},
 ): Promise<ClipResult> {
-  const sims = new Float64Array((await matmul(a, b, { transB: true, backend: options.backend })).data);
+  const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
+  const { logScale = CLIP_INIT_LOG_SCALE, direction = "both", maxScale = Number.POSITIVE_INFINITY } = options;
+  checkClipInputs(a, b, options);
+  const plain =
+    direction === "both" && !options.targets && !options.targetsBToA && logScale <= Math.log(maxScale);
+  if (plain && backend.runGraph) {
+    const [n, d] = [a.rows, a.cols];
+    const out = await backend.runGraph("clip_loss", clipLossModel, {
+      u_a: { data: a.data, dims: [n, d] },
+      u_b: { data: b.data, dims: [n, d] },
+      t: { data: Float32Array.of(logScale), dims: [1] },
+      half_inv_batch: { data: Float32Array.of(1 / (2 * n)), dims: [1] },
+    });
+    if (out)
+      return {
+        value: out.loss.data[0],
+        gradA: matrix(n, d, out.du_a.data),
+        gradB: matrix(n, d, out.du_b.data),
+        gradLogScale: out.g_t.data[0],
+      };
+  }
+  const sims = new Float64Array((await matmul(a, b, { transB: true, backend })).data);
   const core = clipCore(a, b, options, () => sims);
   const n = a.rows;
   const dLogits = matrix(n, n);
   for (let k = 0; k < dLogits.data.length; k++) dLogits.data[k] = core.dLogits[k] * core.scale;
-  const gradA = await matmul(dLogits, b, { backend: options.backend });
-  const gradB = await matmul(transpose(dLogits), a, { backend: options.backend });
+  const gradA = await matmul(dLogits, b, { backend });
+  const gradB = await matmul(transpose(dLogits), a, { backend });
   return { value: core.value, gradA, gradB, gradLogScale: core.gradLogScale };
+}
+
+/** Checks the shapes, the log scale and the targets' sizes. */
+function checkClipInputs(a: Matrix, b: Matrix, options: ClipOptions): void {
+  const { logScale = CLIP_INIT_LOG_SCALE } = options;
+  const [n, d] = [a.rows, a.cols];
+  check(b.rows === n && b.cols === d, "clipLoss", `B of A's shape ${n}×${d}`, () => `${b.rows}×${b.cols}`);
+  check(n >= 1, "clipLoss", "a batch of at least 1 pair", () => "0");
+  check(Number.isFinite(logScale), "clipLoss logScale", "a finite number", () => String(logScale));
+  for (const [name, t] of [
+    ["targets", options.targets],
+    ["targetsBToA", options.targetsBToA],
+  ] as const)
+    if (t) check(t.length === n * n, `clipLoss ${name}`, `${n}×${n} values`, () => String(t.length));
 }
 
 /** Validates the inputs, then computes the loss, ∂loss/∂logits and ∂loss/∂t from the similarities `sims(a, b)`. */
@@ -88,16 +126,8 @@ function clipCore(
   sims: (a: Matrix, b: Matrix) => Float64Array,
 ): { value: number; dLogits: Float64Array; scale: number; gradLogScale: number } {
   const { logScale = CLIP_INIT_LOG_SCALE, direction = "both", maxScale = Number.POSITIVE_INFINITY } = options;
+  checkClipInputs(a, b, options);
   const n = a.rows;
-  const d = a.cols;
-  check(b.rows === n && b.cols === d, "clipLoss", `B of A's shape ${n}×${d}`, () => `${b.rows}×${b.cols}`);
-  check(n >= 1, "clipLoss", "a batch of at least 1 pair", () => "0");
-  check(Number.isFinite(logScale), "clipLoss logScale", "a finite number", () => String(logScale));
-  for (const [name, t] of [
-    ["targets", options.targets],
-    ["targetsBToA", options.targetsBToA],
-  ] as const)
-    if (t) check(t.length === n * n, `clipLoss ${name}`, `${n}×${n} values`, () => String(t.length));
   const clamped = logScale > Math.log(maxScale);
   const scale = clamped ? maxScale : Math.exp(logScale);
   const logits = sims(a, b);

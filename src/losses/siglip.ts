@@ -1,5 +1,7 @@
 import { check } from "../core/errors.js";
-import type { Matrix } from "../core/matrix.js";
+import { type GemmBackend, getBackend } from "../core/gemm/index.js";
+import { type Matrix, matrix } from "../core/matrix.js";
+import { siglipLossModel } from "./clip-graph.js";
 import { mulAB, mulABt, toMatrix, transposed } from "./dense.js";
 
 /** SigLIP's initial log scale t' = ln 10 and bias b = −10 (Zhai et al. 2023). */
@@ -24,6 +26,17 @@ export function sigmoid(x: number): number {
   return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
 }
 
+function checkSiglipInputs(a: Matrix, b: Matrix, logScale: number, bias: number): void {
+  const [n, d] = [a.rows, a.cols];
+  check(b.rows === n && b.cols === d, "siglipLoss", `B of A's shape ${n}×${d}`, () => `${b.rows}×${b.cols}`);
+  check(
+    n >= 1 && Number.isFinite(logScale) && Number.isFinite(bias),
+    "siglipLoss",
+    "a batch ≥ 1, finite scale and bias",
+    () => `n=${n}, t=${logScale}, b=${bias}`,
+  );
+}
+
 /**
  * SigLIP pairwise sigmoid loss (open_clip `SigLipLoss`): logits = exp(t')·A·Bᵀ + b, z_ij = +1 on the diagonal
  * and −1 elsewhere, loss = −(1/N)·Σ_ij log σ(z_ij·logit_ij).
@@ -34,15 +47,8 @@ export function siglipLoss(
   options: { logScale?: number; bias?: number } = {},
 ): SiglipResult {
   const { logScale = SIGLIP_INIT.logScale, bias = SIGLIP_INIT.bias } = options;
-  const n = a.rows;
-  const d = a.cols;
-  check(b.rows === n && b.cols === d, "siglipLoss", `B of A's shape ${n}×${d}`, () => `${b.rows}×${b.cols}`);
-  check(
-    n >= 1 && Number.isFinite(logScale) && Number.isFinite(bias),
-    "siglipLoss",
-    "a batch ≥ 1, finite scale and bias",
-    () => `n=${n}, t=${logScale}, b=${bias}`,
-  );
+  checkSiglipInputs(a, b, logScale, bias);
+  const [n, d] = [a.rows, a.cols];
   const s = Math.exp(logScale);
   const sims = mulABt(a.data, n, b.data, n, d);
   const dLogits = new Float64Array(n * n);
@@ -64,5 +70,36 @@ export function siglipLoss(
     gradB: toMatrix(mulAB(transposed(dLogits, n, n), n, a.data, n, d), n, d, s),
     gradLogScale,
     gradBias,
+  };
+}
+
+/**
+ * siglipLoss at training speed, float32: one graph run on a backend that runs ONNX graphs (onnxruntime, by
+ * default in Node); elsewhere the exact float64 siglipLoss.
+ */
+export async function siglipLossOnBackend(
+  a: Matrix,
+  b: Matrix,
+  options: { logScale?: number; bias?: number; backend?: string | GemmBackend } = {},
+): Promise<SiglipResult> {
+  const { logScale = SIGLIP_INIT.logScale, bias = SIGLIP_INIT.bias } = options;
+  checkSiglipInputs(a, b, logScale, bias);
+  const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
+  const [n, d] = [a.rows, a.cols];
+  const scalar = (x: number) => ({ data: Float32Array.of(x), dims: [1] });
+  const out = await backend.runGraph?.("siglip_loss", siglipLossModel, {
+    u_a: { data: a.data, dims: [n, d] },
+    u_b: { data: b.data, dims: [n, d] },
+    t: scalar(logScale),
+    bias: scalar(bias),
+    inv_batch: scalar(1 / n),
+  });
+  if (!out) return siglipLoss(a, b, options);
+  return {
+    value: out.loss.data[0],
+    gradA: matrix(n, d, out.du_a.data),
+    gradB: matrix(n, d, out.du_b.data),
+    gradLogScale: out.g_t.data[0],
+    gradBias: out.g_bias.data[0],
   };
 }

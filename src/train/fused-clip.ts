@@ -11,15 +11,16 @@ import type { GemmBackend, Tensor32 } from "../core/gemm/index.js";
 import { ensureMemory, instantiateKernelsSync, RESERVED_BYTES, type WasmMemory } from "../core/gemm/wasm.js";
 import { type Matrix, matrix } from "../core/matrix.js";
 import {
-  type Field,
+  type Emit,
+  graphBody,
   constant as initializer,
   intAttribute,
   intsAttribute,
   model,
-  node,
   tensorInfo,
 } from "../core/onnx.js";
 import { CLIP_LOG_SCALE_RANGE } from "../losses/clip.js";
+import { emitClipLoss, emitLogScaleGradient } from "../losses/clip-graph.js";
 import { ADAM_DEFAULTS, clampScalar } from "./optim.js";
 import type { Var } from "./tape.js";
 import type { TrainState } from "./trainer.js";
@@ -36,8 +37,6 @@ const SIDES = ["a", "b"] as const;
 /** Names of a tower's weight and bias inputs, layer i (from 1). */
 const weight = (side: string, i: number) => `w_${side}${i}`;
 const bias = (side: string, i: number) => `b_${side}${i}`;
-
-type Emit = (op: string, inputs: string[], output: string, attributes?: Field[]) => void;
 
 /**
  * Emits tower `s`'s forward nodes from its input x_s: z_s{i} = h_s{i−1}·W_i + b_i, h_s{i} = relu(z_s{i}) below
@@ -59,15 +58,6 @@ function unitRows(op: Emit, top: string, s: string): string {
   op("Sqrt", [`sq_${s}`], `norm_${s}`);
   op("Div", [top, `norm_${s}`], `u_${s}`);
   return `u_${s}`;
-}
-
-/** A graph's body and the emitter that appends nodes to it. */
-function graphBody(initializers: Field[]): { body: Field[]; op: Emit } {
-  const body = [...initializers];
-  return {
-    body,
-    op: (name, inputs, output, attributes = []) => body.push(node(name, inputs, output, attributes)),
-  };
 }
 
 /** Tower `side`'s embedding graph (unit rows): inputs x_side, w_side{i}, b_side{i}; output u_side. */
@@ -97,33 +87,7 @@ function clipStepModel({ depth, freezeB, learnScale }: StepShape): Uint8Array {
   ];
   const outputs = [tensorInfo("loss", "float32")];
   for (const s of SIDES) unitRows(op, towerForward(op, inputs, s, depth), s);
-  // logits L = s·u_a·u_bᵀ with s = eᵗ (t is clamped between steps, as open_clip does); loss = −(Σ diag log softmax(rows) + Σ diag log softmax(cols)) / 2B
-  // (log softmax per element, not log of softmax: the diagonal's probability can underflow float32). The
-  // columns are taken as the rows of Lᵀ: onnxruntime's softmax over the last axis is 4× its softmax over the
-  // first; and each softmax is the exp of its log softmax, one cheap pass instead of another softmax.
-  op("Exp", ["t"], "scale");
-  op("Gemm", ["u_a", "u_b"], "sims", [intAttribute("transB", 1)]);
-  op("Mul", ["sims", "scale"], "logits");
-  op("Transpose", ["logits"], "logits_t");
-  op("EyeLike", ["logits"], "eye");
-  op("LogSoftmax", ["logits"], "log_rows", [intAttribute("axis", 1)]);
-  op("LogSoftmax", ["logits_t"], "log_cols_t", [intAttribute("axis", 1)]);
-  op("Add", ["log_rows", "log_cols_t"], "log_both"); // only its diagonal is used, the same in Lᵀ
-  op("Mul", ["log_both", "eye"], "log_diag");
-  op("ReduceSum", ["log_diag"], "log_sum", [intAttribute("keepdims", 0)]);
-  op("Neg", ["half_inv_batch"], "minus_half_inv_batch");
-  op("Mul", ["log_sum", "minus_half_inv_batch"], "loss");
-  // ∂loss/∂sims = s·∂loss/∂logits = (softmax(rows) + softmax(cols) − 2I)·s / 2B
-  op("Exp", ["log_rows"], "p_rows");
-  op("Exp", ["log_cols_t"], "p_cols_t");
-  op("Transpose", ["p_cols_t"], "p_cols");
-  op("Add", ["p_rows", "p_cols"], "p_both");
-  op("Mul", ["eye", "two"], "two_eye");
-  op("Sub", ["p_both", "two_eye"], "d_excess");
-  op("Mul", ["scale", "half_inv_batch"], "d_factor");
-  op("Mul", ["d_excess", "d_factor"], "d_sims");
-  op("MatMul", ["d_sims", "u_b"], "du_a");
-  op("Gemm", ["d_sims", "u_a"], "du_b", [intAttribute("transA", 1)]);
+  emitClipLoss(op);
   const grads: string[] = [];
   for (const s of freezeB ? (["a"] as const) : SIDES) {
     // through the row normalisation: ∂z = (∂u − u·(u·∂u)) / ‖z‖
@@ -148,10 +112,7 @@ function clipStepModel({ depth, freezeB, learnScale }: StepShape): Uint8Array {
     grads.push(...towerGrads);
   }
   if (learnScale) {
-    // ∂loss/∂t = s·Σ ∂logits ⊙ sims = Σ ∂sims ⊙ sims
-    op("Mul", ["d_sims", "sims"], "d_t_terms");
-    op("ReduceSum", ["d_t_terms"], "d_t", [intAttribute("keepdims", 0)]);
-    op("Reshape", ["d_t", "one_element"], "g_t");
+    emitLogScaleGradient(op);
     grads.push("g_t");
   }
   outputs.push(...grads.map((g) => tensorInfo(g, "float32")));

@@ -1,8 +1,10 @@
 import fc from "fast-check";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { getBackend } from "../../src/core/gemm/index.js";
 import { matrix, normalizeRows } from "../../src/core/matrix.js";
 import { createRng } from "../../src/core/rng.js";
 import { clipLoss, clipLossOnBackend } from "../../src/losses/clip.js";
+import { siglipLoss, siglipLossOnBackend } from "../../src/losses/siglip.js";
 import { initBackends } from "../../src/node.js";
 import { expectClose } from "../helpers.js";
 import { expectGradient, gridMatrix, numericDerivative } from "./finite-diff.js";
@@ -20,6 +22,21 @@ describe("clipLoss", () => {
       expectClose(fast.gradA.data, exact.gradA.data, 1e-5);
       expectClose(fast.gradB.data, exact.gradB.data, 1e-5);
       expect(fast.gradLogScale).toBeCloseTo(exact.gradLogScale, 5);
+    }
+  });
+
+  it("clipLossOnBackend's one-graph loss (ort, both directions) agrees with the exact float64 clipLoss", async () => {
+    const rng = createRng(13);
+    const [a, b] = [normalizeRows(rng.normalMatrix(64, 24)), normalizeRows(rng.normalMatrix(64, 24))];
+    for (const logScale of [0, Math.log(1 / 0.07), Math.log(100)]) {
+      const exact = clipLoss(a, b, { logScale });
+      for (const backend of ["js", "ort"]) {
+        const fast = await clipLossOnBackend(a, b, { logScale, backend });
+        // float32 throughout: relative to the larger of 1 and the value
+        expectClose([fast.value, fast.gradLogScale], [exact.value, exact.gradLogScale], 1e-6);
+        expectClose(fast.gradA.data, exact.gradA.data, 1e-5);
+        expectClose(fast.gradB.data, exact.gradB.data, 1e-5);
+      }
     }
   });
 
@@ -100,4 +117,36 @@ describe("clipLoss", () => {
       }),
     );
   });
+});
+
+describe("siglipLossOnBackend", () => {
+  it("one graph on ort (float32), the float64 siglipLoss elsewhere, agree with siglipLoss", async () => {
+    const rng = createRng(14);
+    const [a, b] = [normalizeRows(rng.normalMatrix(48, 20)), normalizeRows(rng.normalMatrix(48, 20))];
+    for (const options of [{}, { logScale: 0, bias: 0 }, { logScale: Math.log(30), bias: -3 }]) {
+      const exact = siglipLoss(a, b, options);
+      for (const backend of ["js", "ort"]) {
+        const fast = await siglipLossOnBackend(a, b, { ...options, backend });
+        expectClose(
+          [fast.value, fast.gradLogScale, fast.gradBias],
+          [exact.value, exact.gradLogScale, exact.gradBias],
+          1e-6,
+        );
+        expectClose(fast.gradA.data, exact.gradA.data, 1e-5);
+        expectClose(fast.gradB.data, exact.gradB.data, 1e-5);
+      }
+    }
+  });
+});
+
+it("on ort the CLIP and SigLIP losses run as one graph each", async () => {
+  const ort = getBackend("ort");
+  const run = vi.spyOn(ort, "runGraph");
+  const rng = createRng(15);
+  const [a, b] = [normalizeRows(rng.normalMatrix(8, 4)), normalizeRows(rng.normalMatrix(8, 4))];
+  await clipLossOnBackend(a, b, { backend: ort });
+  await siglipLossOnBackend(a, b, { backend: ort });
+  expect(run.mock.calls.map((call) => call[0])).toEqual(["clip_loss", "siglip_loss"]);
+  for (const result of run.mock.results) expect(await result.value).toBeDefined();
+  run.mockRestore();
 });
