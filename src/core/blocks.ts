@@ -1,6 +1,7 @@
 import { check } from "./errors.js";
 import { type GemmBackend, getBackend, matmul } from "./gemm/index.js";
-import { type Matrix, normalizeRows, sliceRows, type TopK, topK } from "./matrix.js";
+import { type Matrix, matrix, normalizeRows, sliceRows, type TopK, topK } from "./matrix.js";
+import { constant, graphBody, intAttribute, model, tensorInfo } from "./onnx.js";
 
 /** Options for visiting a score matrix block by block. */
 export interface BlockOptions {
@@ -14,35 +15,78 @@ export interface BlockOptions {
 
 /** One block of scores: rows [rowStart, rowStart + scores.rows) of x against columns [colStart, y.rows) of y. */
 export interface ScoreBlock {
+  /** The scores s, or exp(c·(s − 1)) where `exponentiated`. */
   scores: Matrix;
   rowStart: number;
   colStart: number;
+  /** Set where the backend applied forEachScoreBlock's `exp` option. */
+  exponentiated?: true;
 }
 
 const DEFAULT_MAX_BLOCK_ELEMENTS = 2 ** 23;
+/**
+ * Fewest scores for which `exp` runs as a graph: below, JS's exp (≈ 10–20 ns a score) costs less than
+ * starting onnxruntime and its session (≈ 50–100 ms) for a small set.
+ */
+const EXP_GRAPH_MIN_SCORES = 2 ** 23;
 
 /**
  * Visits S = x·yᵀ in blocks of whole rows, never holding all of S. With `upperOnly` (x and y the same
- * rows) each block covers only columns from its first row on, halving the work for symmetric S.
+ * rows) each block covers only columns from its first row on, halving the work for symmetric S. With
+ * `exp` = c, a backend that runs ONNX graphs delivers exp(c·(s − 1)) instead (marked `exponentiated`) for
+ * a large S, computed where the product is: no exp per entry in JS.
  */
 export async function forEachScoreBlock(
   x: Matrix,
   y: Matrix,
-  options: BlockOptions & { upperOnly?: boolean },
+  options: BlockOptions & { upperOnly?: boolean; exp?: number },
   visit: (block: ScoreBlock) => void,
 ): Promise<void> {
   const maxElements = options.maxBlockElements ?? DEFAULT_MAX_BLOCK_ELEMENTS;
   const blockRows = Math.max(1, Math.min(x.rows, Math.floor(maxElements / Math.max(1, y.rows))));
+  const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
+  let exponentiated =
+    options.exp !== undefined && backend.runGraph !== undefined && x.rows * y.rows >= EXP_GRAPH_MIN_SCORES;
   for (let rowStart = 0; rowStart < x.rows; rowStart += blockRows) {
     const rowEnd = Math.min(x.rows, rowStart + blockRows);
     const colStart = options.upperOnly ? rowStart : 0;
-    const scores = await matmul(sliceRows(x, rowStart, rowEnd), sliceRows(y, colStart, y.rows), {
-      backend: options.backend,
-      transB: true,
-    });
-    visit({ scores, rowStart, colStart });
+    const [xs, ys] = [sliceRows(x, rowStart, rowEnd), sliceRows(y, colStart, y.rows)];
+    let scores = exponentiated ? await expScores(xs, ys, options.exp as number, backend) : undefined;
+    // a backend whose graphs turn out not to run (onnxruntime failed to load) gives the plain products
+    exponentiated &&= scores !== undefined;
+    scores ??= await matmul(xs, ys, { backend, transB: true });
+    visit({ scores, rowStart, colStart, ...(exponentiated ? { exponentiated: true as const } : {}) });
     options.onProgress?.(rowEnd, x.rows);
   }
+}
+
+/** exp(c·(x·yᵀ − 1)) as one graph run, or undefined where the backend runs none. */
+async function expScores(x: Matrix, y: Matrix, c: number, backend: GemmBackend): Promise<Matrix | undefined> {
+  const out = await backend.runGraph?.("exp_scores", expScoresModel, {
+    x: { data: x.data, dims: [x.rows, x.cols] },
+    y: { data: y.data, dims: [y.rows, y.cols] },
+    c: { data: Float32Array.of(c), dims: [1] },
+  });
+  return out && matrix(x.rows, y.rows, out.e.data);
+}
+
+/** The graph of expScores: inputs x (m×k), y (n×k), c ([1]); output e = exp(c·(x·yᵀ − 1)) (m×n). */
+function expScoresModel(): Uint8Array {
+  const { body, op } = graphBody([constant("one", "float32", [1])]);
+  op("Gemm", ["x", "y"], "s", [intAttribute("transB", 1)]);
+  op("Sub", ["s", "one"], "s_minus_one");
+  op("Mul", ["s_minus_one", "c"], "z");
+  op("Exp", ["z"], "e");
+  return model(
+    "gapkit_exp_scores",
+    body,
+    [
+      tensorInfo("x", "float32", ["m", "k"]),
+      tensorInfo("y", "float32", ["n", "k"]),
+      tensorInfo("c", "float32", [1]),
+    ],
+    [tensorInfo("e", "float32", ["m", "n"])],
+  );
 }
 
 /**

@@ -114,19 +114,24 @@ export function relativeModalityGap(pairedCos: number, coneA: number, coneB: num
 
 /**
  * Uniformity (Wang & Isola): log mean over pairs i < j of exp(−t‖u_i − u_j‖²), with ‖u_i − u_j‖² = 2 − 2 u_i·u_j
- * for unit rows; blocked over the upper triangle of U·Uᵀ.
+ * for unit rows; blocked over the upper triangle of U·Uᵀ, the exponentials computed with the products on a
+ * backend that runs graphs (float32 exp, summed in float64).
  */
 export async function uniformity(u: Matrix, options: BlockOptions & { t?: number } = {}): Promise<number> {
   check(u.rows >= 2, "uniformity", "at least 2 rows", () => String(u.rows));
   const t = options.t ?? 2;
   let total = 0;
-  await forEachScoreBlock(u, u, { ...options, upperOnly: true }, ({ scores, rowStart, colStart }) => {
+  const c = 2 * t;
+  const block = { ...options, upperOnly: true, exp: c };
+  await forEachScoreBlock(u, u, block, ({ scores, rowStart, colStart, exponentiated }) => {
     const { rows, cols, data } = scores;
     for (let r = 0; r < rows; r++) {
       // columns strictly right of the diagonal: global j > i
       const first = rowStart + r + 1 - colStart;
       let s = 0;
-      for (let k = r * cols + first, end = (r + 1) * cols; k < end; k++) s += Math.exp(2 * t * (data[k] - 1));
+      const [start, end] = [r * cols + first, (r + 1) * cols];
+      if (exponentiated) for (let k = start; k < end; k++) s += data[k];
+      else for (let k = start; k < end; k++) s += Math.exp(c * (data[k] - 1));
       total += s;
     }
   });

@@ -1,6 +1,10 @@
 /** Numerical edge cases against float64 numpy references (scripts/make_fixtures.py, "edge"). */
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
+import { getBackend } from "../../src/core/gemm/index.js";
+import { normalizeRows } from "../../src/core/matrix.js";
+import { createRng } from "../../src/core/rng.js";
 import { measure } from "../../src/gap/measure.js";
+import { uniformity } from "../../src/gap/metrics.js";
 import { clipLoss, clipLossOnBackend } from "../../src/losses/clip.js";
 import { initBackends } from "../../src/node.js";
 import { expectClose, expectFields, fixture, fromFixture } from "../helpers.js";
@@ -33,4 +37,15 @@ describe("numerical edge cases", () => {
     const result = await measure(fromFixture(a), fromFixture(b));
     expectFields(result, reference, 1e-6);
   });
+});
+
+it("uniformity's exponentials computed in onnxruntime's graph (float32 exp, float64 sums) match JS's", async () => {
+  // 3,000 rows: 9 million scores, past the size from which the graph runs
+  const u = normalizeRows(createRng(21).normalMatrix(3000, 8));
+  const ort = getBackend("ort");
+  const run = vi.spyOn(ort, "runGraph");
+  const [graph, js] = [await uniformity(u, { backend: ort }), await uniformity(u, { backend: "js" })];
+  expect(run.mock.calls.every((call) => call[0] === "exp_scores") && run.mock.calls.length > 0).toBe(true);
+  run.mockRestore();
+  expect(Math.abs(graph - js) / Math.abs(js)).toBeLessThan(1e-7);
 });
