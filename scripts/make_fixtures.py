@@ -659,6 +659,27 @@ def shared_measures():
     return out
 
 
+def eigen():
+    """Float64 eigendecompositions and their transforms (src/core/eigen.ts): a covariance of fewer rows than
+    dimensions (a repeated zero eigenvalue), a spectrum with repeated values, and a positive definite solve."""
+    r = np.random.default_rng(3131)
+    x = r.standard_normal((9, 24)).astype(np.float32).astype(np.float64)
+    cov = np.cov(x, rowvar=False)
+    w = np.linalg.eigh(cov)[0][::-1]
+    q = np.linalg.qr(r.standard_normal((10, 10)))[0]
+    repeated = (q * np.array([3, 3, 3, 1, 1, 1, 1, 0.25, 0.25, 0.5])) @ q.T
+    g = r.standard_normal((30, 16)).astype(np.float32).astype(np.float64)
+    spd, rhs = g.T @ g + 0.1 * np.eye(16), r.standard_normal((16, 5)).astype(np.float32).astype(np.float64)
+    return {
+        "rankDeficient": {"s": mat(cov), "values": w.tolist(),
+                          "sqrt": mat(psd_function(cov, np.sqrt)),
+                          "inverseSqrt": mat(psd_function(cov, lambda w: np.where(w > 0, 1 / np.sqrt(np.where(w > 0, w, 1)), 0)))},
+        "repeated": {"s": mat(repeated), "values": np.linalg.eigh(repeated)[0][::-1].tolist(),
+                     "cube": mat(psd_function(repeated, lambda w: w ** 3))},
+        "solve": {"s": mat(spd), "r": mat(rhs), "x": mat(np.linalg.solve(spd, rhs))},
+    }
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     files = {"core": core(), "metrics": metrics(), "stats": stats(), "edge": edge(), "zero-shot": zero_shot(), "align": align(), "align-fidelity": align_fidelity(), "losses": losses(), "experiments": experiments(), "pca": pca(), "score": score(), "landscape": landscape()}
@@ -668,6 +689,7 @@ def main():
         files["mind-the-gap"] = shared
     else:
         print(f"{SHARED} not found: kept the existing mind-the-gap.json")
+    files["eigen"] = eigen()
     for name, content in files.items():
         (OUT / f"{name}.json").write_text(json.dumps(content))
         print(f"wrote {OUT / (name + '.json')}")

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { multiply64 } from "../core/dense64.js";
 import { psdMatrixFunction } from "../core/linalg.js";
 import {
   type AlignMethod,
@@ -40,13 +41,7 @@ export function covarianceMap(
     const r = regularise(l, mb.trace);
     return r > 0 ? 1 / Math.sqrt(r) : 0;
   });
-  const t = new Float64Array(d * d);
-  const row = new Float64Array(d);
-  for (let i = 0; i < d; i++) {
-    row.set(inverseRoot.subarray(i * d, (i + 1) * d));
-    multiplyRow(row, root, t.subarray(i * d, (i + 1) * d));
-  }
-  return { meanA: ma.mean, meanB: mb.mean, t };
+  return { meanA: ma.mean, meanB: mb.mean, t: multiply64(inverseRoot, d, d, root, d) };
 }
 
 /** Centres b on μ_B, maps it by T into out and moves it to μ_A. */

@@ -1,12 +1,9 @@
-import {
-  CholeskyDecomposition,
-  EigenvalueDecomposition,
-  Matrix as MlMatrix,
-  SingularValueDecomposition,
-} from "ml-matrix";
+import { multiply64, pivotSign } from "./dense64.js";
+import { symmetricEigenSystem } from "./eigen.js";
 import { check } from "./errors.js";
 import { type MatmulOptions, matmul } from "./gemm/index.js";
 import { assertFinite, colMeans, type Matrix, matrix, subtractRow, transpose } from "./matrix.js";
+import { svd64 } from "./svd.js";
 import { symmetricEigenvaluesOf } from "./tridiagonal.js";
 
 /** Eigen- or singular-vectors as matrix columns, with values in descending order. */
@@ -20,50 +17,17 @@ export interface Decomposition {
 /** Largest matrix side the float64 decompositions accept (cubic cost). */
 export const MAX_DECOMPOSITION_DIM = 2048;
 
-function toMl(m: Matrix): MlMatrix {
-  return new MlMatrix(
-    Array.from({ length: m.rows }, (_, i) => Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols))),
-  );
-}
-
-/** +1 or −1 per ordered column, making its largest-magnitude entry positive. */
-function pivotSigns(source: MlMatrix, order: number[]): number[] {
-  return order.map((col) => {
-    let pivot = 0;
-    for (let i = 0; i < source.rows; i++)
-      if (Math.abs(source.get(i, col)) > Math.abs(pivot)) pivot = source.get(i, col);
-    return pivot < 0 ? -1 : 1;
-  });
-}
-
-/** Columns of `source` in `order`, multiplied by `signs`, as a float32 matrix. */
-function orderedColumns(source: MlMatrix, order: number[], signs: number[]): Matrix {
-  const out = matrix(source.rows, order.length);
-  order.forEach((col, j) => {
-    for (let i = 0; i < source.rows; i++) out.data[i * out.cols + j] = signs[j] * source.get(i, col);
-  });
-  return out;
-}
-
-function descending(values: number[]): number[] {
-  return values.map((_, i) => i).sort((x, y) => values[y] - values[x] || x - y);
-}
-
-/** Eigendecomposition of a symmetric matrix (float64 Householder + QL via ml-matrix). */
+/** Eigendecomposition of a symmetric matrix (float64 Householder + QL; only the lower triangle is read). */
 export function symmetricEigen(m: Matrix): Decomposition {
   check(m.rows === m.cols, "symmetricEigen", "a square matrix", () => `${m.rows}×${m.cols}`);
   check(m.rows <= MAX_DECOMPOSITION_DIM, "symmetricEigen", `a side of at most ${MAX_DECOMPOSITION_DIM}`, () =>
     String(m.rows),
   );
-  const eig = new EigenvalueDecomposition(toMl(m), { assumeSymmetric: true });
-  const order = descending(eig.realEigenvalues);
-  return {
-    values: Float64Array.from(order, (i) => eig.realEigenvalues[i]),
-    vectors: orderedColumns(eig.eigenvectorMatrix, order, pivotSigns(eig.eigenvectorMatrix, order)),
-  };
+  const { values, vectors } = symmetricEigenSystem(m.data, m.rows);
+  return { values, vectors: transpose(matrix(m.rows, m.rows, Float32Array.from(vectors))) };
 }
 
-/** Thin SVD m = U·diag(s)·Vᵀ (float64 via ml-matrix): `values` = s, `vectors` = V, `left` = U. */
+/** Thin SVD m = U·diag(s)·Vᵀ (float64, svd64): `values` = s, `vectors` = V, `left` = U. */
 export function svd(m: Matrix): Decomposition & { readonly left: Matrix } {
   check(
     Math.min(m.rows, m.cols) <= MAX_DECOMPOSITION_DIM,
@@ -71,19 +35,17 @@ export function svd(m: Matrix): Decomposition & { readonly left: Matrix } {
     `a smaller side of at most ${MAX_DECOMPOSITION_DIM}`,
     () => `${m.rows}×${m.cols}`,
   );
-  // ml-matrix's SVD wants rows ≥ cols; decompose the transpose otherwise and swap U and V.
-  const wide = m.rows < m.cols;
-  const dec = new SingularValueDecomposition(toMl(wide ? transpose(m) : m), { autoTranspose: false });
-  const order = descending(dec.diagonal);
-  // one sign per singular pair, so U·diag(s)·Vᵀ still equals m
-  const signs = pivotSigns(wide ? dec.leftSingularVectors : dec.rightSingularVectors, order);
-  const u = orderedColumns(dec.leftSingularVectors, order, signs);
-  const v = orderedColumns(dec.rightSingularVectors, order, signs);
-  return {
-    values: Float64Array.from(order, (i) => dec.diagonal[i]),
-    vectors: wide ? u : v,
-    left: wide ? v : u,
-  };
+  const { values, ut, vt } = svd64(new Float64Array(m.data), m.rows, m.cols);
+  const k = values.length;
+  const vectors = matrix(m.cols, k);
+  const left = matrix(m.rows, k);
+  for (let j = 0; j < k; j++) {
+    // one sign per singular pair, so U·diag(s)·Vᵀ still equals m
+    const sign = pivotSign(vt.subarray(j * m.cols, (j + 1) * m.cols));
+    for (let i = 0; i < m.cols; i++) vectors.data[i * k + j] = sign * vt[j * m.cols + i];
+    for (let i = 0; i < m.rows; i++) left.data[i * k + j] = sign * ut[j * m.rows + i];
+  }
+  return { values, vectors, left };
 }
 
 /** Sample covariance (n − 1 denominator) of the rows of `m`, as a cols×cols matrix. */
@@ -106,16 +68,6 @@ export function symmetricEigenvalues(m: Matrix): Float64Array {
   return symmetricEigenvaluesOf(m.data, m.rows).reverse();
 }
 
-function toMl64(values: ArrayLike<number>, rows: number, cols: number): MlMatrix {
-  return new MlMatrix(
-    Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => values[i * cols + j])),
-  );
-}
-
-function fromMl64(m: MlMatrix): Float64Array {
-  return Float64Array.from(m.to1DArray());
-}
-
 /**
  * f(S) = V·diag(f(λ))·Vᵀ for a positive semi-definite n×n float64 matrix S (row-major: a covariance), e.g.
  * (S + εI)^−½ with f(λ) = (λ + ε)^−½; float64 throughout. Eigenvalues ≤ λ_max·n·2⁻⁵² are taken as 0: a
@@ -133,15 +85,22 @@ export function psdMatrixFunction(
     `an n×n matrix, n ≤ ${MAX_DECOMPOSITION_DIM}`,
     () => `${s.length} values for n = ${n}`,
   );
-  const eig = new EigenvalueDecomposition(toMl64(s, n, n), { assumeSymmetric: true });
-  const v = eig.eigenvectorMatrix;
-  const scaled = v.clone();
-  const cutoff = Math.max(...eig.realEigenvalues) * n * Number.EPSILON;
-  eig.realEigenvalues.forEach((l, j) => {
-    const fl = f(l > cutoff ? l : 0);
-    for (let i = 0; i < n; i++) scaled.set(i, j, scaled.get(i, j) * fl);
-  });
-  return fromMl64(scaled.mmul(v.transpose()));
+  const { values, vectors: vt } = symmetricEigenSystem(s, n);
+  const cutoff = values[0] * n * Number.EPSILON;
+  const fl = values.map((l) => f(l > cutoff ? l : 0));
+  // V·diag(f)·Vᵀ = L·Rᵀ with L = V·diag(f), R = V; where f ≥ 0, L = R = V·diag(√f) instead, so that
+  // multiply64 computes one triangle of L·Lᵀ
+  const nonNegative = fl.every((x) => x >= 0);
+  const left = new Float64Array(n * n);
+  const right = nonNegative ? left : new Float64Array(n * n);
+  for (let j = 0; j < n; j++) {
+    const scale = nonNegative ? Math.sqrt(fl[j]) : fl[j];
+    for (let i = 0; i < n; i++) {
+      left[i * n + j] = scale * vt[j * n + i];
+      if (!nonNegative) right[i * n + j] = vt[j * n + i];
+    }
+  }
+  return multiply64(left, n, n, right, n, true);
 }
 
 /**
@@ -153,31 +112,85 @@ export function psdMatrixFunction(
  * orthogonal to both.
  */
 export function orthogonalProcrustes(m: Float64Array, n: number): Float64Array {
-  const dec = new SingularValueDecomposition(toMl64(m, n, n));
-  const cutoff = Math.max(...dec.diagonal) * n * Number.EPSILON;
-  const kept: number[] = [];
-  const rest: number[] = [];
-  dec.diagonal.forEach((s, j) => {
-    (s > cutoff ? kept : rest).push(j);
-  });
-  const [u, v] = [dec.leftSingularVectors, dec.rightSingularVectors];
-  const w = u.subMatrixColumn(kept).mmul(v.subMatrixColumn(kept).transpose());
-  if (rest.length) {
-    const [u0, v0] = [u.subMatrixColumn(rest), v.subMatrixColumn(rest)];
-    const near = new SingularValueDecomposition(v0.transpose().mmul(u0));
-    w.add(u0.mmul(near.rightSingularVectors).mmul(v0.mmul(near.leftSingularVectors).transpose()));
+  const { values, ut, vt } = svd64(m, n, n);
+  const cutoff = values[0] * n * Number.EPSILON;
+  let rank = 0;
+  while (rank < n && values[rank] > cutoff) rank++;
+  // W = U_r·V_rᵀ + (U₀·R)·(V₀·P)ᵀ: rows rank.. of Uᵀ become Rᵀ·U₀ᵀ, those of Vᵀ Pᵀ·V₀ᵀ, then W = U·Vᵀ
+  const rest = n - rank;
+  if (rest) {
+    const [u0, v0] = [ut.subarray(rank * n), vt.subarray(rank * n)];
+    // V₀ᵀ·U₀ = P·Σ·Rᵀ
+    const near = svd64(multiply64(v0, rest, n, u0, rest, true), rest, rest);
+    ut.set(multiply64(near.vt, rest, rest, u0, n), rank * n);
+    vt.set(multiply64(near.ut, rest, rest, v0, n), rank * n);
   }
-  return fromMl64(w);
+  // multiply64 takes A·B or A·Bᵀ, so U is laid out from Uᵀ
+  const u = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) u[i * n + j] = ut[j * n + i];
+  return multiply64(u, n, n, vt, n);
 }
 
-/** Solves S·X = R for symmetric positive definite S (n×n) and R (n×k), float64, by Cholesky. */
+/**
+ * Solves S·X = R for symmetric positive definite S (n×n; only its lower triangle is read) and R (n×k),
+ * float64, by Cholesky S = L·Lᵀ on flat rows (ml-matrix's arrays of arrays took seconds at n = 512).
+ */
 export function solveSpd(s: Float64Array, n: number, r: Float64Array, k: number): Float64Array {
-  const chol = new CholeskyDecomposition(toMl64(s, n, n));
-  check(
-    chol.isPositiveDefinite(),
-    "solveSpd",
-    "a positive definite matrix",
-    () => "a singular or indefinite one",
-  );
-  return fromMl64(chol.solve(toMl64(r, n, k)));
+  const l = new Float64Array(n * n);
+  let positive = true;
+  for (let i = 0; i < n && positive; i++)
+    for (let j = 0; j <= i; j++) {
+      let sum = s[i * n + j];
+      for (let p = 0; p < j; p++) sum -= l[i * n + p] * l[j * n + p];
+      if (j < i) l[i * n + j] = sum / l[j * n + j];
+      else {
+        positive = sum > 0;
+        l[i * n + i] = Math.sqrt(sum);
+      }
+    }
+  check(positive, "solveSpd", "a positive definite matrix", () => "a singular or indefinite one");
+  // L·Y = R from the top row down, then Lᵀ·X = Y from the bottom up: whole rows of length k at a time
+  const lt = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) lt[j * n + i] = l[i * n + j];
+  const x = Float64Array.from(r);
+  for (let i = 0; i < n; i++) {
+    subtractCombination(x, k, i, l, i * n, 0, i);
+    scaleRow(x, i, 1 / l[i * n + i], k);
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    subtractCombination(x, k, i, lt, i * n, i + 1, n);
+    scaleRow(x, i, 1 / l[i * n + i], k);
+  }
+  return x;
+}
+
+/** Row i of the k-column `x` −= Σ c[at + p]·row p over p in [from, to), four rows at a time. */
+function subtractCombination(
+  x: Float64Array,
+  k: number,
+  i: number,
+  c: Float64Array,
+  at: number,
+  from: number,
+  to: number,
+): void {
+  const row = i * k;
+  let p = from;
+  for (; p + 4 <= to; p += 4) {
+    const [c0, c1, c2, c3] = [c[at + p], c[at + p + 1], c[at + p + 2], c[at + p + 3]];
+    const r0 = p * k;
+    const [r1, r2, r3] = [r0 + k, r0 + 2 * k, r0 + 3 * k];
+    for (let j = 0; j < k; j++)
+      x[row + j] -= c0 * x[r0 + j] + c1 * x[r1 + j] + c2 * x[r2 + j] + c3 * x[r3 + j];
+  }
+  for (; p < to; p++) {
+    const cp = c[at + p];
+    const rp = p * k;
+    for (let j = 0; j < k; j++) x[row + j] -= cp * x[rp + j];
+  }
+}
+
+/** Row i of the k-column `x` *= c. */
+function scaleRow(x: Float64Array, i: number, c: number, k: number): void {
+  for (let j = 0; j < k; j++) x[i * k + j] *= c;
 }

@@ -1,0 +1,191 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { multiply64 } from "../../src/core/dense64.js";
+import { InputError } from "../../src/core/errors.js";
+import { orthogonalProcrustes } from "../../src/core/linalg.js";
+import { createRng } from "../../src/core/rng.js";
+import { type Svd64, svd64 } from "../../src/core/svd.js";
+import { expectClose, fixture } from "../helpers.js";
+
+const core = fixture("core");
+
+/** Frobenius norm, scaled so that entries near overflow or underflow count. */
+function frobenius(x: ArrayLike<number>): number {
+  let largest = 0;
+  for (let i = 0; i < x.length; i++) largest = Math.max(largest, Math.abs(x[i]));
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += (x[i] / largest) ** 2;
+  return largest && largest * Math.sqrt(sum);
+}
+
+function transposed(x: Float64Array, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = x[i * cols + j];
+  return out;
+}
+
+function gaussian(m: number, n: number, seed: number): Float64Array {
+  return new Float64Array(createRng(seed).normalMatrix(m, n).data);
+}
+
+/** ‖U·diag(s)·Vᵀ − a‖ and the largest of ‖UᵀU − I‖, ‖VᵀV − I‖ (Frobenius), with the values' order checked. */
+function errors(
+  a: Float64Array,
+  m: number,
+  n: number,
+  dec: Svd64,
+): { reconstruction: number; orthogonality: number } {
+  const k = Math.min(m, n);
+  const { values, ut, vt } = dec;
+  expect([values.length, ut.length, vt.length]).toEqual([k, k * m, k * n]);
+  for (let j = 0; j < k; j++) {
+    expect(values[j]).toBeGreaterThanOrEqual(0);
+    if (j) expect(values[j]).toBeLessThanOrEqual(values[j - 1]);
+  }
+  const scaled = ut.map((u, i) => u * values[Math.floor(i / m)]);
+  const product = multiply64(transposed(scaled, k, m), m, k, vt, n);
+  const identity = (x: Float64Array, len: number) => {
+    const gram = multiply64(x, k, len, x, k, true);
+    for (let j = 0; j < k; j++) gram[j * k + j] -= 1;
+    return frobenius(gram);
+  };
+  return {
+    reconstruction: frobenius(product.map((p, i) => p - a[i])),
+    orthogonality: Math.max(identity(ut, m), identity(vt, n)),
+  };
+}
+
+function expectExact(a: Float64Array, m: number, n: number, dec = svd64(a, m, n)): Svd64 {
+  const { reconstruction, orthogonality } = errors(a, m, n, dec);
+  const bound = 1e-12 * Math.max(m, n);
+  expect(reconstruction).toBeLessThanOrEqual(bound * frobenius(a));
+  expect(orthogonality).toBeLessThanOrEqual(bound);
+  return dec;
+}
+
+describe("svd64", () => {
+  it("matches numpy's float64 svd (values, and vectors up to one sign per pair)", () => {
+    for (const c of core.svd) {
+      const { rows, cols } = c.x;
+      const { values, ut, vt } = svd64(Float64Array.from(c.x.data), rows, cols);
+      const k = values.length;
+      expectClose(values, c.values, 1e-12);
+      // the fixture's vectors are columns; ours rows, each flipped to the fixture's sign
+      const want = (x: { data: number[] }, len: number) => transposed(Float64Array.from(x.data), len, k);
+      const [u, v] = [want(c.left, rows), want(c.vectors, cols)];
+      for (let j = 0; j < k; j++) {
+        let overlap = 0;
+        for (let i = j * cols; i < (j + 1) * cols; i++) overlap += v[i] * vt[i];
+        const sign = Math.sign(overlap);
+        expectClose(
+          vt.subarray(j * cols, (j + 1) * cols).map((x) => sign * x),
+          v.subarray(j * cols, (j + 1) * cols),
+          1e-12,
+        );
+        expectClose(
+          ut.subarray(j * rows, (j + 1) * rows).map((x) => sign * x),
+          u.subarray(j * rows, (j + 1) * rows),
+          1e-12,
+        );
+      }
+    }
+  });
+
+  it("reconstructs random matrices with orthonormal vectors, any shape (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 14 }),
+        fc.integer({ min: 1, max: 14 }),
+        fc.integer({ min: 0, max: 1e6 }),
+        (m, n, seed) => {
+          expectExact(gaussian(m, n, seed), m, n);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("handles tall, wide, single-row and single-column matrices", () => {
+    for (const [m, n] of [
+      [90, 17],
+      [17, 90],
+      [1, 7],
+      [7, 1],
+      [64, 64],
+    ])
+      expectExact(gaussian(m, n, m * 100 + n), m, n);
+    const { values, ut, vt } = expectExact(Float64Array.of(-2.5), 1, 1);
+    expect([values[0], ut[0] * vt[0]]).toEqual([2.5, -1]);
+  });
+
+  it("keeps its accuracy for entries near overflow and underflow", () => {
+    // at 1e-310 the entries are subnormal, with fewer bits to start from
+    for (const size of [1e200, 1e-200, 1e-310]) {
+      const a = gaussian(12, 9, 4);
+      const { values } = svd64(a, 12, 9);
+      const dec = expectExact(
+        a.map((x) => x * size),
+        12,
+        9,
+      );
+      expectClose(
+        dec.values.map((s) => s / size),
+        values,
+        size < 1e-300 ? 1e-8 : 1e-14,
+      );
+    }
+  });
+
+  it("gives exact zeros for rank-deficient and zero matrices", () => {
+    const [m, n, r] = [40, 30, 7];
+    const a = multiply64(gaussian(m, r, 1), m, r, gaussian(r, n, 2), n);
+    const { values } = expectExact(a, m, n);
+    expect(values[r - 1]).toBeGreaterThan(0.1);
+    for (let j = r; j < n; j++) expect(values[j]).toBeLessThanOrEqual(values[0] * n * Number.EPSILON);
+    for (const [rows, cols] of [
+      [5, 3],
+      [3, 5],
+    ]) {
+      const zero = expectExact(new Float64Array(rows * cols), rows, cols);
+      expect(Array.from(zero.values)).toEqual([0, 0, 0]);
+    }
+  });
+
+  it("decomposes an orthogonal matrix (all singular values 1): U·Vᵀ is the matrix", () => {
+    const n = 24;
+    const { ut, vt } = svd64(gaussian(n, n, 5), n, n);
+    const q = multiply64(transposed(ut, n, n), n, n, vt, n);
+    const dec = expectExact(q, n, n);
+    expectClose(dec.values, new Float64Array(n).fill(1), 1e-14);
+    expectClose(multiply64(transposed(dec.ut, n, n), n, n, dec.vt, n), q, 1e-13);
+  });
+
+  it("rejects non-finite values and a wrong length", () => {
+    expect(() => svd64(Float64Array.of(1, Number.NaN), 1, 2)).toThrow(InputError);
+    expect(() => svd64(new Float64Array(5), 2, 3)).toThrow(/6 values for 2×3/);
+  });
+});
+
+describe("orthogonalProcrustes", () => {
+  it("is U·Vᵀ at full rank, and the identity for M = 0", () => {
+    const n = 20;
+    const m = gaussian(n, n, 9);
+    const { ut, vt } = svd64(m, n, n);
+    expectClose(orthogonalProcrustes(m, n), multiply64(transposed(ut, n, n), n, n, vt, n), 1e-12);
+    const identity = new Float64Array(n * n).map((_, i) => (i % (n + 1) === 0 ? 1 : 0));
+    expect(Array.from(orthogonalProcrustes(new Float64Array(n * n), n))).toEqual(Array.from(identity));
+  });
+
+  it("is orthogonal and fits the pairs at rank r < n", () => {
+    const [n, r] = [30, 12];
+    // M = Xᵀ·Y for r pairs related by an orthogonal Q: the fitted W maps every X row onto its Y row
+    const x = gaussian(r, n, 10);
+    const dec = svd64(gaussian(n, n, 11), n, n);
+    const q = multiply64(transposed(dec.ut, n, n), n, n, dec.vt, n);
+    const y = multiply64(x, r, n, q, n);
+    const w = orthogonalProcrustes(multiply64(transposed(x, r, n), n, r, y, n), n);
+    expectClose(multiply64(x, r, n, w, n), y, 1e-12);
+    const identity = new Float64Array(n * n).map((_, i) => (i % (n + 1) === 0 ? 1 : 0));
+    expectClose(multiply64(w, n, n, w, n, true), identity, 1e-13);
+  });
+});
