@@ -12,13 +12,14 @@ describe("held-out tables print R@k as fractions, in columns under their headers
   it("align eval", async () => {
     const r = await gapkit("align", "eval", path("pair.npy"), "--method", "center,realign");
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.replaceAll("[95% CI]", "")).not.toMatch(/%/);
+    expect(r.stdout.replaceAll("95% CI", "")).not.toMatch(/%/);
     expect(r.stdout).toMatchInlineSnapshot(`
       "fit on 30 pairs, measured on the other 30
       method      gap  pairCos      A→B R@1 [95% CI]      B→A R@1 [95% CI]  A→B R@5
       baseline  0.672   -0.077  0.033 [0.000, 0.100]  0.000 [0.000, 0.000]    0.100
       center    0.384   -0.068  0.000 [0.000, 0.000]  0.000 [0.000, 0.000]    0.100
       realign   0.321    0.280  0.033 [0.000, 0.100]  0.000 [0.000, 0.000]    0.067
+      Verdict: on the 30 held-out pairs nothing beats the untouched embeddings (A→B R@1 0.033, 95% CI 0.000–0.100); the best method, realign, reaches 0.033.
       "
     `);
   });
@@ -38,6 +39,7 @@ describe("held-out tables print R@k as fractions, in columns under their headers
       P@R.5, P@R.9: precision at the score threshold that keeps half (90%) of the true pairs
       hubness: skewness of how often each gallery item is among a query's 10 best (0: no hubs)
       best: raw (a→b R@1 0.033), its calibrated P(match) has ECE 0.0312
+      Verdict: on the 30 held-out pairs nothing beats raw cosine (A→B R@1 0.033, 95% CI 0.000–0.100); the best method, csls, reaches 0.033.
       "
     `);
   });

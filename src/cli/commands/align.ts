@@ -22,6 +22,7 @@ import { checkOutputPath, readTextFile, writeChunksAtomic, writeFileAtomic } fro
 import { float32Bytes, npyHeaderBytes } from "../../io/npy.js";
 import { openChunkDecoder, openTable } from "../../io/tables.js";
 import { DEFAULT_NAMES, type ModalityNames } from "../../report/specs.js";
+import { alignVerdict } from "../../report/verdict.js";
 import { type GroupFlags, groupOptions } from "../groups.js";
 import {
   backendOption,
@@ -286,7 +287,7 @@ export function registerAlign(program: Command): void {
         params: flags.param.length ? { [methods[0]]: parseParams(flags.param) } : undefined,
         onProgress: stderrProgress("align eval"),
       });
-      printResult(result, flags.json, formatHeldOut);
+      printResult(result, flags.json, (r) => `${formatHeldOut(r)}\n${alignVerdict(r, DEFAULT_NAMES)}`);
     },
   );
 }

@@ -1,6 +1,8 @@
 import type { Command } from "commander";
 import { InputError } from "../../core/errors.js";
 import { checkOutputPath, readMatrixFile, readTextFile, writeFileAtomic } from "../../io/files.js";
+import { DEFAULT_NAMES } from "../../report/specs.js";
+import { scoreVerdict } from "../../report/verdict.js";
 import { CALIBRATIONS, type Calibration } from "../../score/calibrate.js";
 import { evaluateScoring, type ScoreEvaluation } from "../../score/evaluate.js";
 import {
@@ -145,7 +147,7 @@ export function registerScore(program: Command): void {
         seed: parseInteger(flags.seed, "--seed"),
         onProgress: stderrProgress("score eval"),
       });
-      printResult(result, flags.json, formatEvaluation);
+      printResult(result, flags.json, (r) => `${formatEvaluation(r)}\n${scoreVerdict(r, DEFAULT_NAMES)}`);
     });
 
   backendOption(
