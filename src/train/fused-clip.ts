@@ -74,11 +74,12 @@ function embedModel(side: string, depth: number): Uint8Array {
  * `parameters(state)` order.
  */
 function clipStepModel({ depth, freezeB, learnScale }: StepShape): Uint8Array {
+  // only initializers some node reads: onnxruntime warns on stderr about each unused one
   const { body, op } = graphBody([
-    initializer("zero", "float32", [0]),
+    ...(depth > 1 ? [initializer("zero", "float32", [0])] : []),
     initializer("two", "float32", [2]),
     initializer("rows_axis", "int64", [1]),
-    initializer("one_element", "int64", [1]), // the shape [1]
+    ...(learnScale ? [initializer("one_element", "int64", [1])] : []), // the shape [1]
   ]);
   const inputs = [
     tensorInfo("t", "float32", [1]),
