@@ -21,22 +21,48 @@ export function bootstrapRecall(
   k: number,
   options: BootstrapOptions = {},
 ): [number, number] {
+  return bootstrapRecalls([ranks], k, options)[0];
+}
+
+/**
+ * bootstrapRecall of several rankings of the same queries (methods compared on one held-out set), on the
+ * same resamples: one draw of the queries serves them all, and their intervals are paired.
+ */
+export function bootstrapRecalls(
+  rankings: readonly QueryRanks[],
+  k: number,
+  options: BootstrapOptions = {},
+): [number, number][] {
   const { samples = 1000, seed = 0, level = 0.95 } = options;
-  const n = ranks.higher.length;
+  const n = rankings[0]?.higher.length ?? 0;
   check(n > 0, "bootstrapRecall", "at least one rank", () => "none");
+  check(
+    rankings.every((r) => r.higher.length === n),
+    "bootstrapRecalls",
+    `rankings of the same ${n} queries`,
+    () => rankings.map((r) => r.higher.length).join(", "),
+  );
   check(Number.isInteger(samples) && samples >= 10, "bootstrapRecall samples", "an integer ≥ 10", () =>
     String(samples),
   );
   check(level > 0 && level < 1, "bootstrapRecall level", "a level in (0, 1)", () => String(level));
   const rng = createRng(seed);
-  const hit = Float64Array.from({ length: n }, (_, i) => hitProbability(ranks, i, k));
-  const values = new Float64Array(samples);
+  const hits = rankings.map((ranks) =>
+    Float64Array.from({ length: n }, (_, i) => hitProbability(ranks, i, k)),
+  );
+  const values = rankings.map(() => new Float64Array(samples));
+  const sums = new Float64Array(rankings.length);
   for (let s = 0; s < samples; s++) {
-    let hits = 0;
-    for (let i = 0; i < n; i++) hits += hit[rng.int(n)];
-    values[s] = hits / n;
+    sums.fill(0);
+    for (let i = 0; i < n; i++) {
+      const q = rng.int(n);
+      for (let r = 0; r < hits.length; r++) sums[r] += hits[r][q];
+    }
+    for (let r = 0; r < hits.length; r++) values[r][s] = sums[r] / n;
   }
-  values.sort();
-  const at = (q: number) => values[Math.min(samples - 1, Math.max(0, Math.round(q * (samples - 1))))];
-  return [at((1 - level) / 2), at((1 + level) / 2)];
+  return values.map((v) => {
+    v.sort();
+    const at = (q: number) => v[Math.min(samples - 1, Math.max(0, Math.round(q * (samples - 1))))];
+    return [at((1 - level) / 2), at((1 + level) / 2)];
+  });
 }

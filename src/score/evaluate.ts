@@ -2,7 +2,7 @@ import type { BlockOptions } from "../core/blocks.js";
 import { check } from "../core/errors.js";
 import { type Matrix, sliceRows } from "../core/matrix.js";
 import { hashUniform } from "../core/rng.js";
-import { bootstrapRecall } from "../eval/bootstrap.js";
+import { bootstrapRecalls } from "../eval/bootstrap.js";
 import {
   distinctInGroups,
   emptyQueryRanks,
@@ -233,7 +233,13 @@ export async function evaluateScoring(
   const backward = await evaluateDirection(bEval, aEval, bFit, methods, settings, evalGroups);
   const n = evalRows;
   const out: ScoreEvaluation["methods"] = {};
-  for (const method of methods) {
+  // the methods' R@1 intervals on the same resamples of the held-out queries: paired, and one draw for all
+  const intervals = bootstrapRecalls(
+    methods.map((method) => forward.results.get(method)!.ranks),
+    1,
+    { seed: options.seed },
+  );
+  for (const [index, method] of methods.entries()) {
     const f = forward.results.get(method)!;
     const pairs = n * n;
     let ece = 0;
@@ -248,7 +254,7 @@ export async function evaluateScoring(
       .filter((bin) => bin.count)
       .map((bin) => ({ pairs: bin.count, predicted: bin.p / bin.count, observed: bin.y / bin.count }));
     out[method] = {
-      aToB: { ...recallSummary(f.ranks), r1CI: bootstrapRecall(f.ranks, 1, { seed: options.seed }) },
+      aToB: { ...recallSummary(f.ranks), r1CI: intervals[index] },
       bToA: recallSummary(backward.results.get(method)!.ranks),
       auc: f.aucSum / (n * (n - 1) * n),
       precisionAtRecall: { "0.5": precision[0], "0.9": precision[1] },
