@@ -44,7 +44,7 @@ export async function forEachScoreBlock(
 ): Promise<void> {
   const maxElements = options.maxBlockElements ?? DEFAULT_MAX_BLOCK_ELEMENTS;
   const blockRows = Math.max(1, Math.min(x.rows, Math.floor(maxElements / Math.max(1, y.rows))));
-  const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
+  const backend = getBackend(options.backend);
   let exponentiated =
     options.exp !== undefined && backend.runGraph !== undefined && x.rows * y.rows >= EXP_GRAPH_MIN_SCORES;
   for (let rowStart = 0; rowStart < x.rows; rowStart += blockRows) {
@@ -104,7 +104,7 @@ export async function scoreTopK(
     String(k),
   );
   check(x.cols === y.cols, "scoreTopK", `rows of equal length (${x.cols})`, () => String(y.cols));
-  const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
+  const backend = getBackend(options.backend);
   const cosine = options.cosine ?? false;
   if (backend.topK && x.rows > 0) {
     const top = await backend.topK(x, y, k, cosine);

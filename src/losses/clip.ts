@@ -73,12 +73,12 @@ export async function clipLossOnBackend(
   b: Matrix,
   options: Omit<ClipOptions, "score"> & { backend?: string | GemmBackend } = {},
 ): Promise<ClipResult> {
-  const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
+  const backend = getBackend(options.backend);
   const { logScale = CLIP_INIT_LOG_SCALE, direction = "both", maxScale = Number.POSITIVE_INFINITY } = options;
-  checkClipInputs(a, b, options);
   const plain =
     direction === "both" && !options.targets && !options.targetsBToA && logScale <= Math.log(maxScale);
   if (plain && backend.runGraph) {
+    checkClipInputs(a, b, options); // clipCore checks them on the other path
     const [n, d] = [a.rows, a.cols];
     const out = await backend.runGraph("clip_loss", clipLossModel, {
       u_a: { data: a.data, dims: [n, d] },

@@ -84,7 +84,7 @@ export async function siglipLossOnBackend(
 ): Promise<SiglipResult> {
   const { logScale = SIGLIP_INIT.logScale, bias = SIGLIP_INIT.bias } = options;
   checkSiglipInputs(a, b, logScale, bias);
-  const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
+  const backend = getBackend(options.backend);
   const [n, d] = [a.rows, a.cols];
   const scalar = (x: number) => ({ data: Float32Array.of(x), dims: [1] });
   const out = await backend.runGraph?.("siglip_loss", siglipLossModel, {

@@ -100,8 +100,9 @@ export function useBackend(name: string): void {
   selected = getBackend(name).name;
 }
 
-/** The backend registered under `name`, or the selected one. */
-export function getBackend(name: string = selected): GemmBackend {
+/** The backend registered under `name`, or the selected one; a backend given itself is returned as it is. */
+export function getBackend(name: string | GemmBackend = selected): GemmBackend {
+  if (typeof name === "object") return name;
   const backend = backends.get(name);
   if (!backend)
     throw new InputError("backend", `one of ${[...backends.keys()].join(", ")}`, JSON.stringify(name));
@@ -124,7 +125,7 @@ function checkShapes(a: Matrix, b: Matrix, transB: boolean): void {
 export async function matmul(a: Matrix, b: Matrix, options: MatmulOptions = {}): Promise<Matrix> {
   const transB = options.transB ?? false;
   checkShapes(a, b, transB);
-  const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
+  const backend = getBackend(options.backend);
   if (a.rows === 0 || (transB ? b.rows : b.cols) === 0) return matrix(a.rows, transB ? b.rows : b.cols);
   return backend.gemm(a, b, transB);
 }
@@ -144,7 +145,7 @@ export async function gramF64(
   x: Matrix,
   options: Pick<MatmulOptions, "backend"> = {},
 ): Promise<Float64Array> {
-  const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
+  const backend = getBackend(options.backend);
   return backend.gramF64(x);
 }
 
@@ -155,7 +156,7 @@ export async function crossF64(
   options: Pick<MatmulOptions, "backend"> = {},
 ): Promise<Float64Array> {
   check(x.rows === y.rows, "crossF64", `paired rows (X has ${x.rows})`, () => `Y with ${y.rows}`);
-  const backend = typeof options.backend === "object" ? options.backend : getBackend(options.backend);
+  const backend = getBackend(options.backend);
   return backend.gramF64(x, y);
 }
 
