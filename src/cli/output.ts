@@ -34,12 +34,6 @@ export function summaryRows(
   };
 }
 
-/** Rows as an aligned two-column table. */
-export function alignedTable(rows: Row[]): string {
-  const width = Math.max(...rows.map(([k]) => k.length));
-  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join("\n");
-}
-
 /** The one line that ends a command whose result is a file: what it wrote and where (stderr: "-" is stdout). */
 export function reportWritten(path: string, what: string): void {
   process.stderr.write(`wrote ${path === "-" ? "stdout" : path}: ${what}\n`);

@@ -5,15 +5,16 @@ import { finalizeStats, pairStats } from "../../gap/stats.js";
 import { DEFAULT_NAMES, type ModalityNames } from "../../report/specs.js";
 import { type GroupFlags, groupOptions, readPairGroups } from "../groups.js";
 import { backendOption, engineFlags, initCliBackends, parseInteger, streamFlags } from "../options.js";
-import { alignedTable, printResult, summaryRows } from "../output.js";
+import { printResult, summaryRows } from "../output.js";
 import { pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
 import { stderrProgress } from "../progress.js";
+import { table } from "../table.js";
 
 const f = (x: number, digits = 4) => x.toFixed(digits);
 
 /** The measure result as an aligned two-column table. */
 export function formatMeasure(r: MeasureResult, names: ModalityNames = DEFAULT_NAMES): string {
-  return alignedTable(measureRows(r, names));
+  return table(measureRows(r, names), { textColumns: 2 });
 }
 
 /** The rows of formatMeasure's table: label and value. */

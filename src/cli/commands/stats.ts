@@ -8,13 +8,14 @@ import {
 } from "../../gap/stats.js";
 import { checkOutputPath, readTextFile, writeFileAtomic } from "../../io/files.js";
 import { backendOption, engineFlags, initCliBackends, streamFlags } from "../options.js";
-import { alignedTable, printResult, reportWritten, summaryRows } from "../output.js";
+import { printResult, reportWritten, summaryRows } from "../output.js";
 import { pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
+import { table } from "../table.js";
 
 /** The exact, non-pairwise measure numbers as an aligned two-column table. */
 export function formatStatsSummary(s: StatsSummary): string {
   const { head, spectrum } = summaryRows(s);
-  return alignedTable([...head, ...spectrum]);
+  return table([...head, ...spectrum], { textColumns: 2 });
 }
 
 async function writeStats(path: string, stats: GapStats): Promise<void> {
