@@ -1,8 +1,9 @@
+import { argmin } from "../core/matrix.js";
 import type { MeasureResult } from "../gap/measure.js";
 import type { LossLandscape } from "../losses/landscape.js";
 import type { ExperimentName } from "../sim/index.js";
 import { measureRows } from "./commands/measure.js";
-import { argmin, fixed, fraction, MARK, marked, short, sigColumn, table } from "./table.js";
+import { fixed, fraction, MARK, marked, short, sigColumn, table } from "./table.js";
 
 /** An experiment's parameters as a table sees them: resolved values, but file inputs as the paths given. */
 export type TableParams = Readonly<Record<string, unknown>>;

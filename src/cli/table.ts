@@ -48,8 +48,3 @@ export const fraction = (x: number): string => fixed(x, 3);
 
 /** A parameter value (λ, τ, a scale) as short as it reads exactly to four significant digits: 0.05, not 0.05000. */
 export const short = (x: number): string => String(Number(x.toPrecision(4)));
-
-/** Index of the first smallest value (the sweeps' argmin rule). */
-export function argmin(values: number[]): number {
-  return values.reduce((best, v, i) => (v < values[best] ? i : best), 0);
-}

@@ -167,6 +167,13 @@ export function assertFinite(m: Matrix, where: string, firstRow = 0): void {
   }
 }
 
+/** Index of the first smallest value (NaNs never win): the argmin rule of every sweep. */
+export function argmin(values: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < values.length; i++) if (values[i] < values[best]) best = i;
+  return best;
+}
+
 /** Euclidean norm of a vector, float64 (no argument spread, so any length works). */
 export function vectorNorm(v: ArrayLike<number>): number {
   let s = 0;

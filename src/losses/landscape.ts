@@ -1,7 +1,7 @@
 import { applyAlign, fitAlign } from "../align/index.js";
 import { type ShiftState, shiftBy } from "../align/shift.js";
 import { check } from "../core/errors.js";
-import type { Matrix } from "../core/matrix.js";
+import { argmin, type Matrix } from "../core/matrix.js";
 import { clipValue } from "./clip.js";
 import { dotScore } from "./scores.js";
 
@@ -54,15 +54,13 @@ export async function lossLandscape(
     loss.push(temperatures.map((t) => clipValue(sims, sa.rows, 1 / t)));
     options.onProgress?.(i + 1, values.length);
   }
-  const argmin = temperatures.map((_, j) =>
-    loss.reduce((best, row, i) => (row[j] < loss[best][j] ? i : best), 0),
-  );
-  const argminLambda = argmin.map((i) => lambdas[i]);
+  const best = temperatures.map((_, j) => argmin(loss.map((row) => row[j])));
+  const argminLambda = best.map((i) => lambdas[i]);
   return {
     temperatures,
     lambdas,
     loss,
     argminLambda,
-    ...(unit ? { deltas: values, argminDelta: argmin.map((i) => values[i]) } : {}),
+    ...(unit ? { deltas: values, argminDelta: best.map((i) => values[i]) } : {}),
   };
 }

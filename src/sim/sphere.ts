@@ -1,5 +1,5 @@
 import { check } from "../core/errors.js";
-import { type Matrix, matrix, normalizeRows } from "../core/matrix.js";
+import { argmin, type Matrix, matrix, normalizeRows } from "../core/matrix.js";
 import { gapL2M } from "../gap/metrics.js";
 import { clipLoss, clipValue } from "../losses/clip.js";
 import type { Experiment } from "./experiment.js";
@@ -172,7 +172,7 @@ export const mismatch: Experiment = {
           const { a, b } = mismatchPoints(z);
           return labelledClipLoss(a, b, scale, labels);
         });
-        const best = loss.reduce((bi, v, i) => (v < loss[bi] ? i : bi), 0);
+        const best = argmin(loss);
         onProgress?.(++done, total);
         return { swapped, scale, z: zs, loss, minLoss: loss[best], argminZ: zs[best] };
       });
