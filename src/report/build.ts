@@ -28,6 +28,7 @@ import { alignVerdict, scoreVerdict } from "./verdict.js";
 /** A dual encoder's training, told before the trained embeddings: its towers before and after, and each epoch. */
 export interface TrainingRun {
   untrained: MeasureResult;
+  /** The measure of the report's own pairs (the trained towers' output), with the report's groups. */
   trained: MeasureResult;
   /** Held-out zero-shot accuracy of the untrained and the trained towers, and chance (1 / classes). */
   zeroShot: { untrained: number; trained: number; chance: number };
@@ -79,7 +80,7 @@ export async function buildReport(a: Matrix, b: Matrix, options: ReportOptions):
   const steps = 4;
   const progress = (done: number) => options.onProgress?.(done, steps);
   const sections: ReportSection[] = options.training ? await trainingSections(options.training, names) : [];
-  const m = await measure(a, b, { groups: options.groups });
+  const m = options.training?.trained ?? (await measure(a, b, { groups: options.groups }));
   sections.push({
     title: "The modality gap",
     reading: readMeasure(m, "These embeddings", names).join(" "),
