@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { multiply64 } from "../core/dense64.js";
+import { mulAB } from "../core/dense64.js";
 import { psdMatrixFunction } from "../core/linalg.js";
 import {
   type AlignMethod,
@@ -41,7 +41,7 @@ export function covarianceMap(
     const r = regularise(l, mb.trace);
     return r > 0 ? 1 / Math.sqrt(r) : 0;
   });
-  return { meanA: ma.mean, meanB: mb.mean, t: multiply64(inverseRoot, d, d, root, d) };
+  return { meanA: ma.mean, meanB: mb.mean, t: mulAB(inverseRoot, d, root, d, d) };
 }
 
 /** Centres b on μ_B, maps it by T into out and moves it to μ_A. */

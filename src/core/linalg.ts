@@ -1,4 +1,4 @@
-import { multiply64, pivotSign } from "./dense64.js";
+import { mulAAt, mulAB, mulABt, pivotSign, transposed } from "./dense64.js";
 import { symmetricEigenSystem } from "./eigen.js";
 import { check } from "./errors.js";
 import { type MatmulOptions, matmul } from "./gemm/index.js";
@@ -89,7 +89,7 @@ export function psdMatrixFunction(
   const cutoff = values[0] * n * Number.EPSILON;
   const fl = values.map((l) => f(l > cutoff ? l : 0));
   // V·diag(f)·Vᵀ = L·Rᵀ with L = V·diag(f), R = V; where f ≥ 0, L = R = V·diag(√f) instead, so that
-  // multiply64 computes one triangle of L·Lᵀ
+  // one triangle of L·Lᵀ is computed
   const nonNegative = fl.every((x) => x >= 0);
   const left = new Float64Array(n * n);
   const right = nonNegative ? left : new Float64Array(n * n);
@@ -100,7 +100,7 @@ export function psdMatrixFunction(
       if (!nonNegative) right[i * n + j] = vt[j * n + i];
     }
   }
-  return multiply64(left, n, n, right, n, true);
+  return nonNegative ? mulAAt(left, n, n) : mulABt(left, n, right, n, n);
 }
 
 /**
@@ -121,14 +121,11 @@ export function orthogonalProcrustes(m: Float64Array, n: number): Float64Array {
   if (rest) {
     const [u0, v0] = [ut.subarray(rank * n), vt.subarray(rank * n)];
     // V₀ᵀ·U₀ = P·Σ·Rᵀ
-    const near = svd64(multiply64(v0, rest, n, u0, rest, true), rest, rest);
-    ut.set(multiply64(near.vt, rest, rest, u0, n), rank * n);
-    vt.set(multiply64(near.ut, rest, rest, v0, n), rank * n);
+    const near = svd64(mulABt(v0, rest, u0, rest, n), rest, rest);
+    ut.set(mulAB(near.vt, rest, u0, rest, n), rank * n);
+    vt.set(mulAB(near.ut, rest, v0, rest, n), rank * n);
   }
-  // multiply64 takes A·B or A·Bᵀ, so U is laid out from Uᵀ
-  const u = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) u[i * n + j] = ut[j * n + i];
-  return multiply64(u, n, n, vt, n);
+  return mulAB(transposed(ut, n, n), n, vt, n, n);
 }
 
 /**

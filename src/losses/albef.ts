@@ -1,7 +1,8 @@
+import { mulAB, mulABt } from "../core/dense64.js";
 import { check } from "../core/errors.js";
 import { type Matrix, matrix } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
-import { crossEntropyRows, logSumExp, mulAB, mulABt, toMatrix } from "./dense.js";
+import { crossEntropyRows, logSumExp, toMatrix } from "./dense.js";
 
 /** A FIFO queue of past (momentum) features, as ALBEF and MoCo keep: the newest `size` rows. */
 export interface FeatureQueue {

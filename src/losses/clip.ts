@@ -1,8 +1,9 @@
+import { transposed } from "../core/dense64.js";
 import { check } from "../core/errors.js";
 import { type GemmBackend, getBackend, matmul } from "../core/gemm/index.js";
 import { type Matrix, matrix, transpose } from "../core/matrix.js";
 import { clipLossModel } from "./clip-graph.js";
-import { crossEntropyRows, toMatrix, transposed } from "./dense.js";
+import { crossEntropyRows, toMatrix } from "./dense.js";
 import { dotScore, type ScoreFunction } from "./scores.js";
 
 /** open_clip's initial log logit scale, ln(1/0.07). */

@@ -1,27 +1,5 @@
-import { gemmRowsKernel } from "../core/gemm/kernel.js";
+import type { Values } from "../core/dense64.js";
 import { type Matrix, matrix } from "../core/matrix.js";
-
-/** Row-major values in float64 (logits, gradients) or float32 (embeddings). */
-export type Values = Float32Array | Float64Array;
-
-/** x·yᵀ in float64 for x m×k and y n×k: every sum of float32 products kept exact to float64. */
-export function mulABt(x: Values, m: number, y: Values, n: number, k: number): Float64Array {
-  const out = new Float64Array(m * n);
-  gemmRowsKernel(x, y, out, n, k, 0, m);
-  return out;
-}
-
-/** The transpose of an m×n row-major array. */
-export function transposed(x: Values, m: number, n: number): Float64Array {
-  const out = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[j * m + i] = x[i * n + j];
-  return out;
-}
-
-/** x·y in float64 for x m×k and y k×n. */
-export function mulAB(x: Values, m: number, y: Values, k: number, n: number): Float64Array {
-  return mulABt(x, m, transposed(y, k, n), n, k);
-}
 
 /** A float64 gradient as a float32 Matrix, scaled by `scale`. */
 export function toMatrix(values: Float64Array, rows: number, cols: number, scale = 1): Matrix {

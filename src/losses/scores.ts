@@ -1,6 +1,6 @@
+import { mulAB, mulABt, transposed } from "../core/dense64.js";
 import { check } from "../core/errors.js";
 import type { Matrix } from "../core/matrix.js";
-import { mulAB, mulABt, transposed } from "./dense.js";
 
 /** Gradients of a score function's inputs (float64, row-major), and of W for the bilinear score. */
 export interface ScoreGradients {

@@ -1,8 +1,9 @@
+import { mulAB, mulABt, transposed } from "../core/dense64.js";
 import { check } from "../core/errors.js";
 import { type GemmBackend, getBackend } from "../core/gemm/index.js";
 import { type Matrix, matrix } from "../core/matrix.js";
 import { siglipLossModel } from "./clip-graph.js";
-import { mulAB, mulABt, toMatrix, transposed } from "./dense.js";
+import { toMatrix } from "./dense.js";
 
 /** SigLIP's initial log scale t' = ln 10 and bias b = −10 (Zhai et al. 2023). */
 export const SIGLIP_INIT = { logScale: Math.log(10), bias: -10 } as const;

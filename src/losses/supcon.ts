@@ -1,6 +1,7 @@
+import { mulAB, mulABt } from "../core/dense64.js";
 import { check } from "../core/errors.js";
 import type { Matrix } from "../core/matrix.js";
-import { logSumExp, mulAB, mulABt, toMatrix } from "./dense.js";
+import { logSumExp, toMatrix } from "./dense.js";
 
 /** Options of the supervised contrastive loss. */
 export interface SupConOptions {

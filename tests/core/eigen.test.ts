@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { multiply64 } from "../../src/core/dense64.js";
+import { mulAAt, mulAB, mulABt } from "../../src/core/dense64.js";
 import { symmetricEigenSystem } from "../../src/core/eigen.js";
 import { InputError } from "../../src/core/errors.js";
 import { psdMatrixFunction, solveSpd, symmetricEigen } from "../../src/core/linalg.js";
@@ -22,7 +22,7 @@ function reconstruct(values: Float64Array, vectors: Float64Array, n: number) {
   const v = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) v[i * n + j] = vectors[j * n + i];
   const scaled = v.map((x, k) => x * values[k % n]);
-  return { product: multiply64(scaled, n, n, v, n, true), gram: multiply64(vectors, n, n, vectors, n, true) };
+  return { product: mulABt(scaled, n, v, n, n), gram: mulAAt(vectors, n, n) };
 }
 
 function identity(n: number): Float64Array {
@@ -192,8 +192,8 @@ describe("solveSpd", () => {
   });
 });
 
-describe("multiply64", () => {
-  it("is the plain product for A·B, A·Bᵀ and A·Aᵀ at odd and even sizes", () => {
+describe("mulAB, mulABt, mulAAt", () => {
+  it("are the plain product for A·B, A·Bᵀ and A·Aᵀ at odd and even sizes", () => {
     for (const [m, k, n] of [
       [1, 1, 1],
       [3, 5, 7],
@@ -205,11 +205,11 @@ describe("multiply64", () => {
       const ab = new Float64Array(m * n);
       for (let i = 0; i < m; i++)
         for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) ab[i * n + j] += a[i * k + p] * b[p * n + j];
-      expectClose(multiply64(a, m, k, b, n), ab, 1e-15);
+      expectClose(mulAB(a, m, b, k, n), ab, 1e-15);
       const bt = new Float64Array(n * k);
       for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) bt[j * k + p] = b[p * n + j];
-      expectClose(multiply64(a, m, k, bt, n, true), ab, 1e-15);
-      expectClose(multiply64(a, m, k, a, m, true), multiply64(a, m, k, Float64Array.from(a), m, true), 0);
+      expectClose(mulABt(a, m, bt, n, k), ab, 1e-15);
+      expectClose(mulAAt(a, m, k), mulABt(a, m, Float64Array.from(a), m, k), 0);
     }
   });
 });

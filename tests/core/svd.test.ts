@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { multiply64 } from "../../src/core/dense64.js";
+import { mulAAt, mulAB, transposed } from "../../src/core/dense64.js";
 import { InputError } from "../../src/core/errors.js";
 import { orthogonalProcrustes } from "../../src/core/linalg.js";
 import { createRng } from "../../src/core/rng.js";
@@ -16,12 +16,6 @@ function frobenius(x: ArrayLike<number>): number {
   let sum = 0;
   for (let i = 0; i < x.length; i++) sum += (x[i] / largest) ** 2;
   return largest && largest * Math.sqrt(sum);
-}
-
-function transposed(x: Float64Array, rows: number, cols: number): Float64Array {
-  const out = new Float64Array(x.length);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = x[i * cols + j];
-  return out;
 }
 
 function gaussian(m: number, n: number, seed: number): Float64Array {
@@ -43,9 +37,9 @@ function errors(
     if (j) expect(values[j]).toBeLessThanOrEqual(values[j - 1]);
   }
   const scaled = ut.map((u, i) => u * values[Math.floor(i / m)]);
-  const product = multiply64(transposed(scaled, k, m), m, k, vt, n);
+  const product = mulAB(transposed(scaled, k, m), m, vt, k, n);
   const identity = (x: Float64Array, len: number) => {
-    const gram = multiply64(x, k, len, x, k, true);
+    const gram = mulAAt(x, k, len);
     for (let j = 0; j < k; j++) gram[j * k + j] -= 1;
     return frobenius(gram);
   };
@@ -138,7 +132,7 @@ describe("svd64", () => {
 
   it("gives exact zeros for rank-deficient and zero matrices", () => {
     const [m, n, r] = [40, 30, 7];
-    const a = multiply64(gaussian(m, r, 1), m, r, gaussian(r, n, 2), n);
+    const a = mulAB(gaussian(m, r, 1), m, gaussian(r, n, 2), r, n);
     const { values } = expectExact(a, m, n);
     expect(values[r - 1]).toBeGreaterThan(0.1);
     for (let j = r; j < n; j++) expect(values[j]).toBeLessThanOrEqual(values[0] * n * Number.EPSILON);
@@ -154,10 +148,10 @@ describe("svd64", () => {
   it("decomposes an orthogonal matrix (all singular values 1): U·Vᵀ is the matrix", () => {
     const n = 24;
     const { ut, vt } = svd64(gaussian(n, n, 5), n, n);
-    const q = multiply64(transposed(ut, n, n), n, n, vt, n);
+    const q = mulAB(transposed(ut, n, n), n, vt, n, n);
     const dec = expectExact(q, n, n);
     expectClose(dec.values, new Float64Array(n).fill(1), 1e-14);
-    expectClose(multiply64(transposed(dec.ut, n, n), n, n, dec.vt, n), q, 1e-13);
+    expectClose(mulAB(transposed(dec.ut, n, n), n, dec.vt, n, n), q, 1e-13);
   });
 
   it("rejects non-finite values and a wrong length", () => {
@@ -171,7 +165,7 @@ describe("orthogonalProcrustes", () => {
     const n = 20;
     const m = gaussian(n, n, 9);
     const { ut, vt } = svd64(m, n, n);
-    expectClose(orthogonalProcrustes(m, n), multiply64(transposed(ut, n, n), n, n, vt, n), 1e-12);
+    expectClose(orthogonalProcrustes(m, n), mulAB(transposed(ut, n, n), n, vt, n, n), 1e-12);
     const identity = new Float64Array(n * n).map((_, i) => (i % (n + 1) === 0 ? 1 : 0));
     expect(Array.from(orthogonalProcrustes(new Float64Array(n * n), n))).toEqual(Array.from(identity));
   });
@@ -181,11 +175,11 @@ describe("orthogonalProcrustes", () => {
     // M = Xᵀ·Y for r pairs related by an orthogonal Q: the fitted W maps every X row onto its Y row
     const x = gaussian(r, n, 10);
     const dec = svd64(gaussian(n, n, 11), n, n);
-    const q = multiply64(transposed(dec.ut, n, n), n, n, dec.vt, n);
-    const y = multiply64(x, r, n, q, n);
-    const w = orthogonalProcrustes(multiply64(transposed(x, r, n), n, r, y, n), n);
-    expectClose(multiply64(x, r, n, w, n), y, 1e-12);
+    const q = mulAB(transposed(dec.ut, n, n), n, dec.vt, n, n);
+    const y = mulAB(x, r, q, n, n);
+    const w = orthogonalProcrustes(mulAB(transposed(x, r, n), n, y, r, n), n);
+    expectClose(mulAB(x, r, w, n, n), y, 1e-12);
     const identity = new Float64Array(n * n).map((_, i) => (i % (n + 1) === 0 ? 1 : 0));
-    expectClose(multiply64(w, n, n, w, n, true), identity, 1e-13);
+    expectClose(mulAAt(w, n, n), identity, 1e-13);
   });
 });
