@@ -671,7 +671,7 @@ def eigen():
     g = r.standard_normal((30, 16)).astype(np.float32).astype(np.float64)
     spd, rhs = g.T @ g + 0.1 * np.eye(16), r.standard_normal((16, 5)).astype(np.float32).astype(np.float64)
     return {
-        "rankDeficient": {"s": mat(cov), "values": w.tolist(),
+        "rankDeficient": {"x": mat(x), "s": mat(cov), "values": w.tolist(),
                           "sqrt": mat(psd_function(cov, np.sqrt)),
                           "inverseSqrt": mat(psd_function(cov, lambda w: np.where(w > 0, 1 / np.sqrt(np.where(w > 0, w, 1)), 0)))},
         "repeated": {"s": mat(repeated), "values": np.linalg.eigh(repeated)[0][::-1].tolist(),

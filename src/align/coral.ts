@@ -1,16 +1,15 @@
 import { z } from "zod";
-import { mulAB } from "../core/dense64.js";
-import { psdMatrixFunction } from "../core/linalg.js";
+import { mulF64 } from "../core/gemm/index.js";
 import {
   type AlignMethod,
   type AlignState,
+  linear,
   mapRows,
-  multiplyRow,
   PARAMS,
   rankLimited,
   vectorSchema,
 } from "./method.js";
-import { type Moments, momentsFromStats, momentsOf } from "./moments.js";
+import { type Moments, momentsFromStats, momentsOf, psdFunction } from "./moments.js";
 
 /** State of a covariance-matching map: b' = (b − μ_B)·T + μ_A with T = C_B^−½·C_A^½. */
 export interface CovarianceMapState extends AlignState {
@@ -26,29 +25,18 @@ export interface CovarianceMapState extends AlignState {
  * C_B^−½ (a pseudo-inverse). Both factors are symmetric, so (b − μ_B)·T whitens B and recolours it with
  * A's covariance.
  */
-export function covarianceMap(
+export async function covarianceMap(
   ma: Moments,
   mb: Moments,
   regularise: (eigenvalue: number, trace: number) => number,
-): { meanA: Float64Array; meanB: Float64Array; t: Float64Array } {
+): Promise<{ meanA: Float64Array; meanB: Float64Array; t: Float64Array }> {
   const d = ma.mean.length;
-  const [ca, cb] = [ma, mb].map((m) => {
-    if (!m.covariance) throw new Error("covarianceMap: moments without a covariance");
-    return m.covariance;
-  });
-  const root = psdMatrixFunction(ca, d, (l) => Math.sqrt(regularise(l, ma.trace)));
-  const inverseRoot = psdMatrixFunction(cb, d, (l) => {
+  const root = await psdFunction(ma, (l) => Math.sqrt(regularise(l, ma.trace)));
+  const inverseRoot = await psdFunction(mb, (l) => {
     const r = regularise(l, mb.trace);
     return r > 0 ? 1 / Math.sqrt(r) : 0;
   });
-  return { meanA: ma.mean, meanB: mb.mean, t: mulAB(inverseRoot, d, root, d, d) };
-}
-
-/** Centres b on μ_B, maps it by T into out and moves it to μ_A. */
-export function covarianceMapRow(state: CovarianceMapState, row: Float64Array, out: Float64Array): void {
-  const centred = row.map((v, j) => v - state.meanB[j]);
-  multiplyRow(centred, state.t, out);
-  for (let j = 0; j < row.length; j++) out[j] += state.meanA[j];
+  return { meanA: ma.mean, meanB: mb.mean, t: await mulF64(inverseRoot, root, d, d, d) };
 }
 
 /**
@@ -73,8 +61,15 @@ export const coral: AlignMethod<CovarianceMapState & { readonly kind: "coral"; r
       coralState(momentsFromStats(stats, "a"), momentsFromStats(stats, "b"), params.eps),
   },
   apply(state, m, side) {
-    return mapRows(m, state.dim, "coral", (row, out) =>
-      side === "a" ? out.set(row) : covarianceMapRow(state, row, out),
+    if (side === "a") return mapRows(m, state.dim, "coral", (row, out) => out.set(row));
+    return mapRows(
+      m,
+      state.dim,
+      "coral",
+      (moved, out) => {
+        for (let j = 0; j < moved.length; j++) out[j] = moved[j] + state.meanA[j];
+      },
+      linear(state.dim, state.t, state.meanB),
     );
   },
   stateSchema: (dim) =>
@@ -86,9 +81,9 @@ export const coral: AlignMethod<CovarianceMapState & { readonly kind: "coral"; r
     }),
 };
 
-function coralState(ma: Moments, mb: Moments, eps: number) {
+async function coralState(ma: Moments, mb: Moments, eps: number) {
   const d = ma.mean.length;
-  const map = covarianceMap(ma, mb, (l) => l + eps);
+  const map = await covarianceMap(ma, mb, (l) => l + eps);
   return {
     kind: "coral" as const,
     version: 1,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { mulAB, mulABt } from "../core/dense64.js";
 import { type AlignMethod, type AlignState, mapRows, PARAMS } from "./method.js";
 
 /** State of `decap`: a memory of A rows (flat, row-major) and the softmax temperature. */
@@ -39,23 +40,22 @@ export const decap: AlignMethod<DecapState> = {
     };
   },
   apply(state, m, side) {
-    const { dim, memoryRows: k, memory, tau } = state;
-    const logits = new Float64Array(k);
-    return mapRows(m, dim, "decap", (row, out) => {
-      if (side === "a") return out.set(row);
-      let max = -Infinity;
-      for (let r = 0; r < k; r++) {
-        let s = 0;
-        for (let j = 0; j < dim; j++) s += row[j] * memory[r * dim + j];
-        logits[r] = s / tau;
-        max = Math.max(max, logits[r]);
+    if (side === "a") return mapRows(m, state.dim, "decap", (row, out) => out.set(row));
+    const { dim, memoryRows: k, tau } = state;
+    const memory = Float64Array.from(state.memory);
+    // softmax(u·Mᵀ/τ)·M for all rows at once: weights with each row's max subtracted (exp never
+    // overflows), unnormalised — the final renormalisation absorbs Σw
+    const mix = (rows: Float64Array, count: number) => {
+      const weights = mulABt(rows, count, memory, k, dim);
+      for (let i = 0; i < count; i++) {
+        const logits = weights.subarray(i * k, (i + 1) * k);
+        let max = -Infinity;
+        for (const s of logits) max = Math.max(max, s / tau);
+        for (let r = 0; r < k; r++) logits[r] = Math.exp(logits[r] / tau - max);
       }
-      // softmax weights (max subtracted, so exp never overflows); the final renormalisation absorbs Σw
-      for (let r = 0; r < k; r++) {
-        const w = Math.exp(logits[r] - max);
-        for (let j = 0; j < dim; j++) out[j] += w * memory[r * dim + j];
-      }
-    });
+      return mulAB(weights, count, memory, k, dim);
+    };
+    return mapRows(m, dim, "decap", (row, out) => out.set(row), mix);
   },
   stateSchema: (dim) =>
     z

@@ -109,11 +109,11 @@ export async function fitAlign(
  * Fits transform `kind` from mergeable statistics (a streamed file, merged shards, DuckDB): for the methods
  * whose fit needs nothing but the modalities' sums and second moments (see `fitStats`).
  */
-export function fitAlignFromStats(
+export async function fitAlignFromStats(
   kind: string,
   stats: GapStats,
   params: Readonly<Record<string, number | string>> = {},
-): AlignState {
+): Promise<AlignState> {
   const method = alignMethod(kind);
   const resolved = alignParams(method, params);
   if (!method.fitStats)

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { mulAB } from "../core/dense64.js";
 import { check, InputError } from "../core/errors.js";
 import { type Matrix, matrix, normalizeRows } from "../core/matrix.js";
 import type { GapStats } from "../gap/stats.js";
@@ -45,7 +46,7 @@ export interface AlignMethod<S extends AlignState = AlignState> {
    */
   readonly fitStats?: {
     readonly moments: boolean;
-    fit(stats: GapStats, params: Readonly<Record<string, number>>): S;
+    fit(stats: GapStats, params: Readonly<Record<string, number>>): S | Promise<S>;
   };
   /** Transforms rows of one side; returns unit rows. Pure: the same input gives the same output. */
   apply(state: S, m: Matrix, side: Side): Matrix;
@@ -107,22 +108,41 @@ export function rankLimited(centred: boolean, rule: string): NonNullable<AlignMe
 /** Zod schema of a stored float64 vector or flat matrix: `length` finite numbers. */
 export const vectorSchema = (length: number) => z.array(z.number()).length(length);
 
-/** Each row of `m` (first L2-normalised) mapped through `f(row, out)` in float64, then L2-normalised again. */
+/** A step that mapRows applies to all unit rows at once (`count` rows, flat float64), before its per-row function. */
+export type RowBatch = (rows: Float64Array, count: number) => Float64Array;
+
+/**
+ * The RowBatch (u − shift)·map for rows of length d: one float64 product for the whole batch, where map is
+ * a d×d matrix (row-major) or a scalar (a multiple of I).
+ */
+export function linear(d: number, map: ArrayLike<number> | number, shift?: ArrayLike<number>): RowBatch {
+  return (rows, count) => {
+    const centred = shift ? rows.map((v, k) => v - shift[k % d]) : rows;
+    if (typeof map === "number") return centred.map((v) => v * map);
+    return mulAB(centred, count, map instanceof Float64Array ? map : Float64Array.from(map), d, d);
+  };
+}
+
+/**
+ * Each row of `m` (first L2-normalised; then through `batch`, where given) mapped through
+ * `f(row, out, index)` in float64, then L2-normalised again.
+ */
 export function mapRows(
   m: Matrix,
   dim: number,
   where: string,
   f: (row: Float64Array, out: Float64Array, index: number) => void,
+  batch?: RowBatch,
 ): Matrix {
   check(m.cols === dim, where, `rows of dimension ${dim} (the fitted state's)`, () => String(m.cols));
   const u = normalizeRows(m, where);
+  const unit = Float64Array.from(u.data);
+  const rows = batch ? batch(unit, m.rows) : unit;
   const out = matrix(m.rows, dim);
-  const row = new Float64Array(dim);
   const mapped = new Float64Array(dim);
   for (let i = 0; i < m.rows; i++) {
-    for (let j = 0; j < dim; j++) row[j] = u.data[i * dim + j];
     mapped.fill(0);
-    f(row, mapped, i);
+    f(rows.subarray(i * dim, (i + 1) * dim), mapped, i);
     let norm = 0;
     for (const v of mapped) norm += v * v;
     norm = Math.sqrt(norm);
@@ -135,14 +155,4 @@ export function mapRows(
     for (let j = 0; j < dim; j++) out.data[i * dim + j] = mapped[j] / norm;
   }
   return out;
-}
-
-/** row · W for a d×d float64 matrix W stored row-major, into out. */
-export function multiplyRow(row: Float64Array, w: ArrayLike<number>, out: Float64Array): void {
-  const d = row.length;
-  for (let k = 0; k < d; k++) {
-    const r = row[k];
-    if (r === 0) continue;
-    for (let j = 0, base = k * d; j < d; j++) out[j] += r * w[base + j];
-  }
 }

@@ -1,14 +1,20 @@
 import { compensatedValue } from "../core/compensated.js";
+import { psdFunctionOfRows, psdMatrixFunction } from "../core/linalg.js";
 import { colMeans, type Matrix } from "../core/matrix.js";
 import type { GapStats } from "../gap/stats.js";
 import { type UnitRows, unitMoment } from "../gap/unit-rows.js";
 import type { Side } from "./method.js";
 
-/** One modality's moments: mean, trace variance T = mean ‖x − μ‖² and, where needed, covariance (1/N). */
+/**
+ * One modality's moments: mean, trace variance T = mean ‖x − μ‖² and, where needed, the covariance (1/N) —
+ * as a d×d matrix, or, for fewer rows than dimensions, as the centred rows X − μ (covariance XᵀX/N), whose
+ * matrix functions take an N×N eigenproblem instead of a d×d one (see psdFunction).
+ */
 export interface Moments {
   mean: Float64Array;
   trace: number;
   covariance?: Float64Array;
+  centred?: Float64Array;
 }
 
 /** Mean vector and trace variance T = mean ‖x − μ‖² of the rows, float64. */
@@ -30,10 +36,24 @@ export async function momentsOf(u: UnitRows): Promise<Moments> {
   const mean = new Float64Array(d);
   for (let k = 0; k < u.data.length; k++) mean[k % d] += u.data[k] + u.lo[k];
   for (let j = 0; j < d; j++) mean[j] /= u.rows;
+  if (u.rows < d) {
+    const centred = Float64Array.from(u.data, (v, k) => v + u.lo[k] - mean[k % d]);
+    let total = 0;
+    for (const v of centred) total += v * v;
+    return { mean, trace: total / u.rows, centred };
+  }
   const covariance = centre(await unitMoment(u), mean, u.rows);
   let trace = 0;
   for (let j = 0; j < d; j++) trace += covariance[j * d + j];
   return { mean, trace, covariance };
+}
+
+/** f(C) for a modality's covariance C (its positive semi-definite matrix function; see psdMatrixFunction). */
+export async function psdFunction(m: Moments, f: (eigenvalue: number) => number): Promise<Float64Array> {
+  const d = m.mean.length;
+  if (m.centred) return psdFunctionOfRows(m.centred, m.centred.length / d, d, d / m.centred.length, f);
+  if (!m.covariance) throw new Error("psdFunction: moments without a covariance");
+  return psdMatrixFunction(m.covariance, d, f);
 }
 
 /** One modality's moments from mergeable statistics (the covariance when they keep second moments). */

@@ -1,18 +1,11 @@
 import { z } from "zod";
 import { compensatedValue } from "../core/compensated.js";
 import { InputError } from "../core/errors.js";
-import { orthogonalProcrustes } from "../core/linalg.js";
-import type { Matrix } from "../core/matrix.js";
+import { orthogonalProcrustes, orthogonalProcrustesOfRows } from "../core/linalg.js";
+import { type Matrix, rowsF64 } from "../core/matrix.js";
 import type { GapStats } from "../gap/stats.js";
 import { unitMoment } from "../gap/unit-rows.js";
-import {
-  type AlignMethod,
-  type AlignState,
-  mapRows,
-  multiplyRow,
-  rankLimited,
-  vectorSchema,
-} from "./method.js";
+import { type AlignMethod, type AlignState, linear, mapRows, rankLimited, vectorSchema } from "./method.js";
 
 /** State of a linear map of B rows: b' = n(b·W), W d×d row-major. */
 export interface LinearMapState extends AlignState {
@@ -34,17 +27,18 @@ export function crossBA(stats: GapStats): Float64Array {
   return out;
 }
 
-function procrustesState(
-  crossBA: Float64Array,
-  dim: number,
-): LinearMapState & { readonly kind: "procrustes" } {
-  return { kind: "procrustes", version: 1, dim, w: Array.from(orthogonalProcrustes(crossBA, dim)) };
+function procrustesState(w: Float64Array, dim: number): LinearMapState & { readonly kind: "procrustes" } {
+  return { kind: "procrustes", version: 1, dim, w: Array.from(w) };
 }
 
 /** Applies a fitted linear map to B rows (A rows pass through, normalised). */
 export function applyLinearMap(state: LinearMapState, m: Matrix, side: "a" | "b", where: string): Matrix {
-  return mapRows(m, state.dim, where, (row, out) =>
-    side === "a" ? out.set(row) : multiplyRow(row, state.w, out),
+  return mapRows(
+    m,
+    state.dim,
+    where,
+    (row, out) => out.set(row),
+    side === "b" ? linear(state.dim, state.w) : undefined,
   );
 }
 
@@ -59,8 +53,18 @@ export const procrustes: AlignMethod<LinearMapState & { readonly kind: "procrust
   needsPairs: true,
   params: {},
   underdetermined: rankLimited(false, "nearest the identity outside the fitted spans"),
-  fit: async (a, b) => procrustesState(await unitMoment(b, a), a.cols),
-  fitStats: { moments: true, fit: (stats) => procrustesState(crossBA(stats), stats.dim) },
+  fit: async (a, b) =>
+    procrustesState(
+      // fewer pairs than dimensions: through their k×k problem (the same W)
+      a.rows < a.cols
+        ? await orthogonalProcrustesOfRows(rowsF64(a, 0, a.rows), rowsF64(b, 0, b.rows), a.rows, a.cols)
+        : await orthogonalProcrustes(await unitMoment(b, a), a.cols),
+      a.cols,
+    ),
+  fitStats: {
+    moments: true,
+    fit: async (stats) => procrustesState(await orthogonalProcrustes(crossBA(stats), stats.dim), stats.dim),
+  },
   apply: (state, m, side) => applyLinearMap(state, m, side, "procrustes"),
   stateSchema: (dim) => z.object({ w: vectorSchema(dim * dim) }),
 };

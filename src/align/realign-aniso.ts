@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { type CovarianceMapState, covarianceMap } from "./coral.js";
-import { type AlignMethod, mapRows, multiplyRow, PARAMS, rankLimited, vectorSchema } from "./method.js";
+import { type AlignMethod, PARAMS, rankLimited, vectorSchema } from "./method.js";
 import { momentsOf } from "./moments.js";
-import { movedCentroid, realignRow } from "./realign.js";
+import { applyRealign, movedCentroid } from "./realign.js";
 
 /** State of `realign-aniso`: a covariance map plus ReAlign's centroid. */
 export interface RealignAnisoState extends CovarianceMapState {
@@ -28,23 +28,17 @@ export const realignAniso: AlignMethod<RealignAnisoState> = {
   async fit(a, b, params) {
     const d = a.cols;
     const alpha = params.shrinkage;
-    const map = covarianceMap(
+    const map = await covarianceMap(
       await momentsOf(a),
       await momentsOf(b),
       (l, trace) => (1 - alpha) * l + (alpha * trace) / d,
     );
     const anchors = { meanA: Array.from(map.meanA), meanB: Array.from(map.meanB) };
     const t = Array.from(map.t);
-    const centroid = movedCentroid(b, anchors, (centred, out) => multiplyRow(centred, t, out));
+    const centroid = movedCentroid(b, anchors, map.t);
     return { kind: "realign-aniso", version: 1, dim: d, ...anchors, t, shrinkage: alpha, centroid };
   },
-  apply(state, m, side) {
-    return mapRows(m, state.dim, "realign-aniso", (row, out) =>
-      side === "a"
-        ? out.set(row)
-        : realignRow(row, out, state, (c, o) => multiplyRow(c, state.t, o), state.centroid),
-    );
-  },
+  apply: (state, m, side) => applyRealign(state, m, side, "realign-aniso", state.t),
   stateSchema: (dim) =>
     z.object({
       meanA: vectorSchema(dim),

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { check } from "../core/errors.js";
+import type { Matrix } from "../core/matrix.js";
 import type { GapStats } from "../gap/stats.js";
-import { type AlignMethod, type AlignState, mapRows, vectorSchema } from "./method.js";
+import { type AlignMethod, type AlignState, linear, mapRows, type Side, vectorSchema } from "./method.js";
 import { meanAndTrace, momentsFromStats } from "./moments.js";
 
 /** State of `realign`: the anchors, the trace scale and the centroid of the moved fit set. */
@@ -14,47 +15,62 @@ export interface RealignState extends AlignState {
 }
 
 /**
- * The ReAlign steps for one b row given a linear map of the centred row: anchor (centre on μ_B, move to
- * μ_A), then the centroid correction n(ẽ − μ̂ + μ_A). Shared with realign-aniso.
+ * ReAlign's steps after the linear one, for one b row already centred on μ_B and scaled (in `out`): move to
+ * μ_A, normalise, then the centroid correction n(ẽ) − μ̂ + μ_A (the caller renormalises). Shared with
+ * realign-aniso.
  */
-export function realignRow(
-  row: Float64Array,
+export function realignMoved(
   out: Float64Array,
-  state: { meanA: number[]; meanB: number[] },
-  scaleCentred: (centred: Float64Array, scaled: Float64Array) => void,
+  meanA: ArrayLike<number>,
   centroid: ArrayLike<number> | null,
 ): void {
-  const d = row.length;
-  const centred = new Float64Array(d);
-  for (let j = 0; j < d; j++) centred[j] = row[j] - state.meanB[j];
-  scaleCentred(centred, out);
+  const d = out.length;
   let norm = 0;
   for (let j = 0; j < d; j++) {
-    out[j] += state.meanA[j];
+    out[j] += meanA[j];
     norm += out[j] * out[j];
   }
   norm = Math.sqrt(norm);
   for (let j = 0; j < d; j++) out[j] /= norm;
-  if (centroid) for (let j = 0; j < d; j++) out[j] += state.meanA[j] - centroid[j];
+  if (centroid) for (let j = 0; j < d; j++) out[j] += meanA[j] - centroid[j];
 }
 
 /** Mean of the rows of B after the anchor and scale steps: ReAlign's centroid μ̂ over the fit set. */
 export function movedCentroid(
   b: { rows: number; cols: number; data: Float32Array },
   state: { meanA: number[]; meanB: number[] },
-  scaleCentred: (centred: Float64Array, scaled: Float64Array) => void,
+  map: ArrayLike<number> | number,
 ): number[] {
   const d = b.cols;
+  const moved = linear(d, map, state.meanB)(Float64Array.from(b.data), b.rows);
   const sum = new Float64Array(d);
-  const row = new Float64Array(d);
-  const out = new Float64Array(d);
   for (let i = 0; i < b.rows; i++) {
-    for (let j = 0; j < d; j++) row[j] = b.data[i * d + j];
-    out.fill(0);
-    realignRow(row, out, state, scaleCentred, null);
-    for (let j = 0; j < d; j++) sum[j] += out[j];
+    const row = moved.subarray(i * d, (i + 1) * d);
+    realignMoved(row, state.meanA, null);
+    for (let j = 0; j < d; j++) sum[j] += row[j];
   }
   return Array.from(sum, (s) => s / b.rows);
+}
+
+/** Applies ReAlign's steps to B rows with the linear `map` (A rows pass through, normalised). */
+export function applyRealign(
+  state: { dim: number; meanA: number[]; meanB: number[]; centroid: number[] },
+  m: Matrix,
+  side: Side,
+  where: string,
+  map: ArrayLike<number> | number,
+): Matrix {
+  if (side === "a") return mapRows(m, state.dim, where, (row, out) => out.set(row));
+  return mapRows(
+    m,
+    state.dim,
+    where,
+    (moved, out) => {
+      out.set(moved);
+      realignMoved(out, state.meanA, state.centroid);
+    },
+    linear(state.dim, map, state.meanB),
+  );
 }
 
 /**
@@ -70,15 +86,9 @@ export const realign: AlignMethod<RealignState> = {
   params: {},
   async fit(a, b) {
     const anchors = realignAnchors(meanAndTrace(a), meanAndTrace(b));
-    return realignState(anchors, movedCentroid(b, anchors, scaleBy(anchors.scale)));
+    return realignState(anchors, movedCentroid(b, anchors, anchors.scale));
   },
-  apply(state, m, side) {
-    if (side === "a") return mapRows(m, state.dim, "realign", (row, out) => out.set(row));
-    const scaleCentred = scaleBy(state.scale);
-    return mapRows(m, state.dim, "realign", (row, out) =>
-      realignRow(row, out, state, scaleCentred, state.centroid),
-    );
-  },
+  apply: (state, m, side) => applyRealign(state, m, side, "realign", state.scale),
   stateSchema: (dim) =>
     z.object({
       meanA: vectorSchema(dim),
@@ -121,10 +131,4 @@ export async function fitRealignFromStats(
   check(stats.n >= 2, "realign fit", "at least 2 pairs", () => String(stats.n));
   const anchors = realignAnchors(momentsFromStats(stats, "a"), momentsFromStats(stats, "b"));
   return realignState(anchors, await centroid(anchors));
-}
-
-function scaleBy(s: number) {
-  return (centred: Float64Array, out: Float64Array) => {
-    for (let j = 0; j < centred.length; j++) out[j] = centred[j] * s;
-  };
 }

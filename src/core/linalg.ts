@@ -1,7 +1,8 @@
 import { mulAAt, mulAB, mulABt, pivotSign, transposed } from "./dense64.js";
 import { symmetricEigenSystem } from "./eigen.js";
 import { check } from "./errors.js";
-import { type MatmulOptions, matmul } from "./gemm/index.js";
+import { type MatmulOptions, matmul, mulF64 } from "./gemm/index.js";
+import { timesQt, wideLq } from "./householder.js";
 import { assertFinite, colMeans, type Matrix, matrix, subtractRow, transpose } from "./matrix.js";
 import { svd64 } from "./svd.js";
 import { symmetricEigenvaluesOf } from "./tridiagonal.js";
@@ -74,11 +75,11 @@ export function symmetricEigenvalues(m: Matrix): Float64Array {
  * covariance of fewer rows than dimensions is singular, and rounding leaves its zero eigenvalues at
  * ±1e-18 or so, which f would otherwise see as data (f(λ) = λ^−½ magnifying them, or ε no longer ε).
  */
-export function psdMatrixFunction(
+export async function psdMatrixFunction(
   s: Float64Array,
   n: number,
   f: (eigenvalue: number) => number,
-): Float64Array {
+): Promise<Float64Array> {
   check(
     s.length === n * n && n <= MAX_DECOMPOSITION_DIM,
     "psdMatrixFunction",
@@ -87,20 +88,71 @@ export function psdMatrixFunction(
   );
   const { values, vectors: vt } = symmetricEigenSystem(s, n);
   const cutoff = values[0] * n * Number.EPSILON;
-  const fl = values.map((l) => f(l > cutoff ? l : 0));
-  // V·diag(f)·Vᵀ = L·Rᵀ with L = V·diag(f), R = V; where f ≥ 0, L = R = V·diag(√f) instead, so that
-  // one triangle of L·Lᵀ is computed
-  const nonNegative = fl.every((x) => x >= 0);
-  const left = new Float64Array(n * n);
-  const right = nonNegative ? left : new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    const scale = nonNegative ? Math.sqrt(fl[j]) : fl[j];
-    for (let i = 0; i < n; i++) {
-      left[i * n + j] = scale * vt[j * n + i];
-      if (!nonNegative) right[i * n + j] = vt[j * n + i];
-    }
+  return spectralSum(
+    values.map((l) => f(l > cutoff ? l : 0)),
+    vt,
+    n,
+    0,
+  );
+}
+
+/**
+ * shift·I + Σ_k weights[k]·v_k·v_kᵀ (d×d) for the rows v_k of `vt` (weights.length × d): Vᵀ's rows scaled by
+ * the weights times Vᵀ, one float64 product (mulF64).
+ */
+function spectralSum(
+  weights: Float64Array,
+  vt: Float64Array,
+  d: number,
+  shift: number,
+): Promise<Float64Array> {
+  const r = weights.length;
+  const weighted = new Float64Array(r * d);
+  for (let k = 0; k < r; k++) for (let j = 0; j < d; j++) weighted[k * d + j] = weights[k] * vt[k * d + j];
+  return mulF64(transposed(weighted, r, d), vt.subarray(0, r * d), d, r, d).then((out) => {
+    for (let j = 0; j < d; j++) out[j * d + j] += shift;
+    return out;
+  });
+}
+
+/**
+ * psdMatrixFunction of S = scale·XᵀX (d×d) for n float64 rows X (n×d, row-major) with n < d, through the
+ * n×n Gram scale·X·Xᵀ: its eigenvalues are S's non-zero ones, with eigenvectors v = Xᵀu/‖Xᵀu‖, and S is 0
+ * on the rest, so f(S) = f(0)·I + V·diag(f(λ) − f(0))·Vᵀ — an n×n eigenproblem instead of a d×d one (the
+ * same cut-off, λ_max·d·2⁻⁵², separates S's zero eigenvalues from the data).
+ */
+export async function psdFunctionOfRows(
+  x: Float64Array,
+  n: number,
+  d: number,
+  scale: number,
+  f: (eigenvalue: number) => number,
+): Promise<Float64Array> {
+  check(
+    x.length === n * d && n < d,
+    "psdFunctionOfRows",
+    "n×d rows with n < d",
+    () => `${x.length} values for n = ${n}, d = ${d}`,
+  );
+  const gram = await mulF64(x, x, n, d, n, { transB: true });
+  for (let k = 0; k < gram.length; k++) gram[k] *= scale;
+  const { values, vectors: ut } = symmetricEigenSystem(gram, n);
+  const cutoff = values[0] * d * Number.EPSILON;
+  let rank = 0;
+  while (rank < n && values[rank] > cutoff) rank++;
+  // rows of Vᵀ: u_kᵀ·X / ‖Xᵀu_k‖, with ‖Xᵀu_k‖² = λ_k / scale
+  const vt = await mulF64(ut.subarray(0, rank * n), x, rank, n, d);
+  for (let k = 0; k < rank; k++) {
+    const inverseNorm = 1 / Math.sqrt(values[k] / scale);
+    for (let j = 0; j < d; j++) vt[k * d + j] *= inverseNorm;
   }
-  return nonNegative ? mulAAt(left, n, n) : mulABt(left, n, right, n, n);
+  const atZero = f(0);
+  return spectralSum(
+    values.subarray(0, rank).map((l) => f(l) - atZero),
+    vt,
+    d,
+    atZero,
+  );
 }
 
 /**
@@ -111,8 +163,54 @@ export function psdMatrixFunction(
  * V₀ᵀ·U₀ = P·Σ·Rᵀ. It depends only on the spans of U_r and V_r, and is the identity on vectors
  * orthogonal to both.
  */
-export function orthogonalProcrustes(m: Float64Array, n: number): Float64Array {
+export async function orthogonalProcrustes(m: Float64Array, n: number): Promise<Float64Array> {
   const { values, ut, vt } = svd64(m, n, n);
+  return nearestIdentityPolar(values, ut, vt, n);
+}
+
+/**
+ * orthogonalProcrustes of M = Bᵀ·A (d×d) from the k < d paired rows themselves (float64, row-major k×d):
+ * with the LQ factorisations A = [L_A 0]·Q_Aᵀ and B = [L_B 0]·Q_Bᵀ, M = Q_B·diag(L_Bᵀ·L_A, 0)·Q_Aᵀ, so the
+ * SVD of the k×k L_Bᵀ·L_A = U_k·S·V_kᵀ gives M's: U = Q_B·diag(U_k, I), V = Q_A·diag(V_k, I) — a k×k SVD
+ * where orthogonalProcrustes takes a d×d one, and the same W.
+ */
+export async function orthogonalProcrustesOfRows(
+  a: Float64Array,
+  b: Float64Array,
+  k: number,
+  d: number,
+): Promise<Float64Array> {
+  check(
+    a.length === k * d && b.length === k * d && k < d,
+    "orthogonalProcrustesOfRows",
+    "two k×d matrices with k < d",
+    () => `${a.length} and ${b.length} values for k = ${k}, d = ${d}`,
+  );
+  const [lqA, lqB] = [await wideLq(a, k, d), await wideLq(b, k, d)];
+  const small = svd64(await mulF64(transposed(lqB.l, k, k), lqA.l, k, k, k), k, k);
+  // rows of Uᵀ = diag(U_kᵀ, I)·Q_Bᵀ, of Vᵀ likewise
+  const embed = (vt: Float64Array) => {
+    const x = new Float64Array(d * d);
+    for (let i = 0; i < k; i++) x.set(vt.subarray(i * k, (i + 1) * k), i * d);
+    for (let i = k; i < d; i++) x[i * d + i] = 1;
+    return x;
+  };
+  const values = new Float64Array(d);
+  values.set(small.values);
+  const [ut, vt] = [await timesQt(embed(small.ut), lqB), await timesQt(embed(small.vt), lqA)];
+  return nearestIdentityPolar(values, ut, vt, d);
+}
+
+/**
+ * W = U·Vᵀ from an SVD M = U·S·Vᵀ of an n×n M (values descending; rows of `ut`, `vt` the singular vectors),
+ * with the part on M's null spaces chosen nearest the identity (see orthogonalProcrustes). Overwrites ut and vt.
+ */
+async function nearestIdentityPolar(
+  values: Float64Array,
+  ut: Float64Array,
+  vt: Float64Array,
+  n: number,
+): Promise<Float64Array> {
   const cutoff = values[0] * n * Number.EPSILON;
   let rank = 0;
   while (rank < n && values[rank] > cutoff) rank++;
@@ -121,11 +219,11 @@ export function orthogonalProcrustes(m: Float64Array, n: number): Float64Array {
   if (rest) {
     const [u0, v0] = [ut.subarray(rank * n), vt.subarray(rank * n)];
     // V₀ᵀ·U₀ = P·Σ·Rᵀ
-    const near = svd64(mulABt(v0, rest, u0, rest, n), rest, rest);
-    ut.set(mulAB(near.vt, rest, u0, rest, n), rank * n);
-    vt.set(mulAB(near.ut, rest, v0, rest, n), rank * n);
+    const near = svd64(await mulF64(v0, u0, rest, n, rest, { transB: true }), rest, rest);
+    ut.set(await mulF64(near.vt, u0, rest, rest, n), rank * n);
+    vt.set(await mulF64(near.ut, v0, rest, rest, n), rank * n);
   }
-  return mulAB(transposed(ut, n, n), n, vt, n, n);
+  return mulF64(transposed(ut, n, n), vt, n, n, n);
 }
 
 /**

@@ -51,14 +51,14 @@ export function bootstrapRecalls(
     Float64Array.from({ length: n }, (_, i) => hitProbability(ranks, i, k)),
   );
   const values = rankings.map(() => new Float64Array(samples));
-  const sums = new Float64Array(rankings.length);
+  const draw = new Int32Array(n);
   for (let s = 0; s < samples; s++) {
-    sums.fill(0);
-    for (let i = 0; i < n; i++) {
-      const q = rng.int(n);
-      for (let r = 0; r < hits.length; r++) sums[r] += hits[r][q];
+    for (let i = 0; i < n; i++) draw[i] = rng.int(n);
+    for (const [r, hit] of hits.entries()) {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += hit[draw[i]];
+      values[r][s] = sum / n;
     }
-    for (let r = 0; r < hits.length; r++) values[r][s] = sums[r] / n;
   }
   return values.map((v) => {
     v.sort();

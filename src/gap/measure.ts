@@ -1,6 +1,6 @@
 import type { BlockOptions } from "../core/blocks.js";
 import type { Matrix } from "../core/matrix.js";
-import { type BootstrapOptions, bootstrapRecall } from "../eval/bootstrap.js";
+import { type BootstrapOptions, bootstrapRecalls } from "../eval/bootstrap.js";
 import { type QueryRanks, type RecallSummary, recallSummary, retrievalRanks } from "../eval/retrieval.js";
 import { normalizePair, uniformity } from "./metrics.js";
 import type { Spectrum } from "./spectrum.js";
@@ -92,16 +92,19 @@ export async function withPairwiseMetrics(
     pairedCos,
     alignment,
     uniformity: { a: uniformityA, b: uniformityB },
-    retrieval: {
-      aToB: summarise(ranks.aToB, options.bootstrap),
-      bToA: summarise(ranks.bToA, options.bootstrap),
-    },
+    retrieval: summarise(ranks, options.bootstrap),
     spectrum,
     ...(options.sample ? { sample: options.sample } : {}),
     ...(options.groups ? { groups: true as const } : {}),
   };
 }
 
-function summarise(ranks: QueryRanks, bootstrap: BootstrapOptions | undefined) {
-  return { ...recallSummary(ranks), ...(bootstrap ? { r1CI: bootstrapRecall(ranks, 1, bootstrap) } : {}) };
+/** Recall summaries of both directions, with R@1 intervals from one bootstrap draw of the pairs where asked. */
+function summarise(ranks: { aToB: QueryRanks; bToA: QueryRanks }, bootstrap: BootstrapOptions | undefined) {
+  const intervals = bootstrap && bootstrapRecalls([ranks.aToB, ranks.bToA], 1, bootstrap);
+  const withCI = (r: QueryRanks, k: number) => ({
+    ...recallSummary(r),
+    ...(intervals ? { r1CI: intervals[k] } : {}),
+  });
+  return { aToB: withCI(ranks.aToB, 0), bToA: withCI(ranks.bToA, 1) };
 }

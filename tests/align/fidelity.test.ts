@@ -131,7 +131,7 @@ describe("covariance maps from statistics", () => {
       );
       const merged = mergeStats(...parts, await pairStats(sliceRows(a, 4, 5), sliceRows(b, 4, 5)));
       for (const stats of [whole, merged])
-        expect(relativeDifference(mapOf(fitAlignFromStats("coral", stats, { eps }), "t"), t)).toBeLessThan(
+        expect(relativeDifference(mapOf(await fitAlignFromStats("coral", stats, { eps }), "t"), t)).toBeLessThan(
           1e-9,
         );
     },
@@ -161,7 +161,7 @@ describe.skipIf(!hasShared)("fidelity on features_clip (../shared/data)", () => 
           .slice(1)
           .map((end, i) => pairStats(sliceRows(pair.a, cuts[i], end), sliceRows(pair.b, cuts[i], end))),
       );
-      const fromStats = mapOf(fitAlignFromStats("coral", mergeStats(...parts), { eps }), "t");
+      const fromStats = mapOf(await fitAlignFromStats("coral", mergeStats(...parts), { eps }), "t");
       const inMemory = mapOf(await fitAlign("coral", pair.a, pair.b, { eps }), "t");
       expect(relativeDifference(fromStats, inMemory)).toBeLessThan(1e-9);
     },

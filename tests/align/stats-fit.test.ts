@@ -40,7 +40,7 @@ describe("fitting transforms from mergeable statistics", () => {
 
   it.each(statsMethods())("%s: the state the rows give", async (kind) => {
     const fromRows = await fitAlign(kind, a, b);
-    const fromStats = fitAlignFromStats(kind, await pairStats(a, b));
+    const fromStats = await fitAlignFromStats(kind, await pairStats(a, b));
     expect(Object.keys(fromStats).sort()).toEqual(Object.keys(fromRows).sort());
     // the moment-based fits take the rows normalised in float64 both ways (unitRows); the others take means
     // of rows rounded to float32 in memory, of float64 ones in the statistics
@@ -49,23 +49,34 @@ describe("fitting transforms from mergeable statistics", () => {
     );
   });
 
+  it.each(["procrustes", "ridge", "coral"])(
+    "%s: with fewer pairs than dimensions, the rows' k×k route fits what the d×d moments fit",
+    async (kind) => {
+      const [few, dims] = [6, a.cols];
+      expect(few).toBeLessThan(dims);
+      const [fa, fb] = [sliceRows(a, 0, few), sliceRows(b, 0, few)];
+      const fromMoments = await fitAlignFromStats(kind, await pairStats(fa, fb));
+      expect(worstDifference(await fitAlign(kind, fa, fb), fromMoments)).toBeLessThan(1e-11);
+    },
+  );
+
   it.each(statsMethods())("%s: merged shards fit what the whole set fits", async (kind) => {
     const cuts = [0, 9, 10, 77, 150, 203];
     const parts = await Promise.all(
       cuts.slice(1).map((end, i) => pairStats(sliceRows(a, cuts[i], end), sliceRows(b, cuts[i], end))),
     );
-    const whole = fitAlignFromStats(kind, await pairStats(a, b));
-    expect(worstDifference(fitAlignFromStats(kind, mergeStats(...parts)), whole)).toBeLessThan(1e-10);
+    const whole = await fitAlignFromStats(kind, await pairStats(a, b));
+    expect(worstDifference(await fitAlignFromStats(kind, mergeStats(...parts)), whole)).toBeLessThan(1e-10);
   });
 
   it("rejects a method that needs the rows, and statistics without the moments a method needs", async () => {
     const stats = await pairStats(a, b, { moments: false });
-    expect(() => fitAlignFromStats("realign", stats)).toThrow(
+    await expect(fitAlignFromStats("realign", stats)).rejects.toThrow(
       /realign fit: expected a method that fits from statistics/,
     );
-    expect(() => fitAlignFromStats("coral", stats)).toThrow(
+    await expect(fitAlignFromStats("coral", stats)).rejects.toThrow(
       /coral fit: expected statistics with second moments/,
     );
-    expect(fitAlignFromStats("center", stats).kind).toBe("center");
+    expect((await fitAlignFromStats("center", stats)).kind).toBe("center");
   });
 });

@@ -3,12 +3,14 @@ import { describe, expect, it } from "vitest";
 import { mulAAt, mulAB, mulABt } from "../../src/core/dense64.js";
 import { symmetricEigenSystem } from "../../src/core/eigen.js";
 import { InputError } from "../../src/core/errors.js";
-import { psdMatrixFunction, solveSpd, symmetricEigen } from "../../src/core/linalg.js";
+import { psdFunctionOfRows, psdMatrixFunction, solveSpd, symmetricEigen } from "../../src/core/linalg.js";
 import { createRng } from "../../src/core/rng.js";
+import { initBackends } from "../../src/node.js";
 import { expectClose, fixture, fromFixture } from "../helpers.js";
 
 const core = fixture("core");
 const fx = fixture("eigen");
+const inverseRoot = (l: number) => (l > 0 ? 1 / Math.sqrt(l) : 0);
 
 /** Frobenius norm of a − b (b omitted: of a). */
 function distance(a: ArrayLike<number>, b?: ArrayLike<number>): number {
@@ -150,30 +152,51 @@ describe("symmetricEigenSystem", () => {
 });
 
 describe("psdMatrixFunction", () => {
-  it("is numpy's f(S) on a rank-deficient covariance: square root and pseudo-inverse root", () => {
+  it("is numpy's f(S) on a rank-deficient covariance: square root and pseudo-inverse root", async () => {
     const { s, sqrt, inverseSqrt } = fx.rankDeficient;
     const c = Float64Array.from(s.data);
-    expectClose(psdMatrixFunction(c, s.rows, Math.sqrt), sqrt.data, 1e-12);
-    expectClose(
-      psdMatrixFunction(c, s.rows, (l) => (l > 0 ? 1 / Math.sqrt(l) : 0)),
-      inverseSqrt.data,
-      1e-10,
-    );
+    expectClose(await psdMatrixFunction(c, s.rows, Math.sqrt), sqrt.data, 1e-12);
+    expectClose(await psdMatrixFunction(c, s.rows, inverseRoot), inverseSqrt.data, 1e-10);
     // a function with negative values takes the general product: −S
     expectClose(
-      psdMatrixFunction(c, s.rows, (l) => -l),
+      await psdMatrixFunction(c, s.rows, (l) => -l),
       c.map((x) => -x),
       1e-13,
     );
   });
 
-  it("depends only on the eigenspaces where eigenvalues repeat", () => {
+  it("depends only on the eigenspaces where eigenvalues repeat", async () => {
     const { s, cube } = fx.repeated;
-    expectClose(
-      psdMatrixFunction(Float64Array.from(s.data), s.rows, (l) => l ** 3),
-      cube.data,
-      1e-13,
-    );
+    expectClose(await psdMatrixFunction(Float64Array.from(s.data), s.rows, (l) => l ** 3), cube.data, 1e-13);
+  });
+});
+
+describe("psdFunctionOfRows", () => {
+  // numpy's covariance of 9 rows in 24 dimensions, from the centred rows (n − 1 denominator)
+  const { x, sqrt, inverseSqrt } = fx.rankDeficient;
+  const [n, d] = [x.rows as number, x.cols as number];
+  const rows = Float64Array.from(x.data as number[]);
+  for (let j = 0; j < d; j++) {
+    let mean = 0;
+    for (let i = 0; i < n; i++) mean += rows[i * d + j] / n;
+    for (let i = 0; i < n; i++) rows[i * d + j] -= mean;
+  }
+
+  it.each(["js", "ort"])("is numpy's f(S) through the n×n Gram (float64 products on %s)", async (name) => {
+    expect(await initBackends(name)).toBe(name);
+    const f = (fn: (l: number) => number) => psdFunctionOfRows(rows, n, d, 1 / (n - 1), fn);
+    expectClose(await f(Math.sqrt), sqrt.data, 1e-12);
+    expectClose(await f(inverseRoot), inverseSqrt.data, 1e-10);
+  });
+
+  it("is psdMatrixFunction where f(0) ≠ 0 (a regularised inverse root) and where f is negative", async () => {
+    const s = Float64Array.from(fx.rankDeficient.s.data as number[]);
+    for (const fn of [(l: number) => 1 / Math.sqrt(l + 1e-3), (l: number) => -l])
+      expectClose(
+        await psdFunctionOfRows(rows, n, d, 1 / (n - 1), fn),
+        await psdMatrixFunction(s, d, fn),
+        1e-10,
+      );
   });
 });
 

@@ -2,9 +2,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { mulAAt, mulAB, transposed } from "../../src/core/dense64.js";
 import { InputError } from "../../src/core/errors.js";
-import { orthogonalProcrustes } from "../../src/core/linalg.js";
+import { orthogonalProcrustes, orthogonalProcrustesOfRows } from "../../src/core/linalg.js";
 import { createRng } from "../../src/core/rng.js";
 import { type Svd64, svd64 } from "../../src/core/svd.js";
+import { initBackends } from "../../src/node.js";
 import { expectClose, fixture } from "../helpers.js";
 
 const core = fixture("core");
@@ -161,25 +162,50 @@ describe("svd64", () => {
 });
 
 describe("orthogonalProcrustes", () => {
-  it("is U·Vᵀ at full rank, and the identity for M = 0", () => {
+  it("is U·Vᵀ at full rank, and the identity for M = 0", async () => {
     const n = 20;
     const m = gaussian(n, n, 9);
     const { ut, vt } = svd64(m, n, n);
-    expectClose(orthogonalProcrustes(m, n), mulAB(transposed(ut, n, n), n, vt, n, n), 1e-12);
+    expectClose(await orthogonalProcrustes(m, n), mulAB(transposed(ut, n, n), n, vt, n, n), 1e-12);
     const identity = new Float64Array(n * n).map((_, i) => (i % (n + 1) === 0 ? 1 : 0));
-    expect(Array.from(orthogonalProcrustes(new Float64Array(n * n), n))).toEqual(Array.from(identity));
+    expect(Array.from(await orthogonalProcrustes(new Float64Array(n * n), n))).toEqual(Array.from(identity));
   });
 
-  it("is orthogonal and fits the pairs at rank r < n", () => {
+  it("is orthogonal and fits the pairs at rank r < n", async () => {
     const [n, r] = [30, 12];
     // M = Xᵀ·Y for r pairs related by an orthogonal Q: the fitted W maps every X row onto its Y row
     const x = gaussian(r, n, 10);
     const dec = svd64(gaussian(n, n, 11), n, n);
     const q = mulAB(transposed(dec.ut, n, n), n, dec.vt, n, n);
     const y = mulAB(x, r, q, n, n);
-    const w = orthogonalProcrustes(mulAB(transposed(x, r, n), n, y, r, n), n);
+    const w = await orthogonalProcrustes(mulAB(transposed(x, r, n), n, y, r, n), n);
     expectClose(mulAB(x, r, w, n, n), y, 1e-12);
     const identity = new Float64Array(n * n).map((_, i) => (i % (n + 1) === 0 ? 1 : 0));
     expectClose(mulAAt(w, n, n), identity, 1e-13);
+  });
+});
+
+describe("orthogonalProcrustesOfRows", () => {
+  // k pairs in d dimensions: the k×k route gives the W that the SVD of the d×d Bᵀ·A gives
+  const cases: [string, number, number, (a: Float64Array) => Float64Array][] = [
+    ["k = 12, d = 30", 12, 30, (a) => a],
+    ["k = 29, d = 30", 29, 30, (a) => a],
+    ["k = 1, d = 8", 1, 8, (a) => a],
+    ["a repeated row (rank k − 1)", 10, 25, (a) => a.map((v, i) => (i >= 25 && i < 50 ? a[i - 25] : v))],
+  ];
+  it.each(["js", "ort"])("is orthogonalProcrustes of Bᵀ·A (float64 products on %s)", async (name) => {
+    expect(await initBackends(name)).toBe(name);
+    for (const [what, k, d, shape] of cases) {
+      const [a, b] = [shape(gaussian(k, d, 21)), shape(gaussian(k, d, 22))];
+      const want = await orthogonalProcrustes(mulAB(transposed(b, k, d), d, a, k, d), d);
+      const got = await orthogonalProcrustesOfRows(a, b, k, d);
+      expect(Math.max(...got.map((v, i) => Math.abs(v - want[i]))), what).toBeLessThan(1e-12);
+    }
+  });
+
+  it("rejects as many rows as dimensions", async () => {
+    await expect(orthogonalProcrustesOfRows(new Float64Array(4), new Float64Array(4), 2, 2)).rejects.toThrow(
+      /k < d/,
+    );
   });
 });

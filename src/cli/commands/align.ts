@@ -192,7 +192,7 @@ export function registerAlign(program: Command): void {
         const stats = flags.stats
           ? (await import("../../gap/stats-json.js")).parseStats(await readTextFile(flags.stats), flags.stats)
           : (await pairStatistics(file, flags, "align fit", { moments: method.fitStats.moments })).stats;
-        state = fitAlignFromStats(method.kind, stats, params);
+        state = await fitAlignFromStats(method.kind, stats, params);
         pairs = stats.n;
       } else {
         if (flags.stats || flags.duckdb || flags.clickhouse)

@@ -28,27 +28,24 @@ interface OrtSession {
 }
 
 /** The one-node graphs this backend runs. */
-export type OrtGraph = "matmul" | "matmulT" | "gramF64";
+export type OrtGraph = "matmul" | "matmulT" | "gramF64" | "matmulF64" | "matmulTF64";
 
 /**
  * A one-node ONNX model with symbolic dims, so one cached session serves every shape:
  * `matmul` = MatMul(A[m,k], B[k,n]); `matmulT` = Gemm(A[m,k], B[n,k], transB=1) = A·Bᵀ;
- * `gramF64` = Gemm(X[m,k], Y[m,n], transA=1) = XᵀY in float64.
+ * `gramF64` = Gemm(X[m,k], Y[m,n], transA=1) = XᵀY in float64; `matmulF64`, `matmulTF64`: A·B and A·Bᵀ
+ * in float64.
  */
 export function gemmModel(graph: OrtGraph): Uint8Array {
-  const type = graph === "gramF64" ? "float64" : "float32";
+  const type = graph === "matmul" || graph === "matmulT" ? "float32" : "float64";
+  const [transA, transB] = [graph === "gramF64", graph === "matmulT" || graph === "matmulTF64"];
   const inputs = [
     tensorInfo("A", type, ["m", "k"]),
-    tensorInfo("B", type, graph === "gramF64" ? ["m", "n"] : graph === "matmulT" ? ["n", "k"] : ["k", "n"]),
+    tensorInfo("B", type, transA ? ["m", "n"] : transB ? ["n", "k"] : ["k", "n"]),
   ];
-  const attributes =
-    graph === "matmulT"
-      ? [intAttribute("transB", 1)]
-      : graph === "gramF64"
-        ? [intAttribute("transA", 1)]
-        : [];
+  const attributes = transA ? [intAttribute("transA", 1)] : transB ? [intAttribute("transB", 1)] : [];
   const product = node(graph === "matmul" ? "MatMul" : "Gemm", ["A", "B"], "C", attributes);
-  const output = tensorInfo("C", type, graph === "gramF64" ? ["k", "n"] : ["m", "n"]);
+  const output = tensorInfo("C", type, transA ? ["k", "n"] : ["m", "n"]);
   return model(`gapkit_${graph}`, [product], inputs, [output]);
 }
 
@@ -104,6 +101,18 @@ export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
         for (let k = 0; k < out.length; k++) out[k] += part[k];
       }
       return out;
+    },
+    async productF64(x, y, m, k, n, transB) {
+      const run = await product(transB ? "matmulTF64" : "matmulF64");
+      const c = new Float64Array(m * n);
+      await run.run(
+        {
+          A: new ort.Tensor("float64", x, [m, k]),
+          B: new ort.Tensor("float64", y, transB ? [n, k] : [k, n]),
+        },
+        { C: new ort.Tensor("float64", c, [m, n]) },
+      );
+      return c;
     },
     async runGraph(key, build, feeds, fetches) {
       // the arena keeps a graph's intermediate buffers from run to run: fresh pages cost more here
