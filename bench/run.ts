@@ -10,14 +10,14 @@ import { benchApply } from "./apply.js";
 import { benchCluster } from "./cluster.js";
 import { benchGemm } from "./gemm.js";
 import { benchLosses } from "./losses.js";
-import { benchMeasure, benchMeasureLarge } from "./measure.js";
+import { benchMeasure, benchMeasureBlocked, benchMeasureLarge } from "./measure.js";
 import { benchScale } from "./scale.js";
 import { benchScore } from "./score.js";
 import { benchTrain } from "./train.js";
 
 const BENCHMARKS: Record<string, () => string[] | Promise<string[]>> = {
   gemm: async () => ["gemm: median of 9 runs after 2 warm-ups, float32, all cores", ...(await benchGemm())],
-  measure: benchMeasure,
+  measure: () => [...benchMeasure(), "", ...benchMeasureBlocked()],
   score: benchScore,
   align: benchAlign,
   losses: benchLosses,

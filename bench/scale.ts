@@ -7,14 +7,19 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { numpyEnv } from "./numpy-env.js";
 
 const ROOT = process.cwd();
 const CLI = join(ROOT, "dist/cli/main.js");
 
 /** Wall seconds and peak RSS (MB) of a command, via /usr/bin/time. */
-export function timed(command: string, args: string[]): { wall: number; rssMb: number } {
+export function timed(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { wall: number; rssMb: number } {
   const t = performance.now();
-  const out = spawnSync("/usr/bin/time", ["-f", "%M", command, ...args], { encoding: "utf8" });
+  const out = spawnSync("/usr/bin/time", ["-f", "%M", command, ...args], { encoding: "utf8", env });
   const wall = (performance.now() - t) / 1000;
   if (out.status !== 0) throw new Error(`${command} ${args.join(" ")} failed: ${out.stderr.slice(-500)}`);
   return { wall, rssMb: Number(out.stderr.trim().split("\n").at(-1)) / 1024 };
@@ -41,6 +46,7 @@ export function benchScale(n = 1_000_000): string[] {
     const one = stats(1, "--no-moments");
     const two = stats(2, "--no-moments");
     const moments = timed(process.execPath, [CLI, "stats", npy, "--json"]);
+    const peer = timed("python3", [join(ROOT, "bench/moments_numpy.py"), npy], numpyEnv());
     execFileSync("python3", [join(ROOT, "bench/npy_to_parquet.py"), npy, parquet]);
     const duck = timed(process.execPath, [CLI, "stats", "--duckdb", parquet, "--no-moments", "--json"]);
     const rate = (wall: number) => `${(gb / wall).toFixed(2)} GB/s`;
@@ -53,6 +59,7 @@ export function benchScale(n = 1_000_000): string[] {
       line("stats --no-moments, 2 workers", two),
       `  speed-up from 1 to 2 workers: ${(one.wall / two.wall).toFixed(2)}×`,
       line("stats with d×d second moments (1 run)", moments),
+      `${line("numpy, streaming float64 Grams (1 run)", peer)}  gapkit/numpy ${(moments.wall / peer.wall).toFixed(2)}× (goal ≤ 1.0×)`,
       line("stats --duckdb on the same data as Parquet (1 run)", duck, false),
     ];
   } finally {

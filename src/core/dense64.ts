@@ -25,41 +25,6 @@ export function mulAB(x: Values, m: number, y: Values, k: number, n: number): Fl
   return mulABt(x, m, transposed(y, k, n), n, k);
 }
 
-/**
- * L·Lᵀ in float64 for a row-major n×k L: symmetric, so one triangle is computed and mirrored (1.4× mulABt's
- * time saved at n = 512), each entry summed in the same order mulABt sums it.
- */
-export function mulAAt(l: Float64Array, n: number, k: number): Float64Array {
-  const c = new Float64Array(n * n);
-  // 2×2 blocks of rows, both contiguous: four loads feed four independent sums. An odd last row is taken
-  // twice (i1 = i or j1 = j), which only stores the same value twice.
-  for (let i = 0; i < n; i += 2) {
-    const i1 = Math.min(i + 1, n - 1);
-    for (let j = 0; j <= i1; j += 2) {
-      const j1 = Math.min(j + 1, n - 1);
-      let s00 = 0;
-      let s01 = 0;
-      let s10 = 0;
-      let s11 = 0;
-      for (let p = 0; p < k; p++) {
-        const a0 = l[i * k + p];
-        const a1 = l[i1 * k + p];
-        const b0 = l[j * k + p];
-        const b1 = l[j1 * k + p];
-        s00 += a0 * b0;
-        s01 += a0 * b1;
-        s10 += a1 * b0;
-        s11 += a1 * b1;
-      }
-      c[i * n + j] = c[j * n + i] = s00;
-      c[i * n + j1] = c[j1 * n + i] = s01;
-      c[i1 * n + j] = c[j * n + i1] = s10;
-      c[i1 * n + j1] = c[j1 * n + i1] = s11;
-    }
-  }
-  return c;
-}
-
 /** +1 or −1: the sign that makes v's largest-magnitude entry (the first on ties) positive — a vector's sign convention. */
 export function pivotSign(v: Float64Array): 1 | -1 {
   let pivot = 0;

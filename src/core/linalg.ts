@@ -1,4 +1,4 @@
-import { mulAAt, mulAB, mulABt, pivotSign, transposed } from "./dense64.js";
+import { pivotSign, transposed } from "./dense64.js";
 import { symmetricEigenSystem } from "./eigen.js";
 import { check } from "./errors.js";
 import { type MatmulOptions, matmul, mulF64 } from "./gemm/index.js";

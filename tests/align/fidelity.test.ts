@@ -131,9 +131,9 @@ describe("covariance maps from statistics", () => {
       );
       const merged = mergeStats(...parts, await pairStats(sliceRows(a, 4, 5), sliceRows(b, 4, 5)));
       for (const stats of [whole, merged])
-        expect(relativeDifference(mapOf(await fitAlignFromStats("coral", stats, { eps }), "t"), t)).toBeLessThan(
-          1e-9,
-        );
+        expect(
+          relativeDifference(mapOf(await fitAlignFromStats("coral", stats, { eps }), "t"), t),
+        ).toBeLessThan(1e-9);
     },
   );
 });

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { mulAAt, mulAB, transposed } from "../../src/core/dense64.js";
+import { mulAB, mulABt, transposed } from "../../src/core/dense64.js";
 import { InputError } from "../../src/core/errors.js";
 import { orthogonalProcrustes, orthogonalProcrustesOfRows } from "../../src/core/linalg.js";
 import { createRng } from "../../src/core/rng.js";
@@ -40,7 +40,7 @@ function errors(
   const scaled = ut.map((u, i) => u * values[Math.floor(i / m)]);
   const product = mulAB(transposed(scaled, k, m), m, vt, k, n);
   const identity = (x: Float64Array, len: number) => {
-    const gram = mulAAt(x, k, len);
+    const gram = mulABt(x, k, x, k, len);
     for (let j = 0; j < k; j++) gram[j * k + j] -= 1;
     return frobenius(gram);
   };
@@ -181,7 +181,7 @@ describe("orthogonalProcrustes", () => {
     const w = await orthogonalProcrustes(mulAB(transposed(x, r, n), n, y, r, n), n);
     expectClose(mulAB(x, r, w, n, n), y, 1e-12);
     const identity = new Float64Array(n * n).map((_, i) => (i % (n + 1) === 0 ? 1 : 0));
-    expectClose(mulAAt(w, n, n), identity, 1e-13);
+    expectClose(mulABt(w, n, w, n, n), identity, 1e-13);
   });
 });
 
