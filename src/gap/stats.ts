@@ -7,7 +7,7 @@ import {
 } from "../core/compensated.js";
 import { check } from "../core/errors.js";
 import type { GemmBackend } from "../core/gemm/index.js";
-import { type Matrix, vectorNorm } from "../core/matrix.js";
+import { type Matrix, sliceRows, vectorNorm } from "../core/matrix.js";
 import { firstOrderSums } from "./first-order.js";
 import { coneFromSums, normalizePair, relativeModalityGap } from "./metrics.js";
 import { effectiveRankFromGram, type Spectrum } from "./spectrum.js";
@@ -162,8 +162,31 @@ export async function pairStats(a: Matrix, b: Matrix, options: PairStatsOptions 
   const stats: GapStats = { kind: "gapkit.stats", version: 1, n: a.rows, dim: a.cols, moments: false, sums };
   if (!(options.moments ?? true)) return stats;
   // the moments are of the rows normalised in float64, as the sums are: from the same rows, a covariance
-  // Σxxᵀ/n − μμᵀ stays positive semi-definite to rounding (with float32-rounded rows it did not)
-  return withMoments(stats, unitRows(a), unitRows(b), options);
+  // Σxxᵀ/n − μμᵀ stays positive semi-definite to rounding (with float32-rounded rows it did not). A block
+  // of rows at a time: those rows (data + lo) of a whole large set would hold twice the input again.
+  const step = Math.max(1, Math.floor(MOMENT_BLOCK_ELEMENTS / a.cols));
+  let withSums: GapStats | undefined;
+  for (let start = 0; start < a.rows; start += step) {
+    const end = Math.min(a.rows, start + step);
+    const [ua, ub] = [unitRows(sliceRows(a, start, end)), unitRows(sliceRows(b, start, end))];
+    const part = await withMoments(stats, ua, ub, options);
+    withSums = withSums ? { ...withSums, sums: addMoments(withSums.sums, part.sums) } : part;
+  }
+  return withSums ?? withMoments(stats, unitRows(a), unitRows(b), options);
+}
+
+// Rows whose float64 values pairStats holds at once for the second moments: 16 MB per part at 512 columns,
+// the blocks onnxruntime's float64 Gram takes anyway.
+const MOMENT_BLOCK_ELEMENTS = 2 ** 22;
+
+/** The sums `x` with the second moments of `y` added to theirs (compensated). */
+function addMoments(x: GapSums, y: GapSums): GapSums {
+  const sums = { ...x };
+  for (const key of ["aa", "bb", "ab"] as const) {
+    const [p, q] = [x[key], y[key]];
+    if (p && q) sums[key] = addCompensated(p, q);
+  }
+  return sums;
 }
 
 /** The statistics as a JSON-serialisable value (sums as exact base64 float64, so a round trip loses nothing). */

@@ -66,6 +66,18 @@ describe("mergeable statistics", () => {
       expect(whole[key]).toEqual(summary[key]);
   });
 
+  it("takes the second moments a block of 2²² values at a time: the merged blocks' sums", async () => {
+    // 64 columns: blocks of 65,536 rows, so 65,636 rows are two blocks
+    const rng = createRng(41);
+    const [x, y] = [rng.normalMatrix(65_636, 64), rng.normalMatrix(65_636, 64)];
+    const whole = await pairStats(x, y);
+    const blocks = mergeStats(
+      await pairStats(sliceRows(x, 0, 65_536), sliceRows(y, 0, 65_536)),
+      await pairStats(sliceRows(x, 65_536, 65_636), sliceRows(y, 65_536, 65_636)),
+    );
+    for (const key of ["aa", "bb", "ab"] as const) expect(whole.sums[key]).toEqual(blocks.sums[key]);
+  });
+
   it("7 uneven shards merge to the whole set's numbers, in any order and grouping", async () => {
     const whole = finalizeStats(await pairStats(a, b));
     const parts = await shardStats([0, 1, 30, 31, 100, 101, 150, 203]);
