@@ -2,7 +2,8 @@
  * `npm run bench`: every benchmark, each against its peer (numpy) run in the same process tree.
  * `npm run bench -- gemm measure` runs only the named ones (gemm, measure, score, align, losses, train, scale,
  * apply, cluster);
- * `--large` adds measure on 100,000 pairs (minutes). The scale benchmark needs ≈ 8.2 GB of free space in
+ * `measure` includes 30,000 synthetic pairs against a blocked numpy peer (a minute or two); `--large` adds
+ * measure on 100,000 pairs (minutes). The scale benchmark needs ≈ 8.2 GB of free space in
  * the temporary folder.
  */
 import { benchAlign } from "./align.js";

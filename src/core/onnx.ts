@@ -7,12 +7,21 @@
 export type Field = [number, "varint", number] | [number, "bytes", Uint8Array] | [number, "string", string];
 
 function varint(value: number): number[] {
+  // a negative int64 (an axis of −1) is its 64-bit two's complement: ten bytes
+  if (value < 0) return varint64(BigInt.asUintN(64, BigInt(value)));
   const out: number[] = [];
   while (value > 127) {
     out.push((value % 128) | 128);
     value = Math.floor(value / 128);
   }
   out.push(value);
+  return out;
+}
+
+function varint64(value: bigint): number[] {
+  const out: number[] = [];
+  for (; value > 127n; value >>= 7n) out.push(Number(value & 127n) | 128);
+  out.push(Number(value));
   return out;
 }
 

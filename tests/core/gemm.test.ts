@@ -8,6 +8,7 @@ import {
   getBackend,
   matmul,
   matmulSync,
+  mulF64,
 } from "../../src/core/gemm/index.js";
 import { createJsBackend } from "../../src/core/gemm/js.js";
 import { createOrtBackend, type OrtModule } from "../../src/core/gemm/ort.js";
@@ -166,4 +167,24 @@ describe("deferredBackend", () => {
     await matmul(rng.normalMatrix(5, 5), rng.normalMatrix(5, 5), { backend });
     expect([small, large]).toEqual([[], [125]]);
   });
+});
+
+describe("mulF64", () => {
+  it.each(backends.map((b, i) => [`${b.name}#${i}`, b] as const))(
+    "is the float64 product on %s (onnxruntime's DGEMM, else dense64), with and without Bᵀ",
+    async (_, backend) => {
+      const rng = createRng(8);
+      const [m, k, n] = [7, 33, 5];
+      const x = Float64Array.from(rng.normalMatrix(m, k).data, (v) => v / 3);
+      const y = Float64Array.from(rng.normalMatrix(k, n).data, (v) => v / 7);
+      const want = new Float64Array(m * n);
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++)
+          for (let p = 0; p < k; p++) want[i * n + j] += x[i * k + p] * y[p * n + j];
+      expectClose(await mulF64(x, y, m, k, n, { backend }), want, 1e-14);
+      const yt = new Float64Array(n * k).map((_, at) => y[(at % k) * n + Math.floor(at / k)]);
+      expectClose(await mulF64(x, yt, m, k, n, { backend, transB: true }), want, 1e-14);
+      await expect(mulF64(x, y, m, k + 1, n, { backend })).rejects.toThrow(InputError);
+    },
+  );
 });
