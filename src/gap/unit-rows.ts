@@ -1,5 +1,5 @@
 import { crossF64, gramF64, type MatmulOptions } from "../core/gemm/index.js";
-import { type Matrix, normalizeRows, rowNorms, type SplitMatrix } from "../core/matrix.js";
+import { checkNorms, type Matrix, matrix, rowNorms, type SplitMatrix } from "../core/matrix.js";
 
 /**
  * Rows L2-normalised in float64, kept as two float32 parts: `data`, each value rounded (what normalizeRows
@@ -9,14 +9,19 @@ export type UnitRows = SplitMatrix;
 
 /** The rows of m L2-normalised in float64 as float32 parts (a zero or non-finite norm throws, as in normalizeRows). */
 export function unitRows(m: Matrix, where = "unitRows", firstRow = 0): UnitRows {
-  const hi = normalizeRows(m, where, firstRow);
   const norms = rowNorms(m);
+  checkNorms(norms, where, firstRow);
+  const hi = new Float32Array(m.data.length);
   const lo = new Float32Array(m.data.length);
   for (let i = 0; i < m.rows; i++) {
     const inv = 1 / norms[i];
-    for (let k = i * m.cols, end = k + m.cols; k < end; k++) lo[k] = m.data[k] * inv - hi.data[k];
+    for (let k = i * m.cols, end = k + m.cols; k < end; k++) {
+      const value = m.data[k] * inv;
+      hi[k] = value;
+      lo[k] = value - hi[k];
+    }
   }
-  return { ...hi, lo };
+  return { ...matrix(m.rows, m.cols, hi), lo };
 }
 
 /**
