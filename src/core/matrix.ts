@@ -17,21 +17,12 @@ export interface SplitMatrix extends Matrix {
 
 /** Rows [start, end) of m in float64 (row-major): data + lo where split. */
 export function rowsF64(m: Matrix, start: number, end: number): Float64Array {
-  return columnsF64(m, start, end, 0, m.cols);
-}
-
-/** Columns [from, to) of rows [start, end) of m in float64 (row-major, to − from wide): data + lo where split. */
-export function columnsF64(m: Matrix, start: number, end: number, from: number, to: number): Float64Array {
   const { cols, data } = m;
   const lo = (m as Partial<SplitMatrix>).lo;
-  const width = to - from;
-  const out = new Float64Array((end - start) * width);
-  // one loop per case: V8 keeps each monomorphic and free of the per-element branch
-  for (let i = start, k = 0; i < end; i++) {
-    const at = i * cols + from;
-    if (lo) for (let j = 0; j < width; j++, k++) out[k] = data[at + j] + lo[at + j];
-    else for (let j = 0; j < width; j++, k++) out[k] = data[at + j];
-  }
+  const out = new Float64Array((end - start) * cols);
+  // one loop per case: each stays monomorphic and free of a per-element branch
+  if (lo) for (let k = 0, at = start * cols; k < out.length; k++, at++) out[k] = data[at] + lo[at];
+  else out.set(data.subarray(start * cols, end * cols));
   return out;
 }
 

@@ -1,4 +1,4 @@
-import { columnsF64, type Matrix, matrix, rowsF64 } from "../matrix.js";
+import { type Matrix, matrix, rowsF64 } from "../matrix.js";
 import { intAttribute, model, node, tensorInfo } from "../onnx.js";
 import type { GemmBackend, Tensor32 } from "./index.js";
 
@@ -52,41 +52,6 @@ export function gemmModel(graph: OrtGraph): Uint8Array {
 // Rows converted to float64 per Gram step: bounds the extra memory at 16 MB per 512 columns.
 const GRAM_BLOCK_ELEMENTS = 2 ** 22;
 
-// XᵀX is symmetric: in PANELS column panels only the products of panels p ≤ q are taken (10 of 16: 5/8 of
-// the multiply-adds) and mirrored, where panels stay wide enough (MIN_PANEL_COLS) for the DGEMM to run at speed
-const PANELS = 4;
-const MIN_PANEL_COLS = 64;
-
-/** Column boundaries of PANELS panels of `cols` columns, as even as whole columns allow. */
-function panelEdges(cols: number): number[] {
-  return Array.from({ length: PANELS + 1 }, (_, p) => Math.round((p * cols) / PANELS));
-}
-
-/**
- * out (cols×cols) += XᵀX for a block of rows given as its column panels (float64, row-major, split at
- * `edges`), from the panels' products Pᵀ·Q (p ≤ q, by `gram(P, Q, width of P, width of Q)`), each mirrored
- * below the diagonal.
- */
-async function addSymmetricGram(
-  panels: Float64Array[],
-  cols: number,
-  edges: number[],
-  out: Float64Array,
-  gram: (p: Float64Array, q: Float64Array, w: number, v: number) => Promise<Float64Array>,
-): Promise<void> {
-  for (let p = 0; p < panels.length; p++)
-    for (let q = p; q < panels.length; q++) {
-      const [w, v] = [edges[p + 1] - edges[p], edges[q + 1] - edges[q]];
-      const c = await gram(panels[p], panels[q], w, v);
-      for (let i = 0; i < w; i++)
-        for (let j = 0; j < v; j++) {
-          const [row, col] = [edges[p] + i, edges[q] + j];
-          out[row * cols + col] += c[i * v + j];
-          if (p !== q) out[col * cols + row] += c[i * v + j];
-        }
-    }
-}
-
 /** The onnxruntime backend: one cached session per graph, `threads` intra-op threads. */
 export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
   const sessions = new Map<string, Promise<OrtSession>>();
@@ -125,25 +90,12 @@ export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
       const run = await product("gramF64");
       const out = new Float64Array(x.cols * y.cols);
       const step = Math.max(1, Math.floor(GRAM_BLOCK_ELEMENTS / Math.max(x.cols, y.cols, 1)));
-      const tensor = (data: Float64Array, rows: number, cols: number) =>
-        new ort.Tensor("float64", data, [rows, cols]);
-      const edges = y === x && x.cols >= MIN_PANEL_COLS * PANELS ? panelEdges(x.cols) : undefined;
+      const block = (m: Matrix, start: number, end: number) =>
+        new ort.Tensor("float64", rowsF64(m, start, end), [end - start, m.cols]);
       for (let start = 0; start < x.rows; start += step) {
         const end = Math.min(x.rows, start + step);
-        const rows = end - start;
-        if (edges) {
-          const panels = edges.slice(1).map((to, p) => columnsF64(x, start, end, edges[p], to));
-          await addSymmetricGram(panels, x.cols, edges, out, async (p, q, w, v) => {
-            const result = await run.run({ A: tensor(p, rows, w), B: tensor(q, rows, v) });
-            return result.C.data as Float64Array;
-          });
-          continue;
-        }
-        const blockX = rowsF64(x, start, end);
-        const result = await run.run({
-          A: tensor(blockX, rows, x.cols),
-          B: y === x ? tensor(blockX, rows, x.cols) : tensor(rowsF64(y, start, end), rows, y.cols),
-        });
+        const blockX = block(x, start, end);
+        const result = await run.run({ A: blockX, B: y === x ? blockX : block(y, start, end) });
         const part = result.C.data as Float64Array;
         if (start === 0 && end === x.rows) return part;
         for (let k = 0; k < out.length; k++) out[k] += part[k];
