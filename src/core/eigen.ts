@@ -12,6 +12,7 @@
  */
 import { pivotSign } from "./dense64.js";
 import { check } from "./errors.js";
+import { reflector } from "./householder.js";
 
 /** Eigenvalues, descending, and eigenvectors as the rows of `vectors` (n×n, row-major: Vᵀ). */
 export interface SymmetricEigenSystem {
@@ -69,7 +70,7 @@ function tridiagonalize(
   const y = new Float64Array(n);
   const w = new Float64Array(n);
   if (n > 2) {
-    tau[0] = reflector(a, 1, n - 1, e, 0);
+    tau[0] = reflectorInPlace(a, 1, n - 1, e, 0);
     // the first product has no update before it to fuse with: a zero update (w = 0) leaves A as it is
     for (let i = 0; i < n - 1; i++) y[i] = updateRow(a, (i + 1) * n + 1, n - 1, 0, 0, 1, w, 0, 1);
   }
@@ -90,7 +91,7 @@ function tridiagonalize(
     const first = (k + 1) * n + k + 1;
     updateRow(a, first, m, 1, w[0], v, w, 0, first); // (v[0] = 1; the dot it returns is not needed)
     const next = k + 1 < n - 2;
-    if (next) tau[k + 1] = reflector(a, first + 1, m - 1, e, k + 1);
+    if (next) tau[k + 1] = reflectorInPlace(a, first + 1, m - 1, e, k + 1);
     // column k + 1 of rows below is never read again: only columns k + 2 … are updated, two rows a pass
     let i = 1;
     for (; i + 1 < m; i += 2) updateRowPair(a, n, (k + 1 + i) * n + k + 2, m - 1, i, v, w, first + 1, y);
@@ -157,27 +158,14 @@ function updateRowPair(
 }
 
 /**
- * Householder reflector (LAPACK dlarfg) for x = a[at … at + len): leaves v in its place (v[0] = 1) with
- * (I − τ·v·vᵀ)·x = β·e₀, stores β in e[k] and returns τ (0 when x is already a multiple of e₀).
+ * householder.ts's reflector with β stored in e[k] and v[0] = 1 left in its place, as the reduction and
+ * transformTransposed read it; returns τ.
  */
-function reflector(a: Float64Array, at: number, len: number, e: Float64Array, k: number): number {
-  const alpha = a[at];
-  let ss = 0;
-  for (let j = at + 1; j < at + len; j++) ss += a[j] * a[j];
-  // the matrix is scaled to max-norm ≥ 1: a rest this small is far below rounding, and is taken as 0
-  if (ss < 2 ** -900) {
-    e[k] = alpha;
-    a[at] = 1;
-    for (let j = at + 1; j < at + len; j++) a[j] = 0;
-    return 0;
-  }
-  const norm = Math.sqrt(alpha * alpha + ss);
-  const beta = alpha > 0 ? -norm : norm;
-  e[k] = beta;
-  const inverse = 1 / (alpha - beta);
+function reflectorInPlace(a: Float64Array, at: number, len: number, e: Float64Array, k: number): number {
+  const tau = reflector(a, at, len);
+  e[k] = a[at];
   a[at] = 1;
-  for (let j = at + 1; j < at + len; j++) a[j] *= inverse;
-  return (beta - alpha) / beta;
+  return tau;
 }
 
 /**
