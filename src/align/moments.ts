@@ -51,7 +51,10 @@ export async function momentsOf(u: UnitRows): Promise<Moments> {
 /** f(C) for a modality's covariance C (its positive semi-definite matrix function; see psdMatrixFunction). */
 export async function psdFunction(m: Moments, f: (eigenvalue: number) => number): Promise<Float64Array> {
   const d = m.mean.length;
-  if (m.centred) return psdFunctionOfRows(m.centred, m.centred.length / d, d, d / m.centred.length, f);
+  if (m.centred) {
+    const rows = m.centred.length / d; // the covariance is XᵀX / rows
+    return psdFunctionOfRows(m.centred, rows, d, 1 / rows, f);
+  }
   if (!m.covariance) throw new Error("psdFunction: moments without a covariance");
   return psdMatrixFunction(m.covariance, d, f);
 }

@@ -165,14 +165,19 @@ export async function pairStats(a: Matrix, b: Matrix, options: PairStatsOptions 
   // Σxxᵀ/n − μμᵀ stays positive semi-definite to rounding (with float32-rounded rows it did not). A block
   // of rows at a time: those rows (data + lo) of a whole large set would hold twice the input again.
   const step = Math.max(1, Math.floor(MOMENT_BLOCK_ELEMENTS / a.cols));
-  let withSums: GapStats | undefined;
-  for (let start = 0; start < a.rows; start += step) {
+  const block = (start: number) => {
     const end = Math.min(a.rows, start + step);
-    const [ua, ub] = [unitRows(sliceRows(a, start, end)), unitRows(sliceRows(b, start, end))];
-    const part = await withMoments(stats, ua, ub, options);
-    withSums = withSums ? { ...withSums, sums: addMoments(withSums.sums, part.sums) } : part;
-  }
-  return withSums ?? withMoments(stats, unitRows(a), unitRows(b), options);
+    return withMoments(
+      stats,
+      unitRows(sliceRows(a, start, end)),
+      unitRows(sliceRows(b, start, end)),
+      options,
+    );
+  };
+  let withSums = await block(0);
+  for (let start = step; start < a.rows; start += step)
+    withSums = { ...withSums, sums: addMoments(withSums.sums, (await block(start)).sums) };
+  return withSums;
 }
 
 // Rows whose float64 values pairStats holds at once for the second moments: 16 MB per part at 512 columns,
