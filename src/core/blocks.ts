@@ -5,7 +5,7 @@ import { constant, graphBody, intAttribute, model, tensorInfo } from "./onnx.js"
 
 /** Options for visiting a score matrix block by block. */
 export interface BlockOptions {
-  /** Most score entries held at once (default 2^23 = 32 MB of float32). */
+  /** Most score entries held at once (default 2^21 = 8 MB of float32). */
   maxBlockElements?: number;
   /** Matmul backend (name or instance); default: the selected one. */
   backend?: string | GemmBackend;
@@ -15,7 +15,7 @@ export interface BlockOptions {
 
 /** One block of scores: rows [rowStart, rowStart + scores.rows) of x against columns [colStart, y.rows) of y. */
 export interface ScoreBlock {
-  /** The scores s, or exp(c·(s − 1)) where `exponentiated`. */
+  /** The products s = x_i·y_j, or exp(c·(min(s·ix_i·iy_j, 1) − 1)) where `exponentiated` (see forEachScoreBlock). */
   scores: Matrix;
   rowStart: number;
   colStart: number;
@@ -23,7 +23,7 @@ export interface ScoreBlock {
   exponentiated?: true;
 }
 
-const DEFAULT_MAX_BLOCK_ELEMENTS = 2 ** 23;
+const DEFAULT_MAX_BLOCK_ELEMENTS = 2 ** 21;
 /**
  * Fewest scores for which `exp` runs as a graph: below, JS's exp (≈ 10–20 ns a score) costs less than
  * starting onnxruntime and its session (≈ 50–100 ms) for a small set.
@@ -33,48 +33,86 @@ const EXP_GRAPH_MIN_SCORES = 2 ** 23;
 /**
  * Visits S = x·yᵀ in blocks of whole rows, never holding all of S. With `upperOnly` (x and y the same
  * rows) each block covers only columns from its first row on, halving the work for symmetric S. With
- * `exp` = c, a backend that runs ONNX graphs delivers exp(c·(s − 1)) instead (marked `exponentiated`) for
- * a large S, computed where the product is: no exp per entry in JS.
+ * `exp` = c, a backend that runs ONNX graphs delivers exp(c·(min(s, 1) − 1)) instead (marked `exponentiated`) for
+ * a large S, computed where the product is: no exp per entry in JS; with `inverseNorms` (ix, iy) too, of
+ * the cosines s·ix_i·iy_j of rows taken as they are.
  */
 export async function forEachScoreBlock(
   x: Matrix,
   y: Matrix,
-  options: BlockOptions & { upperOnly?: boolean; exp?: number },
+  options: BlockOptions & {
+    upperOnly?: boolean;
+    exp?: number;
+    inverseNorms?: { x: Float64Array; y: Float64Array };
+  },
   visit: (block: ScoreBlock) => void,
 ): Promise<void> {
   const maxElements = options.maxBlockElements ?? DEFAULT_MAX_BLOCK_ELEMENTS;
   const blockRows = Math.max(1, Math.min(x.rows, Math.floor(maxElements / Math.max(1, y.rows))));
   const backend = getBackend(options.backend);
-  let exponentiated =
+  let useGraph =
     options.exp !== undefined && backend.runGraph !== undefined && x.rows * y.rows >= EXP_GRAPH_MIN_SCORES;
-  for (let rowStart = 0; rowStart < x.rows; rowStart += blockRows) {
+  const compute = async (rowStart: number): Promise<ScoreBlock> => {
     const rowEnd = Math.min(x.rows, rowStart + blockRows);
     const colStart = options.upperOnly ? rowStart : 0;
     const [xs, ys] = [sliceRows(x, rowStart, rowEnd), sliceRows(y, colStart, y.rows)];
-    let scores = exponentiated ? await expScores(xs, ys, options.exp as number, backend) : undefined;
+    const scales = options.inverseNorms && {
+      x: options.inverseNorms.x.subarray(rowStart, rowEnd),
+      y: options.inverseNorms.y.subarray(colStart),
+    };
+    const exponentials = useGraph
+      ? await expScores(xs, ys, options.exp as number, scales, backend)
+      : undefined;
+    if (exponentials) return { scores: exponentials, rowStart, colStart, exponentiated: true };
     // a backend whose graphs turn out not to run (onnxruntime failed to load) gives the plain products
-    exponentiated &&= scores !== undefined;
-    scores ??= await matmul(xs, ys, { backend, transB: true });
-    visit({ scores, rowStart, colStart, ...(exponentiated ? { exponentiated: true as const } : {}) });
-    options.onProgress?.(rowEnd, x.rows);
+    useGraph = false;
+    return { scores: await matmul(xs, ys, { backend, transB: true }), rowStart, colStart };
+  };
+  if (x.rows === 0) return;
+  // the next block's product runs on the backend's threads while this one is visited here
+  let pending = compute(0);
+  for (let rowStart = 0; rowStart < x.rows; rowStart += blockRows) {
+    const block = await pending;
+    if (rowStart + blockRows < x.rows) {
+      pending = compute(rowStart + blockRows);
+      pending.catch(() => {}); // if visit throws, the block computed ahead is dropped, not an unhandled rejection
+    }
+    visit(block);
+    options.onProgress?.(Math.min(x.rows, rowStart + blockRows), x.rows);
   }
 }
 
-/** exp(c·(x·yᵀ − 1)) as one graph run, or undefined where the backend runs none. */
-async function expScores(x: Matrix, y: Matrix, c: number, backend: GemmBackend): Promise<Matrix | undefined> {
+/** exp(c·(min(x_i·y_j·sx_i·sy_j, 1) − 1)) as one graph run (scales 1 where none), or undefined where the backend runs none. */
+async function expScores(
+  x: Matrix,
+  y: Matrix,
+  c: number,
+  scales: { x: Float64Array; y: Float64Array } | undefined,
+  backend: GemmBackend,
+): Promise<Matrix | undefined> {
+  const scale = (s: Float64Array | undefined, n: number) =>
+    s ? Float32Array.from(s) : new Float32Array(n).fill(1);
   const out = await backend.runGraph?.("exp_scores", expScoresModel, {
     x: { data: x.data, dims: [x.rows, x.cols] },
     y: { data: y.data, dims: [y.rows, y.cols] },
     c: { data: Float32Array.of(c), dims: [1] },
+    sx: { data: scale(scales?.x, x.rows), dims: [x.rows, 1] },
+    sy: { data: scale(scales?.y, y.rows), dims: [1, y.rows] },
   });
   return out && matrix(x.rows, y.rows, out.e.data);
 }
 
-/** The graph of expScores: inputs x (m×k), y (n×k), c ([1]); output e = exp(c·(x·yᵀ − 1)) (m×n). */
+/**
+ * The graph of expScores: inputs x (m×k), y (n×k), c ([1]), sx (m×1), sy (1×n); output
+ * e = exp(c·(min(x·yᵀ ⊙ sx·sy, 1) − 1)) (m×n).
+ */
 function expScoresModel(): Uint8Array {
   const { body, op } = graphBody([constant("one", "float32", [1])]);
   op("Gemm", ["x", "y"], "s", [intAttribute("transB", 1)]);
-  op("Sub", ["s", "one"], "s_minus_one");
+  op("Mul", ["s", "sx"], "s_x");
+  op("Mul", ["s_x", "sy"], "scaled");
+  op("Min", ["scaled", "one"], "cosine"); // rounding can put a cosine above 1
+  op("Sub", ["cosine", "one"], "s_minus_one");
   op("Mul", ["s_minus_one", "c"], "z");
   op("Exp", ["z"], "e");
   return model(
@@ -84,6 +122,8 @@ function expScoresModel(): Uint8Array {
       tensorInfo("x", "float32", ["m", "k"]),
       tensorInfo("y", "float32", ["n", "k"]),
       tensorInfo("c", "float32", [1]),
+      tensorInfo("sx", "float32", ["m", 1]),
+      tensorInfo("sy", "float32", [1, "n"]),
     ],
     [tensorInfo("e", "float32", ["m", "n"])],
   );

@@ -212,17 +212,31 @@ export function checkNorms(norms: Float64Array, where: string, firstRow = 0): vo
   }
 }
 
+/** 1/‖row‖ of each row, float64; a zero or non-finite norm throws normalizeRows' InputError. */
+export function inverseRowNorms(m: Matrix, where = "inverseRowNorms", firstRow = 0): Float64Array {
+  const norms = rowNorms(m);
+  checkNorms(norms, where, firstRow);
+  return norms.map((n) => 1 / n);
+}
+
+/**
+ * Whether the cosines of rows with these inverse norms can be float32 products of the rows as they are,
+ * scaled by the inverse norms: every norm within 2^±40, so that no product overflows or underflows.
+ */
+export function scaledProductsSafe(inverseNorms: Float64Array): boolean {
+  return inverseNorms.every((v) => v >= 2 ** -40 && v <= 2 ** 40);
+}
+
 /**
  * Scales every row to unit L2 norm (new matrix). A zero or non-finite row has no direction, so it is
  * rejected with an InputError that counts them and names the first (numbered from `firstRow`), never
  * turned into NaN.
  */
 export function normalizeRows(m: Matrix, where = "normalizeRows", firstRow = 0): Matrix {
-  const norms = rowNorms(m);
-  checkNorms(norms, where, firstRow);
+  const inverse = inverseRowNorms(m, where, firstRow);
   const out = new Float32Array(m.data.length);
   for (let i = 0; i < m.rows; i++) {
-    const inv = 1 / norms[i];
+    const inv = inverse[i];
     for (let k = i * m.cols, end = k + m.cols; k < end; k++) out[k] = m.data[k] * inv;
   }
   return matrix(m.rows, m.cols, out);

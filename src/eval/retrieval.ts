@@ -1,6 +1,6 @@
 import { type BlockOptions, forEachScoreBlock } from "../core/blocks.js";
 import { check } from "../core/errors.js";
-import { type Matrix, rowNorms } from "../core/matrix.js";
+import { inverseRowNorms, type Matrix, normalizeRows, rowNorms, scaledProductsSafe } from "../core/matrix.js";
 
 /**
  * Where each query's best match lands among the candidates, ties kept apart: the rank is then exact in
@@ -75,6 +75,10 @@ function dot(x: Float32Array, xi: number, y: Float32Array, yi: number, k: number
   return s;
 }
 
+function ones(n: number): Float64Array {
+  return new Float64Array(n).fill(1);
+}
+
 function maxRowNorm(m: Matrix): number {
   return rowNorms(m).reduce((max, n) => Math.max(max, n), 0);
 }
@@ -86,15 +90,15 @@ function maxRowNorm(m: Matrix): number {
  *
  * Comparisons are exact in float64 whatever the backend: a float32 gemm score is within
  * (K + 2)·2⁻²⁴·‖a‖·‖b‖ of the true dot product, so only scores inside that window of the best match's score
- * are recomputed in float64 (rare), and the rest are decided by the fast scores. With `raw` (the rows before
- * a and b were L2-normalised in float32), the recomputed scores are the cosines of the raw rows in
- * float64, so near-ties finer than float32 normalisation are decided as float64 decides them. With `groups`,
- * the best match of each query is found first in float64: Σ (group size)²·K multiply-adds.
+ * are recomputed in float64 (rare), and the rest are decided by the fast scores. With `normalize`, the
+ * scores are the cosines of a and b's rows, taken as they are (no normalised copy): each product is scaled
+ * by the two inverse norms in float64, and the recomputed scores are the cosines in float64. With
+ * `groups`, the best match of each query is found first in float64: Σ (group size)²·K multiply-adds.
  */
 export async function retrievalRanks(
   a: Matrix,
   b: Matrix,
-  options: BlockOptions & { raw?: { a: Matrix; b: Matrix }; groups?: Int32Array } = {},
+  options: BlockOptions & { normalize?: boolean; groups?: Int32Array } = {},
 ): Promise<RetrievalRanks> {
   check(
     a.rows === b.rows && a.cols === b.cols,
@@ -102,34 +106,38 @@ export async function retrievalRanks(
     `paired matrices of equal shape (${a.rows}×${a.cols})`,
     () => `${b.rows}×${b.cols}`,
   );
-  const { raw, groups } = options;
+  const { normalize, groups } = options;
   if (groups)
     check(groups.length === a.rows, "retrieval groups", `one group id per pair (${a.rows})`, () =>
       String(groups.length),
     );
   const k = a.cols;
-  const [inverseA, inverseB] = raw ? [raw.a, raw.b].map((m) => rowNorms(m).map((n) => 1 / n)) : [];
-  const [exactA, exactB] = raw ? [raw.a.data, raw.b.data] : [a.data, b.data];
-  const exactScore = raw
-    ? (i: number, j: number) => dot(exactA, i * k, exactB, j * k, k) * inverseA[i] * inverseB[j]
-    : (i: number, j: number) => dot(exactA, i * k, exactB, j * k, k);
+  const [inverseA, inverseB] = normalize
+    ? [inverseRowNorms(a, "retrievalRanks A"), inverseRowNorms(b, "retrievalRanks B")]
+    : [ones(a.rows), ones(b.rows)];
+  if (!scaledProductsSafe(inverseA) || !scaledProductsSafe(inverseB))
+    return retrievalRanks(normalizeRows(a), normalizeRows(b), { ...options, normalize: false });
+  const exactScore = (i: number, j: number) =>
+    dot(a.data, i * k, b.data, j * k, k) * inverseA[i] * inverseB[j];
   const [bestA, bestB] = bestMatchScores(a.rows, exactScore, groups);
-  // float32 normalisation moves a unit row's scores by up to ~(k + 2)·2⁻²⁴ more: twice the window then
-  const window = (raw ? 2 : 1) * (k + 2) * 2 ** -24 * 1.01 * maxRowNorm(a) * maxRowNorm(b);
+  // a float32 product is within (K + 2)·2⁻²⁴·‖a‖·‖b‖ of the exact one; scaled by the inverse norms in
+  // float64, a cosine is within (K + 2)·2⁻²⁴
+  const window = (k + 2) * 2 ** -24 * 1.01 * (normalize ? 1 : maxRowNorm(a) * maxRowNorm(b));
   const [aToB, bToA] = [emptyQueryRanks(a.rows), emptyQueryRanks(b.rows)];
   // with groups the gallery holds each item once: a row's copies in its own group are skipped as candidates
-  const [distinctA, distinctB] = groups
-    ? [distinctInGroups(raw?.a ?? a, groups), distinctInGroups(raw?.b ?? b, groups)]
-    : [];
+  const [distinctA, distinctB] = groups ? [distinctInGroups(a, groups), distinctInGroups(b, groups)] : [];
+  // a score below both best matches' windows counts for neither query: most scores, skipped by nextCounted
+  const floorB = bestB.map((v) => v - window);
   await forEachScoreBlock(a, b, options, ({ scores, rowStart }) => {
     const { rows, cols, data } = scores;
     for (let r = 0; r < rows; r++) {
       const i = rowStart + r;
       const base = r * cols;
-      const bi = bestA[i];
+      const [bi, scale, floorA] = [bestA[i], inverseA[i], bestA[i] - window];
       const inB = !distinctA || distinctA[i] === 1; // a_i as a candidate of the queries b_j
-      for (let j = 0; j < cols; j++) {
-        const s = data[base + j];
+      const next = (j: number) => nextCounted(data, base, cols, scale, inverseB, floorA, floorB, j);
+      for (let j = next(0); j < cols; j = next(j + 1)) {
+        const s = data[base + j] * scale * inverseB[j];
         const bj = bestB[j];
         const inA = !distinctB || distinctB[j] === 1; // b_j as a candidate of the query a_i
         const [nearA, nearB] = [inA && Math.abs(s - bi) <= window, inB && Math.abs(s - bj) <= window];
@@ -146,6 +154,27 @@ export async function retrievalRanks(
     }
   });
   return { aToB, bToA };
+}
+
+/**
+ * The first column from `j` on whose score s = data[base + j]·scale·inverse[j] reaches floorA or its
+ * column's floor, or `cols`: the scores below both count for nothing (a monomorphic loop V8 keeps tight).
+ */
+function nextCounted(
+  data: Float32Array,
+  base: number,
+  cols: number,
+  scale: number,
+  inverse: Float64Array,
+  floorA: number,
+  floorB: Float64Array,
+  j: number,
+): number {
+  for (; j < cols; j++) {
+    const s = data[base + j] * scale * inverse[j];
+    if (s >= floorA || s >= floorB[j]) return j;
+  }
+  return cols;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { BlockOptions } from "../core/blocks.js";
 import type { Matrix } from "../core/matrix.js";
 import { type BootstrapOptions, bootstrapRecalls } from "../eval/bootstrap.js";
 import { type QueryRanks, type RecallSummary, recallSummary, retrievalRanks } from "../eval/retrieval.js";
-import { normalizePair, uniformity } from "./metrics.js";
+import { checkPair, uniformity } from "./metrics.js";
 import type { Spectrum } from "./spectrum.js";
 import { finalizeStats, pairStats, type StatsSummary } from "./stats.js";
 
@@ -58,7 +58,7 @@ export async function measure(
 
 /**
  * Completes a statistics summary (with spectrum) with the pairwise metrics of paired rows (rawA, rawB, as
- * read; L2-normalised here): all pairs, or with `sample` a uniform sample of them, whose results are then
+ * read; L2-normalised on the fly): all pairs, or with `sample` a uniform sample of them, whose results are then
  * labelled as estimates.
  */
 export async function withPairwiseMetrics(
@@ -69,17 +69,18 @@ export async function withPairwiseMetrics(
 ): Promise<MeasureResult> {
   const { spectrum } = summary;
   if (!spectrum) throw new Error("withPairwiseMetrics: statistics without second moments");
-  const { a, b } = normalizePair(rawA, rawB, options.names);
-  const total = 3 * a.rows + 1;
+  checkPair(rawA, rawB, options.names);
+  const total = 3 * rawA.rows + 1;
   const phase = (offset: number) => ({
     ...options,
     onProgress: (done: number) => options.onProgress?.(offset + done, total),
   });
-  const uniformityA = await uniformity(a, phase(0));
-  const uniformityB = await uniformity(b, phase(a.rows));
-  const ranks = await retrievalRanks(a, b, {
-    ...phase(2 * a.rows),
-    raw: { a: rawA, b: rawB },
+  // the rows as read, normalised on the fly: a normalised copy would hold the input twice
+  const uniformityA = await uniformity(rawA, { ...phase(0), normalize: true });
+  const uniformityB = await uniformity(rawB, { ...phase(rawA.rows), normalize: true });
+  const ranks = await retrievalRanks(rawA, rawB, {
+    ...phase(2 * rawA.rows),
+    normalize: true,
     groups: options.groups,
   });
   options.onProgress?.(total, total);

@@ -1,6 +1,15 @@
 import { type BlockOptions, forEachScoreBlock } from "../core/blocks.js";
 import { check } from "../core/errors.js";
-import { assertFinite, colMeans, colSums, type Matrix, normalizeRows, vectorNorm } from "../core/matrix.js";
+import {
+  assertFinite,
+  colMeans,
+  colSums,
+  inverseRowNorms,
+  type Matrix,
+  normalizeRows,
+  scaledProductsSafe,
+  vectorNorm,
+} from "../core/matrix.js";
 
 function checkPaired(a: Matrix, b: Matrix, where: string): void {
   check(
@@ -28,21 +37,22 @@ export function checkPairShapes(a: Matrix, b: Matrix, names: { a: string; b: str
 }
 
 /**
- * Checks a paired set (same shape, at least `minRows` rows, finite, no zero rows) and returns its
- * L2-normalised rows; errors number rows from `firstRow` (a chunk's place in its file).
+ * Checks a paired set: the same shape, at least `minRows` rows, finite values, no zero rows; errors number
+ * rows from `firstRow` (a chunk's place in its file).
  */
-export function normalizePair(
+export function checkPair(
   a: Matrix,
   b: Matrix,
   names = { a: "A", b: "B" },
   { minRows = 2, firstRow = 0 } = {},
-): { a: Matrix; b: Matrix } {
+): void {
   checkPairShapes(a, b, names);
   check(a.rows >= minRows, names.a, `at least ${minRows} pairs`, () => String(a.rows));
   check(a.cols >= 1, names.a, "at least 1 dimension", () => "0");
   assertFinite(a, names.a, firstRow);
   assertFinite(b, names.b, firstRow);
-  return { a: normalizeRows(a, names.a, firstRow), b: normalizeRows(b, names.b, firstRow) };
+  inverseRowNorms(a, names.a, firstRow);
+  inverseRowNorms(b, names.b, firstRow);
 }
 
 /** mean(A) − mean(B), the modality gap vector (float64). */
@@ -115,14 +125,21 @@ export function relativeModalityGap(pairedCos: number, coneA: number, coneB: num
 /**
  * Uniformity (Wang & Isola): log mean over pairs i < j of exp(−t‖u_i − u_j‖²), with ‖u_i − u_j‖² = 2 − 2 u_i·u_j
  * for unit rows; blocked over the upper triangle of U·Uᵀ, the exponentials computed with the products on a
- * backend that runs graphs (float32 exp, summed in float64).
+ * backend that runs graphs (float32 exp, summed in float64); a cosine that rounding puts above 1 counts as
+ * 1, so the result is never above 0. With `normalize`, of u's rows L2-normalised
+ * on the fly: the products of the rows as they are, scaled by their inverse norms (no normalised copy).
  */
-export async function uniformity(u: Matrix, options: BlockOptions & { t?: number } = {}): Promise<number> {
+export async function uniformity(
+  u: Matrix,
+  options: BlockOptions & { t?: number; normalize?: boolean } = {},
+): Promise<number> {
   check(u.rows >= 2, "uniformity", "at least 2 rows", () => String(u.rows));
+  const inverse = options.normalize ? inverseRowNorms(u, "uniformity") : new Float64Array(u.rows).fill(1);
+  if (!scaledProductsSafe(inverse)) return uniformity(normalizeRows(u), { ...options, normalize: false });
   const t = options.t ?? 2;
   let total = 0;
   const c = 2 * t;
-  const block = { ...options, upperOnly: true, exp: c };
+  const block = { ...options, upperOnly: true, exp: c, inverseNorms: { x: inverse, y: inverse } };
   await forEachScoreBlock(u, u, block, ({ scores, rowStart, colStart, exponentiated }) => {
     const { rows, cols, data } = scores;
     for (let r = 0; r < rows; r++) {
@@ -131,7 +148,11 @@ export async function uniformity(u: Matrix, options: BlockOptions & { t?: number
       let s = 0;
       const [start, end] = [r * cols + first, (r + 1) * cols];
       if (exponentiated) for (let k = start; k < end; k++) s += data[k];
-      else for (let k = start; k < end; k++) s += Math.exp(c * (data[k] - 1));
+      else {
+        const scale = inverse[rowStart + r];
+        for (let k = start, j = colStart + first; k < end; k++, j++)
+          s += Math.exp(c * (Math.min(data[k] * scale * inverse[j], 1) - 1));
+      }
       total += s;
     }
   });

@@ -9,7 +9,7 @@ import { check } from "../core/errors.js";
 import type { GemmBackend } from "../core/gemm/index.js";
 import { type Matrix, sliceRows, vectorNorm } from "../core/matrix.js";
 import { firstOrderSums } from "./first-order.js";
-import { coneFromSums, normalizePair, relativeModalityGap } from "./metrics.js";
+import { checkPair, coneFromSums, relativeModalityGap } from "./metrics.js";
 import { effectiveRankFromGram, type Spectrum } from "./spectrum.js";
 import { type UnitRows, unitMoment, unitRows } from "./unit-rows.js";
 
@@ -144,8 +144,8 @@ export async function pairStats(a: Matrix, b: Matrix, options: PairStatsOptions 
   const names = options.names ?? { a: "A", b: "B" };
   const firstRow = options.firstRow ?? 0;
   const fail = (): never => {
-    normalizePair(a, b, names, { minRows: 0, firstRow }); // throws the precise error
-    throw new Error("pairStats: a row failed a check that normalizePair passed");
+    checkPair(a, b, names, { minRows: 0, firstRow }); // throws the precise error
+    throw new Error("pairStats: a row failed a check that checkPair passed");
   };
   if (a.rows !== b.rows || a.cols !== b.cols || a.cols < 1) fail();
   const first = firstOrderSums(a, b);

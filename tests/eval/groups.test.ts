@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { evaluateHeldOut } from "../../src/align/evaluate.js";
-import { normalizeRows, sliceRows } from "../../src/core/matrix.js";
+import { sliceRows } from "../../src/core/matrix.js";
 import { recallSummary, retrievalRanks } from "../../src/eval/retrieval.js";
 import { measure } from "../../src/gap/measure.js";
 import { initBackends } from "../../src/node.js";
@@ -36,10 +36,7 @@ describe("groups in the evaluations", () => {
     const r = await evaluateScoring(a, b, { methods: ["raw"], groups, fit: 0.5 });
     expect(r.groups).toBe(true);
     const [ea, eb] = [sliceRows(a, 30, 60), sliceRows(b, 30, 60)];
-    const ranks = await retrievalRanks(normalizeRows(ea), normalizeRows(eb), {
-      groups: groups.slice(30),
-      raw: { a: ea, b: eb },
-    });
+    const ranks = await retrievalRanks(ea, eb, { groups: groups.slice(30), normalize: true });
     expect(r.methods.raw?.aToB.r5).toBeCloseTo(recallSummary(ranks.aToB).r5, 12);
     expect(r.methods.raw?.bToA.meanRank).toBeCloseTo(recallSummary(ranks.bToA).meanRank, 12);
     const plain = await evaluateScoring(a, b, { methods: ["raw"], fit: 0.5 });

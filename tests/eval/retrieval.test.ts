@@ -120,6 +120,67 @@ describe("retrievalRanks", () => {
     );
   });
 
+  it("with normalize, ranks the rows as they are by their float64 cosines, without a normalised copy (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 2, max: 40 }),
+        fc.integer({ min: 2, max: 30 }), // one dimension: every cosine ±1, its ties decided by rounding alone
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        fc.constantFrom("js", "ort"),
+        fc.boolean(),
+        async (n, d, seed, backend, coarse) => {
+          const rng = createRng(seed);
+          // each row at its own scale, including ones far outside the unit norm (2^±60: normalised first)
+          const scales = [1, 2, 0.5, 3.7, 1e-3, 1e4, 2 ** 60, 2 ** -60];
+          const pick = () => {
+            const m = matrix(
+              n,
+              d,
+              Float32Array.from({ length: n * d }, () => (coarse ? rng.int(3) - 0.5 : rng.normal())),
+            );
+            for (let i = 0; i < n; i++) {
+              const scale = scales[rng.int(coarse ? 4 : scales.length)];
+              for (let p = 0; p < d; p++) m.data[i * d + p] *= scale;
+            }
+            return m;
+          };
+          const [a, b] = [pick(), pick()];
+          const inverse = (m: typeof a, i: number) => {
+            let s = 0;
+            for (let p = 0; p < d; p++) s += m.data[i * d + p] * m.data[i * d + p];
+            return 1 / Math.sqrt(s);
+          };
+          const cosine = (i: number, j: number) => {
+            let s = 0;
+            for (let p = 0; p < d; p++) s += a.data[i * d + p] * b.data[j * d + p];
+            return s * inverse(a, i) * inverse(b, j);
+          };
+          const ranks = (s: (i: number, j: number) => number) => {
+            const out = emptyQueryRanks(n);
+            for (let i = 0; i < n; i++)
+              for (let j = 0; j < n; j++) {
+                if (s(i, j) > s(i, i)) out.higher[i]++;
+                else if (s(i, j) === s(i, i)) (j === i ? out.matches : out.tied)[i]++;
+              }
+            return plain(out);
+          };
+          const ours = await retrievalRanks(a, b, { backend, normalize: true, maxBlockElements: 64 });
+          if (coarse) {
+            // coarse rows at moderate scales: exact ties, decided in float64 exactly as the reference does
+            expect(plain(ours.aToB)).toEqual(ranks(cosine));
+            expect(plain(ours.bToA)).toEqual(ranks((i, j) => cosine(j, i)));
+          } else {
+            // Gaussian rows at any scale: no ties, the same ranks as the normalised copies give
+            const copies = await retrievalRanks(normalizeRows(a), normalizeRows(b), { backend });
+            expect(plain(ours.aToB)).toEqual(plain(copies.aToB));
+            expect(plain(ours.bToA)).toEqual(plain(copies.bToA));
+          }
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
   it("summarises ranks as recall and 1-based mean rank", () => {
     const untied = emptyQueryRanks(7);
     untied.higher.set([0, 0, 4, 5, 9, 10, 30]);

@@ -1,7 +1,7 @@
 /** Numerical edge cases against float64 numpy references (scripts/make_fixtures.py, "edge"). */
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { getBackend } from "../../src/core/gemm/index.js";
-import { normalizeRows } from "../../src/core/matrix.js";
+import { matrix, normalizeRows } from "../../src/core/matrix.js";
 import { createRng } from "../../src/core/rng.js";
 import { measure } from "../../src/gap/measure.js";
 import { uniformity } from "../../src/gap/metrics.js";
@@ -53,4 +53,16 @@ it("uniformity's exponentials computed in onnxruntime's graph (float32 exp, floa
   expect(run.mock.calls.every((call) => call[0] === "exp_scores") && run.mock.calls.length > 0).toBe(true);
   run.mockRestore();
   expect(Math.abs(graph - js) / Math.abs(js)).toBeLessThan(1e-7);
+  // rows at their own scales, normalised on the fly (no copy), on both paths; 2^70 rows take a normalised copy
+  for (const scale of [3.7, 2 ** 70]) {
+    const scaled = matrix(
+      u.rows,
+      u.cols,
+      u.data.map((v, k) => v * (Math.floor(k / u.cols) % 2 ? scale : 1)),
+    );
+    for (const backend of [ort, "js"]) {
+      const onTheFly = await uniformity(scaled, { backend, normalize: true });
+      expect(Math.abs(onTheFly - js) / Math.abs(js)).toBeLessThan(1e-6);
+    }
+  }
 });
