@@ -53,8 +53,9 @@ export function bootstrapRecalls(
   const values = rankings.map(() => new Float64Array(samples));
   const draw = new Int32Array(n);
   for (let s = 0; s < samples; s++) {
-    for (let i = 0; i < n; i++) draw[i] = rng.int(n);
-    for (const [r, hit] of hits.entries()) {
+    rng.ints(draw, n);
+    for (let r = 0; r < hits.length; r++) {
+      const hit = hits[r];
       let sum = 0;
       for (let i = 0; i < n; i++) sum += hit[draw[i]];
       values[r][s] = sum / n;

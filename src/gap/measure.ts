@@ -4,7 +4,8 @@ import { type BootstrapOptions, bootstrapRecalls } from "../eval/bootstrap.js";
 import { type QueryRanks, type RecallSummary, recallSummary, retrievalRanks } from "../eval/retrieval.js";
 import { checkPair, uniformity } from "./metrics.js";
 import type { Spectrum } from "./spectrum.js";
-import { finalizeStats, pairStats, type StatsSummary } from "./stats.js";
+import { finalizeStats, pairStats, type StatsSummary, spectrumOfRows } from "./stats.js";
+import { unitRows } from "./unit-rows.js";
 
 /** Everything `gapkit measure` reports about a paired embedding set (all on L2-normalised rows). */
 export interface MeasureResult extends StatsSummary {
@@ -52,8 +53,13 @@ export async function measure(
   rawB: Matrix,
   options: MeasureOptions = {},
 ): Promise<MeasureResult> {
-  const stats = await pairStats(rawA, rawB, { ...options, cross: false }); // the spectrum needs no Σâb̂ᵀ
-  return withPairwiseMetrics(finalizeStats(stats, options), rawA, rawB, options);
+  // fewer pairs than dimensions: the spectrum from the rows' Grams, smaller than the d×d moments
+  const fromRows = rawA.rows < rawA.cols;
+  const stats = await pairStats(rawA, rawB, { ...options, cross: false, moments: !fromRows }); // no Σâb̂ᵀ
+  const summary = finalizeStats(stats, options);
+  if (fromRows)
+    summary.spectrum = await spectrumOfRows(unitRows(rawA), unitRows(rawB), { backend: options.backend });
+  return withPairwiseMetrics(summary, rawA, rawB, options);
 }
 
 /**

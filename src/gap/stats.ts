@@ -5,9 +5,10 @@ import {
   compensatedValue,
   float64ToBase64,
 } from "../core/compensated.js";
+import { transposed } from "../core/dense64.js";
 import { check } from "../core/errors.js";
-import type { GemmBackend } from "../core/gemm/index.js";
-import { type Matrix, sliceRows, vectorNorm } from "../core/matrix.js";
+import { type GemmBackend, mulF64 } from "../core/gemm/index.js";
+import { type Matrix, rowsF64, sliceRows, vectorNorm } from "../core/matrix.js";
 import { firstOrderSums } from "./first-order.js";
 import { checkPair, coneFromSums, relativeModalityGap } from "./metrics.js";
 import { effectiveRankFromGram, type Spectrum } from "./spectrum.js";
@@ -356,7 +357,7 @@ export function finalizeStats(stats: GapStats, options: { vectors?: boolean } = 
         gap,
         sumA.map((s, j) => s + sumB[j]),
         squaresA + squaresB,
-        joint,
+        (unit) => quadraticForm(joint, unit),
         2 * n,
       ),
     };
@@ -366,28 +367,100 @@ export function finalizeStats(stats: GapStats, options: { vectors?: boolean } = 
 
 /**
  * Variance of the stacked rows [A; B] along the unit gap direction ĝ over their total variance:
- * (ĝᵀMĝ/m − (ĝ·s/m)²) / (Σ‖u‖²/m − ‖s/m‖²) from the sum s, second moment M and count m of the stacked rows.
+ * (ĝᵀMĝ/m − (ĝ·s/m)²) / (Σ‖u‖²/m − ‖s/m‖²) from the sum s, Σ‖u‖², ĝᵀMĝ (`along`, M the rows' second
+ * moment) and count m of the stacked rows.
  */
 function gapVarianceFraction(
   gap: Float64Array,
   sum: Float64Array,
   squares: number,
-  moment: Float64Array,
+  along: (unit: Float64Array) => number,
   m: number,
 ): number {
   const norm = vectorNorm(gap);
   if (norm === 0) return 0;
-  const d = gap.length;
   const unit = gap.map((g) => g / norm);
   let projSum = 0;
-  let projSquares = 0;
   let meanSquares = 0;
-  for (let i = 0; i < d; i++) {
+  for (let i = 0; i < gap.length; i++) {
     projSum += unit[i] * sum[i];
     meanSquares += (sum[i] / m) ** 2;
-    let row = 0;
-    for (let j = 0; j < d; j++) row += moment[i * d + j] * unit[j];
-    projSquares += unit[i] * row;
   }
-  return (projSquares / m - (projSum / m) ** 2) / (squares / m - meanSquares);
+  return (along(unit) / m - (projSum / m) ** 2) / (squares / m - meanSquares);
+}
+
+/** vᵀMv for a d×d row-major M. */
+function quadraticForm(moment: Float64Array, v: Float64Array): number {
+  const d = v.length;
+  let total = 0;
+  for (let i = 0; i < d; i++) {
+    let row = 0;
+    for (let j = 0; j < d; j++) row += moment[i * d + j] * v[j];
+    total += v[i] * row;
+  }
+  return total;
+}
+
+/**
+ * The spectrum of paired unit rows (n < d) from the rows themselves, as finalizeStats gives it from their
+ * d×d second moments: effective ranks from the n×n Grams A·Aᵀ, B·Bᵀ (and the 2n×2n one of the stacked
+ * rows where 2n ≤ d), whose eigenvalues are the moments' non-zero ones — smaller eigenproblems, and no
+ * d×d sums to accumulate; ĝᵀMĝ as ‖X·ĝ‖².
+ */
+export async function spectrumOfRows(
+  a: UnitRows,
+  b: UnitRows,
+  options: Pick<PairStatsOptions, "backend"> = {},
+): Promise<Spectrum> {
+  const { rows: n, cols: d } = a;
+  check(
+    n < d && b.rows === n && b.cols === d,
+    "spectrumOfRows",
+    `paired n×d rows with n < d`,
+    () => `${n}×${d} and ${b.rows}×${b.cols}`,
+  );
+  const x = new Float64Array(2 * n * d);
+  x.set(rowsF64(a, 0, n));
+  x.set(rowsF64(b, 0, n), n * d);
+  const backend = { backend: options.backend };
+  const gramOfRows = (start: number, rows: number) => {
+    const part = x.subarray(start * d, (start + rows) * d);
+    return mulF64(part, part, rows, d, rows, { ...backend, transB: true });
+  };
+  const joint =
+    2 * n <= d
+      ? effectiveRankFromGram(await gramOfRows(0, 2 * n), 2 * n)
+      : effectiveRankFromGram(await mulF64(transposed(x, 2 * n, d), x, d, 2 * n, d, backend), d);
+  const [sumA, sumB, sum] = [new Float64Array(d), new Float64Array(d), new Float64Array(d)];
+  let squares = 0;
+  for (let i = 0; i < 2 * n; i++)
+    for (let j = 0; j < d; j++) {
+      const v = x[i * d + j];
+      (i < n ? sumA : sumB)[j] += v;
+      sum[j] += v;
+      squares += v * v;
+    }
+  const along = (unit: Float64Array) => {
+    let total = 0;
+    for (let i = 0; i < 2 * n; i++) {
+      let p = 0;
+      for (let j = 0; j < d; j++) p += x[i * d + j] * unit[j];
+      total += p * p;
+    }
+    return total;
+  };
+  return {
+    effectiveRank: {
+      a: effectiveRankFromGram(await gramOfRows(0, n), n),
+      b: effectiveRankFromGram(await gramOfRows(n, n), n),
+      joint,
+    },
+    gapVarianceFraction: gapVarianceFraction(
+      sumA.map((s, j) => (s - sumB[j]) / n),
+      sum,
+      squares,
+      along,
+      2 * n,
+    ),
+  };
 }

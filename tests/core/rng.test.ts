@@ -3,6 +3,9 @@ import { describe, expect, it } from "vitest";
 import { InputError } from "../../src/core/errors.js";
 import { createRng } from "../../src/core/rng.js";
 
+// the first four outputs of createRng(7), as xoshiro128** gave them before its state moved into an Int32Array
+const PINNED_SEED_7 = [210494603, 711084892, 3993689120, 4089369890];
+
 describe("createRng", () => {
   it("is deterministic per seed and differs across seeds", () => {
     const draw = (seed: number) => Array.from({ length: 5 }, createRng(seed).uint32);
@@ -32,6 +35,16 @@ describe("createRng", () => {
     expect(Math.abs(su / n - 0.5)).toBeLessThan(5 * Math.sqrt(1 / 12 / n));
     expect(Math.abs(sn / n - 2)).toBeLessThan((5 * 3) / Math.sqrt(n));
     expect(Math.abs(sn2 / n / 9 - 1)).toBeLessThan(5 * Math.sqrt(2 / n));
+  });
+
+  it("ints draws what as many calls of int draw, and the stream stays xoshiro128**'s (pinned values)", () => {
+    const [one, many] = [createRng(5), createRng(5)];
+    const draws = Array.from({ length: 1000 }, () => one.int(777));
+    expect(Array.from(many.ints(new Int32Array(1000), 777))).toEqual(draws);
+    expect(one.uint32()).toBe(many.uint32());
+    expect(() => many.ints(new Int32Array(2), 0)).toThrow(InputError);
+    const pinned = createRng(7);
+    expect(Array.from({ length: 4 }, pinned.uint32)).toEqual(PINNED_SEED_7);
   });
 
   it("int is unbiased over a non-power-of-two range", () => {

@@ -17,9 +17,11 @@ import {
   type SourceRows,
   type StatsSource,
   type StatsSummary,
+  spectrumOfRows,
   statsToJson,
 } from "../../src/gap/stats.js";
 import { parseStats } from "../../src/gap/stats-json.js";
+import { unitRows } from "../../src/gap/unit-rows.js";
 import { initBackends } from "../../src/node.js";
 import { expectFields, fixture, fromFixture } from "../helpers.js";
 
@@ -452,5 +454,25 @@ describe("compensated sums", () => {
     expect(compensatedValue(forward)[0]).toBe(exact);
     expect(compensatedValue(backward)[0]).toBe(exact);
     expect(terms.reduce((x, y) => x + y)).not.toBe(exact); // what the compensation is for
+  });
+});
+
+describe("spectrumOfRows", () => {
+  it("is the d×d moments' spectrum from the row Grams (2n ≤ d, and n < d < 2n), to 1e-10", async () => {
+    for (const [n, d] of [
+      [12, 40],
+      [30, 40],
+      [7, 8],
+    ]) {
+      const rng = createRng(n * d);
+      // a low-rank part, so that the spectrum has small eigenvalues as well as large ones
+      const [x, y] = [rng.normalMatrix(n, d), rng.normalMatrix(n, d)];
+      for (let k = 0; k < x.data.length; k++) y.data[k] = 0.3 * y.data[k] + x.data[k];
+      const fromMoments = finalizeStats(await pairStats(x, y, { cross: false })).spectrum!;
+      const fromRows = await spectrumOfRows(unitRows(x), unitRows(y));
+      for (const key of ["a", "b", "joint"] as const)
+        expect(Math.abs(fromRows.effectiveRank[key] - fromMoments.effectiveRank[key])).toBeLessThan(1e-10);
+      expect(Math.abs(fromRows.gapVarianceFraction - fromMoments.gapVarianceFraction)).toBeLessThan(1e-10);
+    }
   });
 });
