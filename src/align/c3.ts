@@ -46,9 +46,9 @@ export const c3: AlignMethod<C3State> = {
     }),
   },
   apply: (state, m, side) => subtractMean(state, m, side, "c3"),
-  augment: (state, m, side, seed = state.seed, firstRow = 0) =>
+  augment: async (state, m, side, seed = state.seed, firstRow = 0) =>
     noisyRows(
-      subtractMean(state, m, side, "c3"),
+      await subtractMean(state, m, side, "c3"),
       state.sigma2,
       seed + (side === "a" ? 0 : 1),
       "c3 augment",

@@ -11,7 +11,7 @@ export interface CapDecNoiseState extends AlignState {
 }
 
 /** CapDec's inference transform: the rows as they are, renormalised (checked against the state's dim). */
-function unchanged(state: CapDecNoiseState, m: Matrix, _side: Side): Matrix {
+function unchanged(state: CapDecNoiseState, m: Matrix, _side: Side): Promise<Matrix> {
   return mapRows(m, state.dim, "capdec-noise", (row, out) => out.set(row));
 }
 
@@ -32,8 +32,8 @@ export const capdecNoise: AlignMethod<CapDecNoiseState> = {
   fit: async (a, _b, params) => capdecState(a.cols, params),
   fitStats: { moments: false, fit: (stats, params) => capdecState(stats.dim, params) },
   apply: unchanged,
-  augment: (state, m, side, seed = state.seed, firstRow = 0) =>
-    noisyRows(unchanged(state, m, side), state.sigma2, seed, "capdec-noise augment", firstRow),
+  augment: async (state, m, side, seed = state.seed, firstRow = 0) =>
+    noisyRows(await unchanged(state, m, side), state.sigma2, seed, "capdec-noise augment", firstRow),
   stateSchema: () => z.object({ sigma2: z.number().min(0), seed: z.number().int() }),
 };
 

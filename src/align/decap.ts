@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { mulAB, mulABt } from "../core/dense64.js";
+import { mulF64 } from "../core/gemm/index.js";
 import { type AlignMethod, type AlignState, mapRows, PARAMS } from "./method.js";
 
 /** State of `decap`: a memory of A rows (flat, row-major) and the softmax temperature. */
@@ -45,15 +45,15 @@ export const decap: AlignMethod<DecapState> = {
     const memory = Float64Array.from(state.memory);
     // softmax(u·Mᵀ/τ)·M for all rows at once: weights with each row's max subtracted (exp never
     // overflows), unnormalised — the final renormalisation absorbs Σw
-    const mix = (rows: Float64Array, count: number) => {
-      const weights = mulABt(rows, count, memory, k, dim);
+    const mix = async (rows: Float64Array, count: number) => {
+      const weights = await mulF64(rows, memory, count, dim, k, { transB: true });
       for (let i = 0; i < count; i++) {
         const logits = weights.subarray(i * k, (i + 1) * k);
         let max = -Infinity;
         for (const s of logits) max = Math.max(max, s / tau);
         for (let r = 0; r < k; r++) logits[r] = Math.exp(logits[r] / tau - max);
       }
-      return mulAB(weights, count, memory, k, dim);
+      return mulF64(weights, memory, count, k, dim);
     };
     return mapRows(m, dim, "decap", (row, out) => out.set(row), mix);
   },

@@ -140,7 +140,7 @@ export function statsMethods(): string[] {
 }
 
 /** Applies a fitted state (validated first) to rows of one side; returns unit rows. */
-export function applyAlign(state: AlignState, m: Matrix, side: Side): Matrix {
+export async function applyAlign(state: AlignState, m: Matrix, side: Side): Promise<Matrix> {
   validateAlignState(state, "align state");
   assertFinite(m, `${state.kind} apply`);
   return alignMethod(state.kind).apply(state, m, side);
@@ -150,7 +150,13 @@ export function applyAlign(state: AlignState, m: Matrix, side: Side): Matrix {
  * The training-time augmentation of a fitted state (c3, capdec-noise) on rows of one side, with the noise
  * seeded by `seed` (default: the state's) and each row's index (`firstRow` + its row in m); unit rows.
  */
-export function augmentAlign(state: AlignState, m: Matrix, side: Side, seed?: number, firstRow = 0): Matrix {
+export async function augmentAlign(
+  state: AlignState,
+  m: Matrix,
+  side: Side,
+  seed?: number,
+  firstRow = 0,
+): Promise<Matrix> {
   validateAlignState(state, "align state");
   assertFinite(m, `${state.kind} augment`);
   const method = alignMethod(state.kind);

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { mulAB } from "../core/dense64.js";
 import { check, InputError } from "../core/errors.js";
+import { mulF64 } from "../core/gemm/index.js";
 import { type Matrix, matrix, normalizeRows } from "../core/matrix.js";
 import type { GapStats } from "../gap/stats.js";
 import type { UnitRows } from "../gap/unit-rows.js";
@@ -49,13 +49,13 @@ export interface AlignMethod<S extends AlignState = AlignState> {
     fit(stats: GapStats, params: Readonly<Record<string, number>>): S | Promise<S>;
   };
   /** Transforms rows of one side; returns unit rows. Pure: the same input gives the same output. */
-  apply(state: S, m: Matrix, side: Side): Matrix;
+  apply(state: S, m: Matrix, side: Side): Promise<Matrix>;
   /**
    * A training-time augmentation (C3's corrupt, CapDec's noise), where the method is one: `apply`'s rows with
    * noise seeded by `seed` (default: the state's) and each row's index, counted from `firstRow` (default 0) —
    * so a file transformed in chunks gets the noise it gets whole; `apply` stays the inference transform.
    */
-  augment?(state: S, m: Matrix, side: Side, seed?: number, firstRow?: number): Matrix;
+  augment?(state: S, m: Matrix, side: Side, seed?: number, firstRow?: number): Promise<Matrix>;
   /** Schema of the state's own fields for dimension `dim` (kind, version, dim are checked for every method). */
   stateSchema(dim: number): z.ZodType;
 }
@@ -109,17 +109,17 @@ export function rankLimited(centred: boolean, rule: string): NonNullable<AlignMe
 export const vectorSchema = (length: number) => z.array(z.number()).length(length);
 
 /** A step that mapRows applies to all unit rows at once (`count` rows, flat float64), before its per-row function. */
-export type RowBatch = (rows: Float64Array, count: number) => Float64Array;
+export type RowBatch = (rows: Float64Array, count: number) => Promise<Float64Array>;
 
 /**
- * The RowBatch (u − shift)·map for rows of length d: one float64 product for the whole batch, where map is
- * a d×d matrix (row-major) or a scalar (a multiple of I).
+ * The RowBatch (u − shift)·map for rows of length d: one float64 product for the whole batch (mulF64: on
+ * onnxruntime's DGEMM where loaded), where map is a d×d matrix (row-major) or a scalar (a multiple of I).
  */
 export function linear(d: number, map: ArrayLike<number> | number, shift?: ArrayLike<number>): RowBatch {
-  return (rows, count) => {
+  return async (rows, count) => {
     const centred = shift ? rows.map((v, k) => v - shift[k % d]) : rows;
     if (typeof map === "number") return centred.map((v) => v * map);
-    return mulAB(centred, count, map instanceof Float64Array ? map : Float64Array.from(map), d, d);
+    return mulF64(centred, map instanceof Float64Array ? map : Float64Array.from(map), count, d, d);
   };
 }
 
@@ -127,17 +127,17 @@ export function linear(d: number, map: ArrayLike<number> | number, shift?: Array
  * Each row of `m` (first L2-normalised; then through `batch`, where given) mapped through
  * `f(row, out, index)` in float64, then L2-normalised again.
  */
-export function mapRows(
+export async function mapRows(
   m: Matrix,
   dim: number,
   where: string,
   f: (row: Float64Array, out: Float64Array, index: number) => void,
   batch?: RowBatch,
-): Matrix {
+): Promise<Matrix> {
   check(m.cols === dim, where, `rows of dimension ${dim} (the fitted state's)`, () => String(m.cols));
   const u = normalizeRows(m, where);
   const unit = Float64Array.from(u.data);
-  const rows = batch ? batch(unit, m.rows) : unit;
+  const rows = batch ? await batch(unit, m.rows) : unit;
   const out = matrix(m.rows, dim);
   const mapped = new Float64Array(dim);
   for (let i = 0; i < m.rows; i++) {

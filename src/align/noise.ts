@@ -15,7 +15,13 @@ export function addNoise(row: Float64Array, sigma2: number, seed: number, index:
  * Unit rows `m` with N(0, σ²) added per coordinate (row i's noise seeded by `seed` and its index
  * firstRow + i), renormalised.
  */
-export function noisyRows(m: Matrix, sigma2: number, seed: number, where: string, firstRow = 0): Matrix {
+export function noisyRows(
+  m: Matrix,
+  sigma2: number,
+  seed: number,
+  where: string,
+  firstRow = 0,
+): Promise<Matrix> {
   return mapRows(m, m.cols, where, (row, out, i) => {
     out.set(row);
     addNoise(out, sigma2, seed, firstRow + i);

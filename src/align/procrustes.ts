@@ -32,7 +32,12 @@ function procrustesState(w: Float64Array, dim: number): LinearMapState & { reado
 }
 
 /** Applies a fitted linear map to B rows (A rows pass through, normalised). */
-export function applyLinearMap(state: LinearMapState, m: Matrix, side: "a" | "b", where: string): Matrix {
+export function applyLinearMap(
+  state: LinearMapState,
+  m: Matrix,
+  side: "a" | "b",
+  where: string,
+): Promise<Matrix> {
   return mapRows(
     m,
     state.dim,

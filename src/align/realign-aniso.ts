@@ -35,7 +35,7 @@ export const realignAniso: AlignMethod<RealignAnisoState> = {
     );
     const anchors = { meanA: Array.from(map.meanA), meanB: Array.from(map.meanB) };
     const t = Array.from(map.t);
-    const centroid = movedCentroid(b, anchors, map.t);
+    const centroid = await movedCentroid(b, anchors, map.t);
     return { kind: "realign-aniso", version: 1, dim: d, ...anchors, t, shrinkage: alpha, centroid };
   },
   apply: (state, m, side) => applyRealign(state, m, side, "realign-aniso", state.t),

@@ -36,13 +36,13 @@ export function realignMoved(
 }
 
 /** Mean of the rows of B after the anchor and scale steps: ReAlign's centroid μ̂ over the fit set. */
-export function movedCentroid(
+export async function movedCentroid(
   b: { rows: number; cols: number; data: Float32Array },
   state: { meanA: number[]; meanB: number[] },
   map: ArrayLike<number> | number,
-): number[] {
+): Promise<number[]> {
   const d = b.cols;
-  const moved = linear(d, map, state.meanB)(Float64Array.from(b.data), b.rows);
+  const moved = await linear(d, map, state.meanB)(Float64Array.from(b.data), b.rows);
   const sum = new Float64Array(d);
   for (let i = 0; i < b.rows; i++) {
     const row = moved.subarray(i * d, (i + 1) * d);
@@ -59,7 +59,7 @@ export function applyRealign(
   side: Side,
   where: string,
   map: ArrayLike<number> | number,
-): Matrix {
+): Promise<Matrix> {
   if (side === "a") return mapRows(m, state.dim, where, (row, out) => out.set(row));
   return mapRows(
     m,
@@ -86,7 +86,7 @@ export const realign: AlignMethod<RealignState> = {
   params: {},
   async fit(a, b) {
     const anchors = realignAnchors(meanAndTrace(a), meanAndTrace(b));
-    return realignState(anchors, movedCentroid(b, anchors, anchors.scale));
+    return realignState(anchors, await movedCentroid(b, anchors, anchors.scale));
   },
   apply: (state, m, side) => applyRealign(state, m, side, "realign", state.scale),
   stateSchema: (dim) =>

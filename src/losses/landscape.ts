@@ -49,7 +49,7 @@ export async function lossLandscape(
   for (const [i, value] of values.entries()) {
     const state = shiftBy(fitted, value, unit);
     lambdas.push(state.lambda);
-    const [sa, sb] = [applyAlign(state, a, "a"), applyAlign(state, b, "b")];
+    const [sa, sb] = [await applyAlign(state, a, "a"), await applyAlign(state, b, "b")];
     const sims = dotScore.scores(sa, sb);
     loss.push(temperatures.map((t) => clipValue(sims, sa.rows, 1 / t)));
     options.onProgress?.(i + 1, values.length);

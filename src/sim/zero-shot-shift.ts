@@ -93,8 +93,8 @@ async function shifted(
 ): Promise<{ images: Matrix; classes: Matrix; label: { lambda: number; delta?: number } }> {
   const state = shiftBy((await fitAlign("shift", set.images, set.classes)) as ShiftState, value, unit);
   return {
-    images: applyAlign(state, set.images, "a"),
-    classes: applyAlign(state, set.classes, "b"),
+    images: await applyAlign(state, set.images, "a"),
+    classes: await applyAlign(state, set.classes, "b"),
     label: { lambda: state.lambda, ...(unit ? { delta: value } : {}) },
   };
 }

@@ -31,17 +31,17 @@ describe.each(Object.keys(al.methods))("align %s", (kind) => {
 
   it("matches its float64 numpy twin on new rows of both sides", async () => {
     const state = await fitAlign(kind, fromFixture(al.a), fromFixture(al.b), params);
-    expectClose(applyAlign(state, fromFixture(al.newA), "a").data, wantA.data, 1e-5);
-    expectClose(applyAlign(state, fromFixture(al.newB), "b").data, wantB.data, 1e-5);
+    expectClose((await applyAlign(state, fromFixture(al.newA), "a")).data, wantA.data, 1e-5);
+    expectClose((await applyAlign(state, fromFixture(al.newB), "b")).data, wantB.data, 1e-5);
   });
 
   it("round-trips its state through JSON and applies deterministically", async () => {
     const state = await fitAlign(kind, fromFixture(al.a), fromFixture(al.b), params);
     const again = parseAlignState(JSON.stringify(state), "state.json");
     const m = fromFixture(al.newB);
-    expect(applyAlign(again, m, "b").data).toEqual(applyAlign(state, m, "b").data);
-    expect(applyAlign(state, m, "b").data).toEqual(applyAlign(state, m, "b").data);
-    for (const v of rowNorms(applyAlign(state, m, "b"))) expect(v).toBeCloseTo(1, 6);
+    expect((await applyAlign(again, m, "b")).data).toEqual((await applyAlign(state, m, "b")).data);
+    expect((await applyAlign(state, m, "b")).data).toEqual((await applyAlign(state, m, "b")).data);
+    for (const v of rowNorms(await applyAlign(state, m, "b"))) expect(v).toBeCloseTo(1, 6);
   });
 });
 
@@ -56,7 +56,7 @@ describe("align properties", () => {
           const rng = createRng(seed);
           const a = rng.normalMatrix(n, d);
           const state = await fitAlign("shift", a, rng.normalMatrix(n, d), { lambda: 0 });
-          expectClose(applyAlign(state, a, "a").data, normalizeRows(a).data, 1e-7);
+          expectClose((await applyAlign(state, a, "a")).data, normalizeRows(a).data, 1e-7);
         },
       ),
       { numRuns: 30 },
@@ -76,7 +76,7 @@ describe("align properties", () => {
           const state = (await fitAlign("center", a, rng.normalMatrix(n, d))) as unknown as {
             meanA: number[];
           };
-          const out = applyAlign(state as never, a, "a");
+          const out = await applyAlign(state as never, a, "a");
           // undo the renormalisation: scale each unit row by the length of n(a_i) − μ_A
           const u = normalizeRows(a);
           const undone = matrix(n, d);
@@ -100,7 +100,7 @@ describe("align properties", () => {
     const a = normalizeRows(rng.normalMatrix(50, d));
     const b = matmulSync(a, q); // b = a·Q, so the map B→A is Qᵀ
     const state = await fitAlign("procrustes", a, b);
-    expectClose(applyAlign(state, b, "b").data, a.data, 1e-5);
+    expectClose((await applyAlign(state, b, "b")).data, a.data, 1e-5);
   });
 
   it("realign-aniso with full shrinkage is ReAlign", async () => {
@@ -108,7 +108,7 @@ describe("align properties", () => {
     const aniso = await fitAlign("realign-aniso", a, b, { shrinkage: 1 });
     const plain = await fitAlign("realign", a, b);
     const m = fromFixture(al.newB);
-    expectClose(applyAlign(aniso, m, "b").data, applyAlign(plain, m, "b").data, 1e-6);
+    expectClose((await applyAlign(aniso, m, "b")).data, (await applyAlign(plain, m, "b")).data, 1e-6);
   });
 
   it("c3 and capdec-noise infer without noise: c3 is center's transform, capdec-noise leaves rows as they are", async () => {
@@ -120,8 +120,8 @@ describe("align properties", () => {
     ];
     for (const side of ["a", "b"] as const) {
       const m = side === "a" ? a : b;
-      expect(applyAlign(c3, m, side).data).toEqual(applyAlign(centred, m, side).data);
-      expectClose(applyAlign(capdec, m, side).data, normalizeRows(m).data, 1e-6);
+      expect((await applyAlign(c3, m, side)).data).toEqual((await applyAlign(centred, m, side)).data);
+      expectClose((await applyAlign(capdec, m, side)).data, normalizeRows(m).data, 1e-6);
     }
   });
 
@@ -129,11 +129,15 @@ describe("align properties", () => {
     const [a, b] = [fromFixture(al.a), fromFixture(al.b)];
     for (const kind of ["c3", "capdec-noise"]) {
       const state = await fitAlign(kind, a, b, { sigma2: 0.016, seed: 1 });
-      const clean = applyAlign(state, b, "b");
-      const noisy = augmentAlign(state, b, "b");
-      expect(noisy.data).toEqual(augmentAlign(state, b, "b", 1).data);
-      expect(noisy.data).not.toEqual(augmentAlign(state, b, "b", 2).data);
-      expectClose(augmentAlign(await fitAlign(kind, a, b, { sigma2: 0 }), b, "b").data, clean.data, 1e-6);
+      const clean = await applyAlign(state, b, "b");
+      const noisy = await augmentAlign(state, b, "b");
+      expect(noisy.data).toEqual((await augmentAlign(state, b, "b", 1)).data);
+      expect(noisy.data).not.toEqual((await augmentAlign(state, b, "b", 2)).data);
+      expectClose(
+        (await augmentAlign(await fitAlign(kind, a, b, { sigma2: 0 }), b, "b")).data,
+        clean.data,
+        1e-6,
+      );
       // unit rows plus noise of variance 0.016 per coordinate, renormalised: moved by about √(0.016·d)
       const d = b.cols;
       let moved = 0;
@@ -144,7 +148,7 @@ describe("align properties", () => {
 
   it("augment refuses a method without a training-time augmentation", async () => {
     const state = await fitAlign("center", fromFixture(al.a), fromFixture(al.b));
-    expect(() => augmentAlign(state, fromFixture(al.b), "b")).toThrow(
+    await expect(augmentAlign(state, fromFixture(al.b), "b")).rejects.toThrow(
       /align augment: expected a state of a training-time augmentation \(c3, capdec-noise\); got a center state/,
     );
   });
@@ -203,7 +207,7 @@ describe("align input checks", () => {
     await expect(fitAlign("procrustes", a, sliceRows(b, 0, 10))).rejects.toThrow(/paired rows/);
     await expect(fitAlign("realign", a, matrix(3, 2))).rejects.toThrow(/the same dimension/);
     const state = await fitAlign("center", a, b);
-    expect(() => applyAlign(state, matrix(2, 3, Float32Array.from([1, 0, 0, 0, 1, 0])), "a")).toThrow(
+    await expect(applyAlign(state, matrix(2, 3, Float32Array.from([1, 0, 0, 0, 1, 0])), "a")).rejects.toThrow(
       /rows of dimension 6/,
     );
     expect(Object.keys(ALIGN_METHODS)).toHaveLength(10);
@@ -229,8 +233,8 @@ describe.skipIf(!hasShared)("held-out alignment on features_clip (../shared/data
         sliceRows(pair.b, 0, half),
         al.methods[kind].params,
       );
-      const a = applyAlign(state, sliceRows(pair.a, half, pair.a.rows), "a");
-      const b = applyAlign(state, sliceRows(pair.b, half, pair.b.rows), "b");
+      const a = await applyAlign(state, sliceRows(pair.a, half, pair.a.rows), "a");
+      const b = await applyAlign(state, sliceRows(pair.b, half, pair.b.rows), "b");
       const r = await measure(a, b);
       const want = golden[kind];
       const fields: [string, number, number][] = [

@@ -59,7 +59,7 @@ describe("gapkit align augment and the training-time augmentations", () => {
       path("big-out.npy"),
     );
     expect(r.code, r.stderr).toBe(0);
-    const whole = [...augmentAlign(state, a, "a").data, ...augmentAlign(state, b, "b").data];
+    const whole = [...(await augmentAlign(state, a, "a")).data, ...(await augmentAlign(state, b, "b")).data];
     expect(Array.from((await readNpyFile(path("big-out.npy"))).data as Float32Array)).toEqual(whole);
   });
 

@@ -67,7 +67,7 @@ describe("fuzzing the state readers", () => {
               ? decode(mutate(encode(json), change.bytes))
               : JSON.stringify(replaceAt(JSON.parse(json), change.tree.path, change.tree.replacement));
           await cleanOutcome(
-            () => applyAlign(parseAlignState(text, "state.json"), rows, side).data,
+            async () => (await applyAlign(parseAlignState(text, "state.json"), rows, side)).data,
             () => text.slice(0, 300),
           );
         },

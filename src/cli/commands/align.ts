@@ -96,7 +96,7 @@ async function transformFile(
   statePath: string,
   input: string,
   flags: { output: string; side?: string },
-  transform: (state: AlignState, m: Matrix, side: Side, firstRow: number) => Matrix,
+  transform: (state: AlignState, m: Matrix, side: Side, firstRow: number) => Promise<Matrix>,
 ): Promise<void> {
   await checkOutputPath(flags.output, "--output");
   const state = parseAlignState(await readTextFile(statePath), statePath);
@@ -126,7 +126,9 @@ async function transformFile(
       const decoder = await openChunkDecoder(reader.spec);
       try {
         for await (const chunk of reader.chunks(TRANSFORM_CHUNK_ROWS))
-          yield float32Bytes(transform(state, (await decoder.decode(chunk))[column], side, chunk.first).data);
+          yield float32Bytes(
+            (await transform(state, (await decoder.decode(chunk))[column], side, chunk.first)).data,
+          );
       } finally {
         await reader.close();
         await decoder.close();

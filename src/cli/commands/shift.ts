@@ -45,7 +45,9 @@ export function registerShift(program: Command): void {
       const fitted = (await fitAlign("shift", a, b)) as ShiftState;
       for (const [i, value] of values.entries()) {
         const state = shiftBy(fitted, value, unit);
-        const shifted = await measure(applyAlign(state, a, "a"), applyAlign(state, b, "b"), { groups });
+        const shifted = await measure(await applyAlign(state, a, "a"), await applyAlign(state, b, "b"), {
+          groups,
+        });
         sweep.push({ lambda: state.lambda, ...(unit ? { delta: value } : {}), ...shifted });
         progress(i + 1, values.length);
       }

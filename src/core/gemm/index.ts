@@ -70,9 +70,14 @@ export function registerBackend(backend: GemmBackend): void {
   backends.set(backend.name, backend);
 }
 
+// A float64 multiply-add off onnxruntime runs in dense64's JS loops, ≈ 30× slower than a float32 one in
+// WebAssembly: counted so, the budget stays a time (a few 512³ float64 products used to run in JS first,
+// ≈ 0.3 s of `align eval`, where loading onnxruntime takes ≈ 0.1 s).
+const F64_MAC_WEIGHT = 32;
+
 /**
  * A backend named `name` that runs products on `small` until they have cost `budget` multiply-adds
- * (float64 ones counted 4×), or at once for a product that alone costs that much, and from then on on
+ * (float64 ones counted F64_MAC_WEIGHT×), or at once for a product that alone costs that much, and from then on on
  * `large`, created only then: for short-lived processes, whose small jobs end before a heavy library
  * would have loaded. Each backend alone is deterministic, but which one runs a product depends on the
  * products before it.
@@ -95,9 +100,9 @@ export function deferredBackend(
     name,
     gemm: async (a, b, transB) =>
       (await pick(a.rows * a.cols * (transB ? b.rows : b.cols))).gemm(a, b, transB),
-    gramF64: async (x, y = x) => (await pick(4 * x.rows * x.cols * y.cols)).gramF64(x, y),
+    gramF64: async (x, y = x) => (await pick(F64_MAC_WEIGHT * x.rows * x.cols * y.cols)).gramF64(x, y),
     productF64: async (x, y, m, k, n, transB) =>
-      mulF64(x, y, m, k, n, { transB, backend: await pick(4 * m * k * n) }),
+      mulF64(x, y, m, k, n, { transB, backend: await pick(F64_MAC_WEIGHT * m * k * n) }),
     // a graph is whole work (a training step, run many times): it goes to the large backend
     runGraph: async (key, build, feeds, fetches) => {
       loaded ??= large();
