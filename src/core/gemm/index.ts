@@ -70,14 +70,16 @@ export function registerBackend(backend: GemmBackend): void {
   backends.set(backend.name, backend);
 }
 
-// A float64 multiply-add off onnxruntime runs in dense64's JS loops, ≈ 30× slower than a float32 one in
-// WebAssembly: counted so, the budget stays a time (a few 512³ float64 products used to run in JS first,
-// ≈ 0.3 s of `align eval`, where loading onnxruntime takes ≈ 0.1 s).
+// Off onnxruntime a float64 product runs in dense64's JS loops (≈ 30× a float32 multiply-add's time in
+// WebAssembly) and a float64 Gram as two or three float32 products of split rows on one thread: counted
+// 32×, the budget stays a time. Measured: align eval on features_clip ran its first 512³ float64 products
+// in JS (≈ 0.3 s, where loading onnxruntime takes ≈ 0.1 s); measure on it takes 0.45 s with its Grams in
+// WebAssembly, 0.41 s loading onnxruntime for them.
 const F64_MAC_WEIGHT = 32;
 
 /**
  * A backend named `name` that runs products on `small` until they have cost `budget` multiply-adds
- * (float64 ones counted F64_MAC_WEIGHT×), or at once for a product that alone costs that much, and from then on on
+ * (float64 ones weighted by their cost there), or at once for a product that alone costs that much, and from then on on
  * `large`, created only then: for short-lived processes, whose small jobs end before a heavy library
  * would have loaded. Each backend alone is deterministic, but which one runs a product depends on the
  * products before it.
