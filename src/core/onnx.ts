@@ -27,15 +27,22 @@ function varint64(value: bigint): number[] {
 
 /** The bytes of a message with these fields, in order. */
 export function message(fields: Field[]): Uint8Array {
-  const bytes: number[] = [];
+  // parts joined once at the end: spreading a large payload (weights) into an array overflowed the stack
+  const parts: ArrayLike<number>[] = [];
   for (const [num, kind, value] of fields) {
-    if (kind === "varint") bytes.push(...varint(num << 3), ...varint(value));
+    if (kind === "varint") parts.push(varint(num << 3), varint(value));
     else {
       const payload = kind === "string" ? new TextEncoder().encode(value) : value;
-      bytes.push(...varint((num << 3) | 2), ...varint(payload.length), ...payload);
+      parts.push(varint((num << 3) | 2), varint(payload.length), payload);
     }
   }
-  return Uint8Array.from(bytes);
+  const bytes = new Uint8Array(parts.reduce((total, part) => total + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  return bytes;
 }
 
 /** onnx TensorProto.DataType codes. */

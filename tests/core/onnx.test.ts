@@ -9,6 +9,18 @@ describe("the ONNX writer", () => {
     expect(Array.from(message([[1, "varint", 300]]))).toEqual([8, 0xac, 2]);
   });
 
+  it("writes a field of megabytes (weights) as its length and the bytes themselves", () => {
+    const payload = Uint8Array.from({ length: 3_000_000 }, (_, i) => i % 251);
+    const bytes = message([
+      [1, "varint", 300],
+      [2, "bytes", payload],
+    ]);
+    // field 1 varint 300 = 0x08 0xac 0x02; field 2 = 0x12, then 3,000,000 as a varint (0xc0 0x8d 0xb7 0x01)
+    expect(Array.from(bytes.subarray(0, 8))).toEqual([0x08, 0xac, 0x02, 0x12, 0xc0, 0x8d, 0xb7, 0x01]);
+    expect(bytes.length).toBe(8 + payload.length);
+    expect(bytes.subarray(8)).toEqual(payload);
+  });
+
   it("writes a model with axis −1 that onnxruntime loads: softmax over the last axis", async () => {
     const bytes = model(
       "softmax_last",
