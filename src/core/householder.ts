@@ -22,22 +22,33 @@ export interface WideLq {
   readonly t: Float64Array;
 }
 
-/** The LQ factorisation of the n×d row-major `x` (n ≤ d; not modified). */
+// Rows per panel of the blocked LQ: the reflectors of a panel reach the rows below it as one WY update.
+const PANEL_ROWS = 32;
+
+/**
+ * The LQ factorisation of the n×d row-major `x` (n ≤ d; not modified), blocked as LAPACK's dgelqf: each
+ * panel of PANEL_ROWS rows is reduced row by row, then the rows below take its reflectors at once,
+ * rows·(I − V·T·Vᵀ), in three float64 products (mulF64).
+ */
 export async function wideLq(x: Float64Array, n: number, d: number): Promise<WideLq> {
   const a = Float64Array.from(x);
   const tau = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    tau[i] = reflector(a, i * d + i, d - i);
-    if (tau[i] === 0) continue;
-    // rows below: r ← r − τ·(r·v)·vᵀ over columns i …
-    for (let j = i + 1; j < n; j++) {
-      const [row, v] = [j * d + i, i * d + i];
-      let dot = a[row];
-      for (let k = 1; k < d - i; k++) dot += a[row + k] * a[v + k];
-      const s = tau[i] * dot;
-      a[row] -= s;
-      for (let k = 1; k < d - i; k++) a[row + k] -= s * a[v + k];
+  for (let start = 0; start < n; start += PANEL_ROWS) {
+    const end = Math.min(n, start + PANEL_ROWS);
+    for (let i = start; i < end; i++) {
+      tau[i] = reflector(a, i * d + i, d - i);
+      if (tau[i] === 0) continue;
+      // the panel's rows below: r ← r − τ·(r·v)·vᵀ over columns i …
+      for (let j = i + 1; j < end; j++) {
+        const [row, v] = [j * d + i, i * d + i];
+        let dot = a[row];
+        for (let k = 1; k < d - i; k++) dot += a[row + k] * a[v + k];
+        const s = tau[i] * dot;
+        a[row] -= s;
+        for (let k = 1; k < d - i; k++) a[row + k] -= s * a[v + k];
+      }
     }
+    if (end < n) await reflectRowsBelow(a, n, d, start, end, tau);
   }
   const l = new Float64Array(n * n);
   const yt = new Float64Array(n * d);
@@ -47,6 +58,41 @@ export async function wideLq(x: Float64Array, n: number, d: number): Promise<Wid
     for (let k = i + 1; k < d; k++) yt[i * d + k] = a[i * d + k];
   }
   return { n, d, l, yt, t: await triangularFactor(yt, tau, n, d) };
+}
+
+/**
+ * Rows end … n − 1 of `a` (columns start …) times the panel's reflectors H_start⋯H_{end−1} (their v in
+ * rows start … end − 1, v[0] = 1 on the diagonal): rows·(I − V·T·Vᵀ) with T from triangularFactor.
+ */
+async function reflectRowsBelow(
+  a: Float64Array,
+  n: number,
+  d: number,
+  start: number,
+  end: number,
+  tau: Float64Array,
+): Promise<void> {
+  const [rows, width, panel] = [n - end, d - start, end - start];
+  const vt = new Float64Array(panel * width);
+  for (let i = 0; i < panel; i++) {
+    const at = (start + i) * d + start;
+    vt[i * width + i] = 1;
+    vt.set(a.subarray(at + i + 1, at + width), i * width + i + 1);
+  }
+  const below = new Float64Array(rows * width);
+  for (let j = 0; j < rows; j++) below.set(a.subarray((end + j) * d + start, (end + j + 1) * d), j * width);
+  const t = await triangularFactor(vt, tau.subarray(start, end), panel, width);
+  const projected = await mulF64(
+    await mulF64(below, vt, rows, width, panel, { transB: true }),
+    t,
+    rows,
+    panel,
+    panel,
+  );
+  const correction = await mulF64(projected, vt, rows, panel, width);
+  for (let j = 0; j < rows; j++)
+    for (let k = 0; k < width; k++)
+      a[(end + j) * d + start + k] = below[j * width + k] - correction[j * width + k];
 }
 
 /**

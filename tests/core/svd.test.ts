@@ -191,6 +191,8 @@ describe("orthogonalProcrustesOfRows", () => {
     ["k = 12, d = 30", 12, 30, (a) => a],
     ["k = 29, d = 30", 29, 30, (a) => a],
     ["k = 1, d = 8", 1, 8, (a) => a],
+    ["k = 70, d = 100: three LQ panels", 70, 100, (a) => a],
+    ["k = 40, d = 41: a panel of 8 rows after one of 32", 40, 41, (a) => a],
     ["a repeated row (rank k − 1)", 10, 25, (a) => a.map((v, i) => (i >= 25 && i < 50 ? a[i - 25] : v))],
   ];
   it.each(["js", "ort"])("is orthogonalProcrustes of Bᵀ·A (float64 products on %s)", async (name) => {
@@ -201,6 +203,19 @@ describe("orthogonalProcrustesOfRows", () => {
       const got = await orthogonalProcrustesOfRows(a, b, k, d);
       expect(Math.max(...got.map((v, i) => Math.abs(v - want[i]))), what).toBeLessThan(1e-12);
     }
+  });
+
+  it("where the null spaces are orthogonal (the CS shortcut declines): an orthogonal W as good as the d×d route's", async () => {
+    // A in the plane of e1, e2 and B in that of e1, e3: null spaces e3 and e2, so V₀ᵀ·U₀ = 0 and no
+    // completion is nearer the identity than another (the two routes may pick different ones)
+    const [k, d] = [2, 3];
+    const a = gaussian(k, d, 31).map((v, i) => (i % d === 2 ? 0 : v));
+    const b = gaussian(k, d, 32).map((v, i) => (i % d === 1 ? 0 : v));
+    const want = await orthogonalProcrustes(mulAB(transposed(b, k, d), d, a, k, d), d);
+    const got = await orthogonalProcrustesOfRows(a, b, k, d);
+    const identity = new Float64Array(d * d).map((_, i) => (i % (d + 1) === 0 ? 1 : 0));
+    expectClose(mulABt(got, d, got, d, d), identity, 1e-13);
+    expectClose(mulAB(b, k, got, d, d), mulAB(b, k, want, d, d), 1e-12);
   });
 
   it("rejects as many rows as dimensions", async () => {
