@@ -48,7 +48,10 @@ export interface AlignMethod<S extends AlignState = AlignState> {
     readonly moments: boolean;
     fit(stats: GapStats, params: Readonly<Record<string, number>>): S | Promise<S>;
   };
-  /** Transforms rows of one side; returns unit rows. Pure: the same input gives the same output. */
+  /**
+   * Transforms rows of one side; returns unit rows. Pure: the same input gives the same output on one
+   * backend (maps are float64 products on the backend: backends agree to float64 rounding).
+   */
   apply(state: S, m: Matrix, side: Side): Promise<Matrix>;
   /**
    * A training-time augmentation (C3's corrupt, CapDec's noise), where the method is one: `apply`'s rows with

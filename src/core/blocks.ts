@@ -5,7 +5,7 @@ import { constant, graphBody, intAttribute, model, tensorInfo } from "./onnx.js"
 
 /** Options for visiting a score matrix block by block. */
 export interface BlockOptions {
-  /** Most score entries held at once (default 2^21 = 8 MB of float32). */
+  /** Most score entries per block (default 2^21 = 8 MB of float32); two blocks are held while the next is computed. */
   maxBlockElements?: number;
   /** Matmul backend (name or instance); default: the selected one. */
   backend?: string | GemmBackend;

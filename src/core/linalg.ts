@@ -2,7 +2,7 @@ import { pivotSign, transposed } from "./dense64.js";
 import { symmetricEigenSystem } from "./eigen.js";
 import { check } from "./errors.js";
 import { type MatmulOptions, matmul, mulF64 } from "./gemm/index.js";
-import { timesQt, type WideLq, wideLq } from "./householder.js";
+import { timesQt, wideLq } from "./householder.js";
 import { assertFinite, colMeans, type Matrix, matrix, subtractRow, transpose } from "./matrix.js";
 import { svd64 } from "./svd.js";
 import { symmetricEigenvaluesOf } from "./tridiagonal.js";
@@ -172,8 +172,7 @@ export async function orthogonalProcrustes(m: Float64Array, n: number): Promise<
  * orthogonalProcrustes of M = Bᵀ·A (d×d) from the k < d paired rows themselves (float64, row-major k×d):
  * with the LQ factorisations A = [L_A 0]·Q_Aᵀ and B = [L_B 0]·Q_Bᵀ, M = Q_B·diag(L_Bᵀ·L_A, 0)·Q_Aᵀ, so the
  * SVD of the k×k L_Bᵀ·L_A = U_k·S·V_kᵀ gives M's: U = Q_B·diag(U_k, I), V = Q_A·diag(V_k, I) — a k×k SVD
- * where orthogonalProcrustes takes a d×d one, and the same W; at full rank the null spaces' part comes
- * from a k×k eigenproblem too (procrustesThroughCs).
+ * where orthogonalProcrustes takes a d×d one, and the same W.
  */
 export async function orthogonalProcrustesOfRows(
   a: Float64Array,
@@ -189,8 +188,6 @@ export async function orthogonalProcrustesOfRows(
   );
   const [lqA, lqB] = [await wideLq(a, k, d), await wideLq(b, k, d)];
   const small = svd64(await mulF64(transposed(lqB.l, k, k), lqA.l, k, k, k), k, k);
-  const fast = await procrustesThroughCs(small, lqA, lqB);
-  if (fast) return fast;
   // rows of Uᵀ = diag(U_kᵀ, I)·Q_Bᵀ, of Vᵀ likewise
   const embed = (vt: Float64Array) => {
     const x = new Float64Array(d * d);
@@ -202,59 +199,6 @@ export async function orthogonalProcrustesOfRows(
   values.set(small.values);
   const [ut, vt] = [await timesQt(embed(small.ut), lqB), await timesQt(embed(small.vt), lqA)];
   return nearestIdentityPolar(values, ut, vt, d);
-}
-
-/**
- * orthogonalProcrustesOfRows' W where L_Bᵀ·L_A has full rank k, without the (d − k)-sized SVD of the null
- * spaces' V₀ᵀ·U₀: with U₀ = Q_B's and V₀ = Q_A's last d − k columns, V₀ᵀ·U₀ = C₂₂ of the orthogonal
- * C = Q_Aᵀ·Q_B, and by C's orthogonality (the CS decomposition) C₂₂ᵀC₂₂ = I − C₁₂ᵀC₁₂ with
- * C₁₂C₁₂ᵀ = I − C₁₁C₁₁ᵀ = Y·diag(1 − c²)·Yᵀ, so C₂₂'s polar factor is
- * C₂₂·(I + C₁₂ᵀ·Y·diag(1/(c(1 + c)))·Yᵀ·C₁₂) — a k×k eigenproblem. Then W = Q_B·diag(U_k·V_kᵀ, Pᵀ)·Q_Aᵀ.
- * Undefined (the general route then) where L_Bᵀ·L_A is rank-deficient, or some c < 10⁻³ (C₂₂ near
- * singular: its polar factor ill-conditioned, left to the SVD).
- */
-async function procrustesThroughCs(
-  small: { values: Float64Array; ut: Float64Array; vt: Float64Array },
-  lqA: WideLq,
-  lqB: WideLq,
-): Promise<Float64Array | undefined> {
-  const { n: k, d } = lqA;
-  const r = d - k;
-  if (!(small.values[k - 1] > small.values[0] * d * Number.EPSILON)) return undefined;
-  const [qa, qb] = [await explicitQ(lqA), await explicitQ(lqB)];
-  const c = await mulF64(transposed(qa, d, d), qb, d, d, d);
-  const block = (row: number, rows: number, col: number, cols: number) => {
-    const out = new Float64Array(rows * cols);
-    for (let i = 0; i < rows; i++)
-      out.set(c.subarray((row + i) * d + col, (row + i) * d + col + cols), i * cols);
-    return out;
-  };
-  const [c11, c12, c22] = [block(0, k, 0, k), block(0, k, k, r), block(k, r, k, r)];
-  const { values: cosines2, vectors: yt } = symmetricEigenSystem(
-    await mulF64(c11, c11, k, k, k, { transB: true }),
-    k,
-  );
-  const cosines = cosines2.map((v) => Math.sqrt(Math.max(v, 0)));
-  if (!(cosines[k - 1] >= 1e-3)) return undefined;
-  const m = await mulF64(yt, c12, k, k, r); // Yᵀ·C₁₂
-  const rd = await mulF64(c22, m, r, r, k, { transB: true }); // C₂₂·C₁₂ᵀ·Y, then ·D
-  for (let i = 0; i < r; i++) for (let j = 0; j < k; j++) rd[i * k + j] /= cosines[j] * (1 + cosines[j]);
-  const p = await mulF64(rd, m, r, k, r);
-  for (let q = 0; q < p.length; q++) p[q] += c22[q];
-  // G = diag(U_k·V_kᵀ, Pᵀ)
-  const g = new Float64Array(d * d);
-  const uv = await mulF64(transposed(small.ut, k, k), small.vt, k, k, k);
-  for (let i = 0; i < k; i++) g.set(uv.subarray(i * k, (i + 1) * k), i * d);
-  for (let i = 0; i < r; i++) for (let j = 0; j < r; j++) g[(k + i) * d + k + j] = p[j * r + i];
-  return mulF64(await mulF64(qb, g, d, d, d), qa, d, d, d, { transB: true });
-}
-
-/** Q = I − Y·T·Yᵀ of an LQ factorisation, explicit (d×d, row-major). */
-async function explicitQ(lq: WideLq): Promise<Float64Array> {
-  const { n, d, yt, t } = lq;
-  const q = await mulF64(transposed(yt, n, d), await mulF64(t, yt, n, n, d), d, n, d);
-  for (let k = 0; k < q.length; k++) q[k] = (k % (d + 1) === 0 ? 1 : 0) - q[k];
-  return q;
 }
 
 /**

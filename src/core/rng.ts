@@ -9,7 +9,7 @@ export interface Rng {
   uniform(lo?: number, hi?: number): number;
   /** Uniform integer in [0, n), without modulo bias. */
   int(n: number): number;
-  /** Fills `out` with int(n) draws, the same as out.length calls of int(n), faster; returns out. */
+  /** Fills `out` with int(n) draws (n ≤ 2³¹), the same as out.length calls of int(n), faster; returns out. */
   ints(out: Int32Array, n: number): Int32Array;
   /** Gaussian with the given mean and standard deviation (Box–Muller). */
   normal(mean?: number, std?: number): number;
@@ -65,6 +65,8 @@ export function createRng(seed: number): Rng {
   };
   const int = (n: number) => below(state, n, limitFor(n));
   const ints = (out: Int32Array, n: number) => {
+    if (n > 2 ** 31)
+      throw new InputError("Rng.ints", "an integer n in [1, 2^31] (draws held as int32)", String(n));
     const limit = limitFor(n);
     for (let i = 0; i < out.length; i++) out[i] = below(state, n, limit);
     return out;

@@ -115,29 +115,33 @@ export async function retrievalRanks(
   const [inverseA, inverseB] = normalize
     ? [inverseRowNorms(a, "retrievalRanks A"), inverseRowNorms(b, "retrievalRanks B")]
     : [ones(a.rows), ones(b.rows)];
-  if (!scaledProductsSafe(inverseA) || !scaledProductsSafe(inverseB))
-    return retrievalRanks(normalizeRows(a), normalizeRows(b), { ...options, normalize: false });
+  // rows whose float32 products could overflow or underflow are multiplied as normalised copies; near-ties
+  // are still decided on the rows as given
+  const copied = !scaledProductsSafe(inverseA) || !scaledProductsSafe(inverseB);
+  const [x, y] = copied ? [normalizeRows(a), normalizeRows(b)] : [a, b];
+  const [scaleA, scaleB] = copied ? [ones(a.rows), ones(b.rows)] : [inverseA, inverseB];
   const exactScore = (i: number, j: number) =>
     dot(a.data, i * k, b.data, j * k, k) * inverseA[i] * inverseB[j];
   const [bestA, bestB] = bestMatchScores(a.rows, exactScore, groups);
   // a float32 product is within (K + 2)·2⁻²⁴·‖a‖·‖b‖ of the exact one; scaled by the inverse norms in
-  // float64, a cosine is within (K + 2)·2⁻²⁴
-  const window = (k + 2) * 2 ** -24 * 1.01 * (normalize ? 1 : maxRowNorm(a) * maxRowNorm(b));
+  // float64, a cosine is within (K + 2)·2⁻²⁴; float32 normalisation of the copies moves it as much again
+  const window =
+    (copied ? 2 : 1) * (k + 2) * 2 ** -24 * 1.01 * (normalize ? 1 : maxRowNorm(a) * maxRowNorm(b));
   const [aToB, bToA] = [emptyQueryRanks(a.rows), emptyQueryRanks(b.rows)];
   // with groups the gallery holds each item once: a row's copies in its own group are skipped as candidates
   const [distinctA, distinctB] = groups ? [distinctInGroups(a, groups), distinctInGroups(b, groups)] : [];
   // a score below both best matches' windows counts for neither query: most scores, skipped by nextCounted
   const floorB = bestB.map((v) => v - window);
-  await forEachScoreBlock(a, b, options, ({ scores, rowStart }) => {
+  await forEachScoreBlock(x, y, options, ({ scores, rowStart }) => {
     const { rows, cols, data } = scores;
     for (let r = 0; r < rows; r++) {
       const i = rowStart + r;
       const base = r * cols;
-      const [bi, scale, floorA] = [bestA[i], inverseA[i], bestA[i] - window];
+      const [bi, scale, floorA] = [bestA[i], scaleA[i], bestA[i] - window];
       const inB = !distinctA || distinctA[i] === 1; // a_i as a candidate of the queries b_j
-      const next = (j: number) => nextCounted(data, base, cols, scale, inverseB, floorA, floorB, j);
+      const next = (j: number) => nextCounted(data, base, cols, scale, scaleB, floorA, floorB, j);
       for (let j = next(0); j < cols; j = next(j + 1)) {
-        const s = data[base + j] * scale * inverseB[j];
+        const s = data[base + j] * scale * scaleB[j];
         const bj = bestB[j];
         const inA = !distinctB || distinctB[j] === 1; // b_j as a candidate of the query a_i
         const [nearA, nearB] = [inA && Math.abs(s - bi) <= window, inB && Math.abs(s - bj) <= window];

@@ -210,6 +210,16 @@ export function statsToJson(stats: GapStats): unknown {
 /** The largest dimension whose d×d second moments gapkit keeps (six d² float64 arrays: 768 MB at 4,096). */
 export const MAX_MOMENT_DIM = 4096;
 
+/** Rejects a dimension above MAX_MOMENT_DIM for the d×d moments or the spectrum. */
+function checkMomentDim(dim: number): void {
+  check(
+    dim <= MAX_MOMENT_DIM,
+    "second moments",
+    `a dimension of at most ${MAX_MOMENT_DIM} for the d×d moments (the spectrum, moment-based transforms); use --no-moments`,
+    () => String(dim),
+  );
+}
+
 /** `stats` with the second moments of its rows added, given those rows normalised in float64 (unitRows). */
 export async function withMoments(
   stats: GapStats,
@@ -217,12 +227,7 @@ export async function withMoments(
   ub: UnitRows,
   options: Pick<PairStatsOptions, "backend" | "cross"> = {},
 ): Promise<GapStats> {
-  check(
-    stats.dim <= MAX_MOMENT_DIM,
-    "second moments",
-    `a dimension of at most ${MAX_MOMENT_DIM} for the d×d moments (the spectrum, moment-based transforms); use --no-moments`,
-    () => String(stats.dim),
-  );
+  checkMomentDim(stats.dim);
   const backend = { backend: options.backend };
   const sums: GapSums = {
     ...stats.sums,
@@ -419,6 +424,7 @@ export async function spectrumOfRows(
     `paired n×d rows with n < d`,
     () => `${n}×${d} and ${b.rows}×${b.cols}`,
   );
+  checkMomentDim(d); // the moments' limit: where 2n > d this takes the same d×d eigenproblem
   const x = new Float64Array(2 * n * d);
   x.set(rowsF64(a, 0, n));
   x.set(rowsF64(b, 0, n), n * d);

@@ -43,6 +43,7 @@ describe("createRng", () => {
     expect(Array.from(many.ints(new Int32Array(1000), 777))).toEqual(draws);
     expect(one.uint32()).toBe(many.uint32());
     expect(() => many.ints(new Int32Array(2), 0)).toThrow(InputError);
+    expect(() => many.ints(new Int32Array(2), 2 ** 31 + 1)).toThrow(/\[1, 2\^31\]/);
     const pinned = createRng(7);
     expect(Array.from({ length: 4 }, pinned.uint32)).toEqual(PINNED_SEED_7);
   });
