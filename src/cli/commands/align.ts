@@ -92,13 +92,21 @@ const TRANSFORM_CHUNK_ROWS = 8192;
  * the transformed rows atomically as .npy, streamed: a chunk of rows at a time (each side in turn), so
  * memory stays bounded whatever N. `transform` maps rows of one side, given the first row's index.
  */
+/** The flags of `align apply` and `align augment`. */
+interface TransformFlags {
+  output: string;
+  side?: string;
+  backend?: string;
+}
+
 async function transformFile(
   statePath: string,
   input: string,
-  flags: { output: string; side?: string },
+  flags: TransformFlags,
   transform: (state: AlignState, m: Matrix, side: Side, firstRow: number) => Promise<Matrix>,
 ): Promise<void> {
   await checkOutputPath(flags.output, "--output");
+  await initCliBackends(flags.backend);
   const state = parseAlignState(await readTextFile(statePath), statePath);
   if (flags.side !== undefined && flags.side !== "a" && flags.side !== "b")
     throw new InputError("--side", "a or b", JSON.stringify(flags.side));
@@ -212,33 +220,36 @@ export function registerAlign(program: Command): void {
     },
   );
 
-  align
-    .command("apply")
-    .description("apply a fitted state to embeddings: (N, d) with --side, or (2, N, d) for both sides")
-    .argument("<state>", "state.json written by `align fit`")
-    .argument("<input>", ".npy/.npz of shape (N, d) or (2, N, d)")
-    .requiredOption("-o, --output <file.npy>", "where to write the transformed embeddings (float32)")
-    .option("--side <a|b>", "which modality the (N, d) rows are")
-    .action((statePath: string, input: string, flags: { output: string; side?: string }) =>
-      transformFile(statePath, input, flags, (state, m, side) => applyAlign(state, m, side)),
-    );
+  // the d×d maps are float64 products: on onnxruntime's DGEMM under auto
+  backendOption(
+    align
+      .command("apply")
+      .description("apply a fitted state to embeddings: (N, d) with --side, or (2, N, d) for both sides")
+      .argument("<state>", "state.json written by `align fit`")
+      .argument("<input>", ".npy/.npz of shape (N, d) or (2, N, d)")
+      .requiredOption("-o, --output <file.npy>", "where to write the transformed embeddings (float32)")
+      .option("--side <a|b>", "which modality the (N, d) rows are"),
+  ).action((statePath: string, input: string, flags: TransformFlags) =>
+    transformFile(statePath, input, flags, (state, m, side) => applyAlign(state, m, side)),
+  );
 
-  align
-    .command("augment")
-    .description(
-      `training-time augmentation of a fitted ${augmentationMethods().join(" or ")} state: the inference transform plus seeded noise, for training a decoder`,
-    )
-    .argument("<state>", "state.json written by `align fit`")
-    .argument("<input>", ".npy/.npz of shape (N, d) or (2, N, d)")
-    .requiredOption("-o, --output <file.npy>", "where to write the augmented embeddings (float32)")
-    .option("--side <a|b>", "which modality the (N, d) rows are")
-    .option("--seed <n>", "seed of the noise (default: the state's)")
-    .action((statePath: string, input: string, flags: { output: string; side?: string; seed?: string }) => {
-      const seed = flags.seed === undefined ? undefined : parseInteger(flags.seed, "--seed");
-      return transformFile(statePath, input, flags, (state, m, side, firstRow) =>
-        augmentAlign(state, m, side, seed, firstRow),
-      );
-    });
+  backendOption(
+    align
+      .command("augment")
+      .description(
+        `training-time augmentation of a fitted ${augmentationMethods().join(" or ")} state: the inference transform plus seeded noise, for training a decoder`,
+      )
+      .argument("<state>", "state.json written by `align fit`")
+      .argument("<input>", ".npy/.npz of shape (N, d) or (2, N, d)")
+      .requiredOption("-o, --output <file.npy>", "where to write the augmented embeddings (float32)")
+      .option("--side <a|b>", "which modality the (N, d) rows are")
+      .option("--seed <n>", "seed of the noise (default: the state's)"),
+  ).action((statePath: string, input: string, flags: TransformFlags & { seed?: string }) => {
+    const seed = flags.seed === undefined ? undefined : parseInteger(flags.seed, "--seed");
+    return transformFile(statePath, input, flags, (state, m, side, firstRow) =>
+      augmentAlign(state, m, side, seed, firstRow),
+    );
+  });
 
   backendOption(
     groupOptions(
