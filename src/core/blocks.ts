@@ -15,7 +15,7 @@ export interface BlockOptions {
 
 /** One block of scores: rows [rowStart, rowStart + scores.rows) of x against columns [colStart, y.rows) of y. */
 export interface ScoreBlock {
-  /** The products s = x_i·y_j, or exp(c·(min(s·ix_i·iy_j, 1) − 1)) where `exponentiated` (see forEachScoreBlock). */
+  /** The products s = x_i·y_j, or exp(c·(clamp(s·ix_i·iy_j, −1, 1) − 1)) where `exponentiated` (see forEachScoreBlock). */
   scores: Matrix;
   rowStart: number;
   colStart: number;
@@ -33,7 +33,7 @@ const EXP_GRAPH_MIN_SCORES = 2 ** 23;
 /**
  * Visits S = x·yᵀ in blocks of whole rows, never holding all of S. With `upperOnly` (x and y the same
  * rows) each block covers only columns from its first row on, halving the work for symmetric S. With
- * `exp` = c, a backend that runs ONNX graphs delivers exp(c·(min(s, 1) − 1)) instead (marked `exponentiated`) for
+ * `exp` = c, a backend that runs ONNX graphs delivers exp(c·(clamp(s, −1, 1) − 1)) instead (marked `exponentiated`) for
  * a large S, computed where the product is: no exp per entry in JS; with `inverseNorms` (ix, iy) too, of
  * the cosines s·ix_i·iy_j of rows taken as they are.
  */
@@ -82,7 +82,7 @@ export async function forEachScoreBlock(
   }
 }
 
-/** exp(c·(min(x_i·y_j·sx_i·sy_j, 1) − 1)) as one graph run (scales 1 where none), or undefined where the backend runs none. */
+/** exp(c·(clamp(x_i·y_j·sx_i·sy_j, −1, 1) − 1)) as one graph run (scales 1 where none), or undefined where the backend runs none. */
 async function expScores(
   x: Matrix,
   y: Matrix,
@@ -104,14 +104,16 @@ async function expScores(
 
 /**
  * The graph of expScores: inputs x (m×k), y (n×k), c ([1]), sx (m×1), sy (1×n); output
- * e = exp(c·(min(x·yᵀ ⊙ sx·sy, 1) − 1)) (m×n).
+ * e = exp(c·(clamp(x·yᵀ ⊙ sx·sy, −1, 1) − 1)) (m×n).
  */
 function expScoresModel(): Uint8Array {
-  const { body, op } = graphBody([constant("one", "float32", [1])]);
+  const { body, op } = graphBody([constant("one", "float32", [1]), constant("minus_one", "float32", [-1])]);
   op("Gemm", ["x", "y"], "s", [intAttribute("transB", 1)]);
   op("Mul", ["s", "sx"], "s_x");
   op("Mul", ["s_x", "sy"], "scaled");
-  op("Min", ["scaled", "one"], "cosine"); // rounding can put a cosine above 1
+  // rounding can put a cosine just outside [−1, 1]
+  op("Min", ["scaled", "one"], "at_most_one");
+  op("Max", ["at_most_one", "minus_one"], "cosine");
   op("Sub", ["cosine", "one"], "s_minus_one");
   op("Mul", ["s_minus_one", "c"], "z");
   op("Exp", ["z"], "e");

@@ -125,8 +125,8 @@ export function relativeModalityGap(pairedCos: number, coneA: number, coneB: num
 /**
  * Uniformity (Wang & Isola): log mean over pairs i < j of exp(−t‖u_i − u_j‖²), with ‖u_i − u_j‖² = 2 − 2 u_i·u_j
  * for unit rows; blocked over the upper triangle of U·Uᵀ, the exponentials computed with the products on a
- * backend that runs graphs (float32 exp, summed in float64); a cosine that rounding puts above 1 counts as
- * 1, so the result is never above 0. With `normalize`, of u's rows L2-normalised
+ * backend that runs graphs (float32 exp, summed in float64); a cosine that rounding puts outside [−1, 1]
+ * counts as its bound, so the result stays in [−4t, 0]. With `normalize`, of u's rows L2-normalised
  * on the fly: the products of the rows as they are, scaled by their inverse norms (no normalised copy).
  */
 export async function uniformity(
@@ -151,7 +151,7 @@ export async function uniformity(
       else {
         const scale = inverse[rowStart + r];
         for (let k = start, j = colStart + first; k < end; k++, j++)
-          s += Math.exp(c * (Math.min(data[k] * scale * inverse[j], 1) - 1));
+          s += Math.exp(c * (Math.max(-1, Math.min(data[k] * scale * inverse[j], 1)) - 1));
       }
       total += s;
     }

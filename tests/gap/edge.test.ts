@@ -44,6 +44,13 @@ describe("numerical edge cases", () => {
   );
 });
 
+it("uniformity stays in [−4t, 0] where rounding puts a cosine of raw rows outside [−1, 1]", async () => {
+  // two antipodal rows at odd scales: their float32 product times the inverse norms rounds past −1
+  const rows = matrix(2, 1, Float32Array.of(0.9267309, -1.8330712));
+  for (const backend of [getBackend("ort"), "js"])
+    expect(await uniformity(rows, { backend, normalize: true, maxBlockElements: 1 })).toBe(-8);
+});
+
 it("uniformity's exponentials computed in onnxruntime's graph (float32 exp, float64 sums) match JS's", async () => {
   // 3,000 rows: 9 million scores, past the size from which the graph runs
   const u = normalizeRows(createRng(21).normalMatrix(3000, 8));
