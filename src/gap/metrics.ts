@@ -2,11 +2,13 @@ import { type BlockOptions, forEachScoreBlock } from "../core/blocks.js";
 import { check } from "../core/errors.js";
 import {
   assertFinite,
+  checkNorms,
   colMeans,
   colSums,
   inverseRowNorms,
   type Matrix,
   normalizeRows,
+  rowNorms,
   scaledProductsSafe,
   vectorNorm,
 } from "../core/matrix.js";
@@ -51,8 +53,8 @@ export function checkPair(
   check(a.cols >= 1, names.a, "at least 1 dimension", () => "0");
   assertFinite(a, names.a, firstRow);
   assertFinite(b, names.b, firstRow);
-  inverseRowNorms(a, names.a, firstRow);
-  inverseRowNorms(b, names.b, firstRow);
+  checkNorms(rowNorms(a), names.a, firstRow);
+  checkNorms(rowNorms(b), names.b, firstRow);
 }
 
 /** mean(A) − mean(B), the modality gap vector (float64). */

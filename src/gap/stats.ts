@@ -437,13 +437,12 @@ export async function spectrumOfRows(
     2 * n <= d
       ? effectiveRankFromGram(await gramOfRows(0, 2 * n), 2 * n)
       : effectiveRankFromGram(await mulF64(transposed(x, 2 * n, d), x, d, 2 * n, d, backend), d);
-  const [sumA, sumB, sum] = [new Float64Array(d), new Float64Array(d), new Float64Array(d)];
+  const [sumA, sumB] = [new Float64Array(d), new Float64Array(d)];
   let squares = 0;
   for (let i = 0; i < 2 * n; i++)
     for (let j = 0; j < d; j++) {
       const v = x[i * d + j];
       (i < n ? sumA : sumB)[j] += v;
-      sum[j] += v;
       squares += v * v;
     }
   const along = (unit: Float64Array) => {
@@ -463,7 +462,7 @@ export async function spectrumOfRows(
     },
     gapVarianceFraction: gapVarianceFraction(
       sumA.map((s, j) => (s - sumB[j]) / n),
-      sum,
+      sumA.map((s, j) => s + sumB[j]),
       squares,
       along,
       2 * n,

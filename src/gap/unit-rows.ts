@@ -1,5 +1,5 @@
 import { crossF64, gramF64, type MatmulOptions } from "../core/gemm/index.js";
-import { checkNorms, type Matrix, matrix, rowNorms, type SplitMatrix } from "../core/matrix.js";
+import { inverseRowNorms, type Matrix, matrix, type SplitMatrix } from "../core/matrix.js";
 
 /**
  * Rows L2-normalised in float64, kept as two float32 parts: `data`, each value rounded (what normalizeRows
@@ -9,12 +9,11 @@ export type UnitRows = SplitMatrix;
 
 /** The rows of m L2-normalised in float64 as float32 parts (a zero or non-finite norm throws, as in normalizeRows). */
 export function unitRows(m: Matrix, where = "unitRows", firstRow = 0): UnitRows {
-  const norms = rowNorms(m);
-  checkNorms(norms, where, firstRow);
+  const inverse = inverseRowNorms(m, where, firstRow);
   const hi = new Float32Array(m.data.length);
   const lo = new Float32Array(m.data.length);
   for (let i = 0; i < m.rows; i++) {
-    const inv = 1 / norms[i];
+    const inv = inverse[i];
     for (let k = i * m.cols, end = k + m.cols; k < end; k++) {
       const value = m.data[k] * inv;
       hi[k] = value;

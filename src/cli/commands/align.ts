@@ -87,11 +87,6 @@ export function formatHeldOut(r: HeldOutResult, { a, b }: ModalityNames = DEFAUL
 /** Rows per chunk of a streamed transform: ≈ 16 MB of float32 rows at d = 512. */
 const TRANSFORM_CHUNK_ROWS = 8192;
 
-/**
- * Reads a state and an (N, d) or (2, N, d) file (`--side` names the modality of an (N, d) one) and writes
- * the transformed rows atomically as .npy, streamed: a chunk of rows at a time (each side in turn), so
- * memory stays bounded whatever N. `transform` maps rows of one side, given the first row's index.
- */
 /** The flags of `align apply` and `align augment`. */
 interface TransformFlags {
   output: string;
@@ -99,6 +94,11 @@ interface TransformFlags {
   backend?: string;
 }
 
+/**
+ * Reads a state and an (N, d) or (2, N, d) file (`--side` names the modality of an (N, d) one) and writes
+ * the transformed rows atomically as .npy, streamed: a chunk of rows at a time (each side in turn), so
+ * memory stays bounded whatever N. `transform` maps rows of one side, given the first row's index.
+ */
 async function transformFile(
   statePath: string,
   input: string,
