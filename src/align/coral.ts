@@ -9,7 +9,7 @@ import {
   rankLimited,
   vectorSchema,
 } from "./method.js";
-import { type Moments, momentsFromStats, momentsOf, psdFunction } from "./moments.js";
+import { type Moments, momentsFromStats, psdFunction } from "./moments.js";
 
 /** State of a covariance-matching map: b' = (b − μ_B)·T + μ_A with T = C_B^−½·C_A^½. */
 export interface CovarianceMapState extends AlignState {
@@ -53,7 +53,7 @@ export const coral: AlignMethod<CovarianceMapState & { readonly kind: "coral"; r
   },
   underdetermined: rankLimited(true, "ε alone sets the whitening outside the fitted span"),
   async fit(a, b, params) {
-    return coralState(await momentsOf(a), await momentsOf(b), params.eps);
+    return coralState(await a.moments(), await b.moments(), params.eps);
   },
   fitStats: {
     moments: true,

@@ -1,10 +1,10 @@
 import { check } from "../core/errors.js";
 import { type Matrix, selectRows } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
-import type { BootstrapOptions } from "../eval/bootstrap.js";
+import { type BootstrapOptions, bootstrapRecalls } from "../eval/bootstrap.js";
 import { fitRowCount } from "../eval/split.js";
-import { type MeasureResult, measure } from "../gap/measure.js";
-import { ALIGN_METHODS, fitAlign } from "./index.js";
+import { type MeasureResult, measureRanked, type RankedMeasure } from "../gap/measure.js";
+import { ALIGN_METHODS, alignFitter } from "./index.js";
 
 /** Options for a held-out evaluation of alignment transforms. */
 export interface HeldOutOptions {
@@ -69,31 +69,50 @@ export async function evaluateHeldOut(
     check(groups.length === a.rows, "align eval groups", `one group id per pair (${a.rows})`, () =>
       String(groups.length),
     );
-  const measured = {
-    bootstrap: { seed, ...options.bootstrap },
-    groups: groups && Int32Array.from(order.subarray(fitRows), (i) => groups[i]),
-  };
+  const measured = { groups: groups && Int32Array.from(order.subarray(fitRows), (i) => groups[i]) };
+  const baseline = await measureRanked(evalA, evalB, measured);
   const result: HeldOutResult = {
     fitRows,
     evalRows: a.rows - fitRows,
-    baseline: await measure(evalA, evalB, measured),
+    baseline: baseline.result,
     methods: {},
     notes: [],
     augmentations: methods.filter((kind) => ALIGN_METHODS[kind].augment),
     ...(groups ? { groups: true as const } : {}),
   };
+  const ranked = [baseline];
+  const fitMethod = alignFitter(fitA, fitB);
   for (const [i, kind] of methods.entries()) {
-    const state = await fitAlign(kind, fitA, fitB, options.params?.[kind]);
+    const state = await fitMethod(kind, options.params?.[kind]);
     const method = ALIGN_METHODS[kind];
     const note = method.underdetermined?.(fitRows, a.cols);
     if (note) result.notes.push(`${kind}: ${note}`);
     // the state is fitAlign's own: applied without applyAlign's schema validation (≈ 10 ms a state)
-    result.methods[kind] = await measure(
+    const measuredMethod = await measureRanked(
       await method.apply(state, evalA, "a"),
       await method.apply(state, evalB, "b"),
       measured,
     );
+    result.methods[kind] = measuredMethod.result;
+    ranked.push(measuredMethod);
     options.onProgress?.(i + 1, methods.length);
   }
+  addIntervals(ranked, { seed, ...options.bootstrap });
   return result;
+}
+
+/**
+ * R@1 intervals of every measure from one bootstrap draw of the held-out queries (paired across the rows
+ * of the table): the intervals each measure would draw itself with the same options, drawn once.
+ */
+function addIntervals(ranked: RankedMeasure[], bootstrap: BootstrapOptions): void {
+  const intervals = bootstrapRecalls(
+    ranked.flatMap(({ ranks }) => [ranks.aToB, ranks.bToA]),
+    1,
+    bootstrap,
+  );
+  for (const [i, { result }] of ranked.entries()) {
+    result.retrieval.aToB.r1CI = intervals[2 * i];
+    result.retrieval.bToA.r1CI = intervals[2 * i + 1];
+  }
 }

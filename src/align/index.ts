@@ -9,6 +9,7 @@ import { center } from "./center.js";
 import { coral } from "./coral.js";
 import { decap } from "./decap.js";
 import type { AlignMethod, AlignState, Side } from "./method.js";
+import { fitRows } from "./moments.js";
 import { procrustes } from "./procrustes.js";
 import { realign } from "./realign.js";
 import { realignAniso } from "./realign-aniso.js";
@@ -82,27 +83,43 @@ export async function fitAlign(
   b: Matrix,
   params: Readonly<Record<string, number | string>> = {},
 ): Promise<AlignState> {
-  const method = alignMethod(kind);
-  const resolved = alignParams(method, params);
+  return alignFitter(a, b, `${kind} fit`)(kind, params);
+}
+
+/**
+ * fitAlign of several transforms on the same embeddings: `fit(kind, params)` for each, with the rows
+ * checked and normalised, and each modality's moments and covariance eigendecomposition computed, once for
+ * all of them (`where` names the fit in errors).
+ */
+export function alignFitter(
+  a: Matrix,
+  b: Matrix,
+  where = "align fit",
+): (kind: string, params?: Readonly<Record<string, number | string>>) => Promise<AlignState> {
   check(
     a.cols === b.cols,
-    `${kind} fit`,
+    where,
     `A and B of the same dimension (A has ${a.cols})`,
     () => `B with ${b.cols}`,
   );
   check(
     a.rows >= 2 && b.rows >= 2,
-    `${kind} fit`,
+    where,
     "at least 2 rows of each modality",
     () => `${a.rows} and ${b.rows}`,
   );
-  if (method.needsPairs)
-    check(a.rows === b.rows, `${kind} fit`, `paired rows, as many in B as in A (${a.rows})`, () =>
-      String(b.rows),
-    );
-  assertFinite(a, `${kind} fit A`);
-  assertFinite(b, `${kind} fit B`);
-  return method.fit(unitRows(a, `${kind} fit A`), unitRows(b, `${kind} fit B`), resolved);
+  assertFinite(a, `${where} A`);
+  assertFinite(b, `${where} B`);
+  const [rowsA, rowsB] = [fitRows(unitRows(a, `${where} A`)), fitRows(unitRows(b, `${where} B`))];
+  return async (kind, params = {}) => {
+    const method = alignMethod(kind);
+    const resolved = alignParams(method, params);
+    if (method.needsPairs)
+      check(a.rows === b.rows, `${kind} fit`, `paired rows, as many in B as in A (${a.rows})`, () =>
+        String(b.rows),
+      );
+    return method.fit(rowsA, rowsB, resolved);
+  };
 }
 
 /**

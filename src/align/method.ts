@@ -3,7 +3,7 @@ import { check, InputError } from "../core/errors.js";
 import { mulF64 } from "../core/gemm/index.js";
 import { type Matrix, matrix, normalizeRows } from "../core/matrix.js";
 import type { GapStats } from "../gap/stats.js";
-import type { UnitRows } from "../gap/unit-rows.js";
+import type { FitRows } from "./moments.js";
 
 /** Which modality a matrix holds: "a" (e.g. images) or "b" (e.g. texts). */
 export type Side = "a" | "b";
@@ -33,8 +33,11 @@ export interface AlignMethod<S extends AlignState = AlignState> {
   /** Whether fit uses the pairing of rows (procrustes, ridge) or only each modality's statistics. */
   readonly needsPairs: boolean;
   readonly params: Readonly<Record<string, ParamSpec>>;
-  /** Fits on L2-normalised rows of a and b (paired by index where needsPairs; float64 ones for moments: unitMoment). */
-  fit(a: UnitRows, b: UnitRows, params: Readonly<Record<string, number>>): Promise<S>;
+  /**
+   * Fits on L2-normalised rows of a and b (paired by index where needsPairs; float64 ones for moments:
+   * unitMoment), whose moments are shared by every fit on the same rows.
+   */
+  fit(a: FitRows, b: FitRows, params: Readonly<Record<string, number>>): Promise<S>;
   /**
    * Where `rows` fit pairs of dimension `dim` leave part of the map to a rule rather than to the data
    * (see rankLimited): a line saying so; undefined where they determine it.

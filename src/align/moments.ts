@@ -1,6 +1,6 @@
 import { compensatedValue } from "../core/compensated.js";
-import { psdFunctionOfRows, psdMatrixFunction } from "../core/linalg.js";
-import { colMeans, type Matrix } from "../core/matrix.js";
+import { type PsdEigen, psdEigen, psdEigenOfRows, psdFunctionOf } from "../core/linalg.js";
+import { colMeans, type Matrix, rowsF64 } from "../core/matrix.js";
 import type { GapStats } from "../gap/stats.js";
 import { type UnitRows, unitMoment } from "../gap/unit-rows.js";
 import type { Side } from "./method.js";
@@ -15,6 +15,19 @@ export interface Moments {
   trace: number;
   covariance?: Float64Array;
   centred?: Float64Array;
+  /** The covariance's eigendecomposition, kept by psdFunction's first call for the next ones. */
+  eigen?: Promise<PsdEigen>;
+}
+
+/** A modality's fit rows, normalised, with their moments computed on first use and kept for every fit on them. */
+export interface FitRows extends UnitRows {
+  moments(): Promise<Moments>;
+}
+
+/** The fit rows of normalised rows `u`. */
+export function fitRows(u: UnitRows): FitRows {
+  let moments: Promise<Moments> | undefined;
+  return { ...u, moments: () => (moments ??= momentsOf(u)) };
 }
 
 /** Mean vector and trace variance T = mean ‖x − μ‖² of the rows, float64. */
@@ -31,16 +44,21 @@ export function meanAndTrace(u: Matrix): { mean: Float64Array; trace: number } {
  * The moments of rows normalised in float64, with the population covariance XᵀX/N − μμᵀ: the same float64
  * rows as the statistics' moments (see withMoments), so a fit from either agrees to rounding.
  */
-export async function momentsOf(u: UnitRows): Promise<Moments> {
+async function momentsOf(u: UnitRows): Promise<Moments> {
   const d = u.cols;
+  const x = rowsF64(u, 0, u.rows);
   const mean = new Float64Array(d);
-  for (let k = 0; k < u.data.length; k++) mean[k % d] += u.data[k] + u.lo[k];
+  for (let at = 0; at < x.length; at += d) for (let j = 0; j < d; j++) mean[j] += x[at + j];
   for (let j = 0; j < d; j++) mean[j] /= u.rows;
   if (u.rows < d) {
-    const centred = Float64Array.from(u.data, (v, k) => v + u.lo[k] - mean[k % d]);
     let total = 0;
-    for (const v of centred) total += v * v;
-    return { mean, trace: total / u.rows, centred };
+    for (let at = 0; at < x.length; at += d)
+      for (let j = 0; j < d; j++) {
+        const v = x[at + j] - mean[j];
+        x[at + j] = v;
+        total += v * v;
+      }
+    return { mean, trace: total / u.rows, centred: x };
   }
   const covariance = centre(await unitMoment(u), mean, u.rows);
   let trace = 0;
@@ -48,15 +66,23 @@ export async function momentsOf(u: UnitRows): Promise<Moments> {
   return { mean, trace, covariance };
 }
 
-/** f(C) for a modality's covariance C (its positive semi-definite matrix function; see psdMatrixFunction). */
+/**
+ * f(C) for a modality's covariance C (its positive semi-definite matrix function; see psdEigen); the
+ * eigendecomposition is computed on the first call and kept in `m` for functions of the same C.
+ */
 export async function psdFunction(m: Moments, f: (eigenvalue: number) => number): Promise<Float64Array> {
+  m.eigen ??= decompose(m);
+  return psdFunctionOf(await m.eigen, f);
+}
+
+async function decompose(m: Moments): Promise<PsdEigen> {
   const d = m.mean.length;
   if (m.centred) {
     const rows = m.centred.length / d; // the covariance is XᵀX / rows
-    return psdFunctionOfRows(m.centred, rows, d, 1 / rows, f);
+    return psdEigenOfRows(m.centred, rows, d, 1 / rows);
   }
   if (!m.covariance) throw new Error("psdFunction: moments without a covariance");
-  return psdMatrixFunction(m.covariance, d, f);
+  return psdEigen(m.covariance, d);
 }
 
 /** One modality's moments from mergeable statistics (the covariance when they keep second moments). */

@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { type CovarianceMapState, covarianceMap } from "./coral.js";
 import { type AlignMethod, PARAMS, rankLimited, vectorSchema } from "./method.js";
-import { momentsOf } from "./moments.js";
 import { applyRealign, movedCentroid } from "./realign.js";
 
 /** State of `realign-aniso`: a covariance map plus ReAlign's centroid. */
@@ -29,8 +28,8 @@ export const realignAniso: AlignMethod<RealignAnisoState> = {
     const d = a.cols;
     const alpha = params.shrinkage;
     const map = await covarianceMap(
-      await momentsOf(a),
-      await momentsOf(b),
+      await a.moments(),
+      await b.moments(),
       (l, trace) => (1 - alpha) * l + (alpha * trace) / d,
     );
     const anchors = { meanA: Array.from(map.meanA), meanB: Array.from(map.meanB) };

@@ -70,67 +70,51 @@ export function symmetricEigenvalues(m: Matrix): Float64Array {
 }
 
 /**
- * f(S) = V·diag(f(λ))·Vᵀ for a positive semi-definite n×n float64 matrix S (row-major: a covariance), e.g.
- * (S + εI)^−½ with f(λ) = (λ + ε)^−½; float64 throughout. Eigenvalues ≤ λ_max·n·2⁻⁵² are taken as 0: a
- * covariance of fewer rows than dimensions is singular, and rounding leaves its zero eigenvalues at
- * ±1e-18 or so, which f would otherwise see as data (f(λ) = λ^−½ magnifying them, or ε no longer ε).
+ * A positive semi-definite d×d matrix S as its matrix functions need it: S = Σ_k values[k]·v_k·v_kᵀ over
+ * the rows v_k of `vt`. `complete`: the rows are a whole eigenbasis (values of 0 included), so
+ * f(S) = Σ_k f(values[k])·v_k·v_kᵀ; else they span S's range and S is 0 on the rest, so
+ * f(S) = f(0)·I + Σ_k (f(values[k]) − f(0))·v_k·v_kᵀ.
  */
-export async function psdMatrixFunction(
-  s: Float64Array,
-  n: number,
-  f: (eigenvalue: number) => number,
-): Promise<Float64Array> {
+export interface PsdEigen {
+  readonly d: number;
+  readonly values: Float64Array;
+  readonly vt: Float64Array;
+  readonly complete: boolean;
+}
+
+/**
+ * The eigendecomposition of a positive semi-definite n×n float64 matrix S (row-major: a covariance), for
+ * its matrix functions (psdFunctionOf), e.g. (S + εI)^−½ with f(λ) = (λ + ε)^−½; float64 throughout. Eigenvalues ≤ λ_max·n·2⁻⁵² are taken as 0: a covariance of fewer rows than dimensions is
+ * singular, and rounding leaves its zero eigenvalues at ±1e-18 or so, which f would otherwise see as data
+ * (f(λ) = λ^−½ magnifying them, or ε no longer ε).
+ */
+export function psdEigen(s: Float64Array, n: number): PsdEigen {
   check(
     s.length === n * n && n <= MAX_DECOMPOSITION_DIM,
-    "psdMatrixFunction",
+    "psdEigen",
     `an n×n matrix, n ≤ ${MAX_DECOMPOSITION_DIM}`,
     () => `${s.length} values for n = ${n}`,
   );
   const { values, vectors: vt } = symmetricEigenSystem(s, n);
   const cutoff = values[0] * n * Number.EPSILON;
-  return spectralSum(
-    values.map((l) => f(l > cutoff ? l : 0)),
-    vt,
-    n,
-    0,
-  );
+  return { d: n, values: values.map((l) => (l > cutoff ? l : 0)), vt, complete: true };
 }
 
 /**
- * shift·I + Σ_k weights[k]·v_k·v_kᵀ (d×d) for the rows v_k of `vt` (weights.length × d): Vᵀ's rows scaled by
- * the weights times Vᵀ, one float64 product (mulF64).
+ * psdEigen of S = scale·XᵀX (d×d) for n float64 rows X (n×d, row-major) with n < d, through the n×n Gram
+ * scale·X·Xᵀ: its eigenvalues are S's non-zero ones, with eigenvectors v = Xᵀu/‖Xᵀu‖, and S is 0 on the
+ * rest — an n×n eigenproblem instead of a d×d one (the same cut-off, λ_max·d·2⁻⁵², separates S's zero
+ * eigenvalues from the data).
  */
-function spectralSum(
-  weights: Float64Array,
-  vt: Float64Array,
-  d: number,
-  shift: number,
-): Promise<Float64Array> {
-  const r = weights.length;
-  const weighted = new Float64Array(r * d);
-  for (let k = 0; k < r; k++) for (let j = 0; j < d; j++) weighted[k * d + j] = weights[k] * vt[k * d + j];
-  return mulF64(transposed(weighted, r, d), vt.subarray(0, r * d), d, r, d).then((out) => {
-    for (let j = 0; j < d; j++) out[j * d + j] += shift;
-    return out;
-  });
-}
-
-/**
- * psdMatrixFunction of S = scale·XᵀX (d×d) for n float64 rows X (n×d, row-major) with n < d, through the
- * n×n Gram scale·X·Xᵀ: its eigenvalues are S's non-zero ones, with eigenvectors v = Xᵀu/‖Xᵀu‖, and S is 0
- * on the rest, so f(S) = f(0)·I + V·diag(f(λ) − f(0))·Vᵀ — an n×n eigenproblem instead of a d×d one (the
- * same cut-off, λ_max·d·2⁻⁵², separates S's zero eigenvalues from the data).
- */
-export async function psdFunctionOfRows(
+export async function psdEigenOfRows(
   x: Float64Array,
   n: number,
   d: number,
   scale: number,
-  f: (eigenvalue: number) => number,
-): Promise<Float64Array> {
+): Promise<PsdEigen> {
   check(
     x.length === n * d && n < d,
-    "psdFunctionOfRows",
+    "psdEigenOfRows",
     "n×d rows with n < d",
     () => `${x.length} values for n = ${n}, d = ${d}`,
   );
@@ -146,13 +130,23 @@ export async function psdFunctionOfRows(
     const inverseNorm = 1 / Math.sqrt(values[k] / scale);
     for (let j = 0; j < d; j++) vt[k * d + j] *= inverseNorm;
   }
-  const atZero = f(0);
-  return spectralSum(
-    values.subarray(0, rank).map((l) => f(l) - atZero),
-    vt,
-    d,
-    atZero,
-  );
+  return { d, values: values.slice(0, rank), vt, complete: false };
+}
+
+/** f(S) (d×d, float64) for S given by its psdEigen: Vᵀ's rows scaled by the weights times Vᵀ, one product. */
+export function psdFunctionOf(eigen: PsdEigen, f: (eigenvalue: number) => number): Promise<Float64Array> {
+  const { d, values, vt } = eigen;
+  const shift = eigen.complete ? 0 : f(0);
+  const r = values.length;
+  const weighted = new Float64Array(r * d);
+  for (let k = 0; k < r; k++) {
+    const weight = f(values[k]) - shift;
+    for (let j = 0; j < d; j++) weighted[k * d + j] = weight * vt[k * d + j];
+  }
+  return mulF64(transposed(weighted, r, d), vt.subarray(0, r * d), d, r, d).then((out) => {
+    for (let j = 0; j < d; j++) out[j * d + j] += shift;
+    return out;
+  });
 }
 
 /**

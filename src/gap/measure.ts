@@ -53,13 +53,28 @@ export async function measure(
   rawB: Matrix,
   options: MeasureOptions = {},
 ): Promise<MeasureResult> {
+  return (await measureRanked(rawA, rawB, options)).result;
+}
+
+/** A measure's result with the query ranks of both retrieval directions it summarises. */
+export interface RankedMeasure {
+  result: MeasureResult;
+  ranks: { aToB: QueryRanks; bToA: QueryRanks };
+}
+
+/** measure, keeping the query ranks: for intervals drawn once across several measures (see bootstrapRecalls). */
+export async function measureRanked(
+  rawA: Matrix,
+  rawB: Matrix,
+  options: MeasureOptions = {},
+): Promise<RankedMeasure> {
   // fewer pairs than dimensions: the spectrum from the rows' Grams, smaller than the d×d moments
   const fromRows = rawA.rows < rawA.cols;
   const stats = await pairStats(rawA, rawB, { ...options, cross: false, moments: !fromRows }); // no Σâb̂ᵀ
   const summary = finalizeStats(stats, options);
   if (fromRows)
     summary.spectrum = await spectrumOfRows(unitRows(rawA), unitRows(rawB), { backend: options.backend });
-  return withPairwiseMetrics(summary, rawA, rawB, options);
+  return pairwiseMetrics(summary, rawA, rawB, options);
 }
 
 /**
@@ -73,6 +88,15 @@ export async function withPairwiseMetrics(
   rawB: Matrix,
   options: MeasureOptions & { sample?: PairSampleInfo } = {},
 ): Promise<MeasureResult> {
+  return (await pairwiseMetrics(summary, rawA, rawB, options)).result;
+}
+
+async function pairwiseMetrics(
+  summary: StatsSummary,
+  rawA: Matrix,
+  rawB: Matrix,
+  options: MeasureOptions & { sample?: PairSampleInfo },
+): Promise<RankedMeasure> {
   const { spectrum } = summary;
   if (!spectrum) throw new Error("withPairwiseMetrics: statistics without second moments");
   checkPair(rawA, rawB, options.names);
@@ -91,7 +115,7 @@ export async function withPairwiseMetrics(
   });
   options.onProgress?.(total, total);
   const { n, dim, gap, cone, pairedCos, alignment } = summary;
-  return {
+  const result: MeasureResult = {
     n,
     dim,
     gap,
@@ -104,6 +128,7 @@ export async function withPairwiseMetrics(
     ...(options.sample ? { sample: options.sample } : {}),
     ...(options.groups ? { groups: true as const } : {}),
   };
+  return { result, ranks };
 }
 
 /** Recall summaries of both directions, with R@1 intervals from one bootstrap draw of the pairs where asked. */

@@ -433,18 +433,41 @@ export async function spectrumOfRows(
     const part = x.subarray(start * d, (start + rows) * d);
     return mulF64(part, part, rows, d, rows, { ...backend, transB: true });
   };
-  const joint =
-    2 * n <= d
-      ? effectiveRankFromGram(await gramOfRows(0, 2 * n), 2 * n)
-      : effectiveRankFromGram(await mulF64(transposed(x, 2 * n, d), x, d, 2 * n, d, backend), d);
+  let effectiveRank: Spectrum["effectiveRank"];
+  if (2 * n <= d) {
+    // the stacked rows' Gram holds A·Aᵀ and B·Bᵀ as its diagonal blocks
+    const joint = await gramOfRows(0, 2 * n);
+    const block = (first: number) => {
+      const out = new Float64Array(n * n);
+      for (let i = 0; i < n; i++)
+        out.set(joint.subarray((first + i) * 2 * n + first, (first + i) * 2 * n + first + n), i * n);
+      return out;
+    };
+    effectiveRank = {
+      a: effectiveRankFromGram(block(0), n),
+      b: effectiveRankFromGram(block(n), n),
+      joint: effectiveRankFromGram(joint, 2 * n),
+    };
+  } else {
+    const joint = effectiveRankFromGram(await mulF64(transposed(x, 2 * n, d), x, d, 2 * n, d, backend), d);
+    effectiveRank = {
+      a: effectiveRankFromGram(await gramOfRows(0, n), n),
+      b: effectiveRankFromGram(await gramOfRows(n, n), n),
+      joint,
+    };
+  }
   const [sumA, sumB] = [new Float64Array(d), new Float64Array(d)];
   let squares = 0;
-  for (let i = 0; i < 2 * n; i++)
-    for (let j = 0; j < d; j++) {
-      const v = x[i * d + j];
-      (i < n ? sumA : sumB)[j] += v;
-      squares += v * v;
-    }
+  for (const [sum, first] of [
+    [sumA, 0],
+    [sumB, n * d],
+  ] as const)
+    for (let k = first, end = first + n * d; k < end; k += d)
+      for (let j = 0; j < d; j++) {
+        const v = x[k + j];
+        sum[j] += v;
+        squares += v * v;
+      }
   const along = (unit: Float64Array) => {
     let total = 0;
     for (let i = 0; i < 2 * n; i++) {
@@ -455,11 +478,7 @@ export async function spectrumOfRows(
     return total;
   };
   return {
-    effectiveRank: {
-      a: effectiveRankFromGram(await gramOfRows(0, n), n),
-      b: effectiveRankFromGram(await gramOfRows(n, n), n),
-      joint,
-    },
+    effectiveRank,
     gapVarianceFraction: gapVarianceFraction(
       sumA.map((s, j) => (s - sumB[j]) / n),
       sumA.map((s, j) => s + sumB[j]),

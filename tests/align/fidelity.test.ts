@@ -1,12 +1,13 @@
 import { existsSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { evaluateHeldOut } from "../../src/align/evaluate.js";
-import { type AlignState, fitAlign, fitAlignFromStats } from "../../src/align/index.js";
+import { type AlignState, applyAlign, fitAlign, fitAlignFromStats } from "../../src/align/index.js";
 import { momentsFromStats } from "../../src/align/moments.js";
 import { formatHeldOut } from "../../src/cli/commands/align.js";
 import { type Matrix, selectRows, sliceRows } from "../../src/core/matrix.js";
 import { createRng } from "../../src/core/rng.js";
 import { symmetricEigenvaluesOf } from "../../src/core/tridiagonal.js";
+import { measure } from "../../src/gap/measure.js";
 import { mergeStats, pairStats } from "../../src/gap/stats.js";
 import { readPairFile } from "../../src/io/files.js";
 import { initBackends } from "../../src/node.js";
@@ -108,6 +109,28 @@ describe("held-out notes where the fit pairs do not determine a map", () => {
     expect(r.fitRows).toBe(18);
     expect(r.notes).toEqual([]);
   });
+});
+
+describe("held-out evaluation shares work across methods", () => {
+  const rng = createRng(5);
+  const [pa, pb] = [rng.normalMatrix(40, 16), rng.normalMatrix(40, 16)];
+  const methods = ["center", "procrustes", "coral", "realign-aniso", "ridge"];
+
+  it.each([0.25, 0.75])(
+    "fit %s: each method's row is its own fitAlign and measure, R@1 intervals included",
+    async (fit) => {
+      const bootstrap = { samples: 50, seed: 4 };
+      const r = await evaluateHeldOut(pa, pb, { methods, fit, bootstrap });
+      const [fitA, fitB] = [sliceRows(pa, 0, r.fitRows), sliceRows(pb, 0, r.fitRows)];
+      const [evalA, evalB] = [sliceRows(pa, r.fitRows, 40), sliceRows(pb, r.fitRows, 40)];
+      expect(r.baseline).toEqual(await measure(evalA, evalB, { bootstrap }));
+      for (const kind of methods) {
+        const state = await fitAlign(kind, fitA, fitB);
+        const [x, y] = [await applyAlign(state, evalA, "a"), await applyAlign(state, evalB, "b")];
+        expect(r.methods[kind], kind).toEqual(await measure(x, y, { bootstrap }));
+      }
+    },
+  );
 });
 
 describe("covariance maps from statistics", () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { mulAB, mulABt } from "../../src/core/dense64.js";
 import { symmetricEigenSystem } from "../../src/core/eigen.js";
 import { InputError } from "../../src/core/errors.js";
-import { psdFunctionOfRows, psdMatrixFunction, solveSpd, symmetricEigen } from "../../src/core/linalg.js";
+import { psdEigen, psdEigenOfRows, psdFunctionOf, solveSpd, symmetricEigen } from "../../src/core/linalg.js";
 import { createRng } from "../../src/core/rng.js";
 import { initBackends } from "../../src/node.js";
 import { expectClose, fixture, fromFixture } from "../helpers.js";
@@ -151,16 +151,20 @@ describe("symmetricEigenSystem", () => {
   });
 });
 
-describe("psdMatrixFunction", () => {
+const psdMatrixFunction = (s: Float64Array, n: number, f: (l: number) => number) =>
+  psdFunctionOf(psdEigen(s, n), f);
+
+describe("psdEigen and psdFunctionOf", () => {
   it("is numpy's f(S) on a rank-deficient covariance: square root and pseudo-inverse root", async () => {
     const { s, sqrt, inverseSqrt } = fx.rankDeficient;
-    const c = Float64Array.from(s.data);
-    expectClose(await psdMatrixFunction(c, s.rows, Math.sqrt), sqrt.data, 1e-12);
-    expectClose(await psdMatrixFunction(c, s.rows, inverseRoot), inverseSqrt.data, 1e-10);
+    const eigen = psdEigen(Float64Array.from(s.data), s.rows);
+    // one decomposition, several functions
+    expectClose(await psdFunctionOf(eigen, Math.sqrt), sqrt.data, 1e-12);
+    expectClose(await psdFunctionOf(eigen, inverseRoot), inverseSqrt.data, 1e-10);
     // a function with negative values takes the general product: −S
     expectClose(
-      await psdMatrixFunction(c, s.rows, (l) => -l),
-      c.map((x) => -x),
+      await psdFunctionOf(eigen, (l) => -l),
+      s.data.map((x: number) => -x),
       1e-13,
     );
   });
@@ -171,7 +175,7 @@ describe("psdMatrixFunction", () => {
   });
 });
 
-describe("psdFunctionOfRows", () => {
+describe("psdEigenOfRows", () => {
   // numpy's covariance of 9 rows in 24 dimensions, from the centred rows (n − 1 denominator)
   const { x, sqrt, inverseSqrt } = fx.rankDeficient;
   const [n, d] = [x.rows as number, x.cols as number];
@@ -184,16 +188,16 @@ describe("psdFunctionOfRows", () => {
 
   it.each(["js", "ort"])("is numpy's f(S) through the n×n Gram (float64 products on %s)", async (name) => {
     expect(await initBackends(name)).toBe(name);
-    const f = (fn: (l: number) => number) => psdFunctionOfRows(rows, n, d, 1 / (n - 1), fn);
-    expectClose(await f(Math.sqrt), sqrt.data, 1e-12);
-    expectClose(await f(inverseRoot), inverseSqrt.data, 1e-10);
+    const eigen = await psdEigenOfRows(rows, n, d, 1 / (n - 1));
+    expectClose(await psdFunctionOf(eigen, Math.sqrt), sqrt.data, 1e-12);
+    expectClose(await psdFunctionOf(eigen, inverseRoot), inverseSqrt.data, 1e-10);
   });
 
   it("is psdMatrixFunction where f(0) ≠ 0 (a regularised inverse root) and where f is negative", async () => {
     const s = Float64Array.from(fx.rankDeficient.s.data as number[]);
     for (const fn of [(l: number) => 1 / Math.sqrt(l + 1e-3), (l: number) => -l])
       expectClose(
-        await psdFunctionOfRows(rows, n, d, 1 / (n - 1), fn),
+        await psdFunctionOf(await psdEigenOfRows(rows, n, d, 1 / (n - 1)), fn),
         await psdMatrixFunction(s, d, fn),
         1e-10,
       );
