@@ -64,6 +64,9 @@ export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
         executionMode: "sequential",
         graphOptimizationLevel: "all",
         enableCpuMemArena: arena,
+        // idle intra-op threads sleep rather than spin: spinning took the core V8 compiles and collects
+        // garbage on between products (align eval on features_clip: 2.7 → 2.1 s, user time 4.5 → 2.8 s)
+        extra: { session: { intra_op: { allow_spinning: "0" } } },
       });
       sessions.set(key, s);
     }
