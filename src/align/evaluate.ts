@@ -87,7 +87,7 @@ export async function evaluateHeldOut(
     const method = ALIGN_METHODS[kind];
     const note = method.underdetermined?.(fitRows, a.cols);
     if (note) result.notes.push(`${kind}: ${note}`);
-    // the state is fitAlign's own: applied without applyAlign's schema validation (≈ 10 ms a state)
+    // the state is the fitter's own: applied without applyAlign's schema validation (≈ 10 ms a state)
     const measuredMethod = await measureRanked(
       await method.apply(state, evalA, "a"),
       await method.apply(state, evalB, "b"),

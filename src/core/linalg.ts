@@ -84,9 +84,10 @@ export interface PsdEigen {
 
 /**
  * The eigendecomposition of a positive semi-definite n×n float64 matrix S (row-major: a covariance), for
- * its matrix functions (psdFunctionOf), e.g. (S + εI)^−½ with f(λ) = (λ + ε)^−½; float64 throughout. Eigenvalues ≤ λ_max·n·2⁻⁵² are taken as 0: a covariance of fewer rows than dimensions is
- * singular, and rounding leaves its zero eigenvalues at ±1e-18 or so, which f would otherwise see as data
- * (f(λ) = λ^−½ magnifying them, or ε no longer ε).
+ * its matrix functions (psdFunctionOf), e.g. (S + εI)^−½ with f(λ) = (λ + ε)^−½; float64 throughout.
+ * Eigenvalues ≤ λ_max·n·2⁻⁵² are taken as 0: a covariance of fewer rows than dimensions is singular, and
+ * rounding leaves its zero eigenvalues at ±1e-18 or so, which f would otherwise see as data (f(λ) = λ^−½
+ * magnifying them, or ε no longer ε).
  */
 export function psdEigen(s: Float64Array, n: number): PsdEigen {
   check(

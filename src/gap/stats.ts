@@ -408,9 +408,9 @@ function quadraticForm(moment: Float64Array, v: Float64Array): number {
 
 /**
  * The spectrum of paired unit rows (n < d) from the rows themselves, as finalizeStats gives it from their
- * d×d second moments: effective ranks from the n×n Grams A·Aᵀ, B·Bᵀ (and the 2n×2n one of the stacked
- * rows where 2n ≤ d), whose eigenvalues are the moments' non-zero ones — smaller eigenproblems, and no
- * d×d sums to accumulate; ĝᵀMĝ as ‖X·ĝ‖².
+ * d×d second moments: effective ranks from the n×n Grams A·Aᵀ, B·Bᵀ (where 2n ≤ d, the diagonal blocks
+ * of the stacked rows' 2n×2n Gram, the joint one's), whose eigenvalues are the moments' non-zero ones —
+ * smaller eigenproblems, and no d×d sums to accumulate; ĝᵀMĝ as ‖X·ĝ‖².
  */
 export async function spectrumOfRows(
   a: UnitRows,
