@@ -413,7 +413,7 @@ function rowStart(r: i32): i32 {
  * symmetric: each stored element serves both y[r] and y[s]), streaming B once. Four rows at a time, two
  * columns per f64x2, so every load of u, w, x and y serves four rows.
  */
-export function updateAndMultiply(a: usize, m: i32, u: i32, w: i32, x: i32, y: i32): void {
+function updateAndMultiply(a: usize, m: i32, u: i32, w: i32, x: i32, y: i32): void {
   memory.fill(at64(a, y), 0, (<usize>m) << 3);
   const first = m & 3;
   for (let r = 0; r < first; r++) updateAndMultiplyRow(a, r, 0, u, w, x, y);
@@ -502,6 +502,279 @@ function updateAndMultiplyRow(a: usize, i: i32, from: i32, u: i32, w: i32, x: i3
   const diagonal = load<f64>(at64(a, oi + i)) - 2 * ui * wi;
   store<f64>(at64(a, oi + i), diagonal);
   store<f64>(at64(a, y + i), load<f64>(at64(a, y + i)) + si + diagonal * xi);
+}
+
+/**
+ * Eigenvalues of the symmetric n×n matrix whose lower triangle is packed at `a` (row r at element
+ * r(r+1)/2, then 4n doubles of scratch space), unordered, into `d` (n doubles; `e` takes n − 1 more):
+ * Householder tridiagonalisation (LAPACK dsytd2, values only) by updateAndMultiply's fused passes, then
+ * dsterf's root-free QL iteration. Returns 0, or 1 where QL found no convergence in 30·n iterations.
+ * src/core/tridiagonal.ts drives it: one call, so a worker thread can run it whole.
+ */
+export function symmetricEigenvalues(a: usize, n: i32, d: usize, e: usize): i32 {
+  tridiagonalize(a, n, d, e);
+  return tridiagonalEigenvalues(d, e, n) ? 0 : 1;
+}
+
+function getF64(p: usize, i: i32): f64 {
+  return load<f64>(at64(p, i));
+}
+
+function setF64(p: usize, i: i32, v: f64): void {
+  store<f64>(at64(p, i), v);
+}
+
+// The diagonal into d, the off-diagonal e[k] (between k and k + 1) into e. The lower triangle is reduced
+// from the last row up, so every reflector is a contiguous row prefix; the reflectors are not kept.
+function tridiagonalize(a: usize, n: i32, d: usize, e: usize): void {
+  if (n == 0) return;
+  // element offsets of the work vectors: reflector v (H = I − τ·v·vᵀ, v[m − 1] = 1), the next step's
+  // reflector, w with H·B·H = B − v·wᵀ − w·vᵀ, and y = B·v for the current trailing block B
+  let v = rowStart(n);
+  let next = v + n;
+  const w = next + n;
+  const y = w + n;
+  let m = n - 1; // the current step annihilates row m left of its subdiagonal; B = A[0:m, 0:m]
+  let tau: f64 = m > 0 ? reflector(a, rowStart(m), m, v, e) : 0;
+  setF64(d, m, getF64(a, rowStart(m) + m));
+  // the first product has no preceding update to fuse with: a zero rank-2 update leaves A as it is
+  memory.fill(at64(a, w), 0, (<usize>n) << 3);
+  updateAndMultiply(a, m, w, w, v, y);
+  for (; m > 0; m--) {
+    partner(a, m, tau, v, y, w);
+    // update B's last row first: it holds the next reflector, which the fused pass below needs
+    const last = rowStart(m - 1);
+    updateRow(a, last, m, v, w);
+    setF64(d, m - 1, getF64(a, last + m - 1));
+    if (m == 1) break;
+    tau = reflector(a, last, m - 1, next, e);
+    updateAndMultiply(a, m - 1, v, w, next, y);
+    const swap = v;
+    v = next;
+    next = swap;
+  }
+}
+
+// w = τ·y − (τ²/2)(yᵀv)·v (vectors of length m), so that H·B·H = B − v·wᵀ − w·vᵀ.
+function partner(a: usize, m: i32, tau: f64, v: i32, y: i32, w: i32): void {
+  let dot: f64 = 0;
+  for (let k = 0; k < m; k++) {
+    const wk = tau * getF64(a, y + k);
+    setF64(a, w + k, wk);
+    dot += wk * getF64(a, v + k);
+  }
+  const alpha = -0.5 * tau * dot;
+  for (let k = 0; k < m; k++) setF64(a, w + k, getF64(a, w + k) + alpha * getF64(a, v + k));
+}
+
+// Row segment a[row .. row + m) −= v[m − 1]·w + w[m − 1]·v.
+function updateRow(a: usize, row: i32, m: i32, v: i32, w: i32): void {
+  const vl = getF64(a, v + m - 1);
+  const wl = getF64(a, w + m - 1);
+  for (let s = 0; s < m; s++)
+    setF64(a, row + s, getF64(a, row + s) - (vl * getF64(a, w + s) + wl * getF64(a, v + s)));
+}
+
+// Householder reflector (LAPACK dlarfg) for the row prefix x = a[row .. row + m): writes v = a[at .. at + m)
+// (v[m − 1] = 1) with (I − τ·v·vᵀ)·x = β·e_{m−1}, stores β in e[m − 1] and returns τ (0 when x already is a
+// multiple of e_{m−1}; v is then zero).
+function reflector(a: usize, row: i32, m: i32, at: i32, e: usize): f64 {
+  const alpha = getF64(a, row + m - 1);
+  const xnorm = norm(a, row, m - 1);
+  if (xnorm == 0) {
+    setF64(e, m - 1, alpha);
+    memory.fill(at64(a, at), 0, (<usize>m) << 3);
+    return 0;
+  }
+  const beta = alpha > 0 ? -hypot(alpha, xnorm) : hypot(alpha, xnorm);
+  setF64(e, m - 1, beta);
+  const denominator = alpha - beta;
+  if (Math.abs(denominator) > TINY) {
+    const scale = 1 / denominator;
+    for (let k = 0; k < m - 1; k++) setF64(a, at + k, getF64(a, row + k) * scale);
+  } else {
+    // the reciprocal of a (nearly) subnormal number overflows: divide instead
+    for (let k = 0; k < m - 1; k++) setF64(a, at + k, getF64(a, row + k) / denominator);
+  }
+  setF64(a, at + m - 1, 1);
+  return (beta - alpha) / beta;
+}
+
+// 2^-53, 2^-106, 2^-960 and 2^-1000, exactly.
+const EPS = reinterpret<f64>(0x3ca0000000000000);
+const EPS2 = reinterpret<f64>(0x3950000000000000);
+const SQUARES_MIN = reinterpret<f64>(0x03f0000000000000);
+const TINY = reinterpret<f64>(0x0170000000000000);
+// a block scaled to a max-norm within [SCALED_MIN, SCALED_MAX] squares its off-diagonals safely (dsterf's
+// bounds, except that SCALED_MAX = 2^500 rather than ≈ 2^509 keeps 1/p in qlSweep a normal number)
+const SCALED_MAX = reinterpret<f64>(0x5f30000000000000);
+const SCALED_MIN = reinterpret<f64>(0x26a0000000000000); // √(2^-1022) / EPS2 = 2^-405
+
+// Euclidean norm of a[start .. start + count), without harmful overflow or underflow.
+function norm(a: usize, start: i32, count: i32): f64 {
+  let ss: f64 = 0;
+  for (let k = start; k < start + count; k++) {
+    const x = getF64(a, k);
+    ss += x * x;
+  }
+  // a sum of squares in [2^-960, ∞) lost nothing that matters to underflow or overflow
+  if (ss >= SQUARES_MIN && ss < Infinity) return Math.sqrt(ss);
+  let amax: f64 = 0;
+  for (let k = start; k < start + count; k++) amax = Math.max(amax, Math.abs(getF64(a, k)));
+  if (amax == 0) return 0;
+  ss = 0;
+  for (let k = start; k < start + count; k++) {
+    const x = getF64(a, k) / amax;
+    ss += x * x;
+  }
+  return amax * Math.sqrt(ss);
+}
+
+// √(x² + y²) without overflow or underflow.
+function hypot(x: f64, y: f64): f64 {
+  const ax = Math.abs(x);
+  const ay = Math.abs(y);
+  const big = Math.max(ax, ay);
+  const small = Math.min(ax, ay);
+  if (big == 0 || big == Infinity) return big;
+  const ratio = small / big;
+  return big * Math.sqrt(1 + ratio * ratio);
+}
+
+// QL iterations left to tridiagonalEigenvalues' current call (LAPACK's 30·n).
+let qlBudget: i32 = 0;
+
+// Eigenvalues of the symmetric tridiagonal matrix (diagonal d, off-diagonal e; n) into d, in no particular
+// order; e is destroyed. LAPACK dsterf: the root-free Pal–Walker–Kahan QL iteration works on squared
+// off-diagonals, so its inner loop needs no square root. False where the budget ran out.
+function tridiagonalEigenvalues(d: usize, e: usize, n: i32): bool {
+  qlBudget = 30 * n;
+  let start = 0;
+  while (start < n) {
+    // split off the unreduced block [lo, hi] at the first negligible off-diagonal
+    let hi = start;
+    while (
+      hi < n - 1 &&
+      !(
+        Math.abs(getF64(e, hi)) <=
+        Math.sqrt(Math.abs(getF64(d, hi))) * Math.sqrt(Math.abs(getF64(d, hi + 1))) * EPS
+      )
+    )
+      hi++;
+    if (hi < n - 1) setF64(e, hi, 0);
+    const lo = start;
+    start = hi + 1;
+    if (hi == lo) continue;
+    // QL deflates at the top, so it wants the larger end there; dsterf runs QR when the bottom is larger,
+    // which is QL on the reversed block
+    if (Math.abs(getF64(d, hi)) < Math.abs(getF64(d, lo))) {
+      reverse(d, lo, hi);
+      reverse(e, lo, hi - 1);
+    }
+    if (!qlBlock(d, e, lo, hi)) return false;
+  }
+  return true;
+}
+
+function reverse(a: usize, lo: i32, hi: i32): void {
+  for (; lo < hi; lo++, hi--) {
+    const t = getF64(a, lo);
+    setF64(a, lo, getF64(a, hi));
+    setF64(a, hi, t);
+  }
+}
+
+// dsterf's QL iteration on the unreduced block [lo, hi] of (d, e); false where qlBudget ran out.
+function qlBlock(d: usize, e: usize, lo: i32, hi: i32): bool {
+  let anorm: f64 = 0;
+  for (let i = lo; i <= hi; i++) anorm = Math.max(anorm, Math.abs(getF64(d, i)));
+  for (let i = lo; i < hi; i++) anorm = Math.max(anorm, Math.abs(getF64(e, i)));
+  if (anorm == 0) return true;
+  const scale: f64 = anorm > SCALED_MAX ? SCALED_MAX / anorm : anorm < SCALED_MIN ? SCALED_MIN / anorm : 1;
+  for (let i = lo; i <= hi; i++) setF64(d, i, getF64(d, i) * scale);
+  for (let i = lo; i < hi; i++) {
+    const scaled = getF64(e, i) * scale;
+    setF64(e, i, scaled * scaled);
+  }
+  let l = lo;
+  while (l <= hi) {
+    const m = negligibleBelow(d, e, l, hi);
+    if (m == l) {
+      l++; // d[l] is an eigenvalue
+      continue;
+    }
+    if (m == l + 1) {
+      eigenvalues2x2(d, l, Math.sqrt(getF64(e, l)));
+      setF64(e, l, 0);
+      l += 2;
+      continue;
+    }
+    if (qlBudget == 0) return false;
+    qlBudget--;
+    // shift: the eigenvalue of the leading 2×2 nearer d[l]
+    const rte = Math.sqrt(getF64(e, l));
+    let sigma = (getF64(d, l + 1) - getF64(d, l)) / (2 * rte);
+    const r = hypot(sigma, 1);
+    sigma = getF64(d, l) - rte / (sigma + (sigma >= 0 ? r : -r));
+    qlSweep(d, e, l, m, sigma);
+  }
+  for (let i = lo; i <= hi; i++) setF64(d, i, getF64(d, i) / scale);
+  return true;
+}
+
+// The first m in [l, hi) whose squared off-diagonal e[m] is negligible (then set to 0), else hi.
+function negligibleBelow(d: usize, e: usize, l: i32, hi: i32): i32 {
+  for (let m = l; m < hi; m++) {
+    if (Math.abs(getF64(e, m)) <= EPS2 * Math.abs(getF64(d, m) * getF64(d, m + 1))) {
+      setF64(e, m, 0);
+      return m;
+    }
+  }
+  return hi;
+}
+
+// One implicit QL sweep with shift sigma over rows l..m of (d, squared e): the dsterf inner loop.
+function qlSweep(d: usize, e: usize, l: i32, m: i32, sigma: f64): void {
+  let c: f64 = 1;
+  let s: f64 = 0;
+  let gamma = getF64(d, m) - sigma;
+  let p = gamma * gamma;
+  for (let i = m - 1; i >= l; i--) {
+    const bb = getF64(e, i);
+    const r = p + bb;
+    if (i != m - 1) setF64(e, i + 1, s * r);
+    const oldc = c;
+    // γ²/c = γ²·(r/p), and 1/p need not wait for this step's results: one division fewer on the
+    // loop-carried chain. Not finite when p is 0 or tiny: dsterf's own formula then.
+    const ratio = r * (1 / p);
+    c = p / r;
+    s = bb / r;
+    const oldgam = gamma;
+    const alpha = getF64(d, i);
+    gamma = c * (alpha - sigma) - s * oldgam;
+    setF64(d, i + 1, oldgam + (alpha - gamma));
+    p = ratio < Infinity ? gamma * gamma * ratio : c != 0 ? (gamma * gamma) / c : oldc * bb;
+  }
+  setF64(e, l, s * p);
+  setF64(d, l, sigma + gamma);
+}
+
+// Eigenvalues of the 2×2 block [[d[i], b], [b, d[i + 1]]] into d[i], d[i + 1] (LAPACK dlae2).
+function eigenvalues2x2(d: usize, i: i32, b: f64): void {
+  const a = getF64(d, i);
+  const c = getF64(d, i + 1);
+  const sm = a + c;
+  const rt = hypot(a - c, 2 * b);
+  if (sm == 0) {
+    setF64(d, i, 0.5 * rt);
+    setF64(d, i + 1, -0.5 * rt);
+    return;
+  }
+  const rt1 = 0.5 * (sm < 0 ? sm - rt : sm + rt);
+  // the other root from the product of the roots, ac − b², avoiding cancellation
+  const aIsLarger = Math.abs(a) > Math.abs(c);
+  setF64(d, i, rt1);
+  setF64(d, i + 1, ((aIsLarger ? a : c) / rt1) * (aIsLarger ? c : a) - (b / rt1) * b);
 }
 
 /**

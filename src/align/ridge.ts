@@ -30,15 +30,21 @@ export const ridge: AlignMethod<LinearMapState & { readonly kind: "ridge"; reado
 };
 
 /** W = (BᵀB + λI)⁻¹·BᵀA. */
-function ridgeState(btb: Float64Array, bta: Float64Array, d: number, lambda: number) {
+async function ridgeState(btb: Float64Array, bta: Float64Array, d: number, lambda: number) {
   for (let i = 0; i < d; i++) btb[i * d + i] += lambda;
-  return { kind: "ridge" as const, version: 1, dim: d, w: Array.from(solveSpd(btb, d, bta, d)), lambda };
+  return {
+    kind: "ridge" as const,
+    version: 1,
+    dim: d,
+    w: Array.from(await solveSpd(btb, d, bta, d)),
+    lambda,
+  };
 }
 
 /** W = Bᵀ·(B·Bᵀ + λI)⁻¹·A for k < d pairs (float64 rows, k×d): the same W through a k×k system. */
 async function dualRidgeState(a: Float64Array, b: Float64Array, k: number, d: number, lambda: number) {
   const gram = await mulF64(b, b, k, d, k, { transB: true });
   for (let i = 0; i < k; i++) gram[i * k + i] += lambda;
-  const w = await mulF64(transposed(b, k, d), solveSpd(gram, k, a, d), d, k, d);
+  const w = await mulF64(transposed(b, k, d), await solveSpd(gram, k, a, d), d, k, d);
   return { kind: "ridge" as const, version: 1, dim: d, w: Array.from(w), lambda };
 }

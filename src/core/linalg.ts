@@ -151,23 +151,27 @@ export function psdFunctionOf(eigen: PsdEigen, f: (eigenvalue: number) => number
 }
 
 /**
- * The orthogonal W minimising ‖X·W − Y‖ given M = Xᵀ·Y (n×n, float64): W = U·Vᵀ from M = U·S·Vᵀ. Where M
- * has rank r < n (fewer pairs than dimensions; singular values ≤ s₁·n·2⁻⁵² count as 0), every
- * W = U_r·V_rᵀ + U₀·Q·V₀ᵀ with Q orthogonal fits equally well, and an SVD's choice of U₀, V₀ follows
- * the rounding of M; the one returned is nearest the identity (largest trace): Q = R·Pᵀ from
- * V₀ᵀ·U₀ = P·Σ·Rᵀ. It depends only on the spans of U_r and V_r, and is the identity on vectors
+ * The orthogonal W minimising ‖X·W − Y‖ given M = Xᵀ·Y (n×n, float64): W = U·Vᵀ from M = U·S·Vᵀ, the polar
+ * factor of M (polarFactor). Where M has rank r < n (fewer pairs than dimensions; singular values ≤
+ * s₁·n·2⁻⁵² count as 0), every W = U_r·V_rᵀ + U₀·Q·V₀ᵀ with Q orthogonal fits equally well, and an SVD's
+ * choice of U₀, V₀ follows the rounding of M; the one returned is nearest the identity (largest trace):
+ * Q = R·Pᵀ from V₀ᵀ·U₀ = P·Σ·Rᵀ. It depends only on the spans of U_r and V_r, and is the identity on vectors
  * orthogonal to both.
  */
 export async function orthogonalProcrustes(m: Float64Array, n: number): Promise<Float64Array> {
+  const polar = await polarFactor(m, n);
+  if (polar) return polar;
   const { values, ut, vt } = svd64(m, n, n);
   return nearestIdentityPolar(values, ut, vt, n);
 }
 
 /**
- * orthogonalProcrustes of M = Bᵀ·A (d×d) from the k < d paired rows themselves (float64, row-major k×d):
- * with the LQ factorisations A = [L_A 0]·Q_Aᵀ and B = [L_B 0]·Q_Bᵀ, M = Q_B·diag(L_Bᵀ·L_A, 0)·Q_Aᵀ, so the
- * SVD of the k×k L_Bᵀ·L_A = U_k·S·V_kᵀ gives M's: U = Q_B·diag(U_k, I), V = Q_A·diag(V_k, I) — a k×k SVD
- * where orthogonalProcrustes takes a d×d one, and the same W.
+ * orthogonalProcrustes of M = Bᵀ·A (d×d) from the k < d paired rows themselves (float64, row-major k×d).
+ * With the LQ factorisations A = [L_A 0]·Q_Aᵀ and B = [L_B 0]·Q_Bᵀ, M = Q_B·diag(C, 0)·Q_Aᵀ for the k×k
+ * C = L_Bᵀ·L_A, and the W nearest the identity is Q_B·diag(polar(C), polar(Q_B₂ᵀ·Q_A₂))·Q_Aᵀ, where Q_A₂, Q_B₂
+ * are the last d − k columns (the spans' complements): two polar factors of k×k and (d − k)×(d − k)
+ * matrices where orthogonalProcrustes takes a d×d one, and the same W. Where either has no polar factor
+ * by Newton–Schulz, through the SVD of C: U = Q_B·diag(U_C, I), V = Q_A·diag(V_C, I).
  */
 export async function orthogonalProcrustesOfRows(
   a: Float64Array,
@@ -182,7 +186,23 @@ export async function orthogonalProcrustesOfRows(
     () => `${a.length} and ${b.length} values for k = ${k}, d = ${d}`,
   );
   const [lqA, lqB] = [await wideLq(a, k, d), await wideLq(b, k, d)];
-  const small = svd64(await mulF64(transposed(lqB.l, k, k), lqA.l, k, k, k), k, k);
+  const c = await mulF64(transposed(lqB.l, k, k), lqA.l, k, k, k);
+  const polar = await polarFactor(c, k);
+  if (polar) {
+    const identity = new Float64Array(d * d).map((_, i) => (i % (d + 1) === 0 ? 1 : 0));
+    const [qat, qbt] = [await timesQt(identity, lqA), await timesQt(identity, lqB)];
+    const rest = d - k;
+    const [qa2t, qb2t] = [qat.subarray(k * d), qbt.subarray(k * d)];
+    const complement = await polarFactor(await mulF64(qb2t, qa2t, rest, d, rest, { transB: true }), rest);
+    if (complement) {
+      // diag(polar(C), polar(Q_B₂ᵀ·Q_A₂))·Q_Aᵀ, then Q_B times that
+      const z = new Float64Array(d * d);
+      z.set(await mulF64(polar, qat.subarray(0, k * d), k, k, d));
+      z.set(await mulF64(complement, qa2t, rest, rest, d), k * d);
+      return mulF64(transposed(qbt, d, d), z, d, d, d);
+    }
+  }
+  const small = svd64(c, k, k);
   // rows of Uᵀ = diag(U_kᵀ, I)·Q_Bᵀ, of Vᵀ likewise
   const embed = (vt: Float64Array) => {
     const x = new Float64Array(d * d);
@@ -194,6 +214,45 @@ export async function orthogonalProcrustesOfRows(
   values.set(small.values);
   const [ut, vt] = [await timesQt(embed(small.ut), lqB), await timesQt(embed(small.vt), lqA)];
   return nearestIdentityPolar(values, ut, vt, d);
+}
+
+// Newton–Schulz for polar factors: the assumed lower bound on σ_min/‖M‖_F that sets the first steps'
+// scaling (a wrong guess costs steps, not accuracy), the most steps before the SVD takes over, and the
+// ‖X·Xᵀ − I‖_F below which one more step reaches rounding level (the error squares each step).
+const POLAR_LOWER_BOUND = 1e-4;
+const POLAR_MAX_STEPS = 30;
+const POLAR_TOLERANCE = 1e-8;
+
+/**
+ * The orthogonal polar factor U·Vᵀ of a square M = U·S·Vᵀ (n×n, float64), by the scaled Newton–Schulz
+ * iteration X ← ½α·(3I − α²·X·Xᵀ)·X from X = M/‖M‖_F (Chen & Chow 2014: α from a lower bound ℓ on the
+ * singular values, which grow by up to ≈ 2.6× a step instead of 1.5×): two products a step on the gemm
+ * backend, ≈ 15 steps at σ_min/σ_max ≈ 1e-4. Undefined where it has not converged in POLAR_MAX_STEPS —
+ * M singular, or its singular values spread by ≳ 1e9 — for an SVD to decide.
+ */
+export async function polarFactor(m: Float64Array, n: number): Promise<Float64Array | undefined> {
+  let norm2 = 0;
+  for (const v of m) norm2 += v * v;
+  if (!(norm2 > 0)) return undefined;
+  const inverseNorm = 1 / Math.sqrt(norm2);
+  let x: Float64Array = m.map((v) => v * inverseNorm);
+  let lower = POLAR_LOWER_BOUND;
+  for (let step = 0; step < POLAR_MAX_STEPS; step++) {
+    const h = await mulF64(x, x, n, n, n, { transB: true }); // X·Xᵀ
+    let squares = 0;
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) squares += (h[i * n + j] - (i === j ? 1 : 0)) ** 2;
+    // every σ² lies within ‖X·Xᵀ − I‖_F of 1: a lower bound once that is below 1
+    const residual = Math.sqrt(squares);
+    if (residual < 1) lower = Math.max(lower, Math.sqrt(1 - residual));
+    const alpha = Math.sqrt(3 / (1 + lower + lower * lower));
+    for (let k = 0; k < n * n; k++) h[k] *= -0.5 * alpha ** 3;
+    for (let i = 0; i < n; i++) h[i * n + i] += 1.5 * alpha;
+    x = await mulF64(h, x, n, n, n);
+    if (residual < POLAR_TOLERANCE) return x;
+    lower = 0.5 * alpha * lower * (3 - alpha * alpha * lower * lower);
+  }
+  return undefined;
 }
 
 /**
@@ -223,9 +282,17 @@ async function nearestIdentityPolar(
 
 /**
  * Solves S·X = R for symmetric positive definite S (n×n; only its lower triangle is read) and R (n×k),
- * float64, by Cholesky S = L·Lᵀ on flat rows (ml-matrix's arrays of arrays took seconds at n = 512).
+ * float64, as X = L⁻ᵀ·(L⁻¹·R) from the Cholesky factor S = L·Lᵀ: the factor and its inverse on flat rows
+ * here (≈ n³/2 multiply-adds; ml-matrix's arrays of arrays took seconds at n = 512), the two n×n×k products
+ * on the gemm backend — where substitution would take n²·k in JS. S is positive definite, so L is as well
+ * conditioned as √κ(S) and the explicit inverse loses nothing that substitution keeps.
  */
-export function solveSpd(s: Float64Array, n: number, r: Float64Array, k: number): Float64Array {
+export async function solveSpd(
+  s: Float64Array,
+  n: number,
+  r: Float64Array,
+  k: number,
+): Promise<Float64Array> {
   const l = new Float64Array(n * n);
   let positive = true;
   for (let i = 0; i < n && positive; i++)
@@ -239,19 +306,15 @@ export function solveSpd(s: Float64Array, n: number, r: Float64Array, k: number)
       }
     }
   check(positive, "solveSpd", "a positive definite matrix", () => "a singular or indefinite one");
-  // L·Y = R from the top row down, then Lᵀ·X = Y from the bottom up: whole rows of length k at a time
-  const lt = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) lt[j * n + i] = l[i * n + j];
-  const x = Float64Array.from(r);
+  // L⁻¹ by forward substitution on the identity, whole rows at a time
+  const inverse = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
-    subtractCombination(x, k, i, l, i * n, 0, i);
-    scaleRow(x, i, 1 / l[i * n + i], k);
+    inverse[i * n + i] = 1;
+    subtractCombination(inverse, n, i, l, i * n, 0, i);
+    scaleRow(inverse, i, 1 / l[i * n + i], n);
   }
-  for (let i = n - 1; i >= 0; i--) {
-    subtractCombination(x, k, i, lt, i * n, i + 1, n);
-    scaleRow(x, i, 1 / l[i * n + i], k);
-  }
-  return x;
+  const y = await mulF64(inverse, r, n, n, k);
+  return mulF64(transposed(inverse, n, n), y, n, n, k);
 }
 
 /** Row i of the k-column `x` −= Σ c[at + p]·row p over p in [from, to), four rows at a time. */

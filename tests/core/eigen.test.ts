@@ -205,15 +205,17 @@ describe("psdEigenOfRows", () => {
 });
 
 describe("solveSpd", () => {
-  it("matches numpy's solve, and rejects a matrix that is not positive definite", () => {
+  it("matches numpy's solve, and rejects a matrix that is not positive definite", async () => {
     const { s, r, x } = fx.solve;
     expectClose(
-      solveSpd(Float64Array.from(s.data), s.rows, Float64Array.from(r.data), r.cols),
+      await solveSpd(Float64Array.from(s.data), s.rows, Float64Array.from(r.data), r.cols),
       x.data,
       1e-12,
     );
-    expect(() => solveSpd(Float64Array.of(1, 2, 2, 1), 2, Float64Array.of(1, 1), 1)).toThrow(InputError);
-    expect(() => solveSpd(Float64Array.of(1, 1, 1, 1), 2, Float64Array.of(1, 1), 1)).toThrow(
+    await expect(solveSpd(Float64Array.of(1, 2, 2, 1), 2, Float64Array.of(1, 1), 1)).rejects.toThrow(
+      InputError,
+    );
+    await expect(solveSpd(Float64Array.of(1, 1, 1, 1), 2, Float64Array.of(1, 1), 1)).rejects.toThrow(
       /positive definite/,
     );
   });

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { mulAB, mulABt, transposed } from "../../src/core/dense64.js";
 import { InputError } from "../../src/core/errors.js";
-import { orthogonalProcrustes, orthogonalProcrustesOfRows } from "../../src/core/linalg.js";
+import { orthogonalProcrustes, orthogonalProcrustesOfRows, polarFactor } from "../../src/core/linalg.js";
 import { createRng } from "../../src/core/rng.js";
 import { type Svd64, svd64 } from "../../src/core/svd.js";
 import { initBackends } from "../../src/node.js";
@@ -158,6 +158,39 @@ describe("svd64", () => {
   it("rejects non-finite values and a wrong length", () => {
     expect(() => svd64(Float64Array.of(1, Number.NaN), 1, 2)).toThrow(InputError);
     expect(() => svd64(new Float64Array(5), 2, 3)).toThrow(/6 values for 2×3/);
+  });
+});
+
+describe("polarFactor", () => {
+  /** U·diag(s)·Vᵀ for random orthogonal U, V (from SVDs of Gaussian matrices) and U·Vᵀ. */
+  function withValues(s: number[], seed: number): { m: Float64Array; polar: Float64Array } {
+    const n = s.length;
+    const { ut } = svd64(gaussian(n, n, seed), n, n);
+    const { vt } = svd64(gaussian(n, n, seed + 1), n, n);
+    const scaled = transposed(ut, n, n).map((u, i) => u * s[i % n]);
+    return { m: mulAB(scaled, n, vt, n, n), polar: mulAB(transposed(ut, n, n), n, vt, n, n) };
+  }
+
+  it("is U·Vᵀ to rounding over singular values spread by 1e6 (on js and ort products)", async () => {
+    const n = 40;
+    const { m, polar } = withValues(
+      Array.from({ length: n }, (_, i) => 10 ** (-6 * (i / (n - 1)))),
+      31,
+    );
+    for (const name of ["js", "ort"]) {
+      await initBackends(name);
+      // the polar factor's condition number is about 1/σ_min relative to ‖M‖: 1e6·ε
+      expectClose((await polarFactor(m, n))!, polar, 1e-9);
+    }
+  });
+
+  it("leaves singular matrices, and spreads beyond ≈ 1e9, to the SVD", async () => {
+    const n = 12;
+    const spread = (ratio: number) => Array.from({ length: n }, (_, i) => (i === n - 1 ? ratio : 1));
+    expect(await polarFactor(withValues(spread(0), 41).m, n)).toBeUndefined();
+    expect(await polarFactor(withValues(spread(1e-13), 43).m, n)).toBeUndefined();
+    expect(await polarFactor(new Float64Array(n * n), n)).toBeUndefined();
+    expect(await polarFactor(withValues(spread(1e-3), 45).m, n)).toBeDefined();
   });
 });
 

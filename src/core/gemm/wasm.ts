@@ -29,7 +29,8 @@ export interface Kernels {
   gemm(...args: number[]): void;
   gram(...args: number[]): void;
   topk(...args: number[]): void;
-  updateAndMultiply(a: number, m: number, u: number, w: number, x: number, y: number): void;
+  /** Eigenvalues of a packed symmetric matrix into d (e: scratch); 0, or 1 where QL did not converge. */
+  symmetricEigenvalues(a: number, n: number, d: number, e: number): number;
   adamw(p: number, g: number, m: number, v: number, n: number, ...hyper: number[]): void;
   /** Adds rows to the first-order sums of their normalised rows; −1, or the first zero/NaN/Inf row. */
   gapSums(a: number, b: number, rows: number, d: number, sumA: number, sumB: number, scalars: number): number;
