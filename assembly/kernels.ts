@@ -777,6 +777,418 @@ function eigenvalues2x2(d: usize, i: i32, b: f64): void {
   setF64(d, i + 1, ((aIsLarger ? a : c) / rt1) * (aIsLarger ? c : a) - (b / rt1) * b);
 }
 
+// ---- Symmetric eigendecomposition with vectors (src/core/eigen.ts drives it) ----
+// EISPACK's tred2 + tql2 on full row-major storage, every inner loop along a row: the reduction keeps each
+// reflector in the row it annihilates and updates the trailing block two rows at a time, fused with the
+// next step's product; the transform is accumulated two reflectors and two rows at a time; the
+// eigenvectors are built as the rows of Vᵀ, so each QL rotation combines two contiguous rows, three
+// rotations per pass. Element-wise loops run two columns per f64x2 (the same bits as one at a time); the
+// dot products sum two lanes, then add them.
+
+/**
+ * Eigenvalues into d (n, unordered) and eigenvectors as the rows of vt (n×n) of the symmetric matrix in
+ * full storage at `a` (n×n, destroyed), which the caller has scaled to a max-norm in [1, 2) so that no step
+ * overflows. `work`: 6n doubles of scratch space. Returns 0, or 1 where QL found no convergence in 30·n
+ * iterations.
+ */
+export function symmetricEigenSystem(a: usize, n: i32, d: usize, vt: usize, work: usize): i32 {
+  const bytes = (<usize>n) << 3;
+  memory.fill(work, 0, 6 * bytes);
+  const e = work;
+  const tau = e + bytes;
+  const y = tau + bytes;
+  const w = y + bytes;
+  const cs = w + bytes;
+  const sn = cs + bytes;
+  reduceWithReflectors(a, n, d, e, tau, y, w);
+  transformTransposed(a, n, tau, vt);
+  return eigenvectorsQL(d, e, vt, n, cs, sn) ? 0 : 1;
+}
+
+// Reduces the symmetric `a` to tridiagonal T = Qᵀ·A·Q, Q = H₀·H₁⋯H_{n−3}: diagonal into d, off-diagonal e[k]
+// between k and k + 1. Step k's reflector H_k = I − τ_k·v·vᵀ (v[0] = 1, acting on indices k + 1 … n − 1)
+// annihilates row k right of its superdiagonal and is left in that row, a[k][k + 1 …]. y and w: n doubles
+// each, w zero.
+function reduceWithReflectors(a: usize, n: i32, d: usize, e: usize, tau: usize, y: usize, w: usize): void {
+  if (n > 2) {
+    setF64(tau, 0, reflectorInPlace(a, 1, n - 1, e, 0));
+    // the first product has no update before it to fuse with: a zero update (w = 0) leaves A as it is
+    for (let i = 0; i < n - 1; i++) setF64(y, i, updateFullRow(a, (i + 1) * n + 1, n - 1, 0, 0, 1, w, 0, 1));
+  }
+  for (let k = 0; k < n - 2; k++) {
+    // the trailing block B = a[k + 1 …][k + 1 …] (m×m) becomes H·B·H = B − v·wᵀ − w·vᵀ with y = B·v
+    const m = n - k - 1;
+    const v = k * n + k + 1;
+    const tk = getF64(tau, k);
+    setF64(d, k, getF64(a, k * n + k));
+    let dot: f64 = 0;
+    for (let i = 0; i < m; i++) {
+      const wi = tk * getF64(y, i);
+      setF64(w, i, wi);
+      dot += wi * getF64(a, v + i);
+    }
+    const alpha = -0.5 * tk * dot;
+    for (let i = 0; i < m; i++) setF64(w, i, getF64(w, i) + alpha * getF64(a, v + i));
+    // B's first row first: it holds the next reflector, whose product with the rest of the updated block
+    // is taken in the same pass as the update
+    const first = (k + 1) * n + k + 1;
+    updateFullRow(a, first, m, 1, getF64(w, 0), v, w, 0, first); // (v[0] = 1; its dot is not needed)
+    if (k + 1 < n - 2) setF64(tau, k + 1, reflectorInPlace(a, first + 1, m - 1, e, k + 1));
+    // column k + 1 of rows below is never read again: only columns k + 2 … are updated, two rows a pass
+    let i = 1;
+    for (; i + 1 < m; i += 2) updateFullRowPair(a, n, (k + 1 + i) * n + k + 2, m - 1, i, v, w, first + 1, y);
+    if (i < m) {
+      const row = (k + 1 + i) * n + k + 2;
+      setF64(y, i - 1, updateFullRow(a, row, m - 1, getF64(a, v + i), getF64(w, i), v + 1, w, 1, first + 1));
+    }
+  }
+  if (n >= 2) {
+    setF64(d, n - 2, getF64(a, (n - 2) * n + n - 2));
+    setF64(e, n - 2, getF64(a, (n - 2) * n + n - 1));
+  }
+  if (n >= 1) setF64(d, n - 1, getF64(a, n * n - 1));
+}
+
+// Row update a[row … row + len) −= vi·w[from …] + wi·a[v …]; returns the new row's dot with a[x …].
+function updateFullRow(
+  a: usize,
+  row: i32,
+  len: i32,
+  vi: f64,
+  wi: f64,
+  v: i32,
+  w: usize,
+  from: i32,
+  x: i32,
+): f64 {
+  let dot: f64 = 0;
+  for (let j = 0; j < len; j++) {
+    const updated = getF64(a, row + j) - (vi * getF64(w, from + j) + wi * getF64(a, v + j));
+    setF64(a, row + j, updated);
+    dot += updated * getF64(a, x + j);
+  }
+  return dot;
+}
+
+// updateFullRow on rows `row`, `row + n` (the trailing block's i, i + 1) with w from 1 and v from v + 1,
+// their dots with a[x …] into y[i − 1], y[i].
+function updateFullRowPair(
+  a: usize,
+  n: i32,
+  row: i32,
+  len: i32,
+  i: i32,
+  v: i32,
+  w: usize,
+  x: i32,
+  y: usize,
+): void {
+  const v0 = getF64(a, v + i);
+  const w0 = getF64(w, i);
+  const v1 = getF64(a, v + i + 1);
+  const w1 = getF64(w, i + 1);
+  const p0 = at64(a, row);
+  const p1 = at64(a, row + n);
+  const pw = at64(w, 1);
+  const pv = at64(a, v + 1);
+  const px = at64(a, x);
+  const sv0 = f64x2.splat(v0);
+  const sw0 = f64x2.splat(w0);
+  const sv1 = f64x2.splat(v1);
+  const sw1 = f64x2.splat(w1);
+  let dots0 = f64x2.splat(0);
+  let dots1 = f64x2.splat(0);
+  const pairs = (<usize>(len >> 1)) << 4;
+  for (let k: usize = 0; k < pairs; k += 16) {
+    const wj = v128.load(pw + k);
+    const vj = v128.load(pv + k);
+    const xj = v128.load(px + k);
+    const u0 = f64x2.sub(v128.load(p0 + k), f64x2.add(f64x2.mul(sv0, wj), f64x2.mul(sw0, vj)));
+    const u1 = f64x2.sub(v128.load(p1 + k), f64x2.add(f64x2.mul(sv1, wj), f64x2.mul(sw1, vj)));
+    v128.store(p0 + k, u0);
+    v128.store(p1 + k, u1);
+    dots0 = f64x2.add(dots0, f64x2.mul(u0, xj));
+    dots1 = f64x2.add(dots1, f64x2.mul(u1, xj));
+  }
+  let dot0 = f64x2.extract_lane(dots0, 0) + f64x2.extract_lane(dots0, 1);
+  let dot1 = f64x2.extract_lane(dots1, 0) + f64x2.extract_lane(dots1, 1);
+  if (len & 1) {
+    const j = len - 1;
+    const wj = getF64(w, 1 + j);
+    const vj = getF64(a, v + 1 + j);
+    const xj = getF64(a, x + j);
+    const u0 = getF64(a, row + j) - (v0 * wj + w0 * vj);
+    const u1 = getF64(a, row + n + j) - (v1 * wj + w1 * vj);
+    setF64(a, row + j, u0);
+    setF64(a, row + n + j, u1);
+    dot0 += u0 * xj;
+    dot1 += u1 * xj;
+  }
+  setF64(y, i - 1, dot0);
+  setF64(y, i, dot1);
+}
+
+// The Householder reflector (LAPACK dlarfg) for x = a[at … at + len): H·x = β·e₀ with H = I − τ·v·vᵀ;
+// leaves v[1 …] in a[at + 1 …], β in e[k] and v[0] = 1 in a[at]; returns τ (0 when x already is a multiple
+// of e₀). src/core/householder.ts's reflector, with β moved out.
+function reflectorInPlace(a: usize, at: i32, len: i32, e: usize, k: i32): f64 {
+  const alpha = getF64(a, at);
+  let scale: f64 = 0;
+  for (let j = at + 1; j < at + len; j++) scale = Math.max(scale, Math.abs(getF64(a, j)));
+  if (scale == 0) {
+    setF64(e, k, alpha);
+    setF64(a, at, 1);
+    return 0;
+  }
+  // the norm of the scaled rest: no overflow or underflow in the squares
+  let ss: f64 = 0;
+  for (let j = at + 1; j < at + len; j++) {
+    const x = getF64(a, j) / scale;
+    ss += x * x;
+  }
+  const rest = scale * Math.sqrt(ss);
+  const big = Math.max(Math.abs(alpha), rest);
+  const ratioA = alpha / big;
+  const ratioR = rest / big;
+  const beta = (alpha < 0 ? 1 : -1) * big * Math.sqrt(ratioA * ratioA + ratioR * ratioR);
+  const inverse = 1 / (alpha - beta);
+  for (let j = at + 1; j < at + len; j++) setF64(a, j, getF64(a, j) * inverse);
+  setF64(e, k, beta);
+  setF64(a, at, 1);
+  return (beta - alpha) / beta;
+}
+
+// Qᵀ = H_{n−3}⋯H₁·H₀ into x (n×n) from the reflectors left in `a` by reduceWithReflectors, built as
+// X ← X·H_p·H_{p−1} for p from the last down, so that each row of X is updated on its own and once per pair.
+function transformTransposed(a: usize, n: i32, tau: usize, x: usize): void {
+  memory.fill(x, 0, (<usize>n * n) << 3);
+  for (let i = 0; i < n; i++) setF64(x, i * n + i, 1);
+  // an odd count of reflectors starts with a pair whose first is H_{n−2} = I (τ = 0)
+  for (let p = n % 2 == 1 ? n - 2 : n - 3; p >= 1; p -= 2) {
+    // v = H_p's reflector (columns p + 1 …), u = H_{p−1}'s (columns p …, u[p] = 1)
+    const v = p * n + 1;
+    const u = (p - 1) * n + 1;
+    const tv = getF64(tau, p);
+    const tu = getF64(tau, p - 1);
+    let uv: f64 = 0;
+    for (let j = p; j < n - 1; j++) uv += getF64(a, u + j) * getF64(a, v + j);
+    // columns p + 1 … n − 1 of x, paired with a[v + p …] and a[u + p …]
+    const len = n - p - 1;
+    const pv = at64(a, v + p);
+    const pu = at64(a, u + p);
+    const pairs = (<usize>(len >> 1)) << 4;
+    // rows above p are still unit rows with zeros where the pair acts, which leaves them as they are: the
+    // rows go two at a time (sharing the loads of v and u) from p, or from p − 1 when n − p is odd
+    for (let i = p - ((n - p) % 2); i < n; i += 2) {
+      const row = i * n;
+      const next = row + n;
+      const p0 = at64(x, row + p + 1);
+      const p1 = at64(x, next + p + 1);
+      let dv0 = f64x2.splat(0);
+      let du0 = f64x2.splat(0);
+      let dv1 = f64x2.splat(0);
+      let du1 = f64x2.splat(0);
+      for (let k: usize = 0; k < pairs; k += 16) {
+        const vj = v128.load(pv + k);
+        const uj = v128.load(pu + k);
+        const x0 = v128.load(p0 + k);
+        const x1 = v128.load(p1 + k);
+        dv0 = f64x2.add(dv0, f64x2.mul(x0, vj));
+        du0 = f64x2.add(du0, f64x2.mul(x0, uj));
+        dv1 = f64x2.add(dv1, f64x2.mul(x1, vj));
+        du1 = f64x2.add(du1, f64x2.mul(x1, uj));
+      }
+      let sv0 = f64x2.extract_lane(dv0, 0) + f64x2.extract_lane(dv0, 1);
+      let su0 = f64x2.extract_lane(du0, 0) + f64x2.extract_lane(du0, 1);
+      let sv1 = f64x2.extract_lane(dv1, 0) + f64x2.extract_lane(dv1, 1);
+      let su1 = f64x2.extract_lane(du1, 0) + f64x2.extract_lane(du1, 1);
+      if (len & 1) {
+        const j = len - 1;
+        const vj = getF64(a, v + p + j);
+        const uj = getF64(a, u + p + j);
+        const x0 = getF64(x, row + p + 1 + j);
+        const x1 = getF64(x, next + p + 1 + j);
+        sv0 += x0 * vj;
+        su0 += x0 * uj;
+        sv1 += x1 * vj;
+        su1 += x1 * uj;
+      }
+      const t0 = tv * sv0;
+      const r0 = tu * (su0 + getF64(x, row + p) - t0 * uv);
+      const t1 = tv * sv1;
+      const r1 = tu * (su1 + getF64(x, next + p) - t1 * uv);
+      setF64(x, row + p, getF64(x, row + p) - r0);
+      setF64(x, next + p, getF64(x, next + p) - r1);
+      const st0 = f64x2.splat(t0);
+      const sr0 = f64x2.splat(r0);
+      const st1 = f64x2.splat(t1);
+      const sr1 = f64x2.splat(r1);
+      for (let k: usize = 0; k < pairs; k += 16) {
+        const vj = v128.load(pv + k);
+        const uj = v128.load(pu + k);
+        v128.store(p0 + k, f64x2.sub(v128.load(p0 + k), f64x2.add(f64x2.mul(st0, vj), f64x2.mul(sr0, uj))));
+        v128.store(p1 + k, f64x2.sub(v128.load(p1 + k), f64x2.add(f64x2.mul(st1, vj), f64x2.mul(sr1, uj))));
+      }
+      if (len & 1) {
+        const j = len - 1;
+        const vj = getF64(a, v + p + j);
+        const uj = getF64(a, u + p + j);
+        setF64(x, row + p + 1 + j, getF64(x, row + p + 1 + j) - (t0 * vj + r0 * uj));
+        setF64(x, next + p + 1 + j, getF64(x, next + p + 1 + j) - (t1 * vj + r1 * uj));
+      }
+    }
+  }
+}
+
+const EPSILON = reinterpret<f64>(0x3cb0000000000000); // 2^-52
+const HYPOT_BELOW = reinterpret<f64>(0x20b0000000000000); // 2^-500
+
+// Eigenvalues of the symmetric tridiagonal (d, e) into d, unordered, by the implicit QL iteration with
+// Wilkinson shifts (EISPACK tql2); each sweep's rotations (i combining rows i and i + 1 of Vᵀ = vt) are
+// applied after it, so that vt's rows end as the eigenvectors of the original matrix. e is destroyed.
+// False where 30·n iterations did not converge.
+function eigenvectorsQL(d: usize, e: usize, vt: usize, n: i32, cs: usize, sn: usize): bool {
+  if (n > 0) setF64(e, n - 1, 0);
+  let budget = 30 * n;
+  let f: f64 = 0;
+  let tst1: f64 = 0;
+  for (let l = 0; l < n; l++) {
+    tst1 = Math.max(tst1, Math.abs(getF64(d, l)) + Math.abs(getF64(e, l)));
+    let m = l;
+    while (m < n - 1 && Math.abs(getF64(e, m)) > EPSILON * tst1) m++;
+    if (m > l)
+      do {
+        if (budget == 0) return false;
+        budget--;
+        // shift: the eigenvalue of the leading 2×2 nearer d[l]
+        const g = getF64(d, l);
+        const el = getF64(e, l);
+        const p = (getF64(d, l + 1) - g) / (2 * el);
+        // √(p² + 1) without overflow: p is huge when e[l] is tiny
+        const r = Math.abs(p) <= 1 ? Math.sqrt(1 + p * p) : Math.abs(p) * Math.sqrt(1 + 1 / (p * p));
+        const pr = p < 0 ? p - r : p + r;
+        setF64(d, l, el / pr);
+        setF64(d, l + 1, el * pr);
+        const h = g - getF64(d, l);
+        for (let i = l + 2; i < n; i++) setF64(d, i, getF64(d, i) - h);
+        f += h;
+        sweepQL(d, e, l, m, cs, sn);
+        rotateRows(vt, n, l, m, cs, sn);
+      } while (Math.abs(getF64(e, l)) > EPSILON * tst1);
+    setF64(d, l, getF64(d, l) + f);
+    setF64(e, l, 0);
+  }
+  return true;
+}
+
+// One implicit QL sweep over rows l … m (tql2's inner loop); rotation i (of i, i + 1) into cs[i], sn[i].
+function sweepQL(d: usize, e: usize, l: i32, m: i32, cs: usize, sn: usize): void {
+  const dl1 = getF64(d, l + 1);
+  let p = getF64(d, m);
+  let c: f64 = 1;
+  let c2: f64 = 1;
+  let c3: f64 = 1;
+  const el1 = getF64(e, l + 1);
+  let s: f64 = 0;
+  let s2: f64 = 0;
+  for (let i = m - 1; i >= l; i--) {
+    c3 = c2;
+    c2 = c;
+    s2 = s;
+    const ei = getF64(e, i);
+    const di = getF64(d, i);
+    const g = c * ei;
+    const h = c * p;
+    let r = Math.sqrt(p * p + ei * ei);
+    // both below 2^-500: the squares underflow, so take the careful way
+    if (r < HYPOT_BELOW) r = hypot(p, ei);
+    setF64(e, i + 1, s * r);
+    s = ei / r;
+    c = p / r;
+    p = c * di - s * g;
+    setF64(d, i + 1, h + s * (c * g + s * di));
+    setF64(cs, i, c);
+    setF64(sn, i, s);
+  }
+  p = (-s * s2 * c3 * el1 * getF64(e, l)) / dl1;
+  setF64(e, l, s * p);
+  setF64(d, l, c * p);
+}
+
+// Applies the sweep's rotations, i from m − 1 down to l, each taking rows x = vt[i], y = vt[i + 1] to
+// c·x − s·y and s·x + c·y. Three at a time: rows i − 2 … i + 1 are read and written once per three, with
+// what a rotation leaves in row i passed on to the next in a register.
+function rotateRows(vt: usize, n: i32, l: i32, m: i32, cs: usize, sn: usize): void {
+  const rowBytes = (<usize>n) << 3;
+  const pairs = (<usize>(n >> 1)) << 4;
+  let i = m - 1;
+  for (; i >= l + 2; i -= 3) {
+    const c2 = getF64(cs, i);
+    const s2 = getF64(sn, i);
+    const c1 = getF64(cs, i - 1);
+    const s1 = getF64(sn, i - 1);
+    const c0 = getF64(cs, i - 2);
+    const s0 = getF64(sn, i - 2);
+    const r0 = vt + <usize>(i - 2) * rowBytes;
+    const r1 = r0 + rowBytes;
+    const r2 = r1 + rowBytes;
+    const r3 = r2 + rowBytes;
+    const vc2 = f64x2.splat(c2);
+    const vs2 = f64x2.splat(s2);
+    const vc1 = f64x2.splat(c1);
+    const vs1 = f64x2.splat(s1);
+    const vc0 = f64x2.splat(c0);
+    const vs0 = f64x2.splat(s0);
+    for (let k: usize = 0; k < pairs; k += 16) {
+      const x2 = v128.load(r2 + k);
+      const x3 = v128.load(r3 + k);
+      const y2 = f64x2.sub(f64x2.mul(vc2, x2), f64x2.mul(vs2, x3));
+      v128.store(r3 + k, f64x2.add(f64x2.mul(vs2, x2), f64x2.mul(vc2, x3)));
+      const x1 = v128.load(r1 + k);
+      const y1 = f64x2.sub(f64x2.mul(vc1, x1), f64x2.mul(vs1, y2));
+      v128.store(r2 + k, f64x2.add(f64x2.mul(vs1, x1), f64x2.mul(vc1, y2)));
+      const x0 = v128.load(r0 + k);
+      v128.store(r1 + k, f64x2.add(f64x2.mul(vs0, x0), f64x2.mul(vc0, y1)));
+      v128.store(r0 + k, f64x2.sub(f64x2.mul(vc0, x0), f64x2.mul(vs0, y1)));
+    }
+    if (n & 1) {
+      const k = pairs;
+      const x2 = load<f64>(r2 + k);
+      const x3 = load<f64>(r3 + k);
+      const y2 = c2 * x2 - s2 * x3;
+      store<f64>(r3 + k, s2 * x2 + c2 * x3);
+      const x1 = load<f64>(r1 + k);
+      const y1 = c1 * x1 - s1 * y2;
+      store<f64>(r2 + k, s1 * x1 + c1 * y2);
+      const x0 = load<f64>(r0 + k);
+      store<f64>(r1 + k, s0 * x0 + c0 * y1);
+      store<f64>(r0 + k, c0 * x0 - s0 * y1);
+    }
+  }
+  // the one or two left
+  for (; i >= l; i--) {
+    const c = getF64(cs, i);
+    const s = getF64(sn, i);
+    const r0 = vt + <usize>i * rowBytes;
+    const r1 = r0 + rowBytes;
+    const vc = f64x2.splat(c);
+    const vs = f64x2.splat(s);
+    for (let k: usize = 0; k < pairs; k += 16) {
+      const x = v128.load(r0 + k);
+      const y = v128.load(r1 + k);
+      v128.store(r0 + k, f64x2.sub(f64x2.mul(vc, x), f64x2.mul(vs, y)));
+      v128.store(r1 + k, f64x2.add(f64x2.mul(vs, x), f64x2.mul(vc, y)));
+    }
+    if (n & 1) {
+      const k = pairs;
+      const x = load<f64>(r0 + k);
+      const y = load<f64>(r1 + k);
+      store<f64>(r0 + k, c * x - s * y);
+      store<f64>(r1 + k, s * x + c * y);
+    }
+  }
+}
+
 /**
  * One AdamW step over n float32 parameters in place (src/train/optim.ts's formula, in float32):
  * m = β1·m + (1 − β1)·g, v = β2·v + (1 − β2)·g², p = shrink·p − lr·(m/c1) / (√(v/c2) + ε), computed as

@@ -1,7 +1,7 @@
 /**
  * Householder LQ of a wide float64 matrix with its orthogonal factor in compact WY form, for the
- * decompositions that work through the n×n problem of n < d rows (orthogonalProcrustesOfRows), and the
- * Householder reflector both it and eigen.ts take. Internal to core/.
+ * decompositions that work through the n×n problem of n < d rows (orthogonalProcrustesOfRows). Internal
+ * to core/.
  *
  * X (n×d, n ≤ d) = [L 0]·Qᵀ with Q = H₀·H₁⋯H_{n−1} = I − Y·T·Yᵀ (LAPACK dgelqf + dlarft): the reflectors run
  * along X's rows, so every loop here runs along a contiguous row; the d×d work (applying Q) is left to
@@ -97,10 +97,10 @@ async function reflectRowsBelow(
 
 /**
  * Householder reflector (LAPACK dlarfg) for x = a[at … at + len): H·x = β·e₀ with H = I − τ·v·vᵀ; leaves β in
- * a[at] and v[1 …] in a[at + 1 …] (v[0] = 1), returns τ (0 when x is already a multiple of e₀). Also the
- * symmetric eigendecomposition's (eigen.ts).
+ * a[at] and v[1 …] in a[at + 1 …] (v[0] = 1), returns τ (0 when x is already a multiple of e₀); the
+ * eigendecomposition's kernel (assembly/kernels.ts) has its twin.
  */
-export function reflector(a: Float64Array, at: number, len: number): number {
+function reflector(a: Float64Array, at: number, len: number): number {
   const alpha = a[at];
   let scale = 0;
   for (let k = at + 1; k < at + len; k++) scale = Math.max(scale, Math.abs(a[k]));

@@ -31,6 +31,8 @@ export interface Kernels {
   topk(...args: number[]): void;
   /** Eigenvalues of a packed symmetric matrix into d (e: scratch); 0, or 1 where QL did not converge. */
   symmetricEigenvalues(a: number, n: number, d: number, e: number): number;
+  /** Eigenvalues into d and eigenvectors into the rows of vt (work: 6n doubles); 0, or 1 where QL did not converge. */
+  symmetricEigenSystem(a: number, n: number, d: number, vt: number, work: number): number;
   adamw(p: number, g: number, m: number, v: number, n: number, ...hyper: number[]): void;
   /** Adds rows to the first-order sums of their normalised rows; −1, or the first zero/NaN/Inf row. */
   gapSums(a: number, b: number, rows: number, d: number, sumA: number, sumB: number, scalars: number): number;
