@@ -103,17 +103,22 @@ export function node(op: string, inputs: string[], output: string, attributes: F
   ];
 }
 
-/** An initializer field (a constant 1-D tensor) of float32 or int64 values. */
-export function constant(name: string, type: "float32" | "int64", values: number[]): Field {
+/** An initializer field: a constant tensor of float32 or int64 values, 1-D unless `dims` says otherwise. */
+export function constant(
+  name: string,
+  type: "float32" | "int64",
+  values: ArrayLike<number>,
+  dims: readonly number[] = [values.length],
+): Field {
   const raw =
     type === "float32"
       ? new Uint8Array(Float32Array.from(values).buffer)
-      : new Uint8Array(BigInt64Array.from(values.map(BigInt)).buffer);
+      : new Uint8Array(BigInt64Array.from(Array.from(values, BigInt)).buffer);
   return [
     5,
     "bytes",
     message([
-      [1, "varint", values.length],
+      ...dims.map((d): Field => [1, "varint", d]),
       [2, "varint", ELEM_TYPE[type]],
       [8, "string", name],
       [9, "bytes", raw],

@@ -1,0 +1,152 @@
+/**
+ * Layers on the autograd's ops, as functions of their parameter tensors (so one model code runs eagerly
+ * and compiled: parameters are placeholders while tracing), with PyTorch's initialisations, seeded.
+ */
+import { check } from "../../core/errors.js";
+import { createRng } from "../../core/rng.js";
+import { describe, type Shape, size } from "./nd.js";
+import {
+  add,
+  div,
+  logSoftmax,
+  matmul,
+  mean,
+  mul,
+  reshape,
+  softmax,
+  sqrt,
+  sub,
+  sum,
+  tanh,
+  transpose,
+} from "./ops.js";
+import type { Tensor } from "./tensor.js";
+
+/** A model's parameters by name. */
+export type Params = Readonly<Record<string, Tensor>>;
+
+/** A parameter's shape and initial float64 values. */
+export interface ParamInit {
+  readonly shape: Shape;
+  readonly data: Float64Array;
+}
+
+/** Initial parameters of a Linear layer (in → out) as PyTorch draws them: W, b ~ U(−1/√in, 1/√in), W in×out. */
+export function initLinear(
+  prefix: string,
+  inputs: number,
+  outputs: number,
+  seed: number,
+): Record<string, ParamInit> {
+  const rng = createRng(seed);
+  const bound = 1 / Math.sqrt(inputs);
+  const uniform = (shape: Shape) => ({
+    shape,
+    data: Float64Array.from({ length: size(shape) }, () => rng.uniform(-bound, bound)),
+  });
+  return { [`${prefix}.weight`]: uniform([inputs, outputs]), [`${prefix}.bias`]: uniform([outputs]) };
+}
+
+/** Initial LayerNorm parameters as PyTorch's: γ = 1, β = 0. */
+export function initLayerNorm(prefix: string, features: number): Record<string, ParamInit> {
+  return {
+    [`${prefix}.weight`]: { shape: [features], data: new Float64Array(features).fill(1) },
+    [`${prefix}.bias`]: { shape: [features], data: new Float64Array(features) },
+  };
+}
+
+/** The parameter `name` of `p`; an error naming it where it is missing. */
+function param(p: Params, name: string): Tensor {
+  const t = p[name];
+  check(t !== undefined, "layer parameters", `a parameter named ${name}`, () => Object.keys(p).join(", "));
+  return t;
+}
+
+/** x·W + b over the last axis (W in×out). */
+export function linear(x: Tensor, p: Params, prefix: string): Tensor {
+  return add(matmul(x, param(p, `${prefix}.weight`)), param(p, `${prefix}.bias`));
+}
+
+/** Layer normalisation over the last axis: (x − μ)/√(σ² + ε)·γ + β, σ² the biased variance. */
+export function layerNorm(x: Tensor, p: Params, prefix: string, eps = 1e-5): Tensor {
+  const centred = sub(x, mean(x, [-1], true));
+  const variance = mean(mul(centred, centred), [-1], true);
+  const normed = div(centred, sqrt(add(variance, eps)));
+  return add(mul(normed, param(p, `${prefix}.weight`)), param(p, `${prefix}.bias`));
+}
+
+/** GELU, tanh approximation (PyTorch's approximate="tanh"; onnxruntime's float64 kernels lack Erf). */
+export function gelu(x: Tensor): Tensor {
+  const cubic = add(x, mul(mul(mul(x, x), x), 0.044715));
+  return mul(mul(x, 0.5), add(tanh(mul(cubic, Math.sqrt(2 / Math.PI))), 1));
+}
+
+/** Initial parameters of multi-head attention over `dim` features: the four projections q, k, v, out. */
+export function initAttention(prefix: string, dim: number, seed: number): Record<string, ParamInit> {
+  return Object.assign(
+    {},
+    ...["q", "k", "v", "out"].map((name, i) => initLinear(`${prefix}.${name}`, dim, dim, seed + i)),
+  );
+}
+
+/**
+ * Multi-head attention: queries from x ([B, T, D]), keys and values from `context` ([B, S, D]; x itself
+ * for self-attention), `heads` heads of D/heads features; `mask`, added to the scores, broadcasts to
+ * [B, heads, T, S] (−1e9 where a query must not see a key: causal, or key padding as [B, 1, 1, S]).
+ */
+export function attention(
+  x: Tensor,
+  context: Tensor,
+  p: Params,
+  prefix: string,
+  heads: number,
+  mask?: Tensor,
+): Tensor {
+  check(
+    x.shape.length === 3 && context.shape.length === 3,
+    "attention",
+    "[batch, sequence, features] inputs",
+    () => `${describe(x.shape)} and ${describe(context.shape)}`,
+  );
+  const [batch, length, dim] = x.shape;
+  check(dim % heads === 0, "attention", `a feature count divisible by ${heads} heads`, () => String(dim));
+  const width = dim / heads;
+  // [B, L, D] → [B, heads, L, D/heads]
+  const split = (t: Tensor) => transpose(reshape(t, [batch, t.shape[1], heads, width]), [0, 2, 1, 3]);
+  const q = split(linear(x, p, `${prefix}.q`));
+  const k = split(linear(context, p, `${prefix}.k`));
+  const v = split(linear(context, p, `${prefix}.v`));
+  const scores = mul(matmul(q, transpose(k)), 1 / Math.sqrt(width));
+  const weights = softmax(mask ? add(scores, mask) : scores);
+  const merged = reshape(transpose(matmul(weights, v), [0, 2, 1, 3]), [batch, length, dim]);
+  return linear(merged, p, `${prefix}.out`);
+}
+
+/** Initial parameters of a pre-LN transformer block of `dim` features and an MLP of `hidden`. */
+export function initTransformerBlock(
+  prefix: string,
+  dim: number,
+  hidden: number,
+  seed: number,
+): Record<string, ParamInit> {
+  return {
+    ...initLayerNorm(`${prefix}.norm1`, dim),
+    ...initAttention(`${prefix}.attention`, dim, seed),
+    ...initLayerNorm(`${prefix}.norm2`, dim),
+    ...initLinear(`${prefix}.mlp1`, dim, hidden, seed + 4),
+    ...initLinear(`${prefix}.mlp2`, hidden, dim, seed + 5),
+  };
+}
+
+/** A pre-LN transformer block: x + attention(LN(x)), then + MLP(LN(·)) with GELU. */
+export function transformerBlock(x: Tensor, p: Params, prefix: string, heads: number, mask?: Tensor): Tensor {
+  const normed = layerNorm(x, p, `${prefix}.norm1`);
+  const attended = add(x, attention(normed, normed, p, `${prefix}.attention`, heads, mask));
+  const hidden = gelu(linear(layerNorm(attended, p, `${prefix}.norm2`), p, `${prefix}.mlp1`));
+  return add(attended, linear(hidden, p, `${prefix}.mlp2`));
+}
+
+/** Mean cross-entropy of logits [B, C] against one-hot (or soft) targets [B, C]. */
+export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
+  return mul(sum(mul(targets, logSoftmax(logits))), -1 / logits.shape[0]);
+}

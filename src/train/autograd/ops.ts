@@ -1,0 +1,448 @@
+/**
+ * The autograd's ops: each a shape rule, a float64 evaluation (nd.ts), a vector-Jacobian product written
+ * with these same ops, and its ONNX lowering (opset 13). Binary elementwise ops broadcast like numpy; a
+ * number operand is a scalar constant.
+ */
+import { check } from "../../core/errors.js";
+import { intAttribute, intsAttribute } from "../../core/onnx.js";
+import {
+  batchedMatmul,
+  binary,
+  broadcastShapes,
+  concatAxis,
+  describe,
+  expand as expandValues,
+  reduce,
+  type Shape,
+  size,
+  sliceAxis,
+  sumTo as sumToValues,
+  transpose as transposeValues,
+} from "./nd.js";
+import { apply, constant, type Op, scalar, type Tensor } from "./tensor.js";
+
+type Operand = Tensor | number;
+
+const tensor = (x: Operand): Tensor => (typeof x === "number" ? scalar(x) : x);
+const sameShape = (a: Shape, b: Shape) => a.length === b.length && a.every((d, k) => d === b[k]);
+
+/** A binary elementwise op with numpy broadcasting. */
+function elementwise(
+  name: string,
+  onnx: string,
+  f: (x: number, y: number) => number,
+  vjp: (g: Tensor, a: Tensor, b: Tensor, out: Tensor) => [Tensor | null, Tensor | null],
+): Op {
+  return {
+    name,
+    shape: ([a, b]) => broadcastShapes(a, b, name),
+    evaluate: ([x, y], [sx, sy], _, out) => binary(x, sx, y, sy, out, f),
+    vjp: (g, node) => {
+      const [a, b] = node.inputs;
+      const [ga, gb] = vjp(g, a, b, node);
+      return [ga && sumTo(ga, a.shape), gb && sumTo(gb, b.shape)];
+    },
+    lower: (graph, inputs) => graph.node(onnx, inputs),
+  };
+}
+
+/** A unary elementwise op. */
+function unary(
+  name: string,
+  onnx: string,
+  f: (x: number) => number,
+  vjp?: (g: Tensor, x: Tensor, out: Tensor) => Tensor,
+): Op {
+  return {
+    name,
+    shape: ([x]) => x,
+    evaluate: ([x]) => x.map(f),
+    ...(vjp && { vjp: (g: Tensor, node: Tensor) => [vjp(g, node.inputs[0], node)] }),
+    lower: (graph, inputs) => graph.node(onnx, inputs),
+  };
+}
+
+const ADD = elementwise(
+  "add",
+  "Add",
+  (x, y) => x + y,
+  (g) => [g, g],
+);
+const SUB = elementwise(
+  "sub",
+  "Sub",
+  (x, y) => x - y,
+  (g) => [g, neg(g)],
+);
+const MUL = elementwise(
+  "mul",
+  "Mul",
+  (x, y) => x * y,
+  (g, a, b) => [mul(g, b), mul(g, a)],
+);
+const DIV = elementwise(
+  "div",
+  "Div",
+  (x, y) => x / y,
+  (g, _, b, out) => [div(g, b), neg(div(mul(g, out), b))],
+);
+const NEG = unary(
+  "neg",
+  "Neg",
+  (x) => -x,
+  (g) => neg(g),
+);
+const EXP = unary("exp", "Exp", Math.exp, (g, _, out) => mul(g, out));
+const LOG = unary("log", "Log", Math.log, (g, x) => div(g, x));
+const SQRT = unary("sqrt", "Sqrt", Math.sqrt, (g, _, out) => div(g, mul(out, 2)));
+const TANH = unary("tanh", "Tanh", Math.tanh, (g, _, out) => mul(g, sub(1, mul(out, out))));
+// the derivative of relu: a mask, itself without a gradient (relu's second derivative is 0)
+const STEP: Op = {
+  ...unary("step", "", (x) => (x > 0 ? 1 : 0)),
+  lower: (graph, [x]) =>
+    graph.node("Cast", [graph.node("Greater", [x, graph.floats([0], [])])], [intAttribute("to", 1)]),
+};
+const RELU = unary(
+  "relu",
+  "Relu",
+  (x) => (x > 0 ? x : 0),
+  (g, x) => mul(g, apply(STEP, [x])),
+);
+
+/** a + b. */
+export const add = (a: Operand, b: Operand): Tensor => apply(ADD, [tensor(a), tensor(b)]);
+/** a − b. */
+export const sub = (a: Operand, b: Operand): Tensor => apply(SUB, [tensor(a), tensor(b)]);
+/** a·b elementwise. */
+export const mul = (a: Operand, b: Operand): Tensor => apply(MUL, [tensor(a), tensor(b)]);
+/** a / b elementwise. */
+export const div = (a: Operand, b: Operand): Tensor => apply(DIV, [tensor(a), tensor(b)]);
+/** −x. */
+export const neg = (x: Tensor): Tensor => apply(NEG, [x]);
+/** eˣ elementwise. */
+export const exp = (x: Tensor): Tensor => apply(EXP, [x]);
+/** ln x elementwise. */
+export const log = (x: Tensor): Tensor => apply(LOG, [x]);
+/** √x elementwise. */
+export const sqrt = (x: Tensor): Tensor => apply(SQRT, [x]);
+/** tanh elementwise. */
+export const tanh = (x: Tensor): Tensor => apply(TANH, [x]);
+/** max(x, 0) elementwise. */
+export const relu = (x: Tensor): Tensor => apply(RELU, [x]);
+
+/** The axes of a rank-`rank` tensor: negative ones count from the end; sorted, checked, distinct. */
+function normaliseAxes(axes: readonly number[], rank: number, where: string): number[] {
+  const out = axes.map((a) => (a < 0 ? a + rank : a));
+  check(
+    out.every((a) => Number.isInteger(a) && a >= 0 && a < rank) && new Set(out).size === out.length,
+    where,
+    `distinct axes in [−${rank}, ${rank})`,
+    () => JSON.stringify(axes),
+  );
+  return out.sort((a, b) => a - b);
+}
+
+const MATMUL: Op = {
+  name: "matmul",
+  shape: ([a, b]) => {
+    check(
+      a.length >= 2 && b.length >= 2 && a[a.length - 1] === b[b.length - 2],
+      "matmul",
+      "[…, m, k] and […, k, n]",
+      () => `${describe(a)} and ${describe(b)}`,
+    );
+    return [
+      ...broadcastShapes(a.slice(0, -2), b.slice(0, -2), "matmul batch axes"),
+      a[a.length - 2],
+      b[b.length - 1],
+    ];
+  },
+  evaluate: ([x, y], [sx, sy], _, out) => batchedMatmul(x, sx, y, sy, out.slice(0, -2)),
+  vjp: (g, node) => {
+    const [a, b] = node.inputs;
+    return [sumTo(matmul(g, transpose(b)), a.shape), sumTo(matmul(transpose(a), g), b.shape)];
+  },
+  lower: (graph, inputs) => graph.node("MatMul", inputs),
+};
+
+/** Batched matrix product over the last two axes, the leading axes broadcast (numpy's matmul). */
+export const matmul = (a: Tensor, b: Tensor): Tensor => apply(MATMUL, [a, b]);
+
+const TRANSPOSE: Op = {
+  name: "transpose",
+  shape: ([x], { perm }) => (perm as number[]).map((p) => x[p]),
+  evaluate: ([x], [s], { perm }) => transposeValues(x, s, perm as number[]),
+  vjp: (g, node) => {
+    const perm = node.attrs.perm as number[];
+    const inverse = perm.map((_, k) => perm.indexOf(k));
+    return [transpose(g, inverse)];
+  },
+  lower: (graph, inputs, node) =>
+    graph.node("Transpose", inputs, [intsAttribute("perm", node.attrs.perm as number[])]),
+};
+
+/** x with its axes permuted (output axis k is input axis perm[k]); default: the last two swapped. */
+export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
+  const rank = x.shape.length;
+  const order = perm ?? [...Array.from({ length: rank - 2 }, (_, k) => k), rank - 1, rank - 2];
+  check(
+    order.length === rank && normaliseAxes(order, rank, "transpose").every((a, k) => a === k),
+    "transpose",
+    `a permutation of the ${rank} axes`,
+    () => JSON.stringify(perm),
+  );
+  return apply(TRANSPOSE, [x], { perm: order.map((a) => (a < 0 ? a + rank : a)) });
+}
+
+const RESHAPE: Op = {
+  name: "reshape",
+  shape: (_, { shape }) => shape as Shape,
+  evaluate: ([x]) => x.slice(),
+  vjp: (g, node) => [reshape(g, node.inputs[0].shape)],
+  lower: (graph, [x], node) => graph.node("Reshape", [x, graph.ints(node.shape)]),
+};
+
+/** The same values (row-major order) with another shape of as many elements. */
+export function reshape(x: Tensor, shape: Shape): Tensor {
+  check(
+    shape.every((d) => Number.isInteger(d) && d >= 0) && size(shape) === size(x.shape),
+    "reshape",
+    `a shape of ${size(x.shape)} elements`,
+    () => describe(shape),
+  );
+  return sameShape(shape, x.shape) ? x : apply(RESHAPE, [x], { shape: [...shape] });
+}
+
+const SUM: Op = {
+  name: "sum",
+  shape: ([x], { axes, keepdims }) =>
+    keepdims
+      ? x.map((d, k) => ((axes as number[]).includes(k) ? 1 : d))
+      : x.filter((_, k) => !(axes as number[]).includes(k)),
+  evaluate: ([x], [s], { axes }) => reduce(x, s, axes as number[], (acc, v) => acc + v, 0),
+  vjp: (g, node) => {
+    const x = node.inputs[0];
+    const axes = node.attrs.axes as number[];
+    return [
+      expand(
+        reshape(
+          g,
+          x.shape.map((d, k) => (axes.includes(k) ? 1 : d)),
+        ),
+        x.shape,
+      ),
+    ];
+  },
+  lower: (graph, [x], node) =>
+    graph.node(
+      "ReduceSum",
+      [x, graph.ints(node.attrs.axes as number[])],
+      [intAttribute("keepdims", node.attrs.keepdims ? 1 : 0)],
+    ),
+};
+
+/** Σ over `axes` (default: all), dropping them unless keepdims. */
+export function sum(x: Tensor, axes?: readonly number[], keepdims = false): Tensor {
+  const rank = x.shape.length;
+  const normalised = normaliseAxes(axes ?? Array.from({ length: rank }, (_, k) => k), rank, "sum");
+  if (normalised.length === 0) return x;
+  return apply(SUM, [x], { axes: normalised, keepdims });
+}
+
+/** The mean over `axes` (default: all), dropping them unless keepdims. */
+export function mean(x: Tensor, axes?: readonly number[], keepdims = false): Tensor {
+  const rank = x.shape.length;
+  const normalised = normaliseAxes(axes ?? Array.from({ length: rank }, (_, k) => k), rank, "mean");
+  const count = normalised.reduce((n, a) => n * x.shape[a], 1);
+  return div(sum(x, normalised, keepdims), count);
+}
+
+const EXPAND: Op = {
+  name: "expand",
+  shape: (_, { shape }) => shape as Shape,
+  evaluate: ([x], [s], _, out) => expandValues(x, s, out),
+  vjp: (g, node) => [sumTo(g, node.inputs[0].shape)],
+  lower: (graph, [x], node) => graph.node("Expand", [x, graph.ints(node.shape)]),
+};
+
+/** x repeated (broadcast) to `shape`. */
+export function expand(x: Tensor, shape: Shape): Tensor {
+  check(
+    sameShape(broadcastShapes(x.shape, shape, "expand"), shape),
+    "expand",
+    `a shape ${describe(x.shape)} broadcasts to`,
+    () => describe(shape),
+  );
+  return sameShape(x.shape, shape) ? x : apply(EXPAND, [x], { shape: [...shape] });
+}
+
+const SUM_TO: Op = {
+  name: "sumTo",
+  shape: (_, { shape }) => shape as Shape,
+  evaluate: ([x], [s], _, out) => sumToValues(x, s, out),
+  vjp: (g, node) => [expand(g, node.inputs[0].shape)],
+  lower: (graph, [x], node) => {
+    const from = node.inputs[0].shape;
+    const to = node.shape;
+    const extra = from.length - to.length;
+    const axes = from.map((_, k) => k).filter((k) => k < extra || (to[k - extra] === 1 && from[k] !== 1));
+    const summed = graph.node("ReduceSum", [x, graph.ints(axes)], [intAttribute("keepdims", 1)]);
+    return graph.node("Reshape", [summed, graph.ints(to)]);
+  },
+};
+
+/** x (broadcast from `shape` somewhere upstream) summed back down to `shape`: the adjoint of expand. */
+export function sumTo(x: Tensor, shape: Shape): Tensor {
+  check(
+    sameShape(broadcastShapes(shape, x.shape, "sumTo"), x.shape),
+    "sumTo",
+    `a shape that broadcasts to ${describe(x.shape)}`,
+    () => describe(shape),
+  );
+  return sameShape(x.shape, shape) ? x : apply(SUM_TO, [x], { shape: [...shape] });
+}
+
+const MAX: Op = {
+  name: "max",
+  shape: SUM.shape,
+  evaluate: ([x], [s], { axes }) => reduce(x, s, axes as number[], Math.max, Number.NEGATIVE_INFINITY),
+  lower: (graph, [x], node) =>
+    graph.node(
+      "ReduceMax",
+      [x],
+      [
+        intsAttribute("axes", node.attrs.axes as number[]),
+        intAttribute("keepdims", node.attrs.keepdims ? 1 : 0),
+      ],
+    ),
+};
+
+/** The maximum over `axes`, without a gradient (for shifts such as a stable softmax's). */
+export function max(x: Tensor, axes: readonly number[], keepdims = false): Tensor {
+  return apply(MAX, [x], { axes: normaliseAxes(axes, x.shape.length, "max"), keepdims });
+}
+
+/** Softmax (or log-softmax) over the last axis of each row, in float64. */
+function softmaxValues(x: Float64Array, shape: Shape, logarithm: boolean): Float64Array {
+  const n = shape[shape.length - 1];
+  const out = new Float64Array(x.length);
+  for (let at = 0; at < x.length; at += n) {
+    let top = Number.NEGATIVE_INFINITY;
+    for (let j = 0; j < n; j++) top = Math.max(top, x[at + j]);
+    let total = 0;
+    for (let j = 0; j < n; j++) total += Math.exp(x[at + j] - top);
+    const logTotal = Math.log(total);
+    for (let j = 0; j < n; j++)
+      out[at + j] = logarithm ? x[at + j] - top - logTotal : Math.exp(x[at + j] - top - logTotal);
+  }
+  return out;
+}
+
+const lastAxis = (shape: Shape, where: string) => {
+  check(shape.length >= 1, where, "a tensor with at least one axis", () => describe(shape));
+  return shape;
+};
+
+const SOFTMAX: Op = {
+  name: "softmax",
+  shape: ([x]) => lastAxis(x, "softmax"),
+  evaluate: ([x], [s]) => softmaxValues(x, s, false),
+  vjp: (g, node) => [mul(sub(g, sum(mul(g, node), [-1], true)), node)],
+  lower: (graph, inputs) => graph.node("Softmax", inputs, [intAttribute("axis", -1)]),
+};
+
+const LOG_SOFTMAX: Op = {
+  name: "logSoftmax",
+  shape: ([x]) => lastAxis(x, "logSoftmax"),
+  evaluate: ([x], [s]) => softmaxValues(x, s, true),
+  vjp: (g, node) => [sub(g, mul(exp(node), sum(g, [-1], true)))],
+  lower: (graph, inputs) => graph.node("LogSoftmax", inputs, [intAttribute("axis", -1)]),
+};
+
+/** Softmax over the last axis. */
+export const softmax = (x: Tensor): Tensor => apply(SOFTMAX, [x]);
+/** log-softmax over the last axis (stable: no exp of large values). */
+export const logSoftmax = (x: Tensor): Tensor => apply(LOG_SOFTMAX, [x]);
+
+const DETACH: Op = {
+  name: "detach",
+  shape: ([x]) => x,
+  evaluate: ([x]) => x.slice(),
+  lower: (graph, inputs) => graph.node("Identity", inputs),
+};
+
+/** The same values with no gradient path (stop-gradient). */
+export const detach = (x: Tensor): Tensor => apply(DETACH, [x]);
+
+const CONCAT: Op = {
+  name: "concat",
+  shape: (shapes, { axis }) => {
+    const k = axis as number;
+    const [first] = shapes;
+    check(
+      shapes.every((s) => s.length === first.length && s.every((d, j) => j === k || d === first[j])),
+      "concat",
+      `shapes equal but along axis ${k}`,
+      () => shapes.map(describe).join(", "),
+    );
+    return first.map((d, j) => (j === k ? shapes.reduce((n, s) => n + s[k], 0) : d));
+  },
+  evaluate: (values, shapes, { axis }) => concatAxis(values, shapes, axis as number),
+  vjp: (g, node) => {
+    const k = node.attrs.axis as number;
+    let start = 0;
+    return node.inputs.map((x) => {
+      const part = slice(g, k, start, start + x.shape[k]);
+      start += x.shape[k];
+      return part;
+    });
+  },
+  lower: (graph, inputs, node) =>
+    graph.node("Concat", inputs, [intAttribute("axis", node.attrs.axis as number)]),
+};
+
+/** The tensors joined along `axis`. */
+export function concat(xs: readonly Tensor[], axis: number): Tensor {
+  check(xs.length > 0, "concat", "at least one tensor", () => "none");
+  const [k] = normaliseAxes([axis], xs[0].shape.length, "concat");
+  return xs.length === 1 ? xs[0] : apply(CONCAT, xs, { axis: k });
+}
+
+const SLICE: Op = {
+  name: "slice",
+  shape: ([x], { axis, start, end }) =>
+    x.map((d, k) => (k === axis ? (end as number) - (start as number) : d)),
+  evaluate: ([x], [s], { axis, start, end }) =>
+    sliceAxis(x, s, axis as number, start as number, end as number),
+  vjp: (g, node) => {
+    // the adjoint pads g with zeros back to the input's extent along the axis
+    const x = node.inputs[0];
+    const { axis, start, end } = node.attrs as { axis: number; start: number; end: number };
+    const zeros = (length: number) => {
+      const shape = x.shape.map((d, k) => (k === axis ? length : d));
+      return constant(shape, new Float64Array(size(shape)));
+    };
+    const parts = [
+      ...(start > 0 ? [zeros(start)] : []),
+      g,
+      ...(end < x.shape[axis] ? [zeros(x.shape[axis] - end)] : []),
+    ];
+    return [concat(parts, axis)];
+  },
+  lower: (graph, [x], node) => {
+    const { axis, start, end } = node.attrs as { axis: number; start: number; end: number };
+    return graph.node("Slice", [x, graph.ints([start]), graph.ints([end]), graph.ints([axis])]);
+  },
+};
+
+/** Elements [start, end) along `axis`. */
+export function slice(x: Tensor, axis: number, start: number, end: number): Tensor {
+  const [k] = normaliseAxes([axis], x.shape.length, "slice");
+  check(
+    Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start <= end && end <= x.shape[k],
+    "slice",
+    `0 ≤ start ≤ end ≤ ${x.shape[k]}`,
+    () => `${start}, ${end}`,
+  );
+  return start === 0 && end === x.shape[k] ? x : apply(SLICE, [x], { axis: k, start, end });
+}

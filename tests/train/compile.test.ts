@@ -1,0 +1,118 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { createRng } from "../../src/core/rng.js";
+import { initBackends } from "../../src/node.js";
+import { compile } from "../../src/train/autograd/compile.js";
+import { grad } from "../../src/train/autograd/grad.js";
+import { size } from "../../src/train/autograd/nd.js";
+import {
+  crossEntropy,
+  initLinear,
+  initTransformerBlock,
+  linear,
+  transformerBlock,
+} from "../../src/train/autograd/nn.js";
+import { logSoftmax, matmul, mean, mul, relu, sum, tanh } from "../../src/train/autograd/ops.js";
+import { parameter, type Shape, type Tensor } from "../../src/train/autograd/tensor.js";
+
+const rng = createRng(11);
+const draw = (shape: Shape) => Float32Array.from({ length: size(shape) }, () => rng.uniform(-1, 1));
+
+beforeAll(() => initBackends("ort"));
+
+/** The step run eagerly in float64 on parameters holding the same values. */
+function eager(step: (xs: Tensor[]) => readonly Tensor[], inputs: { data: Float32Array; dims: Shape }[]) {
+  return step(inputs.map((x) => parameter(x.dims, x.data))).map((t) => t.value as Float64Array);
+}
+
+function expectNear(got: Float32Array, want: Float64Array, rel: number, what: string) {
+  const scale = Math.max(1e-3, ...Array.from(want, Math.abs));
+  const worst = Math.max(...Array.from(got, (g, k) => Math.abs(g - want[k])));
+  expect(worst / scale, what).toBeLessThan(rel);
+}
+
+describe("compile", () => {
+  it("runs an MLP's loss and gradients as one graph, equal to the float64 eager step to float32 rounding", async () => {
+    const step = ([x, w1, w2]: Tensor[]) => {
+      const loss = sum(logSoftmax(matmul(relu(matmul(x, w1)), w2)));
+      return [loss, ...grad(loss, [w1, w2], { createGraph: true })];
+    };
+    const inputs = [
+      { data: draw([8, 5]), dims: [8, 5] },
+      { data: draw([5, 6]), dims: [5, 6] },
+      { data: draw([6, 3]), dims: [6, 3] },
+    ];
+    const compiled = await compile(step)(inputs);
+    const reference = eager(step, inputs);
+    expect(compiled.length).toBe(3);
+    for (const [i, c] of compiled.entries()) expectNear(c, reference[i], 1e-5, `output ${i}`);
+  });
+
+  it("differentiates twice inside the graph (a Hessian-vector product)", async () => {
+    const step = ([x, v]: Tensor[]) => {
+      const loss = sum(tanh(matmul(x, mul(x, x))));
+      const [g] = grad(loss, [x], { createGraph: true });
+      return grad(sum(mul(g, v)), [x]);
+    };
+    const inputs = [
+      { data: draw([4, 4]), dims: [4, 4] },
+      { data: draw([4, 4]), dims: [4, 4] },
+    ];
+    const [hv] = await compile(step)(inputs);
+    expectNear(hv, eager(step, inputs)[0], 1e-5, "H·v");
+  });
+
+  it("compiles again for a new shape and gives the same bits for the same inputs", async () => {
+    const run = compile(([x, w]) => [sum(mul(matmul(x, w), matmul(x, w)))]);
+    const w = { data: draw([3, 2]), dims: [3, 2] };
+    const small = { data: draw([2, 3]), dims: [2, 3] };
+    const large = { data: draw([5, 3]), dims: [5, 3] };
+    const [a] = await run([small, w]);
+    const [b] = await run([large, w]);
+    const [c] = await run([small, w]);
+    expectNear(a, eager(([x, y]) => [sum(mul(matmul(x, y), matmul(x, y)))], [small, w])[0], 1e-6, "small");
+    expectNear(b, eager(([x, y]) => [sum(mul(matmul(x, y), matmul(x, y)))], [large, w])[0], 1e-6, "large");
+    expect(Array.from(c)).toEqual(Array.from(a));
+  });
+});
+
+describe("a pre-LN transformer block, compiled against eager float64", () => {
+  const [batch, length, dim, heads, hidden, classes] = [2, 5, 8, 2, 16, 3];
+  const init = {
+    ...initTransformerBlock("block", dim, hidden, 3),
+    ...initLinear("head", dim, classes, 9),
+  };
+  const names = Object.keys(init).sort();
+  // a causal mask: position t sees positions ≤ t
+  const causal = Float32Array.from({ length: length * length }, (_, k) =>
+    k % length > Math.floor(k / length) ? -1e9 : 0,
+  );
+  /** Inputs: x, the mask, one-hot targets, a direction v, then the parameters in `names` order. */
+  const step = ([x, mask, targets, v, ...flat]: Tensor[]) => {
+    const p = Object.fromEntries(names.map((name, i) => [name, flat[i]]));
+    const pooled = mean(transformerBlock(x, p, "block", heads, mask), [1]);
+    const loss = crossEntropy(linear(pooled, p, "head"), targets);
+    const grads = grad(loss, flat, { createGraph: true });
+    // H·v for the first attention projection's weight
+    const at = names.indexOf("block.attention.q.weight");
+    const [hv] = grad(sum(mul(grads[at], v)), [flat[at]]);
+    return [loss, ...grads, hv];
+  };
+  const targets = Float32Array.from({ length: batch * classes }, (_, k) =>
+    k % classes === (Math.floor(k / classes) + 1) % classes ? 1 : 0,
+  );
+  const inputs = [
+    { data: draw([batch, length, dim]), dims: [batch, length, dim] },
+    { data: causal, dims: [length, length] },
+    { data: targets, dims: [batch, classes] },
+    { data: draw([dim, dim]), dims: [dim, dim] },
+    ...names.map((name) => ({ data: Float32Array.from(init[name].data), dims: init[name].shape })),
+  ];
+
+  it("gives the loss, every gradient and a Hessian-vector product of the eager step", async () => {
+    const compiled = await compile(step, { requiresGrad: (slot) => slot >= 4 })(inputs);
+    const reference = eager(step, inputs);
+    expect(compiled.length).toBe(names.length + 2);
+    for (const [i, c] of compiled.entries())
+      expectNear(c, reference[i], 1e-5, i === 0 ? "loss" : i <= names.length ? names[i - 1] : "H·v");
+  });
+});
