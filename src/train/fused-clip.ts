@@ -8,7 +8,7 @@
  * kernel makes one. Checked against the float64 tape and optim.ts's adam (tests/train/trainer.test.ts).
  */
 import type { GemmBackend, Tensor32 } from "../core/gemm/index.js";
-import { ensureMemory, instantiateKernelsSync, RESERVED_BYTES, type WasmMemory } from "../core/gemm/wasm.js";
+import { float32Arrays, instantiateKernelsSync } from "../core/gemm/wasm.js";
 import { type Matrix, matrix } from "../core/matrix.js";
 import {
   type Emit,
@@ -194,7 +194,7 @@ export function fusedClipTraining(
   // four arrays of all parameters end to end — values, gradients, Adam's m and v — at fixed offsets: the
   // memory never grows after this, so the views stay valid
   const total = params.reduce((n, p) => n + p.value.length, 0);
-  const [values, grads, m, v] = arrays(wasm.memory, total, 4);
+  const [values, grads, m, v] = float32Arrays(wasm.memory, total, 4, "fusedClipTraining");
   const views = (all: Float32Array) => {
     let offset = 0;
     return params.map((p, i) => {
@@ -270,14 +270,4 @@ export function fusedClipTraining(
       });
     },
   };
-}
-
-/** `count` float32 arrays of `length` each, end to end in `memory` above RESERVED_BYTES (grown to fit). */
-function arrays(memory: WasmMemory, length: number, count: number): Float32Array[] {
-  const stride = Math.ceil(length / 4) * 16; // 16-byte aligned starts
-  ensureMemory(memory, RESERVED_BYTES + count * stride, "fusedClipTraining");
-  return Array.from(
-    { length: count },
-    (_, k) => new Float32Array(memory.buffer, RESERVED_BYTES + k * stride, length),
-  );
 }

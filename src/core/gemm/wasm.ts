@@ -143,6 +143,25 @@ export function ensureMemory(memory: WasmMemory, bytes: number, where: string): 
   if (pages > have) memory.grow(pages - have);
 }
 
+/**
+ * `count` float32 arrays of `length` each, end to end in `memory` above RESERVED_BYTES, 16-byte aligned
+ * (grown to fit): parameters, gradients and moments for the adamw kernel, which stay valid views as long
+ * as the memory does not grow again.
+ */
+export function float32Arrays(
+  memory: WasmMemory,
+  length: number,
+  count: number,
+  where: string,
+): Float32Array[] {
+  const stride = Math.ceil(length / 4) * 16;
+  ensureMemory(memory, RESERVED_BYTES + count * stride, where);
+  return Array.from(
+    { length: count },
+    (_, k) => new Float32Array(memory.buffer, RESERVED_BYTES + k * stride, length),
+  );
+}
+
 /** Whether this engine runs the WebAssembly kernels (they need 128-bit SIMD). */
 export function wasmSupported(): boolean {
   return kernelVariant(false) !== undefined;

@@ -12,13 +12,19 @@ import { type Lowering, placeholder, type Tensor } from "./tensor.js";
 /** A step: tensors in (placeholders while tracing), tensors out. */
 export type Step = (inputs: Tensor[]) => readonly Tensor[];
 
-/** A compiled step: float32 inputs in, its outputs' float32 values out, in order. */
-export type CompiledStep = (inputs: readonly Tensor32[]) => Promise<Float32Array[]>;
+/**
+ * A compiled step: float32 inputs in, its outputs' float32 values out, in order — written into `outputs`
+ * where given (buffers kept from call to call: fresh ones cost page faults here).
+ */
+export type CompiledStep = (
+  inputs: readonly Tensor32[],
+  outputs?: readonly Tensor32[],
+) => Promise<Float32Array[]>;
 
 /** Options for compile. */
 export interface CompileOptions {
-  /** Whether gradients are taken with respect to input `slot` (default: every input). */
-  requiresGrad?: (slot: number) => boolean;
+  /** Whether gradients are taken with respect to input `slot` of `count` (default: every input). */
+  requiresGrad?: (slot: number, count: number) => boolean;
 }
 
 let compiledSteps = 0;
@@ -31,16 +37,17 @@ let compiledSteps = 0;
 export function compile(step: Step, options: CompileOptions = {}): CompiledStep {
   const id = compiledSteps++;
   const requiresGrad = options.requiresGrad ?? (() => true);
-  return async (inputs) => {
+  return async (inputs, outputs) => {
     const shapes = inputs.map((x) => x.dims);
     const backend = getBackend();
     if (!backend.runGraph)
       throw new InputError("compile", "the ort backend (onnxruntime-node installed)", backend.name);
     const key = `autograd${id}:${shapes.map(describe).join(",")}`;
     const build = () =>
-      lower(step(shapes.map((s, slot) => placeholder(s, slot, requiresGrad(slot)))), shapes);
+      lower(step(shapes.map((s, slot) => placeholder(s, slot, requiresGrad(slot, shapes.length)))), shapes);
     const feeds = Object.fromEntries(inputs.map((x, slot) => [`x${slot}`, x]));
-    const out = await backend.runGraph(key, build, feeds);
+    const fetches = outputs && Object.fromEntries(outputs.map((y, i) => [`y${i}`, y]));
+    const out = await backend.runGraph(key, build, feeds, fetches);
     if (!out) throw new Error("compile: the backend ran no graph");
     const count = Object.keys(out).length;
     return Array.from({ length: count }, (_, i) => out[`y${i}`].data);

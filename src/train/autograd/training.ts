@@ -1,0 +1,128 @@
+/**
+ * Compiled training: a model's loss and every parameter's gradient as one onnxruntime graph per batch
+ * shape (compile.ts), and AdamW as one pass of the WebAssembly kernel over all parameters, which stay
+ * float32 in that kernel's memory between steps — fused-clip's design, for any model written with the
+ * autograd's ops.
+ */
+import { InputError } from "../../core/errors.js";
+import type { Tensor32 } from "../../core/gemm/index.js";
+import { float32Arrays, instantiateKernelsSync } from "../../core/gemm/wasm.js";
+import { ADAM_DEFAULTS } from "../optim.js";
+import { type CompiledStep, compile } from "./compile.js";
+import { grad } from "./grad.js";
+import { size } from "./nd.js";
+import type { ParamInit, Params } from "./nn.js";
+import type { Tensor } from "./tensor.js";
+
+/** A model to train: its initial parameters by name and its loss on a batch. */
+export interface TrainableModel {
+  readonly init: Readonly<Record<string, ParamInit>>;
+  /** The loss (one element) of parameters `p` on the batch's tensors. */
+  loss(p: Params, batch: readonly Tensor[]): Tensor;
+}
+
+/** Options of compiledTraining. */
+export interface TrainingOptions {
+  /** AdamW's decoupled weight decay (default 0.01, PyTorch's). */
+  weightDecay?: number;
+  /** Scales the gradients down to this global L2 norm where they exceed it (default: no clipping). */
+  clipNorm?: number;
+}
+
+/** A model in training (see compiledTraining). */
+export interface CompiledTraining {
+  /** One AdamW step at learning rate `lr` on the batch (float32 tensors, as `loss` takes them); the loss. */
+  step(batch: readonly Tensor32[], lr: number): Promise<number>;
+  /** Runs `outputs(parameters, batch)`, compiled, on the current parameters (evaluation, prediction). */
+  run(
+    outputs: (p: Params, batch: readonly Tensor[]) => readonly Tensor[],
+    batch: readonly Tensor32[],
+  ): Promise<Float32Array[]>;
+  /** The current parameters by name (float32 copies). */
+  parameters(): Record<string, Float32Array>;
+}
+
+/**
+ * Trains `model` from its initial parameters with AdamW (optim.ts's betas and ε): the loss and gradients
+ * from one compiled graph on the selected backend (ort), the update by the `adamw` kernel. Deterministic:
+ * the same model, batches and rates give the same parameters bit for bit.
+ */
+export function compiledTraining(model: TrainableModel, options: TrainingOptions = {}): CompiledTraining {
+  const wasm = instantiateKernelsSync();
+  if (!wasm) throw new InputError("compiledTraining", "an engine with WebAssembly SIMD", "none");
+  const { weightDecay = 0.01, clipNorm } = options;
+  const names = Object.keys(model.init).sort();
+  const shapes = names.map((name) => model.init[name].shape);
+  const total = shapes.reduce((n, s) => n + size(s), 0);
+  // values, gradients and Adam's moments of all parameters end to end, at fixed offsets
+  const [values, grads, m, v] = float32Arrays(wasm.memory, total, 4, "compiledTraining");
+  const views = (all: Float32Array) => {
+    let offset = 0;
+    return shapes.map((dims) => {
+      offset += size(dims);
+      return { data: all.subarray(offset - size(dims), offset), dims };
+    });
+  };
+  const [valueViews, gradViews] = [views(values), views(grads)];
+  names.forEach((name, i) => {
+    valueViews[i].data.set(model.init[name].data);
+  });
+  const named = (flat: readonly Tensor[]) => Object.fromEntries(names.map((name, i) => [name, flat[i]]));
+  const parametersLast = (slot: number, count: number) => slot >= count - names.length;
+  const stepGraph = compile(
+    (inputs) => {
+      const flat = inputs.slice(inputs.length - names.length);
+      const loss = model.loss(named(flat), inputs.slice(0, inputs.length - names.length));
+      return [loss, ...grad(loss, flat)];
+    },
+    { requiresGrad: parametersLast },
+  );
+  const loss: Tensor32 = { data: new Float32Array(1), dims: [] };
+  const compiledRuns = new Map<unknown, CompiledStep>();
+  let steps = 0;
+  return {
+    async step(batch, lr) {
+      await stepGraph([...batch, ...valueViews], [loss, ...gradViews]);
+      if (clipNorm !== undefined) {
+        let squares = 0;
+        for (const g of grads) squares += g * g;
+        const norm = Math.sqrt(squares);
+        if (norm > clipNorm) for (let k = 0; k < total; k++) grads[k] *= clipNorm / norm;
+      }
+      steps++;
+      const { beta1, beta2, eps } = ADAM_DEFAULTS;
+      const [c1, c2] = [1 - beta1 ** steps, 1 - beta2 ** steps];
+      wasm.kernels.adamw(
+        values.byteOffset,
+        grads.byteOffset,
+        m.byteOffset,
+        v.byteOffset,
+        total,
+        lr,
+        c1,
+        c2,
+        1 - lr * weightDecay,
+        beta1,
+        beta2,
+        eps,
+      );
+      return loss.data[0];
+    },
+    run(outputs, batch) {
+      let compiled = compiledRuns.get(outputs);
+      if (!compiled) {
+        compiled = compile(
+          (inputs) =>
+            outputs(
+              named(inputs.slice(inputs.length - names.length)),
+              inputs.slice(0, inputs.length - names.length),
+            ),
+          { requiresGrad: () => false },
+        );
+        compiledRuns.set(outputs, compiled);
+      }
+      return compiled([...batch, ...valueViews]);
+    },
+    parameters: () => Object.fromEntries(names.map((name, i) => [name, valueViews[i].data.slice()])),
+  };
+}
