@@ -126,8 +126,14 @@ export function constant(
   ];
 }
 
-/** A ModelProto (IR 8, opset 13) of one graph: its nodes and initializers, inputs and outputs. */
-export function model(name: string, body: Field[], inputs: Uint8Array[], outputs: Uint8Array[]): Uint8Array {
+/** A ModelProto (IR 8, opset 13 unless given) of one graph: its nodes and initializers, inputs and outputs. */
+export function model(
+  name: string,
+  body: Field[],
+  inputs: Uint8Array[],
+  outputs: Uint8Array[],
+  opset = 13,
+): Uint8Array {
   const graph = message([
     ...body,
     [2, "string", name],
@@ -137,7 +143,7 @@ export function model(name: string, body: Field[], inputs: Uint8Array[], outputs
   return message([
     [1, "varint", 8], // ir_version
     [7, "bytes", graph],
-    [8, "bytes", message([[2, "varint", 13]])], // opset 13
+    [8, "bytes", message([[2, "varint", opset]])],
   ]);
 }
 

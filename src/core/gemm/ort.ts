@@ -55,7 +55,8 @@ const GRAM_BLOCK_ELEMENTS = 2 ** 22;
 /** The onnxruntime backend: one cached session per graph, `threads` intra-op threads. */
 export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
   const sessions = new Map<string, Promise<OrtSession>>();
-  const session = (key: string, build: () => Uint8Array, arena = false) => {
+  // `graph`: a whole graph (a training step) rather than one product (see runGraph)
+  const session = (key: string, build: () => Uint8Array, graph = false) => {
     let s = sessions.get(key);
     if (!s) {
       s = ort.InferenceSession.create(build(), {
@@ -63,10 +64,12 @@ export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
         interOpNumThreads: 1,
         executionMode: "sequential",
         graphOptimizationLevel: "all",
-        enableCpuMemArena: arena,
-        // idle intra-op threads sleep rather than spin: spinning took the core V8 compiles and collects
-        // garbage on between products (align eval on features_clip: 2.7 → 2.1 s, user time 4.5 → 2.8 s)
-        extra: { session: { intra_op: { allow_spinning: "0" } } },
+        enableCpuMemArena: graph,
+        // between single products idle intra-op threads sleep rather than spin: spinning took the core V8
+        // compiles and collects garbage on (align eval on features_clip: 2.7 → 2.1 s, user time 4.5 →
+        // 2.8 s); within a graph of hundreds of small nodes waking a sleeping thread per node cost more
+        // than the second thread gave (a ViT training step on 2 threads: 45.8 ms asleep, 1 thread 42.6 ms)
+        extra: { session: { intra_op: { allow_spinning: graph ? "1" : "0" } } },
       });
       sessions.set(key, s);
     }

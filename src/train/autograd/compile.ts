@@ -31,7 +31,7 @@ let compiledSteps = 0;
 
 /**
  * Compiles `step`: each call with a new signature of input shapes traces it on placeholders and lowers the
- * graph (ONNX opset 13) into an onnxruntime session, kept for later calls of that signature. Needs the
+ * graph (ONNX opset 17) into an onnxruntime session, kept for later calls of that signature. Needs the
  * ort backend (the selected one, or the deferred CLI one).
  */
 export function compile(step: Step, options: CompileOptions = {}): CompiledStep {
@@ -124,5 +124,6 @@ function lower(outputs: readonly Tensor[], shapes: readonly Shape[]): Uint8Array
     body,
     shapes.map((s, slot) => tensorInfo(`x${slot}`, "float32", [...s])),
     outputs.map((t, i) => tensorInfo(`y${i}`, "float32", [...t.shape])),
+    17,
   );
 }

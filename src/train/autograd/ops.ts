@@ -1,6 +1,6 @@
 /**
  * The autograd's ops: each a shape rule, a float64 evaluation (nd.ts), a vector-Jacobian product written
- * with these same ops, and its ONNX lowering (opset 13). Binary elementwise ops broadcast like numpy; a
+ * with these same ops, and its ONNX lowering (opset 17). Binary elementwise ops broadcast like numpy; a
  * number operand is a scalar constant.
  */
 import { check } from "../../core/errors.js";
@@ -160,7 +160,14 @@ const MATMUL: Op = {
   evaluate: ([x, y], [sx, sy], _, out) => batchedMatmul(x, sx, y, sy, out.slice(0, -2)),
   vjp: (g, node) => {
     const [a, b] = node.inputs;
-    return [sumTo(matmul(g, transpose(b)), a.shape), sumTo(matmul(transpose(a), g), b.shape)];
+    const ga = sumTo(matmul(g, transpose(b)), a.shape);
+    // a matrix b applied to a batch (a linear layer on [B, T, D]): one product over the flattened batch,
+    // Aᵀ·G of [D, B·T]·[B·T, n], rather than B products and a sum of them
+    if (b.shape.length === 2 && a.shape.length > 2) {
+      const [k, n] = b.shape;
+      return [ga, matmul(transpose(reshape(a, [size(a.shape) / k, k])), reshape(g, [size(g.shape) / n, n]))];
+    }
+    return [ga, sumTo(matmul(transpose(a), g), b.shape)];
   },
   lower: (graph, inputs) => graph.node("MatMul", inputs),
 };

@@ -1,0 +1,66 @@
+/**
+ * A small vision transformer classifier on the autograd: patch embedding, a learned [CLS] token, pre-LN
+ * transformer blocks, a final LayerNorm and a linear head on [CLS] — the model `npm run bench -- train`
+ * races against its PyTorch twin (bench/vit_torch.py).
+ */
+import { createRng } from "../../core/rng.js";
+import {
+  crossEntropy,
+  initLayerNorm,
+  initLinear,
+  initPatchEmbedding,
+  initTransformerBlock,
+  layerNorm,
+  linear,
+  type ParamInit,
+  type Params,
+  type PatchGeometry,
+  patchEmbedding,
+  transformerBlock,
+} from "./nn.js";
+import { concat, expand, reshape, slice } from "./ops.js";
+import type { Tensor } from "./tensor.js";
+import type { TrainableModel } from "./training.js";
+
+/** The classifier's shape. */
+export interface VitConfig {
+  readonly image: PatchGeometry;
+  readonly dim: number;
+  readonly heads: number;
+  readonly depth: number;
+  /** The blocks' MLP width. */
+  readonly hidden: number;
+  readonly classes: number;
+}
+
+/** Initial parameters, seeded (PyTorch's initialisations; [CLS] ~ N(0, 0.02²)). */
+export function initVit(config: VitConfig, seed: number): Record<string, ParamInit> {
+  const { dim, depth, hidden, classes } = config;
+  const rng = createRng(seed);
+  let init: Record<string, ParamInit> = {
+    ...initPatchEmbedding("embed", config.image, dim, seed + 1),
+    cls: { shape: [1, 1, dim], data: Float64Array.from({ length: dim }, () => 0.02 * rng.normal()) },
+    ...initLayerNorm("norm", dim),
+    ...initLinear("head", dim, classes, seed + 2),
+  };
+  for (let i = 0; i < depth; i++) init = { ...init, ...initTransformerBlock(`block${i}`, dim, hidden, seed + 10 * (i + 1)) };
+  return init;
+}
+
+/** Class logits [B, classes] of image rows [B, channels·height·width]. */
+export function vitLogits(p: Params, images: Tensor, config: VitConfig): Tensor {
+  const [batch] = images.shape;
+  const patches = patchEmbedding(images, p, "embed", config.image);
+  let tokens = concat([expand(p.cls, [batch, 1, config.dim]), patches], 1);
+  for (let i = 0; i < config.depth; i++) tokens = transformerBlock(tokens, p, `block${i}`, config.heads);
+  const cls = reshape(slice(layerNorm(tokens, p, "norm"), 1, 0, 1), [batch, config.dim]);
+  return linear(cls, p, "head");
+}
+
+/** The classifier as a TrainableModel: batches are [images, one-hot labels]. */
+export function vitClassifier(config: VitConfig, seed: number): TrainableModel {
+  return {
+    init: initVit(config, seed),
+    loss: (p, [images, labels]) => crossEntropy(vitLogits(p, images, config), labels),
+  };
+}
