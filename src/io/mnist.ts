@@ -21,6 +21,23 @@ export interface MnistPairs {
   vocabulary: string[];
 }
 
+/** Every digit of the `mnist` package (10,010) in an order shuffled by `seed`: n×784 pixels in [0, 1], labels. */
+export function mnistDigits(seed: number): { images: Matrix; labels: Int32Array } {
+  const mnist = createRequire(import.meta.url)("mnist") as MnistPackage;
+  const all = Array.from({ length: 10 }, (_, d) =>
+    Array.from({ length: mnist[d].length }, (_, i) => [d, i]),
+  ).flat();
+  const order = createRng(seed).permutation(all.length);
+  const images = matrix(all.length, 784);
+  const labels = new Int32Array(all.length);
+  order.forEach((from, k) => {
+    const [d, i] = all[from];
+    images.data.set(mnist[d].get(i), k * 784);
+    labels[k] = d;
+  });
+  return { images, labels };
+}
+
 /**
  * n image–caption pairs (digits balanced, samples and templates chosen by `seed`): MNIST digits paired
  * with templated captions ("a photo of the digit seven", "a handwritten 7", …) as bags of words.

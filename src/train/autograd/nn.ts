@@ -168,17 +168,28 @@ export function patchCount({ height, width, patch }: PatchGeometry): number {
  * Initial parameters of a patch embedding into `dim` features (ORCA/MoNA's embedder): the patches' linear
  * projection, a LayerNorm, and learned positions ~ N(0, 0.02²).
  */
-export function initPatchEmbedding(prefix: string, geometry: PatchGeometry, dim: number, seed: number): Record<string, ParamInit> {
+export function initPatchEmbedding(
+  prefix: string,
+  geometry: PatchGeometry,
+  dim: number,
+  seed: number,
+): Record<string, ParamInit> {
   const { channels, height, width, patch } = geometry;
-  check(height % patch === 0 && width % patch === 0, "patch embedding", `sides divisible by the patch side ${patch}`, () =>
-    `${height}×${width}`,
+  check(
+    height % patch === 0 && width % patch === 0,
+    "patch embedding",
+    `sides divisible by the patch side ${patch}`,
+    () => `${height}×${width}`,
   );
   const rng = createRng(seed + 1);
   const tokens = patchCount(geometry);
   return {
     ...initLinear(`${prefix}.projection`, channels * patch * patch, dim, seed),
     ...initLayerNorm(`${prefix}.norm`, dim),
-    [`${prefix}.positions`]: { shape: [tokens, dim], data: Float64Array.from({ length: tokens * dim }, () => 0.02 * rng.normal()) },
+    [`${prefix}.positions`]: {
+      shape: [tokens, dim],
+      data: Float64Array.from({ length: tokens * dim }, () => 0.02 * rng.normal()),
+    },
   };
 }
 
@@ -189,12 +200,19 @@ export function initPatchEmbedding(prefix: string, geometry: PatchGeometry, dim:
 export function patchEmbedding(images: Tensor, p: Params, prefix: string, geometry: PatchGeometry): Tensor {
   const { channels, height, width, patch } = geometry;
   const [batch] = images.shape;
-  check(images.shape.length === 2 && images.shape[1] === channels * height * width, "patch embedding", `[batch, ${channels * height * width}] images`, () =>
-    describe(images.shape),
+  check(
+    images.shape.length === 2 && images.shape[1] === channels * height * width,
+    "patch embedding",
+    `[batch, ${channels * height * width}] images`,
+    () => describe(images.shape),
   );
   const [rows, cols] = [height / patch, width / patch];
   const grid = reshape(images, [batch, channels, rows, patch, cols, patch]);
-  const patches = reshape(transpose(grid, [0, 2, 4, 1, 3, 5]), [batch, rows * cols, channels * patch * patch]);
+  const patches = reshape(transpose(grid, [0, 2, 4, 1, 3, 5]), [
+    batch,
+    rows * cols,
+    channels * patch * patch,
+  ]);
   const embedded = layerNorm(linear(patches, p, `${prefix}.projection`), p, `${prefix}.norm`);
   return add(embedded, param(p, `${prefix}.positions`));
 }

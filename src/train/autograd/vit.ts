@@ -4,6 +4,7 @@
  * races against its PyTorch twin (bench/vit_torch.py).
  */
 import { createRng } from "../../core/rng.js";
+import { grad } from "./grad.js";
 import {
   crossEntropy,
   initLayerNorm,
@@ -18,7 +19,7 @@ import {
   patchEmbedding,
   transformerBlock,
 } from "./nn.js";
-import { concat, expand, reshape, slice } from "./ops.js";
+import { concat, expand, mul, reshape, slice, sub } from "./ops.js";
 import type { Tensor } from "./tensor.js";
 import type { TrainableModel } from "./training.js";
 
@@ -43,18 +44,23 @@ export function initVit(config: VitConfig, seed: number): Record<string, ParamIn
     ...initLayerNorm("norm", dim),
     ...initLinear("head", dim, classes, seed + 2),
   };
-  for (let i = 0; i < depth; i++) init = { ...init, ...initTransformerBlock(`block${i}`, dim, hidden, seed + 10 * (i + 1)) };
+  for (let i = 0; i < depth; i++)
+    init = { ...init, ...initTransformerBlock(`block${i}`, dim, hidden, seed + 10 * (i + 1)) };
   return init;
 }
 
-/** Class logits [B, classes] of image rows [B, channels·height·width]. */
-export function vitLogits(p: Params, images: Tensor, config: VitConfig): Tensor {
+/** The normalised [CLS] features [B, dim] of image rows [B, channels·height·width]: what the head reads. */
+export function vitFeatures(p: Params, images: Tensor, config: VitConfig): Tensor {
   const [batch] = images.shape;
   const patches = patchEmbedding(images, p, "embed", config.image);
   let tokens = concat([expand(p.cls, [batch, 1, config.dim]), patches], 1);
   for (let i = 0; i < config.depth; i++) tokens = transformerBlock(tokens, p, `block${i}`, config.heads);
-  const cls = reshape(slice(layerNorm(tokens, p, "norm"), 1, 0, 1), [batch, config.dim]);
-  return linear(cls, p, "head");
+  return reshape(slice(layerNorm(tokens, p, "norm"), 1, 0, 1), [batch, config.dim]);
+}
+
+/** Class logits [B, classes] of image rows [B, channels·height·width]. */
+export function vitLogits(p: Params, images: Tensor, config: VitConfig): Tensor {
+  return linear(vitFeatures(p, images, config), p, "head");
 }
 
 /** The classifier as a TrainableModel: batches are [images, one-hot labels]. */
@@ -62,5 +68,27 @@ export function vitClassifier(config: VitConfig, seed: number): TrainableModel {
   return {
     init: initVit(config, seed),
     loss: (p, [images, labels]) => crossEntropy(vitLogits(p, images, config), labels),
+  };
+}
+
+/**
+ * The classifier trained by MoNA-style meta-steps: batches are [inner images, inner labels, images,
+ * labels]; the head takes one SGD step (rate `innerRate`) on the inner batch, differentiably, and the loss is
+ * the updated head's on the outer batch — its gradient reaches every parameter through that step.
+ */
+export function vitMetaClassifier(config: VitConfig, seed: number, innerRate: number): TrainableModel {
+  return {
+    init: initVit(config, seed),
+    loss: (p, [innerImages, innerLabels, images, labels]) => {
+      const head = [p["head.weight"], p["head.bias"]];
+      const inner = crossEntropy(linear(vitFeatures(p, innerImages, config), p, "head"), innerLabels);
+      const [gw, gb] = grad(inner, head, { createGraph: true });
+      const updated = {
+        ...p,
+        "head.weight": sub(head[0], mul(gw, innerRate)),
+        "head.bias": sub(head[1], mul(gb, innerRate)),
+      };
+      return crossEntropy(linear(vitFeatures(p, images, config), updated, "head"), labels);
+    },
   };
 }
