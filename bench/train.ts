@@ -101,12 +101,12 @@ function benchTrainTransformer(torch: boolean): string[] {
     ["step", false, 1.5],
     ["meta-step (inner SGD on the head, create_graph)", true, 1.0],
   ] as const) {
-    const runs: Record<string, number[]> = {};
     const twins = torch ? (["gapkit", "torch"] as const) : (["gapkit"] as const);
+    const runs: Record<string, number[]> = {};
+    for (const twin of twins) for (const threads of [1, 2]) runs[`${twin}${threads}`] = [];
     for (let r = 0; r < VIT_ROUNDS; r++)
       for (const twin of twins)
-        for (const threads of [1, 2])
-          (runs[`${twin}${threads}`] ??= []).push(twinStepsPerSecond(twin, threads, meta));
+        for (const threads of [1, 2]) runs[`${twin}${threads}`].push(twinStepsPerSecond(twin, threads, meta));
     const best = (twin: string) => Math.max(median(runs[`${twin}1`]), median(runs[`${twin}2`]));
     const rates = (twin: string) =>
       `1 thread ${median(runs[`${twin}1`]).toFixed(1)}, 2 threads ${median(runs[`${twin}2`]).toFixed(1)} steps/s`;
