@@ -89,6 +89,19 @@ export function intsAttribute(name: string, values: number[]): Field {
   ];
 }
 
+/** A STRING attribute (AttributeProto type 3). */
+export function stringAttribute(name: string, value: string): Field {
+  return [
+    5,
+    "bytes",
+    message([
+      [1, "string", name],
+      [4, "string", value],
+      [20, "varint", 3],
+    ]),
+  ];
+}
+
 /** A NodeProto field: `op` from `inputs` to `output`, with attributes. */
 export function node(op: string, inputs: string[], output: string, attributes: Field[] = []): Field {
   return [

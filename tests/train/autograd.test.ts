@@ -10,6 +10,7 @@ import {
   div,
   exp,
   expand,
+  gather,
   log,
   logSoftmax,
   matmul,
@@ -131,6 +132,7 @@ describe("autograd ops: float64 gradients against central differences", () => {
       ],
     ],
     ["slice", ([a]) => slice(a, -1, 1, 3), [[2, 4]]],
+    ["gather, an index repeated", ([t]) => gather(t, constant([2, 3], [4, 0, 4, 2, 4, 1])), [[5, 3]]],
     [
       "a softmax composed with its maximum detached (the result does not depend on the shift)",
       ([a]) => {
@@ -180,6 +182,9 @@ describe("autograd ops: float64 gradients against central differences", () => {
     expect(() => matmul(constant([2, 3], draw([2, 3])), constant([2, 3], draw([2, 3])))).toThrow(/matmul/);
     expect(() => reshape(constant([2, 3], draw([2, 3])), [4, 2])).toThrow(/6 elements/);
     expect(() => grad(constant([2], [1, 2]), [])).toThrow(/one-element/);
+    expect(() => gather(constant([3, 2], draw([3, 2])), constant([2], [0, 3]))).toThrow(
+      /row indices in \[0, 3\)/,
+    );
   });
 });
 

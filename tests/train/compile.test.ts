@@ -1,3 +1,4 @@
+import { createRequire } from "node:module";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createRng } from "../../src/core/rng.js";
 import { initBackends } from "../../src/node.js";
@@ -5,14 +6,20 @@ import { compile } from "../../src/train/autograd/compile.js";
 import { grad } from "../../src/train/autograd/grad.js";
 import { size } from "../../src/train/autograd/nd.js";
 import {
+  chunkEmbedding,
   crossEntropy,
+  embedding,
+  initEmbedding,
   initLinear,
+  initTokenEmbedding,
   initTransformerBlock,
   linear,
+  type Params,
   transformerBlock,
 } from "../../src/train/autograd/nn.js";
-import { logSoftmax, matmul, mean, mul, relu, sum, tanh } from "../../src/train/autograd/ops.js";
+import { concat, logSoftmax, matmul, mean, mul, relu, sum, tanh } from "../../src/train/autograd/ops.js";
 import { parameter, type Shape, type Tensor } from "../../src/train/autograd/tensor.js";
+import { compiledTraining } from "../../src/train/autograd/training.js";
 
 const rng = createRng(11);
 const draw = (shape: Shape) => Float32Array.from({ length: size(shape) }, () => rng.uniform(-1, 1));
@@ -114,5 +121,45 @@ describe("a pre-LN transformer block, compiled against eager float64", () => {
     expect(compiled.length).toBe(names.length + 2);
     for (const [i, c] of compiled.entries())
       expectNear(c, reference[i], 1e-5, i === 0 ? "loss" : i <= names.length ? names[i - 1] : "H·v");
+  });
+});
+
+describe("embeddings, compiled against eager float64", () => {
+  it("a token embedding and a chunk embedding: outputs and the tables' gradients", async () => {
+    const init = { ...initEmbedding("tokens", 7, 4, 1), ...initTokenEmbedding("chunks", 3, 2, 4, 2) };
+    const names = Object.keys(init).sort();
+    const step = ([ids, signal, ...flat]: Tensor[]) => {
+      const p = Object.fromEntries(names.map((name, i) => [name, flat[i]]));
+      // [2, 3] token ids and [2, 6] signals cut into 2 chunks of 3: 3 + 2 tokens of 4 features per row
+      const tokens = concat([embedding(ids, p, "tokens"), chunkEmbedding(signal, p, "chunks", 3)], 1);
+      const loss = sum(mul(tokens, tokens));
+      return [loss, ...grad(loss, flat)];
+    };
+    const inputs = [
+      { data: Float32Array.of(6, 0, 6, 3, 1, 6), dims: [2, 3] },
+      { data: draw([2, 6]), dims: [2, 6] },
+      ...names.map((name) => ({ data: Float32Array.from(init[name].data), dims: init[name].shape })),
+    ];
+    const compiled = await compile(step, { requiresGrad: (slot) => slot >= 2 })(inputs);
+    const reference = eager(step, inputs);
+    for (const [i, c] of compiled.entries())
+      expectNear(c, reference[i], 1e-5, i === 0 ? "loss" : names[i - 1]);
+  });
+});
+
+describe("exported models", () => {
+  it("run in a plain onnxruntime session as they run compiled", async () => {
+    const model = {
+      init: initLinear("layer", 5, 3, 4),
+      loss: (p: Params, [x]: readonly Tensor[]) => sum(linear(x, p, "layer")),
+    };
+    const training = compiledTraining(model);
+    const outputs = (p: Params, [x]: readonly Tensor[]) => [tanh(linear(x, p, "layer"))];
+    const x = { data: draw([4, 5]), dims: [4, 5] };
+    const [want] = await training.run(outputs, [x]);
+    const ort = createRequire(import.meta.url)("onnxruntime-node");
+    const session = await ort.InferenceSession.create(training.export(outputs, [x.dims]));
+    const { y0 } = await session.run({ x0: new ort.Tensor("float32", x.data, x.dims) });
+    expect(Array.from(y0.data as Float32Array)).toEqual(Array.from(want));
   });
 });

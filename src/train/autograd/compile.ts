@@ -54,6 +54,15 @@ export function compile(step: Step, options: CompileOptions = {}): CompiledStep 
   };
 }
 
+/**
+ * An ONNX model (opset 17, float32) of `fn` for inputs of these shapes, its inputs x0 … and outputs y0 …:
+ * for inference elsewhere (onnxruntime-node or -web, `gapkit embed`-style code). Tensors with values that
+ * `fn` closes over (trained parameters) become the model's initializers.
+ */
+export function exportModel(fn: Step, shapes: readonly Shape[]): Uint8Array {
+  return lower(fn(shapes.map((s, slot) => placeholder(s, slot, false))), shapes);
+}
+
 /** Nodes from the placeholders to `outputs`, inputs before users (iteratively: graphs can be deep). */
 function topologicalOrder(outputs: readonly Tensor[]): Tensor[] {
   const order: Tensor[] = [];

@@ -8,6 +8,7 @@ import { describe, type Shape, size } from "./nd.js";
 import {
   add,
   div,
+  gather,
   logSoftmax,
   matmul,
   mean,
@@ -164,10 +165,56 @@ export function patchCount({ height, width, patch }: PatchGeometry): number {
   return (height / patch) * (width / patch);
 }
 
+/** Initial parameters of an embedding table of `rows` × `dim`, N(0, 1) as PyTorch's nn.Embedding. */
+export function initEmbedding(
+  prefix: string,
+  rows: number,
+  dim: number,
+  seed: number,
+): Record<string, ParamInit> {
+  const rng = createRng(seed);
+  return {
+    [`${prefix}.weight`]: {
+      shape: [rows, dim],
+      data: Float64Array.from({ length: rows * dim }, () => rng.normal()),
+    },
+  };
+}
+
+/** The embedding table's rows at `indices` (row numbers, any shape): [...indices, dim]. */
+export function embedding(indices: Tensor, p: Params, prefix: string): Tensor {
+  return gather(param(p, `${prefix}.weight`), indices);
+}
+
 /**
- * Initial parameters of a patch embedding into `dim` features (ORCA/MoNA's embedder): the patches' linear
- * projection, a LayerNorm, and learned positions ~ N(0, 0.02²).
+ * Initial parameters of a token embedding (ORCA/MoNA's embedder) of `tokens` pieces of `features` values
+ * each into `dim`: a linear projection, a LayerNorm and learned positions ~ N(0, 0.02²).
  */
+export function initTokenEmbedding(
+  prefix: string,
+  features: number,
+  tokens: number,
+  dim: number,
+  seed: number,
+): Record<string, ParamInit> {
+  const rng = createRng(seed + 1);
+  return {
+    ...initLinear(`${prefix}.projection`, features, dim, seed),
+    ...initLayerNorm(`${prefix}.norm`, dim),
+    [`${prefix}.positions`]: {
+      shape: [tokens, dim],
+      data: Float64Array.from({ length: tokens * dim }, () => 0.02 * rng.normal()),
+    },
+  };
+}
+
+/** Pieces [B, tokens, features] projected, normalised, plus learned positions: [B, tokens, dim]. */
+function embedTokens(pieces: Tensor, p: Params, prefix: string): Tensor {
+  const embedded = layerNorm(linear(pieces, p, `${prefix}.projection`), p, `${prefix}.norm`);
+  return add(embedded, param(p, `${prefix}.positions`));
+}
+
+/** initTokenEmbedding for the patches of images of this geometry. */
 export function initPatchEmbedding(
   prefix: string,
   geometry: PatchGeometry,
@@ -181,21 +228,12 @@ export function initPatchEmbedding(
     `sides divisible by the patch side ${patch}`,
     () => `${height}×${width}`,
   );
-  const rng = createRng(seed + 1);
-  const tokens = patchCount(geometry);
-  return {
-    ...initLinear(`${prefix}.projection`, channels * patch * patch, dim, seed),
-    ...initLayerNorm(`${prefix}.norm`, dim),
-    [`${prefix}.positions`]: {
-      shape: [tokens, dim],
-      data: Float64Array.from({ length: tokens * dim }, () => 0.02 * rng.normal()),
-    },
-  };
+  return initTokenEmbedding(prefix, channels * patch * patch, patchCount(geometry), dim, seed);
 }
 
 /**
  * Images (rows of channels·height·width values, channel-major) to [B, patches, dim] tokens: cut into
- * patches (row-major over the grid), projected, normalised, plus learned positions.
+ * patches (row-major over the grid), then embedded (initPatchEmbedding's parameters).
  */
 export function patchEmbedding(images: Tensor, p: Params, prefix: string, geometry: PatchGeometry): Tensor {
   const { channels, height, width, patch } = geometry;
@@ -208,11 +246,24 @@ export function patchEmbedding(images: Tensor, p: Params, prefix: string, geomet
   );
   const [rows, cols] = [height / patch, width / patch];
   const grid = reshape(images, [batch, channels, rows, patch, cols, patch]);
-  const patches = reshape(transpose(grid, [0, 2, 4, 1, 3, 5]), [
-    batch,
-    rows * cols,
-    channels * patch * patch,
-  ]);
-  const embedded = layerNorm(linear(patches, p, `${prefix}.projection`), p, `${prefix}.norm`);
-  return add(embedded, param(p, `${prefix}.positions`));
+  return embedTokens(
+    reshape(transpose(grid, [0, 2, 4, 1, 3, 5]), [batch, rows * cols, channels * patch * patch]),
+    p,
+    prefix,
+  );
+}
+
+/**
+ * Sequences (rows of `length` values: audio, a time series) to [B, length/chunk, dim] tokens: cut into
+ * consecutive chunks, then embedded (initTokenEmbedding with chunk features and length/chunk tokens).
+ */
+export function chunkEmbedding(x: Tensor, p: Params, prefix: string, chunk: number): Tensor {
+  const [batch, length] = x.shape;
+  check(
+    x.shape.length === 2 && length % chunk === 0,
+    "chunk embedding",
+    `[batch, length] rows, length divisible by ${chunk}`,
+    () => describe(x.shape),
+  );
+  return embedTokens(reshape(x, [batch, length / chunk, chunk]), p, prefix);
 }

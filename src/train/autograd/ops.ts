@@ -4,7 +4,7 @@
  * number operand is a scalar constant.
  */
 import { check } from "../../core/errors.js";
-import { intAttribute, intsAttribute } from "../../core/onnx.js";
+import { intAttribute, intsAttribute, stringAttribute } from "../../core/onnx.js";
 import {
   batchedMatmul,
   binary,
@@ -453,3 +453,68 @@ export function slice(x: Tensor, axis: number, start: number, end: number): Tens
   );
   return start === 0 && end === x.shape[k] ? x : apply(SLICE, [x], { axis: k, start, end });
 }
+
+/** Row indices (float values, integers in [0, rows)) checked and rounded. */
+function rowIndices(indices: Float64Array, rows: number, where: string): Int32Array {
+  return Int32Array.from(indices, (r, i) => {
+    check(
+      Number.isInteger(r) && r >= 0 && r < rows,
+      where,
+      `row indices in [0, ${rows})`,
+      () => `${r} at ${i}`,
+    );
+    return r;
+  });
+}
+
+const GATHER: Op = {
+  name: "gather",
+  shape: ([table, indices]) => {
+    check(table.length === 2, "gather", "a [rows, features] table", () => describe(table));
+    return [...indices, table[1]];
+  },
+  evaluate: ([table, indices], [[rows, d]], _, out) => {
+    const picked = new Float64Array(size(out));
+    for (const [i, r] of rowIndices(indices, rows, "gather").entries())
+      picked.set(table.subarray(r * d, (r + 1) * d), i * d);
+    return picked;
+  },
+  vjp: (g, node) => {
+    const [table, indices] = node.inputs;
+    return [apply(SCATTER_ADD, [g, indices], { rows: table.shape[0] }), null];
+  },
+  lower: (graph, [table, indices]) =>
+    graph.node(
+      "Gather",
+      [table, graph.node("Cast", [indices], [intAttribute("to", 7)])],
+      [intAttribute("axis", 0)],
+    ),
+};
+
+// gather's adjoint: the rows of g added into a zero [rows, features] at their indices
+const SCATTER_ADD: Op = {
+  name: "scatterAdd",
+  shape: ([g], { rows }) => [rows as number, g[g.length - 1]],
+  evaluate: ([g, indices], _, { rows }, out) => {
+    const d = out[1];
+    const sum = new Float64Array(size(out));
+    for (const [i, r] of rowIndices(indices, rows as number, "scatterAdd").entries())
+      for (let j = 0; j < d; j++) sum[r * d + j] += g[i * d + j];
+    return sum;
+  },
+  vjp: (h, node) => [gather(h, node.inputs[1]), null],
+  lower: (graph, [g, indices], node) => {
+    const [rows, d] = node.shape;
+    const count = size(node.inputs[1].shape);
+    const zeros = graph.node("ConstantOfShape", [graph.ints([rows, d])]);
+    const at = graph.node("Reshape", [
+      graph.node("Cast", [indices], [intAttribute("to", 7)]),
+      graph.ints([count, 1]),
+    ]);
+    const updates = graph.node("Reshape", [g, graph.ints([count, d])]);
+    return graph.node("ScatterND", [zeros, at, updates], [stringAttribute("reduction", "add")]);
+  },
+};
+
+/** Rows of `table` ([rows, features]) at `indices` (a tensor of row numbers, any shape): [...indices, features]. */
+export const gather = (table: Tensor, indices: Tensor): Tensor => apply(GATHER, [table, indices]);

@@ -8,11 +8,11 @@ import { InputError } from "../../core/errors.js";
 import type { Tensor32 } from "../../core/gemm/index.js";
 import { float32Arrays, instantiateKernelsSync } from "../../core/gemm/wasm.js";
 import { ADAM_DEFAULTS } from "../optim.js";
-import { type CompiledStep, compile } from "./compile.js";
+import { type CompiledStep, compile, exportModel } from "./compile.js";
 import { grad } from "./grad.js";
-import { size } from "./nd.js";
+import { type Shape, size } from "./nd.js";
 import type { ParamInit, Params } from "./nn.js";
-import type { Tensor } from "./tensor.js";
+import { constant, type Tensor } from "./tensor.js";
 
 /** A model to train: its initial parameters by name and its loss on a batch. */
 export interface TrainableModel {
@@ -40,6 +40,14 @@ export interface CompiledTraining {
   ): Promise<Float32Array[]>;
   /** The current parameters by name (float32 copies). */
   parameters(): Record<string, Float32Array>;
+  /**
+   * An ONNX inference model of `outputs(parameters, inputs)` for inputs of these shapes, the current
+   * parameters built in (see exportModel).
+   */
+  export(
+    outputs: (p: Params, inputs: readonly Tensor[]) => readonly Tensor[],
+    shapes: readonly Shape[],
+  ): Uint8Array;
 }
 
 /**
@@ -124,5 +132,9 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
       return compiled([...batch, ...valueViews]);
     },
     parameters: () => Object.fromEntries(names.map((name, i) => [name, valueViews[i].data.slice()])),
+    export: (outputs, inputShapes) => {
+      const p = Object.fromEntries(names.map((name, i) => [name, constant(shapes[i], valueViews[i].data)]));
+      return exportModel((inputs) => outputs(p, inputs), inputShapes);
+    },
   };
 }
