@@ -21,7 +21,7 @@ import {
 } from "../core/onnx.js";
 import { CLIP_LOG_SCALE_RANGE } from "../losses/clip.js";
 import { emitClipLoss, emitLogScaleGradient } from "../losses/clip-graph.js";
-import { ADAM_DEFAULTS, clampScalar } from "./optim.js";
+import { adamwKernelStep, clampScalar } from "./optim.js";
 import type { Var } from "./tape.js";
 import type { TrainState } from "./trainer.js";
 
@@ -220,28 +220,12 @@ export function fusedClipTraining(
   names.forEach((name, i) => {
     fetches[`g_${name}`] = gradViews[i];
   });
-  const at = (view: Float32Array) => view.byteOffset;
   return {
     async step(xa, xb, lr) {
       const feeds = { ...batchFeeds(xa, xb), ...parameterFeeds };
       if (!(await runGraph(keyOf(shape), () => clipStepModel(shape), feeds, fetches))) return undefined;
       optimizer.step++;
-      const { beta1, beta2, eps } = ADAM_DEFAULTS;
-      const [c1, c2] = [1 - beta1 ** optimizer.step, 1 - beta2 ** optimizer.step];
-      wasm.kernels.adamw(
-        at(values),
-        at(grads),
-        at(m),
-        at(v),
-        total,
-        lr,
-        c1,
-        c2,
-        1 - lr * weightDecay,
-        beta1,
-        beta2,
-        eps,
-      );
+      adamwKernelStep(wasm.kernels, { values, grads, m, v }, optimizer.step, lr, weightDecay);
       if (names.includes("t")) {
         clampScalar(parameterFeeds.t.data, CLIP_LOG_SCALE_RANGE);
         state.logScale.value[0] = parameterFeeds.t.data[0]; // the scale is read between steps (the status line's τ)

@@ -1,4 +1,5 @@
 import { check } from "../core/errors.js";
+import type { Kernels } from "../core/gemm/wasm.js";
 import type { Var } from "./tape.js";
 
 /** An optimiser's state, in parameter order: plain arrays, so checkpoints can store and restore it exactly. */
@@ -126,4 +127,41 @@ export function clipGradNorm(grads: readonly Var[], maxNorm: number): number {
 /** Clamps a one-element parameter (a log logit scale) to [lo, hi] in place, as open_clip does after each step. */
 export function clampScalar(value: Float32Array | Float64Array, [lo, hi]: readonly [number, number]): void {
   value[0] = Math.min(Math.max(value[0], lo), hi);
+}
+
+/** Float32 parameters, gradients and Adam's moments, end to end in the kernels' memory (float32Arrays). */
+export interface AdamArrays {
+  readonly values: Float32Array;
+  readonly grads: Float32Array;
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+}
+
+/**
+ * AdamW step number `step` (from 1) over every parameter by the `adamw` WebAssembly kernel, one pass:
+ * adam's update with ADAM_DEFAULTS and decoupled weight decay, in float32.
+ */
+export function adamwKernelStep(
+  kernels: Kernels,
+  arrays: AdamArrays,
+  step: number,
+  lr: number,
+  weightDecay: number,
+): void {
+  const { beta1, beta2, eps } = ADAM_DEFAULTS;
+  const { values, grads, m, v } = arrays;
+  kernels.adamw(
+    values.byteOffset,
+    grads.byteOffset,
+    m.byteOffset,
+    v.byteOffset,
+    values.length,
+    lr,
+    1 - beta1 ** step,
+    1 - beta2 ** step,
+    1 - lr * weightDecay,
+    beta1,
+    beta2,
+    eps,
+  );
 }

@@ -7,7 +7,7 @@
 import { InputError } from "../../core/errors.js";
 import type { Tensor32 } from "../../core/gemm/index.js";
 import { float32Arrays, instantiateKernelsSync } from "../../core/gemm/wasm.js";
-import { ADAM_DEFAULTS } from "../optim.js";
+import { adamwKernelStep } from "../optim.js";
 import { type CompiledStep, compile, exportModel } from "./compile.js";
 import { grad } from "./grad.js";
 import { type Shape, size } from "./nd.js";
@@ -72,6 +72,7 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
     });
   };
   const [valueViews, gradViews] = [views(values), views(grads)];
+  const adam = { values, grads, m, v };
   names.forEach((name, i) => {
     valueViews[i].data.set(model.init[name].data);
   });
@@ -97,23 +98,7 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
         const norm = Math.sqrt(squares);
         if (norm > clipNorm) for (let k = 0; k < total; k++) grads[k] *= clipNorm / norm;
       }
-      steps++;
-      const { beta1, beta2, eps } = ADAM_DEFAULTS;
-      const [c1, c2] = [1 - beta1 ** steps, 1 - beta2 ** steps];
-      wasm.kernels.adamw(
-        values.byteOffset,
-        grads.byteOffset,
-        m.byteOffset,
-        v.byteOffset,
-        total,
-        lr,
-        c1,
-        c2,
-        1 - lr * weightDecay,
-        beta1,
-        beta2,
-        eps,
-      );
+      adamwKernelStep(wasm.kernels, adam, ++steps, lr, weightDecay);
       return loss.data[0];
     },
     run(outputs, batch) {
