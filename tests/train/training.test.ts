@@ -11,7 +11,12 @@ import {
 } from "../../src/train/autograd/nn.js";
 import { tanh } from "../../src/train/autograd/ops.js";
 import { constant, parameter, type Tensor } from "../../src/train/autograd/tensor.js";
-import { compiledTraining, type TrainableModel } from "../../src/train/autograd/training.js";
+import {
+  compiledTraining,
+  parametersFromNpz,
+  parametersToNpz,
+  type TrainableModel,
+} from "../../src/train/autograd/training.js";
 import { ADAM_DEFAULTS } from "../../src/train/optim.js";
 
 beforeAll(() => initBackends("ort"));
@@ -102,5 +107,23 @@ describe("compiledTraining", () => {
     const [want] = logits(p, [constant(batches[0][0].dims, batches[0][0].data)]);
     for (const [k, w] of (want.value as Float64Array).entries())
       expect(Math.abs(w - out[k])).toBeLessThan(1e-5);
+  });
+});
+
+describe("parameters saved as .npz", () => {
+  it("round-trip by name into a model's initial values, and a wrong shape is named", async () => {
+    const training = compiledTraining(model);
+    await training.step(batches[0], 0.01);
+    const bytes = parametersToNpz(training, model);
+    const restored = parametersFromNpz(bytes, model.init, "saved.npz");
+    const saved = training.parameters();
+    for (const [name, { data }] of Object.entries(restored))
+      expect(Array.from(data)).toEqual(Array.from(saved[name]));
+    const resumed = compiledTraining({ ...model, init: restored });
+    expect(resumed.parameters()).toEqual(saved);
+    const other = { ...model.init, "out.bias": { shape: [4], data: new Float64Array(4) } };
+    expect(() => parametersFromNpz(bytes, other, "saved.npz")).toThrow(
+      /saved.npz\/out.bias: expected a float array of shape 4/,
+    );
   });
 });

@@ -4,13 +4,15 @@
  * float32 in that kernel's memory between steps — fused-clip's design, for any model written with the
  * autograd's ops.
  */
-import { InputError } from "../../core/errors.js";
+import { check, InputError } from "../../core/errors.js";
 import type { Tensor32 } from "../../core/gemm/index.js";
 import { float32Arrays, instantiateKernelsSync } from "../../core/gemm/wasm.js";
+import type { NdArray } from "../../io/npy.js";
+import { parseNpz, serializeNpz } from "../../io/npz.js";
 import { adamwKernelStep } from "../optim.js";
 import { type CompiledStep, compile, exportModel } from "./compile.js";
 import { grad } from "./grad.js";
-import { type Shape, size } from "./nd.js";
+import { describe, type Shape, size } from "./nd.js";
 import type { ParamInit, Params } from "./nn.js";
 import { constant, type Tensor } from "./tensor.js";
 
@@ -122,4 +124,46 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
       return exportModel((inputs) => outputs(p, inputs), inputShapes);
     },
   };
+}
+
+/** A training's parameters as an .npz archive, one float32 member per name (numpy's np.load reads it). */
+export function parametersToNpz(training: CompiledTraining, model: TrainableModel): Uint8Array {
+  const values = training.parameters();
+  return serializeNpz(
+    Object.fromEntries(
+      Object.entries(model.init).map(([name, { shape }]) => [name, { shape, data: values[name] }]),
+    ),
+  );
+}
+
+/**
+ * Parameters read back from an .npz (parametersToNpz's, or numpy's) as the initial values of `init`'s
+ * parameters: the same names and shapes, any float dtype; an InputError naming what differs.
+ */
+export function parametersFromNpz(
+  bytes: Uint8Array,
+  init: Readonly<Record<string, ParamInit>>,
+  where: string,
+): Record<string, ParamInit> {
+  const arrays = parseNpz(bytes, where);
+  const expected = Object.keys(init).sort();
+  const found = [...arrays.keys()].sort();
+  check(expected.join() === found.join(), where, `the parameters ${expected.join(", ")}`, () =>
+    found.join(", "),
+  );
+  return Object.fromEntries(
+    expected.map((name) => {
+      const { shape, data } = arrays.get(name) as NdArray;
+      const want = init[name].shape;
+      check(
+        shape.length === want.length &&
+          shape.every((d, k) => d === want[k]) &&
+          (data instanceof Float32Array || data instanceof Float64Array),
+        `${where}/${name}`,
+        `a float array of shape ${describe(want)}`,
+        () => `${describe(shape)} ${data.constructor.name}`,
+      );
+      return [name, { shape: want, data: Float64Array.from(data as Float32Array | Float64Array) }];
+    }),
+  );
 }
