@@ -4,7 +4,11 @@
  */
 
 /** One protobuf field: number, wire kind and value. */
-export type Field = [number, "varint", number] | [number, "bytes", Uint8Array] | [number, "string", string];
+export type Field =
+  | [number, "varint", number]
+  | [number, "bytes", Uint8Array]
+  | [number, "string", string]
+  | [number, "float32", number];
 
 function varint(value: number): number[] {
   // a negative int64 (an axis of −1) is its 64-bit two's complement: ten bytes
@@ -31,6 +35,8 @@ export function message(fields: Field[]): Uint8Array {
   const parts: ArrayLike<number>[] = [];
   for (const [num, kind, value] of fields) {
     if (kind === "varint") parts.push(varint(num << 3), varint(value));
+    else if (kind === "float32")
+      parts.push(varint((num << 3) | 5), new Uint8Array(Float32Array.of(value).buffer));
     else {
       const payload = kind === "string" ? new TextEncoder().encode(value) : value;
       parts.push(varint((num << 3) | 2), varint(payload.length), payload);
@@ -86,6 +92,19 @@ export function intsAttribute(name: string, values: number[]): Field {
     5,
     "bytes",
     message([[1, "string", name], ...values.map((v): Field => [8, "varint", v]), [20, "varint", 7]]),
+  ];
+}
+
+/** A FLOAT attribute (AttributeProto type 1). */
+export function floatAttribute(name: string, value: number): Field {
+  return [
+    5,
+    "bytes",
+    message([
+      [1, "string", name],
+      [2, "float32", value],
+      [20, "varint", 1],
+    ]),
   ];
 }
 

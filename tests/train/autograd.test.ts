@@ -11,6 +11,7 @@ import {
   exp,
   expand,
   gather,
+  layerNormalization,
   log,
   logSoftmax,
   matmul,
@@ -132,6 +133,7 @@ describe("autograd ops: float64 gradients against central differences", () => {
       ],
     ],
     ["slice", ([a]) => slice(a, -1, 1, 3), [[2, 4]]],
+    ["layerNormalization", ([x, g, b]) => layerNormalization(x, g, b), [[2, 3, 5], [5], [5]]],
     ["gather, an index repeated", ([t]) => gather(t, constant([2, 3], [4, 0, 4, 2, 4, 1])), [[5, 3]]],
     [
       "a softmax composed with its maximum detached (the result does not depend on the shift)",

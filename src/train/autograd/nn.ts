@@ -7,16 +7,13 @@ import { createRng } from "../../core/rng.js";
 import { describe, type Shape, size } from "./nd.js";
 import {
   add,
-  div,
   gather,
+  layerNormalization,
   logSoftmax,
   matmul,
-  mean,
   mul,
   reshape,
   softmax,
-  sqrt,
-  sub,
   sum,
   tanh,
   transpose,
@@ -70,10 +67,7 @@ export function linear(x: Tensor, p: Params, prefix: string): Tensor {
 
 /** Layer normalisation over the last axis: (x − μ)/√(σ² + ε)·γ + β, σ² the biased variance. */
 export function layerNorm(x: Tensor, p: Params, prefix: string, eps = 1e-5): Tensor {
-  const centred = sub(x, mean(x, [-1], true));
-  const variance = mean(mul(centred, centred), [-1], true);
-  const normed = div(centred, sqrt(add(variance, eps)));
-  return add(mul(normed, param(p, `${prefix}.weight`)), param(p, `${prefix}.bias`));
+  return layerNormalization(x, param(p, `${prefix}.weight`), param(p, `${prefix}.bias`), eps);
 }
 
 /** GELU, tanh approximation (PyTorch's approximate="tanh"; onnxruntime's float64 kernels lack Erf). */

@@ -4,7 +4,7 @@
  * number operand is a scalar constant.
  */
 import { check } from "../../core/errors.js";
-import { intAttribute, intsAttribute, stringAttribute } from "../../core/onnx.js";
+import { floatAttribute, intAttribute, intsAttribute, stringAttribute } from "../../core/onnx.js";
 import {
   batchedMatmul,
   binary,
@@ -518,3 +518,53 @@ const SCATTER_ADD: Op = {
 
 /** Rows of `table` ([rows, features]) at `indices` (a tensor of row numbers, any shape): [...indices, features]. */
 export const gather = (table: Tensor, indices: Tensor): Tensor => apply(GATHER, [table, indices]);
+
+const LAYER_NORM: Op = {
+  name: "layerNorm",
+  shape: ([x, gamma, beta]) => {
+    const d = x[x.length - 1];
+    check(
+      x.length >= 1 && gamma.length === 1 && gamma[0] === d && beta.length === 1 && beta[0] === d,
+      "layerNorm",
+      `a scale and a shift of the last axis's ${d} features`,
+      () => `${describe(gamma)} and ${describe(beta)}`,
+    );
+    return x;
+  },
+  evaluate: ([x, gamma, beta], [shape], { eps }) => {
+    const d = shape[shape.length - 1];
+    const out = new Float64Array(x.length);
+    for (let at = 0; at < x.length; at += d) {
+      let mu = 0;
+      for (let j = 0; j < d; j++) mu += x[at + j];
+      mu /= d;
+      let variance = 0;
+      for (let j = 0; j < d; j++) variance += (x[at + j] - mu) ** 2;
+      const rstd = 1 / Math.sqrt(variance / d + (eps as number));
+      for (let j = 0; j < d; j++) out[at + j] = (x[at + j] - mu) * rstd * gamma[j] + beta[j];
+    }
+    return out;
+  },
+  vjp: (g, node) => {
+    // x̂ = (x − μ)·rstd recomputed from ops; dx = rstd·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = g·γ
+    const [x, gamma, beta] = node.inputs;
+    const centred = sub(x, mean(x, [-1], true));
+    const rstd = div(1, sqrt(add(mean(mul(centred, centred), [-1], true), node.attrs.eps as number)));
+    const normed = mul(centred, rstd);
+    const scaled = mul(g, gamma);
+    const dx = mul(
+      rstd,
+      sub(sub(scaled, mean(scaled, [-1], true)), mul(normed, mean(mul(scaled, normed), [-1], true))),
+    );
+    return [dx, sumTo(mul(g, normed), gamma.shape), sumTo(g, beta.shape)];
+  },
+  lower: (graph, inputs, node) =>
+    graph.node("LayerNormalization", inputs, [
+      intAttribute("axis", -1),
+      floatAttribute("epsilon", node.attrs.eps as number),
+    ]),
+};
+
+/** Layer normalisation over the last axis, (x − μ)/√(σ² + ε)·γ + β with σ² the biased variance: one ONNX node. */
+export const layerNormalization = (x: Tensor, gamma: Tensor, beta: Tensor, eps = 1e-5): Tensor =>
+  apply(LAYER_NORM, [x, gamma, beta], { eps });
