@@ -127,3 +127,30 @@ describe("parameters saved as .npz", () => {
     );
   });
 });
+
+describe("compiledTraining with SGD", () => {
+  it("is heavy-ball SGD (optim.ts's rule) on the eager float64 gradients", async () => {
+    const [lr, momentum, weightDecay] = [0.1, 0.9, 0.01];
+    const training = compiledTraining(model, { optimizer: "sgd", momentum, weightDecay });
+    for (const b of batches) await training.step(b, lr);
+    const got = training.parameters();
+    const names = Object.keys(model.init).sort();
+    const values = names.map((name) => Float64Array.from(model.init[name].data, (v) => Math.fround(v)));
+    const velocity = values.map((p) => new Float64Array(p.length));
+    for (const [x, y] of batches) {
+      const params = names.map((name, i) => parameter(model.init[name].shape, values[i]));
+      const p = Object.fromEntries(names.map((name, i) => [name, params[i]]));
+      const grads = grad(model.loss(p, [constant(x.dims, x.data), constant(y.dims, y.data)]), params);
+      for (const [i, value] of values.entries())
+        for (let k = 0; k < value.length; k++) {
+          velocity[i][k] =
+            momentum * velocity[i][k] + (grads[i].value as Float64Array)[k] + weightDecay * value[k];
+          value[k] -= lr * velocity[i][k];
+        }
+    }
+    for (const [i, name] of names.entries()) {
+      const worst = Math.max(...Array.from(values[i], (w, k) => Math.abs(w - got[name][k])));
+      expect(worst, name).toBeLessThan(2e-5);
+    }
+  });
+});

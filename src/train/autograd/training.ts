@@ -25,7 +25,14 @@ export interface TrainableModel {
 
 /** Options of compiledTraining. */
 export interface TrainingOptions {
-  /** AdamW's decoupled weight decay (default 0.01, PyTorch's). */
+  /**
+   * "adamw" (default: optim.ts's betas and ε, the wasm kernel) or "sgd": heavy-ball momentum, optim.ts's sgd
+   * (v = μ·v + g + λ·p, p −= lr·v), in float32.
+   */
+  optimizer?: "adamw" | "sgd";
+  /** SGD's momentum μ (default 0). */
+  momentum?: number;
+  /** AdamW's decoupled weight decay (default 0.01, PyTorch's); SGD's λ (default 0). */
   weightDecay?: number;
   /** Scales the gradients down to this global L2 norm where they exceed it (default: no clipping). */
   clipNorm?: number;
@@ -33,7 +40,7 @@ export interface TrainingOptions {
 
 /** A model in training (see compiledTraining). */
 export interface CompiledTraining {
-  /** One AdamW step at learning rate `lr` on the batch (float32 tensors, as `loss` takes them); the loss. */
+  /** One optimiser step at learning rate `lr` on the batch (float32 tensors, as `loss` takes them); the loss. */
   step(batch: readonly Tensor32[], lr: number): Promise<number>;
   /** Runs `outputs(parameters, batch)`, compiled, on the current parameters (evaluation, prediction). */
   run(
@@ -53,14 +60,15 @@ export interface CompiledTraining {
 }
 
 /**
- * Trains `model` from its initial parameters with AdamW (optim.ts's betas and ε): the loss and gradients
- * from one compiled graph on the selected backend (ort), the update by the `adamw` kernel. Deterministic:
+ * Trains `model` from its initial parameters with AdamW (optim.ts's betas and ε) or SGD: the loss and
+ * gradients from one compiled graph on the selected backend (ort), AdamW's update by the `adamw` kernel. Deterministic:
  * the same model, batches and rates give the same parameters bit for bit.
  */
 export function compiledTraining(model: TrainableModel, options: TrainingOptions = {}): CompiledTraining {
   const wasm = instantiateKernelsSync();
   if (!wasm) throw new InputError("compiledTraining", "an engine with WebAssembly SIMD", "none");
-  const { weightDecay = 0.01, clipNorm } = options;
+  const { optimizer = "adamw", momentum = 0, clipNorm } = options;
+  const weightDecay = options.weightDecay ?? (optimizer === "adamw" ? 0.01 : 0);
   const names = Object.keys(model.init).sort();
   const shapes = names.map((name) => model.init[name].shape);
   const total = shapes.reduce((n, s) => n + size(s), 0);
@@ -100,7 +108,13 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
         const norm = Math.sqrt(squares);
         if (norm > clipNorm) for (let k = 0; k < total; k++) grads[k] *= clipNorm / norm;
       }
-      adamwKernelStep(wasm.kernels, adam, ++steps, lr, weightDecay);
+      steps++;
+      if (optimizer === "adamw") adamwKernelStep(wasm.kernels, adam, steps, lr, weightDecay);
+      else
+        for (let k = 0; k < total; k++) {
+          m[k] = momentum * m[k] + grads[k] + weightDecay * values[k];
+          values[k] -= lr * m[k];
+        }
       return loss.data[0];
     },
     run(outputs, batch) {
