@@ -13,6 +13,8 @@ import { tanh } from "../../src/train/autograd/ops.js";
 import { constant, parameter, type Tensor } from "../../src/train/autograd/tensor.js";
 import {
   compiledTraining,
+  dropoutMasks,
+  maskNoise,
   parametersFromNpz,
   parametersToNpz,
   type TrainableModel,
@@ -152,5 +154,49 @@ describe("compiledTraining with SGD", () => {
       const worst = Math.max(...Array.from(values[i], (w, k) => Math.abs(w - got[name][k])));
       expect(worst, name).toBeLessThan(2e-5);
     }
+  });
+});
+
+describe("dropout", () => {
+  const dropped: TrainableModel = {
+    init: model.init,
+    loss: (p, [x, y], noise) => {
+      const hidden = tanh(linear(x, p, "hidden"));
+      return crossEntropy(linear(noise ? noise.dropout(hidden, 0.3) : hidden, p, "out"), y);
+    },
+  };
+
+  it("masks the compiled step as the eager one does with dropoutMasks' masks for that step", async () => {
+    const training = compiledTraining(dropped, { optimizer: "sgd", seed: 7 });
+    await training.step(batches[0], 0.5);
+    const got = training.parameters();
+    // step 1 of seed 7 draws from seed 7·2²⁰ + 0; the single site is the hidden layer, batch × hidden
+    const [mask] = dropoutMasks([{ shape: [batch, hidden], rate: 0.3 }], 7 * 2 ** 20);
+    expect(mask.filter((m) => m === 0).length / mask.length).toBeGreaterThan(0.2);
+    const names = Object.keys(model.init).sort();
+    const params = names.map((name) =>
+      parameter(model.init[name].shape, model.init[name].data.map(Math.fround)),
+    );
+    const p = Object.fromEntries(names.map((name, i) => [name, params[i]]));
+    const [x, y] = batches[0];
+    const noise = maskNoise([constant([batch, hidden], mask)]);
+    const grads = grad(dropped.loss(p, [constant(x.dims, x.data), constant(y.dims, y.data)], noise), params);
+    for (const [i, name] of names.entries()) {
+      const want = (params[i].value as Float64Array).map(
+        (v, k) => v - 0.5 * (grads[i].value as Float64Array)[k],
+      );
+      expect(Math.max(...Array.from(want, (w, k) => Math.abs(w - got[name][k]))), name).toBeLessThan(2e-6);
+    }
+  });
+
+  it("repeats for a seed and changes with it", async () => {
+    const run = async (seed: number) => {
+      const training = compiledTraining(dropped, { seed });
+      for (const b of batches) await training.step(b, 0.01);
+      return training.parameters()["hidden.weight"];
+    };
+    const [a, b, c] = [await run(1), await run(1), await run(2)];
+    expect(Array.from(b)).toEqual(Array.from(a));
+    expect(Array.from(c)).not.toEqual(Array.from(a));
   });
 });

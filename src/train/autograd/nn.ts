@@ -133,12 +133,22 @@ export function initTransformerBlock(
   };
 }
 
-/** A pre-LN transformer block: x + attention(LN(x)), then + MLP(LN(·)) with GELU. */
-export function transformerBlock(x: Tensor, p: Params, prefix: string, heads: number, mask?: Tensor): Tensor {
+/**
+ * A pre-LN transformer block: x + attention(LN(x)), then + MLP(LN(·)) with GELU; `drop` (dropout while
+ * training) on each branch before it joins the residual stream.
+ */
+export function transformerBlock(
+  x: Tensor,
+  p: Params,
+  prefix: string,
+  heads: number,
+  mask?: Tensor,
+  drop: (t: Tensor) => Tensor = (t) => t,
+): Tensor {
   const normed = layerNorm(x, p, `${prefix}.norm1`);
-  const attended = add(x, attention(normed, normed, p, `${prefix}.attention`, heads, mask));
+  const attended = add(x, drop(attention(normed, normed, p, `${prefix}.attention`, heads, mask)));
   const hidden = gelu(linear(layerNorm(attended, p, `${prefix}.norm2`), p, `${prefix}.mlp1`));
-  return add(attended, linear(hidden, p, `${prefix}.mlp2`));
+  return add(attended, drop(linear(hidden, p, `${prefix}.mlp2`)));
 }
 
 /** Mean cross-entropy of logits [B, C] against one-hot (or soft) targets [B, C]. */

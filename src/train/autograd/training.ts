@@ -7,6 +7,7 @@
 import { check, InputError } from "../../core/errors.js";
 import type { Tensor32 } from "../../core/gemm/index.js";
 import { float32Arrays, instantiateKernelsSync } from "../../core/gemm/wasm.js";
+import { createRng } from "../../core/rng.js";
 import type { NdArray } from "../../io/npy.js";
 import { parseNpz, serializeNpz } from "../../io/npz.js";
 import { adamwKernelStep } from "../optim.js";
@@ -14,13 +15,55 @@ import { type CompiledStep, compile, exportModel } from "./compile.js";
 import { grad } from "./grad.js";
 import { describe, type Shape, size } from "./nd.js";
 import type { ParamInit, Params } from "./nn.js";
-import { constant, type Tensor } from "./tensor.js";
+import { mul } from "./ops.js";
+import { constant, placeholder, type Tensor } from "./tensor.js";
 
 /** A model to train: its initial parameters by name and its loss on a batch. */
 export interface TrainableModel {
   readonly init: Readonly<Record<string, ParamInit>>;
-  /** The loss (one element) of parameters `p` on the batch's tensors. */
-  loss(p: Params, batch: readonly Tensor[]): Tensor;
+  /** The loss (one element) of parameters `p` on the batch's tensors; `noise` gives its dropout. */
+  loss(p: Params, batch: readonly Tensor[], noise?: Noise): Tensor;
+}
+
+/** The randomness a loss may draw on while training. */
+export interface Noise {
+  /** x with each element kept with probability 1 − rate and scaled by 1/(1 − rate), else 0 (inverted dropout). */
+  dropout(x: Tensor, rate: number): Tensor;
+}
+
+/** One dropout site of a loss: the shape it masks and its rate, in the order the loss calls them. */
+export interface DropoutSite {
+  readonly shape: Shape;
+  readonly rate: number;
+}
+
+/** Inverted-dropout masks (0 or 1/(1 − rate)) for these sites, drawn in order from `seed`. */
+export function dropoutMasks(sites: readonly DropoutSite[], seed: number): Float32Array[] {
+  const rng = createRng(seed);
+  return sites.map(({ shape, rate }) =>
+    Float32Array.from({ length: size(shape) }, () => (rng.uniform() < rate ? 0 : 1 / (1 - rate))),
+  );
+}
+
+/**
+ * Noise whose k-th dropout multiplies by masks[k] (dropoutMasks' values, as constants eagerly or as graph
+ * inputs compiled); where `sites` is given, each call is recorded there instead and x passes unchanged
+ * (to learn a loss's sites).
+ */
+export function maskNoise(masks: readonly Tensor[], sites?: DropoutSite[]): Noise {
+  let k = 0;
+  return {
+    dropout(x, rate) {
+      check(rate >= 0 && rate < 1, "dropout", "a rate in [0, 1)", () => String(rate));
+      if (sites) {
+        sites.push({ shape: x.shape, rate });
+        return x;
+      }
+      const mask = masks[k++];
+      check(mask !== undefined, "dropout", `at most ${masks.length} dropout calls`, () => "more");
+      return mul(x, mask);
+    },
+  };
 }
 
 /** Options of compiledTraining. */
@@ -36,6 +79,8 @@ export interface TrainingOptions {
   weightDecay?: number;
   /** Scales the gradients down to this global L2 norm where they exceed it (default: no clipping). */
   clipNorm?: number;
+  /** Seed of the dropout masks (default 0): step t draws dropoutMasks(sites, seed·2²⁰ + t). */
+  seed?: number;
 }
 
 /** A model in training (see compiledTraining). */
@@ -67,7 +112,7 @@ export interface CompiledTraining {
 export function compiledTraining(model: TrainableModel, options: TrainingOptions = {}): CompiledTraining {
   const wasm = instantiateKernelsSync();
   if (!wasm) throw new InputError("compiledTraining", "an engine with WebAssembly SIMD", "none");
-  const { optimizer = "adamw", momentum = 0, clipNorm } = options;
+  const { optimizer = "adamw", momentum = 0, clipNorm, seed = 0 } = options;
   const weightDecay = options.weightDecay ?? (optimizer === "adamw" ? 0.01 : 0);
   const names = Object.keys(model.init).sort();
   const shapes = names.map((name) => model.init[name].shape);
@@ -88,10 +133,30 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
   });
   const named = (flat: readonly Tensor[]) => Object.fromEntries(names.map((name, i) => [name, flat[i]]));
   const parametersLast = (slot: number, count: number) => slot >= count - names.length;
+  // the loss's dropout sites for each signature of batch shapes, learnt by tracing it once; their masks
+  // are graph inputs after the batch, drawn each step from (seed, step)
+  const sitesOf = new Map<string, DropoutSite[]>();
+  const signature = (shapes: readonly Shape[]) => shapes.map((s) => s.join("x")).join(",");
+  const sitesFor = (batch: readonly Tensor32[]) => {
+    const key = signature(batch.map((x) => x.dims));
+    let sites = sitesOf.get(key);
+    if (!sites) {
+      sites = [];
+      const inputs = [...batch.map((x) => x.dims), ...shapes].map((s, slot) => placeholder(s, slot, false));
+      model.loss(named(inputs.slice(batch.length)), inputs.slice(0, batch.length), maskNoise([], sites));
+      sitesOf.set(key, sites);
+      // the traced step sees the batch followed by its masks: the sites under that signature too
+      sitesOf.set(signature([...batch.map((x) => x.dims), ...sites.map((s) => s.shape)]), sites);
+    }
+    return sites;
+  };
   const stepGraph = compile(
     (inputs) => {
       const flat = inputs.slice(inputs.length - names.length);
-      const loss = model.loss(named(flat), inputs.slice(0, inputs.length - names.length));
+      const rest = inputs.slice(0, inputs.length - names.length);
+      const masks = (sitesOf.get(signature(rest.map((x) => x.shape))) ?? []).length;
+      const batch = rest.slice(0, rest.length - masks);
+      const loss = model.loss(named(flat), batch, maskNoise(rest.slice(batch.length)));
       return [loss, ...grad(loss, flat)];
     },
     { requiresGrad: parametersLast },
@@ -101,7 +166,12 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
   let steps = 0;
   return {
     async step(batch, lr) {
-      await stepGraph([...batch, ...valueViews], [loss, ...gradViews]);
+      const sites = sitesFor(batch);
+      const masks = dropoutMasks(sites, seed * 2 ** 20 + steps).map((data, k) => ({
+        data,
+        dims: sites[k].shape,
+      }));
+      await stepGraph([...batch, ...masks, ...valueViews], [loss, ...gradViews]);
       if (clipNorm !== undefined) {
         let squares = 0;
         for (const g of grads) squares += g * g;

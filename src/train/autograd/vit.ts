@@ -21,7 +21,7 @@ import {
 } from "./nn.js";
 import { concat, expand, mul, reshape, slice, sub } from "./ops.js";
 import type { Tensor } from "./tensor.js";
-import type { TrainableModel } from "./training.js";
+import type { Noise, TrainableModel } from "./training.js";
 
 /** The classifier's shape. */
 export interface VitConfig {
@@ -32,6 +32,8 @@ export interface VitConfig {
   /** The blocks' MLP width. */
   readonly hidden: number;
   readonly classes: number;
+  /** Dropout on the blocks' branches while training (default 0). */
+  readonly dropout?: number;
 }
 
 /** Initial parameters, seeded (PyTorch's initialisations; [CLS] ~ N(0, 0.02²)). */
@@ -49,25 +51,31 @@ export function initVit(config: VitConfig, seed: number): Record<string, ParamIn
   return init;
 }
 
-/** The normalised [CLS] features [B, dim] of image rows [B, channels·height·width]: what the head reads. */
-export function vitFeatures(p: Params, images: Tensor, config: VitConfig): Tensor {
+/**
+ * The normalised [CLS] features [B, dim] of image rows [B, channels·height·width]: what the head reads;
+ * with `noise`, the blocks' dropout (config.dropout) applies.
+ */
+export function vitFeatures(p: Params, images: Tensor, config: VitConfig, noise?: Noise): Tensor {
   const [batch] = images.shape;
   const patches = patchEmbedding(images, p, "embed", config.image);
+  const rate = config.dropout ?? 0;
+  const drop = noise && rate > 0 ? (t: Tensor) => noise.dropout(t, rate) : undefined;
   let tokens = concat([expand(p.cls, [batch, 1, config.dim]), patches], 1);
-  for (let i = 0; i < config.depth; i++) tokens = transformerBlock(tokens, p, `block${i}`, config.heads);
+  for (let i = 0; i < config.depth; i++)
+    tokens = transformerBlock(tokens, p, `block${i}`, config.heads, undefined, drop);
   return reshape(slice(layerNorm(tokens, p, "norm"), 1, 0, 1), [batch, config.dim]);
 }
 
-/** Class logits [B, classes] of image rows [B, channels·height·width]. */
-export function vitLogits(p: Params, images: Tensor, config: VitConfig): Tensor {
-  return linear(vitFeatures(p, images, config), p, "head");
+/** Class logits [B, classes] of image rows [B, channels·height·width] (dropout with `noise`). */
+export function vitLogits(p: Params, images: Tensor, config: VitConfig, noise?: Noise): Tensor {
+  return linear(vitFeatures(p, images, config, noise), p, "head");
 }
 
 /** The classifier as a TrainableModel: batches are [images, one-hot labels]. */
 export function vitClassifier(config: VitConfig, seed: number): TrainableModel {
   return {
     init: initVit(config, seed),
-    loss: (p, [images, labels]) => crossEntropy(vitLogits(p, images, config), labels),
+    loss: (p, [images, labels], noise) => crossEntropy(vitLogits(p, images, config, noise), labels),
   };
 }
 
@@ -79,16 +87,16 @@ export function vitClassifier(config: VitConfig, seed: number): TrainableModel {
 export function vitMetaClassifier(config: VitConfig, seed: number, innerRate: number): TrainableModel {
   return {
     init: initVit(config, seed),
-    loss: (p, [innerImages, innerLabels, images, labels]) => {
+    loss: (p, [innerImages, innerLabels, images, labels], noise) => {
       const head = [p["head.weight"], p["head.bias"]];
-      const inner = crossEntropy(linear(vitFeatures(p, innerImages, config), p, "head"), innerLabels);
+      const inner = crossEntropy(linear(vitFeatures(p, innerImages, config, noise), p, "head"), innerLabels);
       const [gw, gb] = grad(inner, head, { createGraph: true });
       const updated = {
         ...p,
         "head.weight": sub(head[0], mul(gw, innerRate)),
         "head.bias": sub(head[1], mul(gb, innerRate)),
       };
-      return crossEntropy(linear(vitFeatures(p, images, config), updated, "head"), labels);
+      return crossEntropy(linear(vitFeatures(p, images, config, noise), updated, "head"), labels);
     },
   };
 }
