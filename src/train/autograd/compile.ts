@@ -47,7 +47,8 @@ export function compile(step: Step, options: CompileOptions = {}): CompiledStep 
       lower(step(shapes.map((s, slot) => placeholder(s, slot, requiresGrad(slot, shapes.length)))), shapes);
     const feeds = Object.fromEntries(inputs.map((x, slot) => [`x${slot}`, x]));
     const fetches = outputs && Object.fromEntries(outputs.map((y, i) => [`y${i}`, y]));
-    const out = await backend.runGraph(key, build, feeds, fetches);
+    // a step's graph is hundreds of small nodes, run back to back: its threads spin (see runGraph)
+    const out = await backend.runGraph(key, build, feeds, fetches, true);
     if (!out) throw new Error("compile: the backend ran no graph");
     const count = Object.keys(out).length;
     return Array.from({ length: count }, (_, i) => out[`y${i}`].data);
