@@ -1152,17 +1152,9 @@ function rotateRows(vt: usize, n: i32, l: i32, m: i32, cs: usize, sn: usize): vo
       v128.store(r0 + k, f64x2.sub(f64x2.mul(vc0, x0), f64x2.mul(vs0, y1)));
     }
     if (n & 1) {
-      const k = pairs;
-      const x2 = load<f64>(r2 + k);
-      const x3 = load<f64>(r3 + k);
-      const y2 = c2 * x2 - s2 * x3;
-      store<f64>(r3 + k, s2 * x2 + c2 * x3);
-      const x1 = load<f64>(r1 + k);
-      const y1 = c1 * x1 - s1 * y2;
-      store<f64>(r2 + k, s1 * x1 + c1 * y2);
-      const x0 = load<f64>(r0 + k);
-      store<f64>(r1 + k, s0 * x0 + c0 * y1);
-      store<f64>(r0 + k, c0 * x0 - s0 * y1);
+      rotateElements(r2 + pairs, r3 + pairs, c2, s2);
+      rotateElements(r1 + pairs, r2 + pairs, c1, s1);
+      rotateElements(r0 + pairs, r1 + pairs, c0, s0);
     }
   }
   // the one or two left
@@ -1179,14 +1171,16 @@ function rotateRows(vt: usize, n: i32, l: i32, m: i32, cs: usize, sn: usize): vo
       v128.store(r0 + k, f64x2.sub(f64x2.mul(vc, x), f64x2.mul(vs, y)));
       v128.store(r1 + k, f64x2.add(f64x2.mul(vs, x), f64x2.mul(vc, y)));
     }
-    if (n & 1) {
-      const k = pairs;
-      const x = load<f64>(r0 + k);
-      const y = load<f64>(r1 + k);
-      store<f64>(r0 + k, c * x - s * y);
-      store<f64>(r1 + k, s * x + c * y);
-    }
+    if (n & 1) rotateElements(r0 + pairs, r1 + pairs, c, s);
   }
+}
+
+// The rotation on one element of each row: x at `p`, y at `q` to c·x − s·y and s·x + c·y (the odd column).
+function rotateElements(p: usize, q: usize, c: f64, s: f64): void {
+  const x = load<f64>(p);
+  const y = load<f64>(q);
+  store<f64>(p, c * x - s * y);
+  store<f64>(q, s * x + c * y);
 }
 
 /**

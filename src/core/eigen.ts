@@ -10,8 +10,8 @@
  * symmetricEigenvaluesOf (tridiagonal.ts) is the faster path when no vectors are needed.
  */
 import { pivotSign } from "./dense64.js";
-import { check, InputError } from "./errors.js";
-import { callingThreadKernels, ensureMemory, RESERVED_BYTES } from "./gemm/wasm.js";
+import { check } from "./errors.js";
+import { ensureMemory, RESERVED_BYTES, requiredKernels } from "./gemm/wasm.js";
 
 /** Eigenvalues, descending, and eigenvectors as the rows of `vectors` (n×n, row-major: Vᵀ). */
 export interface SymmetricEigenSystem {
@@ -22,7 +22,12 @@ export interface SymmetricEigenSystem {
 
 /** Eigenvalues and eigenvectors of the symmetric n×n matrix whose lower triangle is in row-major `s`. */
 export function symmetricEigenSystem(s: Float32Array | Float64Array, n: number): SymmetricEigenSystem {
-  const a = new Float64Array(n * n);
+  const { kernels, memory } = requiredKernels("symmetric eigendecomposition");
+  // in the kernels' memory: a (the full matrix, scaled), vt (n² each), d (n), then 6n of scratch
+  const at = (element: number) => RESERVED_BYTES + 8 * element;
+  const [va, vvt, vd, work] = [at(0), at(n * n), at(2 * n * n), at(2 * n * n + n)];
+  ensureMemory(memory, at(2 * n * n + 7 * n), "symmetric eigendecomposition");
+  const a = new Float64Array(memory.buffer, va, n * n);
   let max = 0;
   for (let i = 0; i < n; i++)
     for (let j = 0; j <= i; j++) {
@@ -37,7 +42,10 @@ export function symmetricEigenSystem(s: Float32Array | Float64Array, n: number):
   // (a subnormal max-norm stays below 1: 2^1074 would overflow)
   const scale = max > 0 ? 2 ** -Math.max(Math.floor(Math.log2(max)), -1020) : 1;
   for (let k = 0; k < a.length; k++) a[k] *= scale;
-  const { d, vt } = eigenSystemKernel(a, n);
+  if (kernels.symmetricEigenSystem(va, n, vd, vvt, work) !== 0)
+    throw new Error("symmetric eigendecomposition: QL found no convergence in 30·n iterations");
+  const d = new Float64Array(memory.buffer, vd, n);
+  const vt = new Float64Array(memory.buffer, vvt, n * n);
   const order = Array.from(d, (_, i) => i).sort((x, y) => d[y] - d[x] || x - y);
   const values = Float64Array.from(order, (i) => d[i] / scale);
   const vectors = new Float64Array(n * n);
@@ -47,26 +55,4 @@ export function symmetricEigenSystem(s: Float32Array | Float64Array, n: number):
     for (let k = 0; k < n; k++) vectors[j * n + k] = sign * row[k];
   });
   return { values, vectors };
-}
-
-/**
- * The kernel on this thread's memory: `a` (scaled, full storage) in, the unordered eigenvalues d and the
- * eigenvectors as the rows of vt out.
- */
-function eigenSystemKernel(a: Float64Array, n: number): { d: Float64Array; vt: Float64Array } {
-  const instance = callingThreadKernels();
-  if (!instance)
-    throw new InputError("symmetric eigendecomposition", "an engine with WebAssembly SIMD", "none");
-  const { kernels, memory } = instance;
-  // a, vt (n² each), d (n), then 6n of scratch
-  const at = (element: number) => RESERVED_BYTES + 8 * element;
-  const [va, vvt, vd, work] = [at(0), at(n * n), at(2 * n * n), at(2 * n * n + n)];
-  ensureMemory(memory, at(2 * n * n + 7 * n), "symmetric eigendecomposition");
-  new Float64Array(memory.buffer, va, n * n).set(a);
-  if (kernels.symmetricEigenSystem(va, n, vd, vvt, work) !== 0)
-    throw new Error("symmetric eigendecomposition: QL found no convergence in 30·n iterations");
-  return {
-    d: new Float64Array(memory.buffer, vd, n).slice(),
-    vt: new Float64Array(memory.buffer, vvt, n * n).slice(),
-  };
 }

@@ -138,6 +138,14 @@ async function triangularFactor(
   return t;
 }
 
+/** Qᵀ itself (d×d, row-major): I − (Y·Tᵀ)·Yᵀ, timesQt of the identity without its product by I. */
+export async function transposedQ(q: WideLq): Promise<Float64Array> {
+  const { n, d, yt, t } = q;
+  const ytT = await mulF64(transposed(yt, n, d), t, d, n, n, { transB: true });
+  const correction = await mulF64(ytT, yt, d, n, d);
+  return correction.map((v, k) => (k % (d + 1) === 0 ? 1 : 0) - v);
+}
+
 /** X·Qᵀ for a row-major d×d X: X − ((X·Y)·Tᵀ)·Yᵀ, three float64 products. */
 export async function timesQt(x: Float64Array, q: WideLq): Promise<Float64Array> {
   const { n, d, yt, t } = q;

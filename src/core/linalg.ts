@@ -2,7 +2,7 @@ import { pivotSign, transposed } from "./dense64.js";
 import { symmetricEigenSystem } from "./eigen.js";
 import { check } from "./errors.js";
 import { type MatmulOptions, matmul, mulF64 } from "./gemm/index.js";
-import { timesQt, wideLq } from "./householder.js";
+import { timesQt, transposedQ, wideLq } from "./householder.js";
 import { assertFinite, colMeans, type Matrix, matrix, subtractRow, transpose } from "./matrix.js";
 import { svd64 } from "./svd.js";
 import { symmetricEigenvaluesOf } from "./tridiagonal.js";
@@ -189,8 +189,7 @@ export async function orthogonalProcrustesOfRows(
   const c = await mulF64(transposed(lqB.l, k, k), lqA.l, k, k, k);
   const polar = await polarFactor(c, k);
   if (polar) {
-    const identity = new Float64Array(d * d).map((_, i) => (i % (d + 1) === 0 ? 1 : 0));
-    const [qat, qbt] = [await timesQt(identity, lqA), await timesQt(identity, lqB)];
+    const [qat, qbt] = [await transposedQ(lqA), await transposedQ(lqB)];
     const rest = d - k;
     const [qa2t, qb2t] = [qat.subarray(k * d), qbt.subarray(k * d)];
     const complement = await polarFactor(await mulF64(qb2t, qa2t, rest, d, rest, { transB: true }), rest);

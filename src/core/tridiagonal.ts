@@ -6,14 +6,11 @@
  * checks; and the O(n²) rest, in JS, paid V8's warm-up in every short process. Internal to linalg.ts and
  * spectrum.ts.
  */
-import { InputError } from "./errors.js";
-import { callingThreadKernels, ensureMemory, RESERVED_BYTES } from "./gemm/wasm.js";
+import { ensureMemory, RESERVED_BYTES, requiredKernels } from "./gemm/wasm.js";
 
 /** Eigenvalues of the symmetric n×n matrix whose lower triangle is in row-major `m`, ascending. */
 export function symmetricEigenvaluesOf(m: Float32Array | Float64Array, n: number): Float64Array {
-  const instance = callingThreadKernels();
-  if (!instance) throw new InputError("symmetric eigenvalues", "an engine with WebAssembly SIMD", "none");
-  const { kernels, memory } = instance;
+  const { kernels, memory } = requiredKernels("symmetric eigenvalues");
   // the packed lower triangle (row r at element r(r+1)/2), four work vectors, then d (the n eigenvalues)
   // and e (n − 1 scratch)
   const triangle = (n * (n + 1)) / 2;

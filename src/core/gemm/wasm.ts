@@ -125,6 +125,13 @@ export function callingThreadKernels(): { kernels: Kernels; memory: WasmMemory }
 
 let callingThread: { kernels: Kernels; memory: WasmMemory } | null | undefined;
 
+/** callingThreadKernels for work that has no other way to run: an InputError naming `where` without SIMD. */
+export function requiredKernels(where: string): { kernels: Kernels; memory: WasmMemory } {
+  const instance = callingThreadKernels();
+  if (!instance) throw new InputError(where, "an engine with WebAssembly SIMD", "none");
+  return instance;
+}
+
 // The compiled SIMD128 modules, kept: compiling takes ≈ 5 ms, instantiating on a new memory almost nothing.
 let simdModule: object | null | undefined;
 let simdSharedModule: object | null | undefined;
