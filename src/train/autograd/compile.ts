@@ -7,7 +7,7 @@ import { InputError } from "../../core/errors.js";
 import { getBackend, type Tensor32 } from "../../core/gemm/index.js";
 import { type Field, graphBody, constant as initializer, model, tensorInfo } from "../../core/onnx.js";
 import { describe, type Shape } from "./nd.js";
-import { type Lowering, placeholder, type Tensor } from "./tensor.js";
+import { type Lowering, placeholder, type Tensor, topologicalOrder } from "./tensor.js";
 
 /** A step: tensors in (placeholders while tracing), tensors out. */
 export type Step = (inputs: Tensor[]) => readonly Tensor[];
@@ -23,8 +23,8 @@ export type CompiledStep = (
 
 /** Options for compile. */
 export interface CompileOptions {
-  /** Whether gradients are taken with respect to input `slot` of `count` (default: every input). */
-  requiresGrad?: (slot: number, count: number) => boolean;
+  /** Whether gradients are taken with respect to input `slot` (default: every input). */
+  requiresGrad?: (slot: number) => boolean;
 }
 
 let compiledSteps = 0;
@@ -44,7 +44,7 @@ export function compile(step: Step, options: CompileOptions = {}): CompiledStep 
       throw new InputError("compile", "the ort backend (onnxruntime-node installed)", backend.name);
     const key = `autograd${id}:${shapes.map(describe).join(",")}`;
     const build = () =>
-      lower(step(shapes.map((s, slot) => placeholder(s, slot, requiresGrad(slot, shapes.length)))), shapes);
+      lower(step(shapes.map((s, slot) => placeholder(s, slot, requiresGrad(slot)))), shapes);
     const feeds = Object.fromEntries(inputs.map((x, slot) => [`x${slot}`, x]));
     const fetches = outputs && Object.fromEntries(outputs.map((y, i) => [`y${i}`, y]));
     // a step's graph is hundreds of small nodes, run back to back: its threads spin (see runGraph)
@@ -62,34 +62,6 @@ export function compile(step: Step, options: CompileOptions = {}): CompiledStep 
  */
 export function exportModel(fn: Step, shapes: readonly Shape[]): Uint8Array {
   return lower(fn(shapes.map((s, slot) => placeholder(s, slot, false))), shapes);
-}
-
-/** Nodes from the placeholders to `outputs`, inputs before users (iteratively: graphs can be deep). */
-function topologicalOrder(outputs: readonly Tensor[]): Tensor[] {
-  const order: Tensor[] = [];
-  const state = new Map<Tensor, "open" | "done">();
-  for (const root of outputs) {
-    const stack: Tensor[] = [root];
-    while (stack.length) {
-      const t = stack[stack.length - 1];
-      const seen = state.get(t);
-      if (seen === "done") {
-        stack.pop();
-        continue;
-      }
-      // leaves and known values are graph inputs or constants: nothing below them is lowered
-      const below = t.value === undefined && t.slot === undefined ? t.inputs : [];
-      if (seen === "open" || below.every((x) => state.get(x) === "done")) {
-        state.set(t, "done");
-        order.push(t);
-        stack.pop();
-      } else {
-        state.set(t, "open");
-        for (const x of below) if (state.get(x) !== "done") stack.push(x);
-      }
-    }
-  }
-  return order;
 }
 
 /** The ONNX model of a traced step: inputs x0 … (float32, `shapes`), outputs y0 … in order. */
@@ -115,7 +87,11 @@ function lower(outputs: readonly Tensor[], shapes: readonly Shape[]): Uint8Array
     },
   };
   const names = new Map<Tensor, string>();
-  for (const t of topologicalOrder(outputs)) {
+  // leaves and known values are graph inputs or constants: nothing below them is lowered. Last inputs
+  // first: the node order these graphs have always had — onnxruntime's fusions follow node order, and
+  // with them the float32 results
+  const below = (t: Tensor) => (t.value === undefined && t.slot === undefined ? [...t.inputs].reverse() : []);
+  for (const t of topologicalOrder(outputs, below)) {
     if (t.slot !== undefined) names.set(t, `x${t.slot}`);
     else if (t.value !== undefined) names.set(t, graph.floats(t.value, t.shape));
     else if (t.op)

@@ -1,7 +1,7 @@
 import { check } from "../../core/errors.js";
 import { describe, size } from "./nd.js";
 import { add, detach } from "./ops.js";
-import { constant, type Tensor } from "./tensor.js";
+import { constant, type Tensor, topologicalOrder } from "./tensor.js";
 
 /**
  * Gradients of a one-element `output` with respect to `inputs` (zeros where it does not depend on one).
@@ -14,16 +14,10 @@ export function grad(
   options: { createGraph?: boolean } = {},
 ): Tensor[] {
   check(size(output.shape) === 1, "grad", "a one-element output (a loss)", () => describe(output.shape));
-  // topological order of the nodes gradients flow through
-  const order: Tensor[] = [];
-  const seen = new Set<Tensor>();
-  const visit = (t: Tensor) => {
-    if (seen.has(t) || !t.requiresGrad) return;
-    seen.add(t);
-    for (const x of t.inputs) visit(x);
-    order.push(t);
-  };
-  visit(output);
+  // the nodes gradients flow through, each after its inputs
+  const order = output.requiresGrad
+    ? topologicalOrder([output], (t) => t.inputs.filter((x) => x.requiresGrad))
+    : [];
   const grads = new Map<Tensor, Tensor>([[output, constant(output.shape, [1])]]);
   for (let k = order.length - 1; k >= 0; k--) {
     const t = order[k];

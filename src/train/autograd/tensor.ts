@@ -124,3 +124,39 @@ export function scalar(x: number): Tensor {
 export function placeholder(shape: Shape, slot: number, requiresGrad: boolean): Tensor {
   return { ...leaf(shape, undefined, requiresGrad, "placeholder"), slot };
 }
+
+/**
+ * The tensors reachable from `roots` through `below` (a tensor's inputs that count), each after everything
+ * below it, in the order a depth-first walk finishes them, first inputs first. Iterative: a traced graph
+ * can be deeper than the call stack.
+ */
+export function topologicalOrder(
+  roots: readonly Tensor[],
+  below: (t: Tensor) => readonly Tensor[],
+): Tensor[] {
+  const order: Tensor[] = [];
+  const state = new Map<Tensor, "open" | "done">();
+  for (const root of roots) {
+    const stack: Tensor[] = [root];
+    while (stack.length) {
+      const t = stack[stack.length - 1];
+      const seen = state.get(t);
+      if (seen === "done") {
+        stack.pop();
+        continue;
+      }
+      const inputs = below(t);
+      if (seen === "open" || inputs.every((x) => state.get(x) === "done")) {
+        state.set(t, "done");
+        order.push(t);
+        stack.pop();
+      } else {
+        state.set(t, "open");
+        // the first input on top, so that it is finished first
+        for (let i = inputs.length - 1; i >= 0; i--)
+          if (state.get(inputs[i]) !== "done") stack.push(inputs[i]);
+      }
+    }
+  }
+  return order;
+}

@@ -117,7 +117,8 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
   const names = Object.keys(model.init).sort();
   const shapes = names.map((name) => model.init[name].shape);
   const total = shapes.reduce((n, s) => n + size(s), 0);
-  // values, gradients and Adam's moments of all parameters end to end, at fixed offsets
+  // values, gradients and the optimiser's moments of all parameters end to end, at fixed offsets (Adam's
+  // m and v; SGD's velocity in m)
   const [values, grads, m, v] = float32Arrays(wasm.memory, total, 4, "compiledTraining");
   const views = (all: Float32Array) => {
     let offset = 0;
@@ -132,46 +133,45 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
     valueViews[i].data.set(model.init[name].data);
   });
   const named = (flat: readonly Tensor[]) => Object.fromEntries(names.map((name, i) => [name, flat[i]]));
-  const parametersLast = (slot: number, count: number) => slot >= count - names.length;
-  // the loss's dropout sites for each signature of batch shapes, learnt by tracing it once; their masks
-  // are graph inputs after the batch, drawn each step from (seed, step)
-  const sitesOf = new Map<string, DropoutSite[]>();
-  const signature = (shapes: readonly Shape[]) => shapes.map((s) => s.join("x")).join(",");
-  const sitesFor = (batch: readonly Tensor32[]) => {
-    const key = signature(batch.map((x) => x.dims));
-    let sites = sitesOf.get(key);
-    if (!sites) {
-      sites = [];
-      const inputs = [...batch.map((x) => x.dims), ...shapes].map((s, slot) => placeholder(s, slot, false));
-      model.loss(named(inputs.slice(batch.length)), inputs.slice(0, batch.length), maskNoise([], sites));
-      sitesOf.set(key, sites);
-      // the traced step sees the batch followed by its masks: the sites under that signature too
-      sitesOf.set(signature([...batch.map((x) => x.dims), ...sites.map((s) => s.shape)]), sites);
+  // one compiled step per signature of batch shapes, with the loss's dropout sites for it, learnt by
+  // tracing the loss once: their masks are graph inputs after the batch, drawn each step from (seed, step)
+  const stepsBySignature = new Map<string, { sites: DropoutSite[]; run: CompiledStep }>();
+  const stepFor = (batch: readonly Tensor32[]) => {
+    const key = batch.map((x) => describe(x.dims)).join(",");
+    let entry = stepsBySignature.get(key);
+    if (!entry) {
+      const sites: DropoutSite[] = [];
+      const traced = [...batch.map((x) => x.dims), ...shapes].map((s, slot) => placeholder(s, slot, false));
+      model.loss(named(traced.slice(batch.length)), traced.slice(0, batch.length), maskNoise([], sites));
+      const first = batch.length + sites.length; // the parameters' first slot
+      const run = compile(
+        (inputs) => {
+          const flat = inputs.slice(first);
+          const loss = model.loss(
+            named(flat),
+            inputs.slice(0, batch.length),
+            maskNoise(inputs.slice(batch.length, first)),
+          );
+          return [loss, ...grad(loss, flat)];
+        },
+        { requiresGrad: (slot) => slot >= first },
+      );
+      entry = { sites, run };
+      stepsBySignature.set(key, entry);
     }
-    return sites;
+    return entry;
   };
-  const stepGraph = compile(
-    (inputs) => {
-      const flat = inputs.slice(inputs.length - names.length);
-      const rest = inputs.slice(0, inputs.length - names.length);
-      const masks = (sitesOf.get(signature(rest.map((x) => x.shape))) ?? []).length;
-      const batch = rest.slice(0, rest.length - masks);
-      const loss = model.loss(named(flat), batch, maskNoise(rest.slice(batch.length)));
-      return [loss, ...grad(loss, flat)];
-    },
-    { requiresGrad: parametersLast },
-  );
   const loss: Tensor32 = { data: new Float32Array(1), dims: [] };
   const compiledRuns = new Map<unknown, CompiledStep>();
   let steps = 0;
   return {
     async step(batch, lr) {
-      const sites = sitesFor(batch);
+      const { sites, run } = stepFor(batch);
       const masks = dropoutMasks(sites, seed * 2 ** 20 + steps).map((data, k) => ({
         data,
         dims: sites[k].shape,
       }));
-      await stepGraph([...batch, ...masks, ...valueViews], [loss, ...gradViews]);
+      await run([...batch, ...masks, ...valueViews], [loss, ...gradViews]);
       if (clipNorm !== undefined) {
         let squares = 0;
         for (const g of grads) squares += g * g;
