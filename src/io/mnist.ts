@@ -21,9 +21,14 @@ export interface MnistPairs {
   vocabulary: string[];
 }
 
+/** The `mnist` package's digits (loaded on first use by Node's module cache). */
+function mnistPackage(): MnistPackage {
+  return createRequire(import.meta.url)("mnist") as MnistPackage;
+}
+
 /** Every digit of the `mnist` package (10,010) in an order shuffled by `seed`: n×784 pixels in [0, 1], labels. */
 export function mnistDigits(seed: number): { images: Matrix; labels: Int32Array } {
-  const mnist = createRequire(import.meta.url)("mnist") as MnistPackage;
+  const mnist = mnistPackage();
   const all = Array.from({ length: 10 }, (_, d) =>
     Array.from({ length: mnist[d].length }, (_, i) => [d, i]),
   ).flat();
@@ -44,7 +49,7 @@ export function mnistDigits(seed: number): { images: Matrix; labels: Int32Array 
  */
 export function mnistPairs(n: number, seed: number): MnistPairs {
   check(Number.isInteger(n) && n >= 10 && n <= 10_000, "mnistPairs", "10 to 10,000 pairs", () => String(n));
-  const mnist = createRequire(import.meta.url)("mnist") as MnistPackage;
+  const mnist = mnistPackage();
   const rng = createRng(seed);
   const perDigit = Array.from({ length: 10 }, (_, d) => rng.permutation(mnist[d].length));
   const labels = Int32Array.from({ length: n }, (_, i) => i % 10);

@@ -45,6 +45,12 @@ export function initLinear(
   return { [`${prefix}.weight`]: uniform([inputs, outputs]), [`${prefix}.bias`]: uniform([outputs]) };
 }
 
+/** A parameter of this shape drawn from N(0, std²), seeded (embeddings, learned positions, [CLS] tokens). */
+export function initNormal(shape: Shape, std: number, seed: number): ParamInit {
+  const rng = createRng(seed);
+  return { shape, data: Float64Array.from({ length: size(shape) }, () => std * rng.normal()) };
+}
+
 /** Initial LayerNorm parameters as PyTorch's: γ = 1, β = 0. */
 export function initLayerNorm(prefix: string, features: number): Record<string, ParamInit> {
   return {
@@ -176,13 +182,7 @@ export function initEmbedding(
   dim: number,
   seed: number,
 ): Record<string, ParamInit> {
-  const rng = createRng(seed);
-  return {
-    [`${prefix}.weight`]: {
-      shape: [rows, dim],
-      data: Float64Array.from({ length: rows * dim }, () => rng.normal()),
-    },
-  };
+  return { [`${prefix}.weight`]: initNormal([rows, dim], 1, seed) };
 }
 
 /** The embedding table's rows at `indices` (row numbers, any shape): [...indices, dim]. */
@@ -201,14 +201,10 @@ export function initTokenEmbedding(
   dim: number,
   seed: number,
 ): Record<string, ParamInit> {
-  const rng = createRng(seed + 1);
   return {
     ...initLinear(`${prefix}.projection`, features, dim, seed),
     ...initLayerNorm(`${prefix}.norm`, dim),
-    [`${prefix}.positions`]: {
-      shape: [tokens, dim],
-      data: Float64Array.from({ length: tokens * dim }, () => 0.02 * rng.normal()),
-    },
+    [`${prefix}.positions`]: initNormal([tokens, dim], 0.02, seed + 1),
   };
 }
 

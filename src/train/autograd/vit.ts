@@ -3,12 +3,12 @@
  * transformer blocks, a final LayerNorm and a linear head on [CLS] — the model `npm run bench -- train`
  * races against its PyTorch twin (bench/vit_torch.py).
  */
-import { createRng } from "../../core/rng.js";
 import { grad } from "./grad.js";
 import {
   crossEntropy,
   initLayerNorm,
   initLinear,
+  initNormal,
   initPatchEmbedding,
   initTransformerBlock,
   layerNorm,
@@ -39,10 +39,9 @@ export interface VitConfig {
 /** Initial parameters, seeded (PyTorch's initialisations; [CLS] ~ N(0, 0.02²)). */
 export function initVit(config: VitConfig, seed: number): Record<string, ParamInit> {
   const { dim, depth, hidden, classes } = config;
-  const rng = createRng(seed);
   let init: Record<string, ParamInit> = {
     ...initPatchEmbedding("embed", config.image, dim, seed + 1),
-    cls: { shape: [1, 1, dim], data: Float64Array.from({ length: dim }, () => 0.02 * rng.normal()) },
+    cls: initNormal([1, 1, dim], 0.02, seed),
     ...initLayerNorm("norm", dim),
     ...initLinear("head", dim, classes, seed + 2),
   };
