@@ -111,7 +111,8 @@ export const bind: Experiment = {
       spanish.cols,
       data.captions.cols,
     );
-    spanishHub.towers.b = imageHub.towers.b;
+    for (const name of Object.keys(spanishHub.params))
+      if (name.startsWith("b.")) spanishHub.params[name] = imageHub.params[name];
     const fit = splitRows(data.images.rows, HELD_OUT);
     const heldLabels = data.labels.subarray(fit);
     const agreement = () => {

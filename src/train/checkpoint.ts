@@ -1,9 +1,9 @@
 import { z } from "zod";
 import { check, InputError, validated } from "../core/errors.js";
 import type { NdArray } from "../io/npy.js";
-import type { LinearParams } from "./layers.js";
-import { variable } from "./tape.js";
-import { DEFAULT_TRAIN_CONFIG, parameters, type TrainConfig, type TrainState } from "./trainer.js";
+import { size } from "./autograd/nd.js";
+import { parameterShapes, SIDES } from "./dual-encoder.js";
+import { DEFAULT_TRAIN_CONFIG, type TrainConfig, type TrainState, trainedParameters } from "./trainer.js";
 
 /** A checkpoint: JSON metadata plus named float64 arrays (weights and optimiser buffers). */
 export interface Checkpoint {
@@ -23,33 +23,29 @@ export interface Checkpoint {
   arrays: Record<string, NdArray>;
 }
 
-const f8 = (rows: number, cols: number, data: Float64Array): NdArray => ({
-  shape: [rows, cols],
+/** A parameter's array name in weights.npz: the towers' `a.0.weight` / `a.0.bias` as `a.0.w` / `a.0.b`. */
+const arrayName = (name: string) => name.replace(/\.weight$/, ".w").replace(/\.bias$/, ".b");
+
+/** Values as a float64 array of two axes: a matrix as it is, anything else one row. */
+const f8 = (values: Float64Array, shape: readonly number[] = [1, values.length]): NdArray => ({
+  shape: shape.length === 2 ? [...shape] : [1, values.length],
   dtype: "f8",
-  data: Float64Array.from(data),
+  data: Float64Array.from(values),
 });
 
 /** The state as a checkpoint (copies: training may go on). */
 export function checkpointOf(state: TrainState): Checkpoint {
+  const shapes = parameterShapes({ widths: state.config.widths, inputDims: state.inputDims });
   const arrays: Record<string, NdArray> = {};
-  for (const side of ["a", "b"] as const)
-    for (const [i, l] of state.towers[side].entries()) {
-      arrays[`${side}.${i}.w`] = f8(l.w.rows, l.w.cols, l.w.value);
-      arrays[`${side}.${i}.b`] = f8(1, l.b.cols, l.b.value);
-    }
-  if (state.momentumTowers && state.queues) {
-    for (const side of ["a", "b"] as const) {
-      for (const [i, l] of state.momentumTowers[side].entries()) {
-        arrays[`momentum.${side}.${i}.w`] = f8(l.w.rows, l.w.cols, l.w.value);
-        arrays[`momentum.${side}.${i}.b`] = f8(1, l.b.cols, l.b.value);
-      }
-      arrays[`queue.${side}`] = f8(1, state.queues[side].length, state.queues[side]);
-    }
+  for (const [name, value] of Object.entries(state.params)) arrays[arrayName(name)] = f8(value, shapes[name]);
+  if (state.momentum && state.queues) {
+    for (const [name, value] of Object.entries(state.momentum))
+      arrays[`momentum.${arrayName(name)}`] = f8(value, shapes[name]);
+    for (const side of SIDES) arrays[`queue.${side}`] = f8(state.queues[side]);
   }
-  arrays.logScale = f8(1, 1, state.logScale.value);
-  arrays.bias = f8(1, 1, state.bias.value);
-  for (const [i, buffers] of state.optimizer.buffers.entries())
-    for (const [j, buffer] of buffers.entries()) arrays[`opt.${i}.${j}`] = f8(1, buffer.length, buffer);
+  for (const [i, name] of trainedParameters(state).entries())
+    for (const [j, buffer] of (state.optimizer.moments[name] ?? []).entries())
+      arrays[`opt.${i}.${j}`] = f8(buffer);
   return {
     meta: {
       kind: "gapkit-train",
@@ -130,27 +126,21 @@ export function restoreCheckpoint(
     check(out.every(Number.isFinite), `${where} ${name}`, "finite values", () => "NaN or ±Infinity");
     return out;
   };
-  const take = (name: string, rows: number, cols: number) => values(name, rows * cols);
-  const tower = (side: "a" | "b", prefix = ""): LinearParams[] =>
-    config.widths.map((w, i) => {
-      const inputs = i === 0 ? meta.inputDims[side] : config.widths[i - 1];
-      const name = `${prefix}${side}.${i}`;
-      return {
-        w: variable(inputs, w, take(`${name}.w`, inputs, w)),
-        b: variable(1, w, take(`${name}.b`, 1, w)),
-      };
-    });
+  const shapes = parameterShapes({ widths: config.widths, inputDims: meta.inputDims });
+  const towerNames = Object.keys(shapes).filter((name) => name !== "logScale" && name !== "bias");
   const state: TrainState = {
     config,
     inputDims: meta.inputDims,
     epoch: meta.epoch,
-    towers: { a: tower("a"), b: tower("b") },
-    logScale: variable(1, 1, take("logScale", 1, 1)),
-    bias: variable(1, 1, take("bias", 1, 1)),
-    optimizer: { step: meta.optimizerStep, buffers: [] },
+    params: Object.fromEntries(
+      Object.entries(shapes).map(([name, shape]) => [name, values(arrayName(name), size(shape))]),
+    ),
+    optimizer: { step: meta.optimizerStep, moments: {} },
   };
   if (arrays["queue.a"] && arrays["queue.b"]) {
-    state.momentumTowers = { a: tower("a", "momentum."), b: tower("b", "momentum.") };
+    state.momentum = Object.fromEntries(
+      towerNames.map((name) => [name, values(`momentum.${arrayName(name)}`, size(shapes[name]))]),
+    );
     // whole feature rows of the towers' output width
     const width = config.widths[config.widths.length - 1];
     const queue = (side: "a" | "b") => {
@@ -165,19 +155,19 @@ export function restoreCheckpoint(
     };
     state.queues = { a: queue("a"), b: queue("b") };
   }
-  // each optimiser buffer belongs to a parameter (in `parameters` order) and has its length
-  const params = parameters(state);
+  // each optimiser buffer belongs to a trained parameter (in `trainedParameters` order) and has its length
+  const trained = trainedParameters(state);
   for (const name of Object.keys(arrays).filter((k) => k.startsWith("opt."))) {
     const match = /^opt\.(\d+)\.([01])$/.exec(name);
     const i = Number(match?.[1]);
     check(
-      match !== null && i < params.length,
+      match !== null && i < trained.length,
       `${where} ${name}`,
-      `opt.I.J with I < ${params.length}, J 0 or 1`,
+      `opt.I.J with I < ${trained.length}, J 0 or 1`,
       () => name,
     );
-    state.optimizer.buffers[i] ??= [];
-    state.optimizer.buffers[i][Number(match?.[2])] = values(name, params[i].value.length);
+    state.optimizer.moments[trained[i]] ??= [];
+    state.optimizer.moments[trained[i]][Number(match?.[2])] = values(name, size(shapes[trained[i]]));
   }
   return state;
 }

@@ -1,6 +1,10 @@
 import { check } from "../core/errors.js";
 import type { Kernels } from "../core/gemm/wasm.js";
-import type { Var } from "./tape.js";
+
+/** What an optimiser updates and reads: float64 values in place (a tape Var is one). */
+export interface ValueArray {
+  readonly value: Float64Array;
+}
 
 /** An optimiser's state, in parameter order: plain arrays, so checkpoints can store and restore it exactly. */
 export interface OptimizerState {
@@ -11,12 +15,12 @@ export interface OptimizerState {
 
 /** Updates parameters in place from their gradients (same order as the state's buffers). */
 export interface Optimizer {
-  step(params: readonly Var[], grads: readonly Var[], lr: number): void;
+  step(params: readonly ValueArray[], grads: readonly ValueArray[], lr: number): void;
   /** The state to checkpoint (live, not a copy). */
   readonly state: OptimizerState;
 }
 
-function checkPairs(params: readonly Var[], grads: readonly Var[]): void {
+function checkPairs(params: readonly ValueArray[], grads: readonly ValueArray[]): void {
   check(params.length === grads.length, "optimizer", `one gradient per parameter (${params.length})`, () =>
     String(grads.length),
   );
@@ -115,7 +119,7 @@ export function cosineSchedule(
 }
 
 /** Scales gradients in place so their global L2 norm is at most `maxNorm`; returns the norm before clipping. */
-export function clipGradNorm(grads: readonly Var[], maxNorm: number): number {
+export function clipGradNorm(grads: readonly ValueArray[], maxNorm: number): number {
   let total = 0;
   for (const g of grads) for (const v of g.value) total += v * v;
   const norm = Math.sqrt(total);

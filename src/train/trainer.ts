@@ -1,37 +1,25 @@
 import { check, InputError } from "../core/errors.js";
 import { getBackend } from "../core/gemm/index.js";
+import { instantiateKernelsSync } from "../core/gemm/wasm.js";
 import { type Matrix, matrix, selectRows, sliceRows } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
 import { recallSummary, retrievalRanks } from "../eval/retrieval.js";
 import { checkedSplit } from "../eval/split.js";
 import { gapL2M } from "../gap/metrics.js";
-import { ITC_LOG_SCALE_RANGE, momentumUpdate, softTargets } from "../losses/albef.js";
+import { ITC_LOG_SCALE_RANGE, momentumUpdate } from "../losses/albef.js";
 import { CLIP_LOG_SCALE_RANGE } from "../losses/clip.js";
-import { clipStepOnBackend } from "./fast-clip.js";
-import { type FusedClipTraining, fusedClipTraining } from "./fused-clip.js";
-import { initLinear, type LinearParams, linear, supconPairLossVar } from "./layers.js";
-import { adam, clampScalar, cosineSchedule, type OptimizerState } from "./optim.js";
+import { exportModel } from "./autograd/compile.js";
+import type { Params } from "./autograd/nn.js";
+import { constant, type Tensor } from "./autograd/tensor.js";
 import {
-  add,
-  concatRows,
-  constant,
-  exp,
-  grad,
-  log,
-  logSumExpRows,
-  matmul,
-  mul,
-  neg,
-  normalizeRowsVar,
-  relu,
-  scalar,
-  scale,
-  sub,
-  sum,
-  transpose,
-  type Var,
-  variable,
-} from "./tape.js";
+  compiledTraining,
+  eagerTraining,
+  type NamedOptimizerState,
+  type TrainableModel,
+  type Training,
+} from "./autograd/training.js";
+import { contrastiveLoss, initTowers, parameterShapes, SIDES, towerOutput } from "./dual-encoder.js";
+import { clampScalar, cosineSchedule } from "./optim.js";
 
 /** How a dual encoder is built and trained. */
 export interface TrainConfig {
@@ -94,12 +82,15 @@ export interface TrainState {
   /** Input dimension of each tower (images and captions may differ). */
   inputDims: { a: number; b: number };
   epoch: number;
-  towers: { a: LinearParams[]; b: LinearParams[] };
-  logScale: Var;
-  bias: Var;
-  optimizer: OptimizerState;
-  /** ITC only: momentum (EMA) copies of the towers and queues of their past features (row-major). */
-  momentumTowers?: { a: LinearParams[]; b: LinearParams[] };
+  /**
+   * Every parameter by name (dual-encoder.ts's parameterShapes), float64 row-major: the towers' layers
+   * `a.0.weight` (in×out), `a.0.bias`, …, `b.…`; `logScale` (ln 1/τ); `bias` (SigLIP's).
+   */
+  params: Record<string, Float64Array>;
+  /** The optimiser's steps and moments by parameter name (the trained ones). */
+  optimizer: NamedOptimizerState;
+  /** ITC only: momentum (EMA) copies of the towers' parameters and queues of their past features (row-major). */
+  momentum?: Record<string, Float64Array>;
   queues?: { a: Float64Array; b: Float64Array };
 }
 
@@ -124,146 +115,67 @@ export function initTraining(config: TrainConfig, inputA: number, inputB = input
     "positive integers",
     () => config.widths.join(","),
   );
-  const tower = (offset: number) =>
-    config.widths.map((w, i) =>
-      initLinear(
-        i === 0 ? (offset === 1 ? inputA : inputB) : config.widths[i - 1],
-        w,
-        config.seed * 1000 + offset + i,
-      ),
-    );
+  const inputDims = { a: inputA, b: inputB };
+  const towers = initTowers({ widths: config.widths, inputDims }, config.seed);
   return {
     config,
-    inputDims: { a: inputA, b: inputB },
+    inputDims,
     epoch: 0,
-    towers: { a: tower(1), b: tower(500) },
-    logScale: variable(1, 1, [Math.log(1 / config.temperature)]),
-    bias: variable(1, 1, [config.loss === "siglip" ? -10 : 0]),
-    optimizer: { step: 0, buffers: [] },
+    params: {
+      ...Object.fromEntries(Object.entries(towers).map(([name, { data }]) => [name, data])),
+      logScale: Float64Array.of(Math.log(1 / config.temperature)),
+      bias: Float64Array.of(config.loss === "siglip" ? -10 : 0),
+    },
+    optimizer: { step: 0, moments: {} },
   };
 }
 
-/** The trainable parameters in a fixed order (the optimiser state follows it). */
-export function parameters(state: TrainState): Var[] {
-  const towers = state.config.freezeB ? state.towers.a : [...state.towers.a, ...state.towers.b];
-  const linearParams = towers.flatMap((l) => [l.w, l.b]);
-  const extra = state.config.fixedTemperature ? [] : [state.logScale];
-  return [...linearParams, ...extra, ...(state.config.loss === "siglip" ? [state.bias] : [])];
-}
-
-function towerForward(x: Var, layers: LinearParams[]): Var {
-  let h = x;
-  for (const [i, layer] of layers.entries()) {
-    h = linear(h, layer);
-    if (i < layers.length - 1) h = relu(h);
-  }
-  return normalizeRowsVar(h);
-}
-
-/** The logit scale s = exp(t), unclamped inside the loss (as open_clip computes it). */
-function logitScale(state: TrainState): Var {
-  return exp(state.logScale);
-}
-
-/** The tape's loss for a batch: SupCon or SigLIP (CLIP and ITC take their own paths in lossAndGradients). */
-function batchLoss(state: TrainState, a: Var, b: Var): Var {
-  const [za, zb] = [towerForward(a, state.towers.a), towerForward(b, state.towers.b)];
-  if (state.config.loss === "supcon") return supconPairLossVar(za, zb, logitScale(state));
-  // SigLIP: −(1/N)·Σ log σ(z·(s·a·bᵀ + bias)), z = +1 on the diagonal, −1 elsewhere
-  const n = a.rows;
-  const z = constant(
-    n,
-    n,
-    Array.from({ length: n * n }, (_, k) => (Math.floor(k / n) === k % n ? 1 : -1)),
+/** The names of the trained parameters, in a fixed order (checkpoints number the optimiser's moments by it). */
+export function trainedParameters(state: TrainState): string[] {
+  const { widths, freezeB, fixedTemperature, loss } = state.config;
+  const towers = (freezeB ? ["a"] : SIDES).flatMap((side) =>
+    widths.flatMap((_, i) => [`${side}.${i}.weight`, `${side}.${i}.bias`]),
   );
-  const logits = add(mul(matmul(za, transpose(zb)), logitScale(state)), state.bias);
-  const softplus = log(add(exp(neg(mul(logits, z))), scalar(1)));
-  return scale(sum(softplus), 1 / n);
+  return [...towers, ...(fixedTemperature ? [] : ["logScale"]), ...(loss === "siglip" ? ["bias"] : [])];
 }
 
-/** A copy of the towers as constants (the momentum encoder's starting point). */
-function frozenCopy(layers: LinearParams[]): LinearParams[] {
-  return layers.map((l) => ({
-    w: constant(l.w.rows, l.w.cols, l.w.value),
-    b: constant(1, l.b.cols, l.b.value),
-  }));
+/** The shapes of the state's parameters, by name. */
+const shapesOf = (state: TrainState) =>
+  parameterShapes({ widths: state.config.widths, inputDims: state.inputDims });
+
+/** Some of the state's parameters as constants (no gradient), by name. */
+function constants(params: Record<string, Float64Array>, state: TrainState): Record<string, Tensor> {
+  const shapes = shapesOf(state);
+  return Object.fromEntries(
+    Object.entries(params).map(([name, value]) => [name, constant(shapes[name], value)]),
+  );
 }
 
-/**
- * ALBEF's ITC on the tape: online features query the momentum features of the batch followed by the queue;
- * targets = α·softmax(momentum similarities) + (1 − α)·one-hot (constants: no gradient through the teacher).
- * Returns the batch's momentum features too: afterItcStep enqueues them once the step is taken.
- */
-function itcLossVar(
-  state: TrainState,
-  a: Var,
-  b: Var,
-): { loss: Var; momentum: { a: Float64Array; b: Float64Array } } {
-  const [za, zb] = [towerForward(a, state.towers.a), towerForward(b, state.towers.b)];
-  state.momentumTowers ??= { a: frozenCopy(state.towers.a), b: frozenCopy(state.towers.b) };
-  state.queues ??= { a: new Float64Array(0), b: new Float64Array(0) };
-  const [ma, mb] = [towerForward(a, state.momentumTowers.a), towerForward(b, state.momentumTowers.b)];
-  const s = logitScale(state);
-  const direction = (query: Var, queryMomentum: Var, keys: Var, queue: Float64Array) => {
-    const candidates = queue.length
-      ? concatRows(keys, constant(queue.length / keys.cols, keys.cols, queue))
-      : keys;
-    const logits = mul(matmul(query, transpose(candidates)), s);
-    const teacher = mul(matmul(queryMomentum, transpose(candidates)), scalar(s.value[0])).value;
-    const [n, width] = [query.rows, candidates.rows];
-    const targets = softTargets(teacher, n, width, state.config.alpha);
-    return scale(sub(sum(logSumExpRows(logits)), sum(mul(logits, constant(n, width, targets)))), 1 / n);
-  };
-  const loss = scale(add(direction(za, ma, mb, state.queues.b), direction(zb, mb, ma, state.queues.a)), 0.5);
-  return { loss, momentum: { a: ma.value, b: mb.value } };
-}
-
-/** After an ITC step: EMA-update the momentum towers and enqueue the batch's momentum features (FIFO). */
-function afterItcStep(state: TrainState, momentum: { a: Float64Array; b: Float64Array }): void {
-  if (!state.momentumTowers || !state.queues) return;
-  const values = (towers: { a: LinearParams[]; b: LinearParams[] }) =>
-    [...towers.a, ...towers.b].flatMap((l) => [l.w.value, l.b.value]);
-  momentumUpdate(values(state.towers), values(state.momentumTowers), state.config.momentum);
-  const keep = state.config.queueSize * state.config.widths.at(-1)!;
-  const push = (queue: Float64Array, rows: Float64Array) => {
-    const joined = new Float64Array(queue.length + rows.length);
-    joined.set(queue);
-    joined.set(rows, queue.length);
-    return joined.slice(Math.max(0, joined.length - keep));
-  };
-  state.queues = { a: push(state.queues.a, momentum.a), b: push(state.queues.b, momentum.b) };
-}
-
-function rowsVar(m: Matrix, batch: Int32Array): Var {
-  const rows = selectRows(m, batch);
-  return constant(rows.rows, rows.cols, rows.data);
-}
-
-/**
- * The batch's loss and parameter gradients: CLIP runs its products on the gemm backend (clipStepOnBackend,
- * float32, fast); SigLIP runs on the float64 tape.
- */
-async function lossAndGradients(
-  state: TrainState,
-  params: Var[],
-  a: Matrix,
-  b: Matrix,
-  batch: Int32Array,
-): Promise<{ loss: number; grads: Var[]; momentum?: { a: Float64Array; b: Float64Array } }> {
-  if (state.config.loss === "itc") {
-    const { loss, momentum } = itcLossVar(state, rowsVar(a, batch), rowsVar(b, batch));
-    return { loss: loss.value[0], grads: grad(loss, params), momentum };
-  }
-  if (state.config.loss === "clip")
-    return clipStepOnBackend(state, selectRows(a, batch), selectRows(b, batch));
-  const loss = batchLoss(state, rowsVar(a, batch), rowsVar(b, batch));
-  return { loss: loss.value[0], grads: grad(loss, params) };
-}
-
-/** Embeds rows through one tower (no gradient), as a float32 matrix. */
+/** Embeds rows through one tower (no gradient, float64), as a float32 matrix. */
 export function embed(state: TrainState, m: Matrix, side: "a" | "b"): Matrix {
-  const z = towerForward(constant(m.rows, m.cols, m.data), state.towers[side]);
-  return matrix(z.rows, z.cols, Float32Array.from(z.value));
+  const z = towerOutput(
+    constant([m.rows, m.cols], m.data),
+    constants(state.params, state),
+    side,
+    state.config.widths.length,
+  );
+  return matrix(m.rows, z.shape[1], Float32Array.from(z.value ?? []));
+}
+
+/** The names of an exported tower's input (feature rows) and output (unit embedding rows). */
+export const TOWER_IO = { input: "features", output: "embedding" } as const;
+
+/**
+ * Tower `side` as an ONNX inference model (opset 17, float32, the weights built in): input "features"
+ * [batch, in], output "embedding" [batch, out], unit rows — for onnxruntime-node or -web, any batch length.
+ */
+export function exportTower(state: TrainState, side: "a" | "b"): Uint8Array {
+  const params = constants(state.params, state);
+  return exportModel(
+    ([x]) => [towerOutput(x, params, side, state.config.widths.length)],
+    [[1, state.inputDims[side]]],
+    { dynamicBatch: true, inputNames: [TOWER_IO.input], outputNames: [TOWER_IO.output] },
+  );
 }
 
 /** The fit / held-out split of `n` pairs: the last `heldOut` fraction is held out. */
@@ -290,8 +202,48 @@ export function trainingPlan(config: TrainConfig, n: number): TrainingPlan {
 }
 
 /**
+ * The dual encoder as a model to train: the trained parameters learn, the rest (a frozen tower B, a fixed
+ * τ, SigLIP's bias elsewhere) are constants. Its batch: A rows, B rows and, for ITC, the momentum
+ * features of both and (once filled) the queues.
+ */
+function dualEncoder(state: TrainState): { model: TrainableModel; fixed: Params } {
+  const trained = trainedParameters(state);
+  const shapes = shapesOf(state);
+  const fixed = constants(
+    Object.fromEntries(Object.entries(state.params).filter(([name]) => !trained.includes(name))),
+    state,
+  );
+  const { loss, alpha, widths } = state.config;
+  return {
+    fixed,
+    model: {
+      init: Object.fromEntries(
+        trained.map((name) => [name, { shape: shapes[name], data: state.params[name] }]),
+      ),
+      loss(p, [xa, xb, ma, mb, qa, qb]) {
+        const all = { ...fixed, ...p };
+        const [a, b] = [towerOutput(xa, all, "a", widths.length), towerOutput(xb, all, "b", widths.length)];
+        const teacher = { momentum: { a: ma, b: mb }, ...(qa && { queues: { a: qa, b: qb } }) };
+        return contrastiveLoss(loss, a, b, all, { teacher, alpha });
+      },
+    },
+  };
+}
+
+/** Float32 rows as a batch tensor. */
+const rowsTensor = (m: Matrix) => ({ data: m.data, dims: [m.rows, m.cols] });
+
+/** Float64 values (parameters, queued features) as a float32 batch tensor of this shape. */
+const valuesTensor = (values: Float64Array, dims: readonly number[]) => ({
+  data: Float32Array.from(values),
+  dims,
+});
+
+/**
  * Trains until `state.config.epochs`, one epoch at a time, mutating `state` (so it can be checkpointed after
  * any epoch and resumed bit-for-bit: each epoch's batch order comes from the seed and the epoch number).
+ * Each step is one compiled onnxruntime graph where the backend runs graphs (float32, AdamW by the
+ * WebAssembly kernel), else the same model in float64 on the autograd's eager path.
  */
 export async function train(
   a: Matrix,
@@ -311,75 +263,74 @@ export async function train(
     () => `${a.rows}×${a.cols} and ${b.rows}×${b.cols}`,
   );
   const { fitRows: fit, batch, stepsPerEpoch: perEpoch, steps: total } = trainingPlan(config, a.rows);
-  const optimizer = adam({ weightDecay: config.weightDecay, decoupledWeightDecay: true }, state.optimizer);
-  const params = parameters(state);
-  // CLIP on a backend that runs ONNX graphs: each step, AdamW included, is one graph (fused-clip.ts)
-  let fused: FusedClipTraining | undefined =
-    config.loss === "clip" ? fusedClipTraining(state, params, config.weightDecay, getBackend()) : undefined;
+  const { model, fixed } = dualEncoder(state);
+  const options = { weightDecay: config.weightDecay, resume: state.optimizer };
+  const training: Training =
+    getBackend().runGraph && instantiateKernelsSync()
+      ? compiledTraining(model, options)
+      : eagerTraining(model, options);
+  const depth = config.widths.length;
+  const towers = Object.fromEntries(
+    SIDES.map((side) => [
+      side,
+      (p: Params, [x]: readonly Tensor[]) => [towerOutput(x, { ...fixed, ...p }, side, depth)],
+    ]),
+  );
+  const itc = config.loss === "itc" ? itcTeacher(state, training) : undefined;
+  const logScale = () => (training.values.logScale ?? state.params.logScale)[0];
   const history: EpochMetrics[] = [];
   const [batchA, batchB] = [matrix(batch, a.cols), matrix(batch, b.cols)]; // refilled every step
+  let step = state.optimizer.step;
+  // with a too-large learning rate the float32 parameters overflow: a non-finite loss or tower output
+  const diverged = (got: string) =>
+    new InputError(
+      `train step ${step}`,
+      `a finite loss and tower outputs (a smaller --lr keeps them so; now ${config.lr})`,
+      got,
+    );
   while (state.epoch < config.epochs) {
     const order = createRng(config.seed * 7919 + state.epoch).permutation(fit);
     let lossSum = 0;
     let lr = 0;
     for (let s = 0; s < perEpoch; s++) {
-      lr = cosineSchedule(optimizer.state.step, total, { lr: config.lr, warmup: config.warmup });
+      lr = cosineSchedule(step, total, { lr: config.lr, warmup: config.warmup });
       const rows = order.subarray(s * batch, (s + 1) * batch);
-      // with a too-large learning rate the parameters overflow: a non-finite loss or tower output
-      const where = `train step ${optimizer.state.step + 1}`;
-      const diverged = (got: string) =>
-        new InputError(
-          where,
-          `a finite loss and tower outputs (a smaller --lr keeps them so; now ${config.lr})`,
-          got,
-        );
-      let loss: number | undefined;
-      try {
-        loss = fused
-          ? await fused.step(selectRows(a, rows, batchA), selectRows(b, rows, batchB), lr)
-          : undefined;
-        if (loss === undefined) {
-          // no fused step, or a backend that turned out to run no graphs (onnxruntime failed to load)
-          fused?.sync();
-          fused = undefined;
-          const step = await lossAndGradients(state, params, a, b, rows);
-          optimizer.step(params, step.grads, lr);
-          if (!config.fixedTemperature)
-            clampScalar(
-              state.logScale.value,
-              config.loss === "itc" ? ITC_LOG_SCALE_RANGE : CLIP_LOG_SCALE_RANGE,
-            );
-          if (step.momentum) afterItcStep(state, step.momentum);
-          loss = step.loss;
-        }
-      } catch (error) {
-        // the rows were checked before training: an InputError here is the towers' output
-        throw error instanceof InputError ? diverged(error.message) : error;
-      }
+      const inputs = [rowsTensor(selectRows(a, rows, batchA)), rowsTensor(selectRows(b, rows, batchB))];
+      const loss = await training.step([...inputs, ...((await itc?.before(inputs)) ?? [])], lr);
+      step++;
       if (!Number.isFinite(loss)) throw diverged(`a loss of ${loss}`);
+      if (!config.fixedTemperature)
+        clampScalar(
+          training.values.logScale,
+          config.loss === "itc" ? ITC_LOG_SCALE_RANGE : CLIP_LOG_SCALE_RANGE,
+        );
+      itc?.after();
       lossSum += loss;
       const gap = history.at(-1)?.gap;
       hooks.onStep?.(
-        optimizer.state.step,
+        step,
         total,
-        `loss ${loss.toFixed(3)}  τ ${(1 / logitScale(state).value[0]).toFixed(4)}${gap === undefined ? "" : `  gap ${gap.toFixed(3)}`}`,
+        `loss ${loss.toFixed(3)}  τ ${(1 / Math.exp(logScale())).toFixed(4)}${gap === undefined ? "" : `  gap ${gap.toFixed(3)}`}`,
       );
     }
     state.epoch++;
-    fused?.sync();
-    // the held-out rows through the towers: on the graph where training runs one (float32, as it trains)
+    for (const [name, value] of Object.entries(training.values))
+      state.params[name] = Float64Array.from(value);
+    state.optimizer = training.optimizerState();
+    // the held-out rows through the towers, as training runs them
     const held = async (m: Matrix, side: "a" | "b") => {
-      const rows = sliceRows(m, fit, m.rows);
-      return (await fused?.embed(rows, side)) ?? embed(state, rows, side);
+      const [z] = await training.run(towers[side], [rowsTensor(sliceRows(m, fit, m.rows))]);
+      if (!z.every(Number.isFinite)) throw diverged(`non-finite held-out ${side.toUpperCase()} embeddings`);
+      return matrix(m.rows - fit, config.widths[depth - 1], z);
     };
     const [heldA, heldB] = [await held(a, "a"), await held(b, "b")];
     const ranks = await retrievalRanks(heldA, heldB, { backend: "js" });
     const metrics: EpochMetrics = {
       epoch: state.epoch,
-      step: optimizer.state.step,
+      step,
       loss: lossSum / perEpoch,
       lr,
-      temperature: 1 / logitScale(state).value[0],
+      temperature: 1 / Math.exp(logScale()),
       gap: gapL2M(heldA, heldB),
       r1: recallSummary(ranks.aToB).r1,
       r1BToA: recallSummary(ranks.bToA).r1,
@@ -388,4 +339,55 @@ export async function train(
     await hooks.onEpoch?.(metrics, state);
   }
   return history;
+}
+
+/**
+ * ALBEF's momentum encoder around each ITC step: before it, the batch's momentum features (and the queues,
+ * once they hold rows) as batch tensors; after it, the momentum towers' EMA update towards the online
+ * ones and the batch's features enqueued (FIFO, at most queueSize rows).
+ */
+function itcTeacher(state: TrainState, training: Training) {
+  const { config } = state;
+  const depth = config.widths.length;
+  const towerNames = SIDES.flatMap((side) =>
+    config.widths.flatMap((_, i) => [`${side}.${i}.weight`, `${side}.${i}.bias`]),
+  );
+  const shapes = shapesOf(state);
+  state.momentum ??= Object.fromEntries(towerNames.map((name) => [name, state.params[name].slice()]));
+  state.queues ??= { a: new Float64Array(0), b: new Float64Array(0) };
+  const momentum = state.momentum;
+  const features = (_: Params, [xa, xb, ...tensors]: readonly Tensor[]) => {
+    const p = Object.fromEntries(towerNames.map((name, k) => [name, tensors[k]]));
+    return [towerOutput(xa, p, "a", depth), towerOutput(xb, p, "b", depth)];
+  };
+  const width = config.widths[depth - 1];
+  let latest: Float32Array[] = [];
+  return {
+    async before(inputs: { data: Float32Array; dims: number[] }[]) {
+      const params = towerNames.map((name) => valuesTensor(momentum[name], shapes[name]));
+      latest = await training.run(features, [...inputs, ...params]);
+      const queues = state.queues as { a: Float64Array; b: Float64Array };
+      const queued = queues.a.length
+        ? [queues.a, queues.b].map((q) => valuesTensor(q, [q.length / width, width]))
+        : [];
+      return [...latest.map((z) => ({ data: z, dims: [z.length / width, width] })), ...queued];
+    },
+    after() {
+      const online = (name: string) => training.values[name] ?? state.params[name];
+      momentumUpdate(
+        towerNames.map(online),
+        towerNames.map((name) => momentum[name]),
+        config.momentum,
+      );
+      const keep = config.queueSize * width;
+      const push = (queue: Float64Array, rows: Float32Array) => {
+        const joined = new Float64Array(queue.length + rows.length);
+        joined.set(queue);
+        joined.set(rows, queue.length);
+        return joined.slice(Math.max(0, joined.length - keep));
+      };
+      const queues = state.queues as { a: Float64Array; b: Float64Array };
+      state.queues = { a: push(queues.a, latest[0]), b: push(queues.b, latest[1]) };
+    },
+  };
 }

@@ -11,7 +11,7 @@ import { main } from "../../src/cli/program.js";
 import { InputError } from "../../src/core/errors.js";
 import { matrix } from "../../src/core/matrix.js";
 import { checkpointOf, restoreCheckpoint } from "../../src/train/checkpoint.js";
-import { DEFAULT_TRAIN_CONFIG, initTraining, parameters } from "../../src/train/trainer.js";
+import { DEFAULT_TRAIN_CONFIG, initTraining } from "../../src/train/trainer.js";
 import { scratchDir, writeMetricsPair } from "../cli/run.js";
 import { fixture, fromFixture } from "../helpers.js";
 import { cleanOutcome, FUZZ, mutate, mutation, RUNS } from "./harness.js";
@@ -120,7 +120,7 @@ describe("fuzzing the state readers", () => {
             else arrays[`opt.${change.array.pick}.${change.array.pick % 3}`] = arr;
           }
           await cleanOutcome(
-            () => parameters(restoreCheckpoint({ meta, arrays }, "ckpt")).map((p) => p.value),
+            () => Object.values(restoreCheckpoint({ meta, arrays }, "ckpt").params),
             () => JSON.stringify(change).slice(0, 300),
           );
         },

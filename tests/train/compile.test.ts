@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createRng } from "../../src/core/rng.js";
 import { initBackends } from "../../src/node.js";
-import { compile } from "../../src/train/autograd/compile.js";
+import { compile, exportModel } from "../../src/train/autograd/compile.js";
 import { grad } from "../../src/train/autograd/grad.js";
 import { size } from "../../src/train/autograd/nd.js";
 import {
@@ -18,7 +18,7 @@ import {
   transformerBlock,
 } from "../../src/train/autograd/nn.js";
 import { concat, logSoftmax, matmul, mean, mul, relu, sum, tanh } from "../../src/train/autograd/ops.js";
-import { parameter, type Shape, type Tensor } from "../../src/train/autograd/tensor.js";
+import { constant, parameter, type Shape, type Tensor } from "../../src/train/autograd/tensor.js";
 import { compiledTraining } from "../../src/train/autograd/training.js";
 
 const rng = createRng(11);
@@ -161,5 +161,29 @@ describe("exported models", () => {
     const session = await ort.InferenceSession.create(training.export(outputs, [x.dims]));
     const { y0 } = await session.run({ x0: new ort.Tensor("float32", x.data, x.dims) });
     expect(Array.from(y0.data as Float32Array)).toEqual(Array.from(want));
+  });
+
+  it("with a dynamic batch: any batch length where the graph does not depend on it, refused where it does", async () => {
+    const p = Object.fromEntries(
+      Object.entries(initLinear("layer", 5, 3, 4)).map(([name, { shape, data }]) => [
+        name,
+        constant(shape, data),
+      ]),
+    );
+    const ort = createRequire(import.meta.url)("onnxruntime-node");
+    const perRow = exportModel(([x]) => [tanh(linear(x, p, "layer")), sum(x)], [[1, 5]], {
+      dynamicBatch: true,
+    });
+    const session = await ort.InferenceSession.create(perRow);
+    for (const rows of [1, 7]) {
+      const x = draw([rows, 5]);
+      const out = await session.run({ x0: new ort.Tensor("float32", x, [rows, 5]) });
+      expect(out.y0.dims).toEqual([rows, 3]);
+      expect(out.y1.dims).toEqual([]);
+    }
+    // a mean over the rows divides by their count: a constant of the graph
+    expect(() => exportModel(([x]) => [mean(x, [0])], [[1, 5]], { dynamicBatch: true })).toThrow(
+      /exportModel: expected a graph that does not depend on the batch length/,
+    );
   });
 });

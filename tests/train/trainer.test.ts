@@ -1,24 +1,17 @@
 import * as ort from "onnxruntime-node";
 import { afterAll, describe, expect, it } from "vitest";
-import { getBackend, registerBackend, useBackend } from "../../src/core/gemm/index.js";
+import { registerBackend, useBackend } from "../../src/core/gemm/index.js";
 import { createOrtBackend, type OrtModule } from "../../src/core/gemm/ort.js";
 import { type Matrix, matrix } from "../../src/core/matrix.js";
 import { createRng } from "../../src/core/rng.js";
 import { parseNpz, serializeNpz } from "../../src/io/npz.js";
 import { checkpointOf, restoreCheckpoint } from "../../src/train/checkpoint.js";
-import { clipStepOnBackend } from "../../src/train/fast-clip.js";
-import { fusedClipTraining } from "../../src/train/fused-clip.js";
-import { clipLossVar, linear } from "../../src/train/layers.js";
-import { adam } from "../../src/train/optim.js";
-import { exp, grad, normalizeRowsVar, relu, type Var, variable } from "../../src/train/tape.js";
 import {
   DEFAULT_TRAIN_CONFIG,
   type EpochMetrics,
-  embed,
   initTraining,
-  parameters,
-  type TrainState,
   train,
+  trainedParameters,
 } from "../../src/train/trainer.js";
 import { expectClose } from "../helpers.js";
 
@@ -100,7 +93,7 @@ describe("dual-encoder training", () => {
     });
     expect(history.at(-1)!.r1).toBeGreaterThan(5 * (1 / 50));
     expect(state.queues!.a.length).toBe(64 * 16);
-    expect(state.momentumTowers!.a[0].w.value).not.toEqual(state.towers.a[0].w.value);
+    expect(state.momentum!["a.0.weight"]).not.toEqual(state.params["a.0.weight"]);
     const arrays = Object.fromEntries(parseNpz(saved!.npz, "ckpt.npz"));
     expect(await train(a, b, restoreCheckpoint({ meta: JSON.parse(saved!.meta), arrays }, "ckpt"))).toEqual(
       history.slice(2),
@@ -135,117 +128,75 @@ describe("dual-encoder training", () => {
   });
 });
 
-/** The float64 tape's CLIP loss and gradients of `state`'s towers (up to three layers) on (a, b). */
-function tapeStep(state: TrainState, a: Matrix, b: Matrix) {
-  const toVar = (m: Matrix) => variable(m.rows, m.cols, m.data);
-  const tower = (x: Matrix, layers: TrainState["towers"]["a"]) =>
-    normalizeRowsVar(
-      layers.reduce((h: Var, layer, i) => (i === 0 ? linear(h, layer) : linear(relu(h), layer)), toVar(x)),
-    );
-  const loss = clipLossVar(tower(a, state.towers.a), tower(b, state.towers.b), exp(state.logScale));
-  return { loss: loss.value[0], grads: grad(loss, parameters(state)) };
+/** Runs `f` with onnxruntime as the gemm backend (train compiles its steps there), then js again. */
+async function onOrt<T>(f: () => Promise<T>): Promise<T> {
+  registerBackend(ortBackend);
+  useBackend("ort");
+  try {
+    return await f();
+  } finally {
+    useBackend("js");
+  }
 }
 
-describe("clipStepOnBackend", () => {
-  it("gives the float64 tape's loss and gradients to float32 rounding", async () => {
-    const { a, b } = pairedFeatures(40, 10, 9);
-    const state = initTraining({ ...config, widths: [12, 6] }, 10);
-    const exact = tapeStep(state, a, b);
-    const fast = await clipStepOnBackend(state, a, b);
-    expect(fast.loss).toBeCloseTo(exact.loss, 5);
-    expect(fast.grads).toHaveLength(exact.grads.length);
-    for (const [i, g] of exact.grads.entries()) expectClose(fast.grads[i].value, g.value, 1e-5);
-  });
-});
+const ortBackend = createOrtBackend(ort as unknown as OrtModule, 2);
+afterAll(() => ortBackend.dispose?.());
 
-describe("fusedClipTraining", () => {
-  const ortBackend = createOrtBackend(ort as unknown as OrtModule, 2);
-  afterAll(() => ortBackend.dispose?.());
-
+describe("training compiled on onnxruntime", () => {
   it.each([
-    ["two layers", { widths: [12, 6] }],
-    ["one layer, tower B frozen", { widths: [7], freezeB: true }],
-    ["three layers, fixed temperature", { widths: [16, 12, 6], fixedTemperature: true }],
-    ["a scale above open_clip's bound of 100 (t has its gradient)", { widths: [12, 6], temperature: 0.005 }],
-  ])(
-    "its graph gives the float64 tape's loss and gradients to float32 rounding: %s",
-    async (_, overrides) => {
-      const { a, b } = pairedFeatures(40, 10, 9);
-      const state = initTraining({ ...config, ...overrides }, 10);
-      const params = parameters(state);
-      const before = params.map((p) => Float64Array.from(Float32Array.from(p.value))); // trained in float32
-      const exact = tapeStep(state, a, b);
-      const fused = fusedClipTraining(state, params, 0, ortBackend);
-      // at lr 0 nothing moves, and Adam's first moment after one step from zero is (1 − β1)·gradient
-      expectClose([(await fused?.step(a, b, 0)) ?? Number.NaN], [exact.loss], 1e-6);
-      fused?.sync();
-      expect(state.optimizer.step).toBe(1);
-      for (const [i, g] of exact.grads.entries()) {
-        // t alone moves at lr 0: back into open_clip's [0, ln 100] after the step
-        if (params[i] === state.logScale)
-          expect(params[i].value[0]).toBe(Math.fround(Math.min(before[i][0], Math.log(100))));
-        else expect(params[i].value).toEqual(before[i]);
-        expectClose(
-          state.optimizer.buffers[i][0].map((m) => m / 0.1),
-          g.value,
-          1e-5,
-        );
-      }
-    },
-  );
-
-  it("embeds through a tower as the float64 tape does, to float32 rounding", async () => {
-    const { a, b } = pairedFeatures(40, 10, 9);
-    const state = initTraining({ ...config, widths: [12, 6] }, 10);
-    const fused = fusedClipTraining(state, parameters(state), 0, ortBackend);
-    await fused?.step(a, b, 0.01); // the towers move off their initial weights
-    fused?.sync();
-    for (const [side, rows] of [
-      ["a", a],
-      ["b", b],
-    ] as const) {
-      const viaGraph = await fused?.embed(rows, side);
-      expect(viaGraph?.rows).toBe(40);
-      expectClose(viaGraph!.data, embed(state, rows, side).data, 1e-5);
-    }
-  });
-
-  it("takes the AdamW step optim.ts takes, to float32 rounding", async () => {
-    const { a, b } = pairedFeatures(40, 10, 9);
-    const [viaGraph, viaJs] = [0, 1].map(() =>
-      initTraining({ ...config, widths: [12, 6], weightDecay: 0.1 }, 10),
-    );
-    const fused = fusedClipTraining(viaGraph, parameters(viaGraph), 0.1, ortBackend);
-    for (let k = 0; k < 3; k++) {
-      await fused?.step(a, b, 0.01);
-      const params = parameters(viaJs);
-      adam({ weightDecay: 0.1, decoupledWeightDecay: true }, viaJs.optimizer).step(
-        params,
-        tapeStep(viaJs, a, b).grads,
-        0.01,
+    ["clip, two layers", { widths: [12, 6] }],
+    ["clip, one layer, tower B frozen", { widths: [7], freezeB: true }],
+    ["clip, three layers, fixed temperature", { widths: [16, 12, 6], fixedTemperature: true }],
+    [
+      "clip, a scale above open_clip's bound of 100 (t has its gradient)",
+      { widths: [12, 6], temperature: 0.005 },
+    ],
+    ["siglip", { widths: [12, 6], loss: "siglip" as const }],
+    ["supcon", { widths: [12, 6], loss: "supcon" as const }],
+    ["itc", { widths: [12, 6], loss: "itc" as const, queueSize: 64 }],
+  ])("follows the float64 eager path to float32 rounding: %s", async (_, overrides) => {
+    const { a, b } = pairedFeatures(80, 10, 9);
+    const c = { ...config, ...overrides, batch: 16, epochs: 2, heldOut: 0.2 };
+    const eager = initTraining(c, 10);
+    const eagerHistory = await train(a, b, eager);
+    const compiled = initTraining(c, 10);
+    const compiledHistory = await onOrt(() => train(a, b, compiled));
+    for (const [k, m] of compiledHistory.entries())
+      expectClose(
+        [m.loss, m.temperature, m.gap],
+        [eagerHistory[k].loss, eagerHistory[k].temperature, eagerHistory[k].gap],
+        1e-4,
       );
-    }
-    fused?.sync();
-    for (const [i, p] of parameters(viaJs).entries())
-      expectClose(parameters(viaGraph)[i].value, p.value, 1e-4);
+    for (const [name, value] of Object.entries(eager.params)) expectClose(compiled.params[name], value, 1e-3);
+    expect(Object.keys(compiled.optimizer.moments).sort()).toEqual(trainedParameters(compiled).sort());
   });
 
-  it("trains on onnxruntime: held-out R@1 far above chance, deterministic to the last bit", async () => {
+  it("learns: held-out R@1 far above chance, deterministic to the last bit", async () => {
     const { a, b } = pairedFeatures(200, 24, 1);
-    registerBackend(ortBackend);
-    useBackend("ort");
-    try {
-      const history = await train(a, b, initTraining(config, 24));
-      expect(history.at(-1)!.r1).toBeGreaterThan(10 * (1 / 50));
-      expect(history.at(-1)!.loss).toBeLessThan(history[0].loss);
-      expect(await train(a, b, initTraining(config, 24))).toEqual(history);
-    } finally {
-      useBackend("js");
-    }
+    const history = await onOrt(() => train(a, b, initTraining(config, 24)));
+    expect(history.at(-1)!.r1).toBeGreaterThan(10 * (1 / 50));
+    expect(history.at(-1)!.loss).toBeLessThan(history[0].loss);
+    expect(await onOrt(() => train(a, b, initTraining(config, 24)))).toEqual(history);
   });
 
-  it("is unavailable where the backend runs no ONNX graphs", () => {
-    const state = initTraining({ ...config, widths: [6] }, 10);
-    expect(fusedClipTraining(state, parameters(state), 0, getBackend("js"))).toBeUndefined();
+  it("resumes exactly from a checkpoint (itc: momentum towers and queues too)", async () => {
+    const { a, b } = pairedFeatures(200, 24, 1);
+    for (const c of [config, { ...config, loss: "itc" as const, queueSize: 64, temperature: 0.1 }]) {
+      let saved: { meta: string; npz: Uint8Array } | undefined;
+      const straight = await onOrt(() =>
+        train(a, b, initTraining(c, 24), {
+          onEpoch: (m, state) => {
+            if (m.epoch === 3)
+              saved = {
+                meta: JSON.stringify(checkpointOf(state).meta),
+                npz: serializeNpz(checkpointOf(state).arrays),
+              };
+          },
+        }),
+      );
+      const arrays = Object.fromEntries(parseNpz(saved!.npz, "ckpt.npz"));
+      const state = restoreCheckpoint({ meta: JSON.parse(saved!.meta), arrays }, "ckpt");
+      expect(await onOrt(() => train(a, b, state))).toEqual(straight.slice(3));
+    }
   });
 });

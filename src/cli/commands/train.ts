@@ -10,7 +10,9 @@ import { checkpointOf, restoreCheckpoint } from "../../train/checkpoint.js";
 import {
   DEFAULT_TRAIN_CONFIG,
   type EpochMetrics,
+  exportTower,
   initTraining,
+  TOWER_IO,
   type TrainConfig,
   type TrainingPlan,
   type TrainState,
@@ -38,6 +40,7 @@ interface TrainFlags extends PairFlags {
   seed: string;
   metrics?: string;
   checkpoint?: string;
+  export?: string;
   resume?: string;
   json?: boolean;
   backend?: string;
@@ -71,12 +74,47 @@ function configFrom(flags: TrainFlags): TrainConfig {
 
 const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
 
-/** Creates the --checkpoint folder (before training, so that a bad path fails first). */
-async function checkpointFolder(dir: string): Promise<void> {
+const CHECKPOINT_FILES = ["weights.npz", "state.json"];
+const EXPORT_FILES = { a: "tower_a.onnx", b: "tower_b.onnx", description: "towers.json" } as const;
+
+/** Creates an output folder (before training, so that a bad path fails first) and checks its files' paths. */
+async function outputFolder(
+  dir: string,
+  files: readonly string[],
+  flag: string,
+  what: string,
+): Promise<void> {
   await mkdir(dir, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
-    throw new InputError(dir, "a folder for the checkpoint", e.code === "EEXIST" ? "a file" : e.message);
+    throw new InputError(dir, `a folder for ${what}`, e.code === "EEXIST" ? "a file" : e.message);
   });
-  for (const name of ["weights.npz", "state.json"]) await checkOutputPath(join(dir, name), "--checkpoint");
+  for (const name of files) await checkOutputPath(join(dir, name), flag);
+}
+
+/** Writes both towers as ONNX inference models into `dir`, with towers.json describing them. */
+async function exportTowers(state: TrainState, dir: string): Promise<void> {
+  const width = state.config.widths[state.config.widths.length - 1];
+  const towers: Record<string, unknown> = {};
+  for (const side of ["a", "b"] as const) {
+    await writeFileAtomic(join(dir, EXPORT_FILES[side]), exportTower(state, side));
+    towers[side] = {
+      file: EXPORT_FILES[side],
+      ...TOWER_IO,
+      inputShape: ["batch", state.inputDims[side]],
+      outputShape: ["batch", width],
+    };
+  }
+  const description = {
+    kind: "gapkit-towers",
+    version: 1,
+    loss: state.config.loss,
+    epoch: state.epoch,
+    temperature: 1 / Math.exp(state.params.logScale[0]),
+    towers,
+  };
+  await writeFileAtomic(
+    join(dir, EXPORT_FILES.description),
+    new TextEncoder().encode(`${JSON.stringify(description, null, 2)}\n`),
+  );
 }
 
 /** Reads a checkpoint folder written by --checkpoint. */
@@ -168,13 +206,20 @@ export function registerTrain(program: Command): void {
         "write weights.npz, then state.json (with the weights' SHA-256) there after every epoch",
       )
       .option(
+        "--export <dir>",
+        "after training, write the towers there as ONNX models (tower_a.onnx, tower_b.onnx: features → unit embedding rows) with towers.json",
+      )
+      .option(
         "--resume <dir>",
         "continue from a checkpoint directory (its configuration wins, except a larger --epochs)",
       )
       .option("--json", "print the per-epoch metrics as JSON"),
   ).action(async (file: string | undefined, flags: TrainFlags, command: Command) => {
     if (flags.metrics) await checkOutputPath(flags.metrics, "--metrics", { stdout: false });
-    if (flags.checkpoint) await checkpointFolder(flags.checkpoint);
+    if (flags.checkpoint)
+      await outputFolder(flags.checkpoint, CHECKPOINT_FILES, "--checkpoint", "the checkpoint");
+    if (flags.export)
+      await outputFolder(flags.export, Object.values(EXPORT_FILES), "--export", "the exported towers");
     await initCliBackends(flags.backend);
     const { a, b } = await loadPair(file, flags, "train");
     const state = flags.resume
@@ -205,6 +250,7 @@ export function registerTrain(program: Command): void {
         }
       },
     });
+    if (flags.export) await exportTowers(state, flags.export);
     printResult(history, flags.json, (h) =>
       [
         `${"epoch".padStart(5)} ${"loss".padStart(8)} ${"τ".padStart(7)} ${"gap".padStart(6)} ${"R@1 A→B".padStart(8)} ${"B→A".padStart(6)}`,

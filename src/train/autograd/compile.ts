@@ -3,7 +3,7 @@
  * ONNX graph (forward, loss, gradients, gradients of gradients — whatever it returns), which onnxruntime
  * then runs in float32 as a single session call. What `jax.jit` is to eager JAX code, in the small.
  */
-import { InputError } from "../../core/errors.js";
+import { check, InputError } from "../../core/errors.js";
 import { getBackend, type Tensor32 } from "../../core/gemm/index.js";
 import { type Field, graphBody, constant as initializer, model, tensorInfo } from "../../core/onnx.js";
 import { describe, type Shape } from "./nd.js";
@@ -43,8 +43,18 @@ export function compile(step: Step, options: CompileOptions = {}): CompiledStep 
     if (!backend.runGraph)
       throw new InputError("compile", "the ort backend (onnxruntime-node installed)", backend.name);
     const key = `autograd${id}:${shapes.map(describe).join(",")}`;
-    const build = () =>
-      lower(step(shapes.map((s, slot) => placeholder(s, slot, requiresGrad(slot)))), shapes);
+    const build = () => {
+      const outputs = step(shapes.map((s, slot) => placeholder(s, slot, requiresGrad(slot))));
+      const names = (count: number, prefix: string) =>
+        Array.from({ length: count }, (_, i) => `${prefix}${i}`);
+      return lower(
+        outputs,
+        names(shapes.length, "x"),
+        shapes,
+        names(outputs.length, "y"),
+        outputs.map((t) => t.shape),
+      );
+    };
     const feeds = Object.fromEntries(inputs.map((x, slot) => [`x${slot}`, x]));
     const fetches = outputs && Object.fromEntries(outputs.map((y, i) => [`y${i}`, y]));
     // a step's graph is hundreds of small nodes, run back to back: its threads spin (see runGraph)
@@ -55,17 +65,73 @@ export function compile(step: Step, options: CompileOptions = {}): CompiledStep 
   };
 }
 
-/**
- * An ONNX model (opset 17, float32) of `fn` for inputs of these shapes, its inputs x0 … and outputs y0 …:
- * for inference elsewhere (onnxruntime-node or -web, `gapkit embed`-style code). Tensors with values that
- * `fn` closes over (trained parameters) become the model's initializers.
- */
-export function exportModel(fn: Step, shapes: readonly Shape[]): Uint8Array {
-  return lower(fn(shapes.map((s, slot) => placeholder(s, slot, false))), shapes);
+/** A model input's or output's dims: lengths, or names of symbolic ones ("batch"). */
+type Dims = readonly (number | string)[];
+
+/** Options of exportModel. */
+export interface ExportOptions {
+  /**
+   * Axis 0 of every input is a batch axis of any length, named "batch" in the model (and in each output
+   * whose axis 0 follows it). The graph must not depend on that length: exportModel traces `fn` at two
+   * lengths and refuses a graph that differs between them.
+   */
+  dynamicBatch?: boolean;
+  /** The model's input names (default x0, x1, …) and output names (default y0, y1, …). */
+  inputNames?: readonly string[];
+  outputNames?: readonly string[];
 }
 
-/** The ONNX model of a traced step: inputs x0 … (float32, `shapes`), outputs y0 … in order. */
-function lower(outputs: readonly Tensor[], shapes: readonly Shape[]): Uint8Array {
+/**
+ * An ONNX model (opset 17, float32) of `fn` for inputs of these shapes: for inference elsewhere
+ * (onnxruntime-node or -web, `gapkit embed`-style code). Tensors with values that `fn` closes over
+ * (trained parameters) become the model's initializers.
+ */
+export function exportModel(fn: Step, shapes: readonly Shape[], options: ExportOptions = {}): Uint8Array {
+  const inputNames = shapes.map((_, slot) => options.inputNames?.[slot] ?? `x${slot}`);
+  const outputNames = (outputs: readonly Tensor[]) =>
+    outputs.map((_, i) => options.outputNames?.[i] ?? `y${i}`);
+  const trace = (inputShapes: readonly Shape[]) =>
+    fn(inputShapes.map((s, slot) => placeholder(s, slot, false)));
+  if (!options.dynamicBatch) {
+    const outputs = trace(shapes);
+    return lower(
+      outputs,
+      inputNames,
+      shapes,
+      outputNames(outputs),
+      outputs.map((t) => t.shape),
+    );
+  }
+  // two batch lengths above 1 (where no axis broadcasts as a length of 1 would), and one model of both
+  const lengths = [2, 3];
+  const traced = lengths.map((batch) => trace(shapes.map((s) => [batch, ...s.slice(1)])));
+  const outputDims = traced[0].map(
+    (t, i): Dims =>
+      t.shape[0] === lengths[0] && traced[1][i].shape[0] === lengths[1]
+        ? ["batch", ...t.shape.slice(1)]
+        : t.shape,
+  );
+  const inputDims = shapes.map((s): Dims => ["batch", ...s.slice(1)]);
+  const [first, second] = traced.map((outputs) =>
+    lower(outputs, inputNames, inputDims, outputNames(outputs), outputDims),
+  );
+  check(
+    first.length === second.length && first.every((byte, k) => byte === second[k]),
+    "exportModel",
+    "a graph that does not depend on the batch length (dynamicBatch)",
+    () => "one whose nodes or constants change with it",
+  );
+  return first;
+}
+
+/** The ONNX model of traced outputs: inputs and outputs by name, with their (possibly symbolic) dims. */
+function lower(
+  outputs: readonly Tensor[],
+  inputNames: readonly string[],
+  inputDims: readonly Dims[],
+  outputNames: readonly string[],
+  outputDims: readonly Dims[],
+): Uint8Array {
   const { body, op } = graphBody([]);
   let fresh = 0;
   const name = () => `t${fresh++}`;
@@ -92,7 +158,7 @@ function lower(outputs: readonly Tensor[], shapes: readonly Shape[]): Uint8Array
   // with them the float32 results
   const below = (t: Tensor) => (t.value === undefined && t.slot === undefined ? [...t.inputs].reverse() : []);
   for (const t of topologicalOrder(outputs, below)) {
-    if (t.slot !== undefined) names.set(t, `x${t.slot}`);
+    if (t.slot !== undefined) names.set(t, inputNames[t.slot]);
     else if (t.value !== undefined) names.set(t, graph.floats(t.value, t.shape));
     else if (t.op)
       names.set(
@@ -104,12 +170,12 @@ function lower(outputs: readonly Tensor[], shapes: readonly Shape[]): Uint8Array
         ),
       );
   }
-  for (const [i, t] of outputs.entries()) op("Identity", [names.get(t) as string], `y${i}`);
+  for (const [i, t] of outputs.entries()) op("Identity", [names.get(t) as string], outputNames[i]);
   return model(
     "gapkit_step",
     body,
-    shapes.map((s, slot) => tensorInfo(`x${slot}`, "float32", [...s])),
-    outputs.map((t, i) => tensorInfo(`y${i}`, "float32", [...t.shape])),
+    inputDims.map((dims, slot) => tensorInfo(inputNames[slot], "float32", [...dims])),
+    outputDims.map((dims, i) => tensorInfo(outputNames[i], "float32", [...dims])),
     17,
   );
 }

@@ -1,9 +1,11 @@
 /**
  * Float64 N-dimensional array kernels for the autograd's eager mode (row-major values with a shape):
  * numpy-style broadcasting, batched products, transposes and reductions. The reference every compiled
- * graph is checked against, so plain loops, written for clarity over speed.
+ * graph is checked against, so plain loops, written for clarity over speed — but for the products, which
+ * run the JS gemm kernel (eager training and embedding spend their time there).
  */
 import { check } from "../../core/errors.js";
+import { gemmRowsKernel } from "../../core/gemm/kernel.js";
 
 /** Dimensions, outermost first; [] is a scalar. */
 export type Shape = readonly number[];
@@ -146,7 +148,7 @@ export function transpose(x: Float64Array, shape: Shape, perm: readonly number[]
 
 /**
  * Batched products a·b over the last two axes ([…, m, k]·[…, k, n]), the leading axes broadcast to
- * `batch`; float64 sums in index order.
+ * `batch`; float64 sums by the JS gemm kernel.
  */
 export function batchedMatmul(
   a: Float64Array,
@@ -161,12 +163,16 @@ export function batchedMatmul(
   const aBatch = broadcastStrides(aShape.slice(0, -2), batch);
   const bBatch = broadcastStrides(bShape.slice(0, -2), batch);
   forEachIndex(batch, [aBatch, bBatch], (t, [p, q]) => {
-    const [pa, pb, pc] = [p * m * k, q * k * n, t * m * n];
-    for (let i = 0; i < m; i++)
-      for (let l = 0; l < k; l++) {
-        const x = a[pa + i * k + l];
-        for (let j = 0; j < n; j++) out[pc + i * n + j] += x * b[pb + l * n + j];
-      }
+    const bt = transpose(b.subarray(q * k * n, (q + 1) * k * n), [k, n], [1, 0]);
+    gemmRowsKernel(
+      a.subarray(p * m * k, (p + 1) * m * k),
+      bt,
+      out.subarray(t * m * n, (t + 1) * m * n),
+      n,
+      k,
+      0,
+      m,
+    );
   });
   return out;
 }

@@ -7,16 +7,16 @@
 import { check, InputError } from "../../core/errors.js";
 import type { Tensor32 } from "../../core/gemm/index.js";
 import { float32Arrays, instantiateKernelsSync } from "../../core/gemm/wasm.js";
-import { createRng } from "../../core/rng.js";
+import { createRng, type Rng } from "../../core/rng.js";
 import type { NdArray } from "../../io/npy.js";
 import { parseNpz, serializeNpz } from "../../io/npz.js";
-import { adamwKernelStep } from "../optim.js";
+import { adam, adamwKernelStep, type OptimizerState, sgd } from "../optim.js";
 import { type CompiledStep, compile, exportModel } from "./compile.js";
 import { grad } from "./grad.js";
 import { describe, type Shape, size } from "./nd.js";
 import type { ParamInit, Params } from "./nn.js";
 import { mul } from "./ops.js";
-import { constant, placeholder, type Tensor } from "./tensor.js";
+import { constant, parameter, placeholder, type Tensor } from "./tensor.js";
 
 /** A model to train: its initial parameters by name and its loss on a batch. */
 export interface TrainableModel {
@@ -37,12 +37,19 @@ export interface DropoutSite {
   readonly rate: number;
 }
 
+const checkRate = (rate: number) =>
+  check(rate >= 0 && rate < 1, "dropout", "a rate in [0, 1)", () => String(rate));
+
+/** One inverted-dropout mask (0 or 1/(1 − rate), float32) of this shape, drawn from `rng`. */
+function drawMask(rng: Rng, shape: Shape, rate: number): Float32Array {
+  checkRate(rate);
+  return Float32Array.from({ length: size(shape) }, () => (rng.uniform() < rate ? 0 : 1 / (1 - rate)));
+}
+
 /** Inverted-dropout masks (0 or 1/(1 − rate)) for these sites, drawn in order from `seed`. */
 export function dropoutMasks(sites: readonly DropoutSite[], seed: number): Float32Array[] {
   const rng = createRng(seed);
-  return sites.map(({ shape, rate }) =>
-    Float32Array.from({ length: size(shape) }, () => (rng.uniform() < rate ? 0 : 1 / (1 - rate))),
-  );
+  return sites.map(({ shape, rate }) => drawMask(rng, shape, rate));
 }
 
 /**
@@ -54,7 +61,7 @@ export function maskNoise(masks: readonly Tensor[], sites?: DropoutSite[]): Nois
   let k = 0;
   return {
     dropout(x, rate) {
-      check(rate >= 0 && rate < 1, "dropout", "a rate in [0, 1)", () => String(rate));
+      checkRate(rate);
       if (sites) {
         sites.push({ shape: x.shape, rate });
         return x;
@@ -66,11 +73,23 @@ export function maskNoise(masks: readonly Tensor[], sites?: DropoutSite[]): Nois
   };
 }
 
-/** Options of compiledTraining. */
+/** Noise drawing each dropout's mask as it comes, from `seed`: dropoutMasks(sites, seed) for the sites met. */
+function drawnNoise(seed: number): Noise {
+  const rng = createRng(seed);
+  return { dropout: (x, rate) => mul(x, constant(x.shape, drawMask(rng, x.shape, rate))) };
+}
+
+/** An optimiser's state by parameter name: the steps taken and each parameter's moments (Adam's m and v; SGD's velocity). */
+export interface NamedOptimizerState {
+  step: number;
+  moments: Record<string, Float64Array[]>;
+}
+
+/** Options of compiledTraining and eagerTraining. */
 export interface TrainingOptions {
   /**
-   * "adamw" (default: optim.ts's betas and ε, the wasm kernel) or "sgd": heavy-ball momentum, optim.ts's sgd
-   * (v = μ·v + g + λ·p, p −= lr·v), in float32.
+   * "adamw" (default: optim.ts's betas and ε) or "sgd": heavy-ball momentum, optim.ts's sgd
+   * (v = μ·v + g + λ·p, p −= lr·v).
    */
   optimizer?: "adamw" | "sgd";
   /** SGD's momentum μ (default 0). */
@@ -81,19 +100,25 @@ export interface TrainingOptions {
   clipNorm?: number;
   /** Seed of the dropout masks (default 0): step t draws dropoutMasks(sites, seed·2²⁰ + t). */
   seed?: number;
+  /** The optimiser's state to continue from (a checkpoint's): its step count and moments. */
+  resume?: NamedOptimizerState;
 }
 
-/** A model in training (see compiledTraining). */
-export interface CompiledTraining {
+/** A model in training (see compiledTraining and eagerTraining). */
+export interface Training {
   /** One optimiser step at learning rate `lr` on the batch (float32 tensors, as `loss` takes them); the loss. */
   step(batch: readonly Tensor32[], lr: number): Promise<number>;
-  /** Runs `outputs(parameters, batch)`, compiled, on the current parameters (evaluation, prediction). */
+  /** Runs `outputs(parameters, batch)` on the current parameters (evaluation, prediction). */
   run(
     outputs: (p: Params, batch: readonly Tensor[]) => readonly Tensor[],
     batch: readonly Tensor32[],
   ): Promise<Float32Array[]>;
+  /** The current parameters by name, live: what the next step reads (a projection may write them). */
+  readonly values: Readonly<Record<string, Float32Array | Float64Array>>;
   /** The current parameters by name (float32 copies). */
   parameters(): Record<string, Float32Array>;
+  /** The optimiser's state (float64 copies), to checkpoint and resume from. */
+  optimizerState(): NamedOptimizerState;
   /**
    * An ONNX inference model of `outputs(parameters, inputs)` for inputs of these shapes, the current
    * parameters built in (see exportModel).
@@ -104,18 +129,54 @@ export interface CompiledTraining {
   ): Uint8Array;
 }
 
-/**
- * Trains `model` from its initial parameters with AdamW (optim.ts's betas and ε) or SGD: the loss and
- * gradients from one compiled graph on the selected backend (ort), AdamW's update by the `adamw` kernel. Deterministic:
- * the same model, batches and rates give the same parameters bit for bit.
- */
-export function compiledTraining(model: TrainableModel, options: TrainingOptions = {}): CompiledTraining {
-  const wasm = instantiateKernelsSync();
-  if (!wasm) throw new InputError("compiledTraining", "an engine with WebAssembly SIMD", "none");
-  const { optimizer = "adamw", momentum = 0, clipNorm, seed = 0 } = options;
-  const weightDecay = options.weightDecay ?? (optimizer === "adamw" ? 0.01 : 0);
+/** A model's parameter names (sorted: the order of every per-parameter array) and their shapes. */
+function layout(model: TrainableModel) {
   const names = Object.keys(model.init).sort();
   const shapes = names.map((name) => model.init[name].shape);
+  const named = <T>(flat: readonly T[]) => Object.fromEntries(names.map((name, i) => [name, flat[i]]));
+  return { names, shapes, named };
+}
+
+/** What every training does with its value arrays: copies, the live record, an export. */
+function valueAccess(
+  model: TrainableModel,
+  values: readonly (Float32Array | Float64Array)[],
+): Pick<Training, "values" | "parameters" | "export"> {
+  const { shapes, named } = layout(model);
+  return {
+    values: named(values),
+    parameters: () => named(values.map((v) => Float32Array.from(v))),
+    export: (outputs, inputShapes) => {
+      const p = named(values.map((v, i) => constant(shapes[i], v)));
+      return exportModel((inputs) => outputs(p, inputs), inputShapes);
+    },
+  };
+}
+
+/** The default weight decay of an optimiser (PyTorch's: 0.01 for AdamW, 0 for SGD). */
+const weightDecayOf = (options: TrainingOptions) =>
+  options.weightDecay ?? ((options.optimizer ?? "adamw") === "adamw" ? 0.01 : 0);
+
+/** Scales `grads` (arrays, in place) down to a global L2 norm of `clipNorm` where they exceed it. */
+function clipGradients(grads: readonly (Float32Array | Float64Array)[], clipNorm: number | undefined): void {
+  if (clipNorm === undefined) return;
+  let squares = 0;
+  for (const g of grads) for (const x of g) squares += x * x;
+  const norm = Math.sqrt(squares);
+  if (norm > clipNorm) for (const g of grads) for (let k = 0; k < g.length; k++) g[k] *= clipNorm / norm;
+}
+
+/**
+ * Trains `model` from its initial parameters with AdamW (optim.ts's betas and ε) or SGD: the loss and
+ * gradients from one compiled graph on the selected backend (ort), AdamW's update by the `adamw` kernel,
+ * all in float32. Deterministic: the same model, batches and rates give the same parameters bit for bit.
+ */
+export function compiledTraining(model: TrainableModel, options: TrainingOptions = {}): Training {
+  const wasm = instantiateKernelsSync();
+  if (!wasm) throw new InputError("compiledTraining", "an engine with WebAssembly SIMD", "none");
+  const { optimizer = "adamw", momentum = 0, clipNorm, seed = 0, resume } = options;
+  const weightDecay = weightDecayOf(options);
+  const { names, shapes, named } = layout(model);
   const total = shapes.reduce((n, s) => n + size(s), 0);
   // values, gradients and the optimiser's moments of all parameters end to end, at fixed offsets (Adam's
   // m and v; SGD's velocity in m)
@@ -127,12 +188,13 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
       return { data: all.subarray(offset - size(dims), offset), dims };
     });
   };
-  const [valueViews, gradViews] = [views(values), views(grads)];
+  const [valueViews, gradViews, mViews, vViews] = [values, grads, m, v].map(views);
   const adam = { values, grads, m, v };
+  const moments = optimizer === "adamw" ? [mViews, vViews] : [mViews];
   names.forEach((name, i) => {
     valueViews[i].data.set(model.init[name].data);
+    for (const [j, buffers] of moments.entries()) buffers[i].data.set(resume?.moments[name]?.[j] ?? []);
   });
-  const named = (flat: readonly Tensor[]) => Object.fromEntries(names.map((name, i) => [name, flat[i]]));
   // one compiled step per signature of batch shapes, with the loss's dropout sites for it, learnt by
   // tracing the loss once: their masks are graph inputs after the batch, drawn each step from (seed, step)
   const stepsBySignature = new Map<string, { sites: DropoutSite[]; run: CompiledStep }>();
@@ -163,8 +225,12 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
   };
   const loss: Tensor32 = { data: new Float32Array(1), dims: [] };
   const compiledRuns = new Map<unknown, CompiledStep>();
-  let steps = 0;
+  let steps = resume?.step ?? 0;
   return {
+    ...valueAccess(
+      model,
+      valueViews.map((view) => view.data),
+    ),
     async step(batch, lr) {
       const { sites, run } = stepFor(batch);
       const masks = dropoutMasks(sites, seed * 2 ** 20 + steps).map((data, k) => ({
@@ -172,12 +238,7 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
         dims: sites[k].shape,
       }));
       await run([...batch, ...masks, ...valueViews], [loss, ...gradViews]);
-      if (clipNorm !== undefined) {
-        let squares = 0;
-        for (const g of grads) squares += g * g;
-        const norm = Math.sqrt(squares);
-        if (norm > clipNorm) for (let k = 0; k < total; k++) grads[k] *= clipNorm / norm;
-      }
+      clipGradients([grads], clipNorm);
       steps++;
       if (optimizer === "adamw") adamwKernelStep(wasm.kernels, adam, steps, lr, weightDecay);
       else
@@ -202,16 +263,62 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
       }
       return compiled([...batch, ...valueViews]);
     },
-    parameters: () => Object.fromEntries(names.map((name, i) => [name, valueViews[i].data.slice()])),
-    export: (outputs, inputShapes) => {
-      const p = Object.fromEntries(names.map((name, i) => [name, constant(shapes[i], valueViews[i].data)]));
-      return exportModel((inputs) => outputs(p, inputs), inputShapes);
+    optimizerState: () => ({
+      step: steps,
+      moments: named(names.map((_, i) => moments.map((buffers) => Float64Array.from(buffers[i].data)))),
+    }),
+  };
+}
+
+/**
+ * compiledTraining's twin on any backend: the same model, loss and optimiser evaluated eagerly in float64
+ * (optim.ts's adam and sgd, the dropout masks of the same seeds) — the reference the compiled step is
+ * checked against, and training where onnxruntime does not run.
+ */
+export function eagerTraining(model: TrainableModel, options: TrainingOptions = {}): Training {
+  const { optimizer = "adamw", momentum = 0, clipNorm, seed = 0, resume } = options;
+  const weightDecay = weightDecayOf(options);
+  const { names, shapes, named } = layout(model);
+  const values = names.map((name) => Float64Array.from(model.init[name].data));
+  const state: OptimizerState = { step: resume?.step ?? 0, buffers: [] };
+  names.forEach((name, i) => {
+    const saved = resume?.moments[name];
+    if (saved) state.buffers[i] = saved.map((buffer) => Float64Array.from(buffer));
+  });
+  const update =
+    optimizer === "adamw"
+      ? adam({ weightDecay, decoupledWeightDecay: true }, state)
+      : sgd({ momentum, weightDecay }, state);
+  const asFloat32 = (tensors: readonly Tensor[]) => tensors.map((t) => Float32Array.from(t.value ?? []));
+  const constants = (batch: readonly Tensor32[]) => batch.map((x) => constant(x.dims, x.data));
+  return {
+    ...valueAccess(model, values),
+    async step(batch, lr) {
+      const params = values.map((value, i) => parameter(shapes[i], value));
+      const loss = model.loss(named(params), constants(batch), drawnNoise(seed * 2 ** 20 + state.step));
+      const grads = grad(loss, params).map((g) => g.value as Float64Array);
+      clipGradients(grads, clipNorm);
+      update.step(
+        values.map((value) => ({ value })),
+        grads.map((value) => ({ value })),
+        lr,
+      );
+      return (loss.value as Float64Array)[0];
     },
+    async run(outputs, batch) {
+      return asFloat32(
+        outputs(named(values.map((value, i) => constant(shapes[i], value))), constants(batch)),
+      );
+    },
+    optimizerState: () => ({
+      step: state.step,
+      moments: named(names.map((_, i) => (state.buffers[i] ?? []).map((buffer) => buffer.slice()))),
+    }),
   };
 }
 
 /** A training's parameters as an .npz archive, one float32 member per name (numpy's np.load reads it). */
-export function parametersToNpz(training: CompiledTraining, model: TrainableModel): Uint8Array {
+export function parametersToNpz(training: Training, model: TrainableModel): Uint8Array {
   const values = training.parameters();
   return serializeNpz(
     Object.fromEntries(
