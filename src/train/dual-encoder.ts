@@ -11,13 +11,13 @@ import {
   div,
   exp,
   log,
+  logSumExp,
   matmul,
-  max,
   mul,
   neg,
+  normalize,
   relu,
   softmax,
-  sqrt,
   sub,
   sum,
   transpose,
@@ -68,13 +68,7 @@ export function towerOutput(x: Tensor, p: Params, side: "a" | "b", depth: number
     h = linear(h, p, `${side}.${i}`);
     if (i < depth - 1) h = relu(h);
   }
-  return div(h, sqrt(sum(mul(h, h), [-1], true)));
-}
-
-/** log Σ exp over `axis`, kept as an axis of one (stable: the maximum, which passes no gradient, shifted out). */
-function logSumExp(x: Tensor, axis: number): Tensor {
-  const top = max(x, [axis], true);
-  return add(log(sum(exp(sub(x, top)), [axis], true)), top);
+  return normalize(h);
 }
 
 /** Σ_i s·a_i·b_i: the scaled similarities of the pairs (the logits' diagonal). */
@@ -83,7 +77,7 @@ const pairedLogits = (a: Tensor, b: Tensor, s: Tensor) => mul(sum(mul(a, b)), s)
 /** Symmetric CLIP loss of unit rows a, b at logit scale s: (CE over rows + CE over columns) / 2, labels the diagonal. */
 export function clipLoss(a: Tensor, b: Tensor, s: Tensor): Tensor {
   const logits = mul(matmul(a, transpose(b)), s);
-  const both = add(sum(logSumExp(logits, -1)), sum(logSumExp(logits, 0)));
+  const both = add(sum(logSumExp(logits, [-1])), sum(logSumExp(logits, [0])));
   return div(sub(both, mul(pairedLogits(a, b, s), 2)), 2 * a.shape[0]);
 }
 
@@ -116,7 +110,7 @@ export function supconLoss(a: Tensor, b: Tensor, s: Tensor): Tensor {
     Float64Array.from({ length: size * size }, (_, k) => (Math.floor(k / size) === k % size ? -1e9 : 0)),
   );
   const logits = add(mul(matmul(z, transpose(z)), s), self);
-  return div(sub(sum(logSumExp(logits, -1)), mul(pairedLogits(a, b, s), 2)), size);
+  return div(sub(sum(logSumExp(logits, [-1])), mul(pairedLogits(a, b, s), 2)), size);
 }
 
 /** The momentum encoder's side of an ITC batch: its features of both sides, and the queues of earlier ones. */
@@ -144,7 +138,7 @@ export function itcLoss(a: Tensor, b: Tensor, s: Tensor, teacher: ItcTeacher, al
       constant([n, width], oneHot),
     );
     const logits = mul(similarities(query), s);
-    return div(sub(sum(logSumExp(logits, -1)), sum(mul(logits, targets))), n);
+    return div(sub(sum(logSumExp(logits, [-1])), sum(mul(logits, targets))), n);
   };
   const { momentum, queues } = teacher;
   return div(

@@ -14,11 +14,13 @@ import {
   layerNormalization,
   log,
   logSoftmax,
+  logSumExp,
   matmul,
   max,
   mean,
   mul,
   neg,
+  normalize,
   relu,
   reshape,
   slice,
@@ -123,6 +125,9 @@ describe("autograd ops: float64 gradients against central differences", () => {
     ["expand", ([a]) => expand(a, [2, 3, 4]), [[3, 1]]],
     ["sumTo", ([a]) => sumTo(a, [3, 1]), [[2, 3, 4]]],
     ["softmax", ([a]) => softmax(a), [[2, 5]]],
+    ["normalize", ([a]) => normalize(a), [[2, 3, 5]]],
+    ["logSumExp", ([a]) => logSumExp(mul(a, 30), [0, 2]), [[2, 3, 4]]],
+    ["logSumExp, keepdims", ([a]) => mul(logSumExp(a, [-1], true), a), [[2, 3]]],
     ["logSoftmax", ([a]) => logSoftmax(mul(a, 3)), [[2, 3, 5]]],
     [
       "concat",
@@ -148,29 +153,35 @@ describe("autograd ops: float64 gradients against central differences", () => {
     expectGradients(f, shapes.map(values), shapes, what);
   });
 
-  it("differentiates gradients: a Hessian-vector product against differences of gradients", () => {
-    const shape = [3, 4];
-    const w = constant([4, 4], draw([4, 4]));
-    const f = (x: Tensor) => sum(logSoftmax(tanh(matmul(mul(x, x), w))));
-    const x0 = draw(shape);
-    const v = constant(shape, draw(shape));
-    const x = parameter(shape, x0);
-    const [g] = grad(f(x), [x], { createGraph: true });
-    const [hv] = grad(sum(mul(g, v)), [x]);
-    const h = 1e-5;
-    const gradientAt = (delta: number) => {
-      const xd = parameter(
-        shape,
-        x0.map((a, k) => a + delta * (v.value as Float64Array)[k]),
-      );
-      return grad(f(xd), [xd])[0].value as Float64Array;
-    };
-    const [plus, minus] = [gradientAt(h), gradientAt(-h)];
-    const numeric = plus.map((p, k) => (p - minus[k]) / (2 * h));
-    const got = hv.value as Float64Array;
-    for (const [k, n] of numeric.entries())
-      expect(Math.abs(n - got[k])).toBeLessThan(1e-8 * Math.max(1, Math.abs(n)));
-  });
+  it.each([
+    ["tanh, logSoftmax", (x: Tensor, w: Tensor) => sum(logSoftmax(tanh(matmul(mul(x, x), w))))],
+    ["relu, normalize", (x: Tensor, w: Tensor) => sum(logSoftmax(mul(normalize(relu(matmul(x, w))), 3)))],
+  ])(
+    "differentiates gradients (%s): a Hessian-vector product against differences of gradients",
+    (_, loss) => {
+      const shape = [3, 4];
+      const w = constant([4, 4], draw([4, 4]));
+      const f = (x: Tensor) => loss(x, w);
+      const x0 = draw(shape);
+      const v = constant(shape, draw(shape));
+      const x = parameter(shape, x0);
+      const [g] = grad(f(x), [x], { createGraph: true });
+      const [hv] = grad(sum(mul(g, v)), [x]);
+      const h = 1e-5;
+      const gradientAt = (delta: number) => {
+        const xd = parameter(
+          shape,
+          x0.map((a, k) => a + delta * (v.value as Float64Array)[k]),
+        );
+        return grad(f(xd), [xd])[0].value as Float64Array;
+      };
+      const [plus, minus] = [gradientAt(h), gradientAt(-h)];
+      const numeric = plus.map((p, k) => (p - minus[k]) / (2 * h));
+      const got = hv.value as Float64Array;
+      for (const [k, n] of numeric.entries())
+        expect(Math.abs(n - got[k])).toBeLessThan(1e-8 * Math.max(1, Math.abs(n)));
+    },
+  );
 
   it("gives zeros for inputs the output does not depend on, and nothing through detach", () => {
     const [a, b] = [parameter([2], [1, 2]), parameter([2], [3, 4])];

@@ -25,9 +25,34 @@ export type CompiledStep = (
 export interface CompileOptions {
   /** Whether gradients are taken with respect to input `slot` (default: every input). */
   requiresGrad?: (slot: number) => boolean;
+  /**
+   * Whether onnxruntime's idle threads spin between the graph's nodes (default true): a graph of hundreds
+   * of small nodes (a transformer's step) runs far faster so; where JS works between runs (an MLP step's
+   * optimiser), a spinning thread takes its core (see runGraph).
+   */
+  spin?: boolean;
 }
 
-let compiledSteps = 0;
+/** Every graph lowered so far, by a hash of its bytes: equal graphs share one onnxruntime session. */
+const graphsByHash = new Map<number, { bytes: Uint8Array; key: string }[]>();
+
+/**
+ * The session key of a graph: the same for equal bytes (a model compiled again — a trainer made anew for
+ * each run — reuses the session its first compilation created: creating one costs tens of milliseconds).
+ */
+function graphKey(bytes: Uint8Array): string {
+  let hash = 0x811c9dc5; // FNV-1a
+  for (const byte of bytes) hash = Math.imul(hash ^ byte, 0x01000193);
+  const bucket = graphsByHash.get(hash) ?? [];
+  graphsByHash.set(hash, bucket);
+  const same = bucket.find(
+    ({ bytes: other }) => other.length === bytes.length && other.every((b, k) => b === bytes[k]),
+  );
+  if (same) return same.key;
+  const key = `autograd${hash.toString(16)}.${bucket.length}`;
+  bucket.push({ bytes, key });
+  return key;
+}
 
 /**
  * Compiles `step`: each call with a new signature of input shapes traces it on placeholders and lowers the
@@ -35,30 +60,35 @@ let compiledSteps = 0;
  * ort backend (the selected one, or the deferred CLI one).
  */
 export function compile(step: Step, options: CompileOptions = {}): CompiledStep {
-  const id = compiledSteps++;
-  const requiresGrad = options.requiresGrad ?? (() => true);
-  return async (inputs, outputs) => {
-    const shapes = inputs.map((x) => x.dims);
-    const backend = getBackend();
-    if (!backend.runGraph)
-      throw new InputError("compile", "the ort backend (onnxruntime-node installed)", backend.name);
-    const key = `autograd${id}:${shapes.map(describe).join(",")}`;
-    const build = () => {
+  const { requiresGrad = () => true, spin = true } = options;
+  const graphs = new Map<string, { key: string; bytes: Uint8Array }>();
+  const graphOf = (shapes: readonly Shape[]) => {
+    const signature = shapes.map(describe).join(",");
+    let graph = graphs.get(signature);
+    if (!graph) {
       const outputs = step(shapes.map((s, slot) => placeholder(s, slot, requiresGrad(slot))));
       const names = (count: number, prefix: string) =>
         Array.from({ length: count }, (_, i) => `${prefix}${i}`);
-      return lower(
+      const bytes = lower(
         outputs,
         names(shapes.length, "x"),
         shapes,
         names(outputs.length, "y"),
         outputs.map((t) => t.shape),
       );
-    };
+      graph = { key: graphKey(bytes), bytes };
+      graphs.set(signature, graph);
+    }
+    return graph;
+  };
+  return async (inputs, outputs) => {
+    const backend = getBackend();
+    if (!backend.runGraph)
+      throw new InputError("compile", "the ort backend (onnxruntime-node installed)", backend.name);
+    const { key, bytes } = graphOf(inputs.map((x) => x.dims));
     const feeds = Object.fromEntries(inputs.map((x, slot) => [`x${slot}`, x]));
     const fetches = outputs && Object.fromEntries(outputs.map((y, i) => [`y${i}`, y]));
-    // a step's graph is hundreds of small nodes, run back to back: its threads spin (see runGraph)
-    const out = await backend.runGraph(key, build, feeds, fetches, true);
+    const out = await backend.runGraph(`${key}${spin ? ":spin" : ""}`, () => bytes, feeds, fetches, spin);
     if (!out) throw new Error("compile: the backend ran no graph");
     const count = Object.keys(out).length;
     return Array.from({ length: count }, (_, i) => out[`y${i}`].data);

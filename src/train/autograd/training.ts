@@ -102,6 +102,8 @@ export interface TrainingOptions {
   seed?: number;
   /** The optimiser's state to continue from (a checkpoint's): its step count and moments. */
   resume?: NamedOptimizerState;
+  /** Compiled: whether onnxruntime's idle threads spin within a step (compile's `spin`; default true). */
+  spin?: boolean;
 }
 
 /** A model in training (see compiledTraining and eagerTraining). */
@@ -174,7 +176,7 @@ function clipGradients(grads: readonly (Float32Array | Float64Array)[], clipNorm
 export function compiledTraining(model: TrainableModel, options: TrainingOptions = {}): Training {
   const wasm = instantiateKernelsSync();
   if (!wasm) throw new InputError("compiledTraining", "an engine with WebAssembly SIMD", "none");
-  const { optimizer = "adamw", momentum = 0, clipNorm, seed = 0, resume } = options;
+  const { optimizer = "adamw", momentum = 0, clipNorm, seed = 0, resume, spin } = options;
   const weightDecay = weightDecayOf(options);
   const { names, shapes, named } = layout(model);
   const total = shapes.reduce((n, s) => n + size(s), 0);
@@ -216,7 +218,7 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
           );
           return [loss, ...grad(loss, flat)];
         },
-        { requiresGrad: (slot) => slot >= first },
+        { requiresGrad: (slot) => slot >= first, spin },
       );
       entry = { sites, run };
       stepsBySignature.set(key, entry);
@@ -257,7 +259,7 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
               named(inputs.slice(inputs.length - names.length)),
               inputs.slice(0, inputs.length - names.length),
             ),
-          { requiresGrad: () => false },
+          { requiresGrad: () => false, spin },
         );
         compiledRuns.set(outputs, compiled);
       }
