@@ -119,7 +119,10 @@ export function cosineSchedule(
 }
 
 /** Scales gradients in place so their global L2 norm is at most `maxNorm`; returns the norm before clipping. */
-export function clipGradNorm(grads: readonly ValueArray[], maxNorm: number): number {
+export function clipGradNorm(
+  grads: readonly { readonly value: Float32Array | Float64Array }[],
+  maxNorm: number,
+): number {
   let total = 0;
   for (const g of grads) for (const v of g.value) total += v * v;
   const norm = Math.sqrt(total);

@@ -11,6 +11,7 @@ import {
   exp,
   expand,
   gather,
+  gemm,
   layerNormalization,
   log,
   logSoftmax,
@@ -71,7 +72,8 @@ function expectGradients(
 }
 
 describe("autograd ops: float64 gradients against central differences", () => {
-  const cases: [string, (xs: Tensor[]) => Tensor, Shape[], ((s: Shape) => number[])?][] = [
+  type Case = [string, (xs: Tensor[]) => Tensor, Shape[], ((s: Shape) => number[])?];
+  const cases: Case[] = [
     ["add, broadcast", ([a, b]) => add(a, b), [[2, 3], [3]]],
     [
       "sub, both broadcast",
@@ -116,6 +118,28 @@ describe("autograd ops: float64 gradients against central differences", () => {
       [
         [2, 1, 3, 4],
         [3, 4, 2],
+      ],
+    ],
+    ...(
+      [
+        [false, false, [3, 4], [4, 2]],
+        [true, false, [4, 3], [4, 2]],
+        [false, true, [3, 4], [2, 4]],
+        [true, true, [4, 3], [2, 4]],
+      ] as const
+    ).map(
+      ([transA, transB, sa, sb]): Case => [
+        `gemm, transA ${transA}, transB ${transB}`,
+        ([a, b]) => gemm(a, b, transA, transB),
+        [sa, sb],
+      ],
+    ),
+    [
+      "matmul of a transpose (a gemm)",
+      ([a, b]) => matmul(transpose(a), b),
+      [
+        [4, 3],
+        [4, 2],
       ],
     ],
     ["transpose", ([a]) => transpose(a, [2, 0, 1]), [[2, 3, 4]]],

@@ -164,20 +164,77 @@ const MATMUL: Op = {
   evaluate: ([x, y], [sx, sy], _, out) => batchedMatmul(x, sx, y, sy, out.slice(0, -2)),
   vjp: (g, node) => {
     const [a, b] = node.inputs;
-    const ga = sumTo(matmul(g, transpose(b)), a.shape);
-    // a matrix b applied to a batch (a linear layer on [B, T, D]): one product over the flattened batch,
-    // Aᵀ·G of [D, B·T]·[B·T, n], rather than B products and a sum of them
-    if (b.shape.length === 2 && a.shape.length > 2) {
+    if (a.shape.length === 2 && b.shape.length === 2)
+      return [gemm(g, b, false, true), gemm(a, g, true, false)];
+    // a matrix b applied to a batch (a linear layer on [B, T, D]): products over the flattened batch —
+    // the weight's gradient Aᵀ·G of [D, B·T]·[B·T, n], rather than B products and a sum of them
+    if (b.shape.length === 2) {
       const [k, n] = b.shape;
-      return [ga, matmul(transpose(reshape(a, [size(a.shape) / k, k])), reshape(g, [size(g.shape) / n, n]))];
+      const [flatA, flatG] = [reshape(a, [size(a.shape) / k, k]), reshape(g, [size(g.shape) / n, n])];
+      return [reshape(gemm(flatG, b, false, true), a.shape), gemm(flatA, flatG, true, false)];
     }
-    return [ga, sumTo(matmul(transpose(a), g), b.shape)];
+    return [sumTo(matmul(g, transpose(b)), a.shape), sumTo(matmul(transpose(a), g), b.shape)];
   },
   lower: (graph, inputs) => graph.node("MatMul", inputs),
 };
 
-/** Batched matrix product over the last two axes, the leading axes broadcast (numpy's matmul). */
-export const matmul = (a: Tensor, b: Tensor): Tensor => apply(MATMUL, [a, b]);
+const GEMM: Op = {
+  name: "gemm",
+  shape: ([a, b], { transA, transB }) => {
+    const [m, k] = transA ? [a[1], a[0]] : a;
+    const [l, n] = transB ? [b[1], b[0]] : b;
+    check(
+      a.length === 2 && b.length === 2 && k === l,
+      "gemm",
+      `matrices whose product fits (transA ${transA}, transB ${transB})`,
+      () => `${describe(a)} and ${describe(b)}`,
+    );
+    return [m, n];
+  },
+  evaluate: ([x, y], [sx, sy], { transA, transB }, [m, n]) => {
+    const k = transA ? sx[0] : sx[1];
+    const left = transA ? transposeValues(x, sx, [1, 0]) : x;
+    const right = transB ? transposeValues(y, sy, [1, 0]) : y;
+    return batchedMatmul(left, [m, k], right, [k, n], []);
+  },
+  // C = op(A)·op(B): ∂A = G·op(B)ᵀ (transposed back where A is), ∂B = op(A)ᵀ·G (likewise)
+  vjp: (g, node) => {
+    const [a, b] = node.inputs;
+    const { transA, transB } = node.attrs as { transA: boolean; transB: boolean };
+    return [
+      transA ? gemm(b, g, transB, true) : gemm(g, b, false, !transB),
+      transB ? gemm(g, a, true, transA) : gemm(a, g, !transA, false),
+    ];
+  },
+  lower: (graph, inputs, node) =>
+    graph.node("Gemm", inputs, [
+      intAttribute("transA", node.attrs.transA ? 1 : 0),
+      intAttribute("transB", node.attrs.transB ? 1 : 0),
+    ]),
+};
+
+/**
+ * op(a)·op(b) of two matrices, op a transpose where asked: onnxruntime's Gemm, which it runs faster than a
+ * MatMul of a Transpose (the products of gradients are of this form).
+ */
+export const gemm = (a: Tensor, b: Tensor, transA = false, transB = false): Tensor =>
+  apply(GEMM, [a, b], { transA, transB });
+
+/** A matrix's transpose as the transpose op made it (with its input kept), else undefined. */
+const transposedMatrix = (x: Tensor) =>
+  x.op === TRANSPOSE && x.shape.length === 2 && x.inputs.length === 1 ? x.inputs[0] : undefined;
+
+/**
+ * Batched matrix product over the last two axes, the leading axes broadcast (numpy's matmul); of two
+ * matrices, one of them a transpose, the gemm of its input.
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.shape.length === 2 && b.shape.length === 2) {
+    const [at, bt] = [transposedMatrix(a), transposedMatrix(b)];
+    if (at || bt) return gemm(at ?? a, bt ?? b, at !== undefined, bt !== undefined);
+  }
+  return apply(MATMUL, [a, b]);
+}
 
 const TRANSPOSE: Op = {
   name: "transpose",

@@ -10,7 +10,7 @@ import { float32Arrays, instantiateKernelsSync } from "../../core/gemm/wasm.js";
 import { createRng, type Rng } from "../../core/rng.js";
 import type { NdArray } from "../../io/npy.js";
 import { parseNpz, serializeNpz } from "../../io/npz.js";
-import { adam, adamwKernelStep, type OptimizerState, sgd } from "../optim.js";
+import { adam, adamwKernelStep, clipGradNorm, type OptimizerState, sgd } from "../optim.js";
 import { type CompiledStep, compile, exportModel } from "./compile.js";
 import { grad } from "./grad.js";
 import { describe, type Shape, size } from "./nd.js";
@@ -159,15 +159,6 @@ function valueAccess(
 const weightDecayOf = (options: TrainingOptions) =>
   options.weightDecay ?? ((options.optimizer ?? "adamw") === "adamw" ? 0.01 : 0);
 
-/** Scales `grads` (arrays, in place) down to a global L2 norm of `clipNorm` where they exceed it. */
-function clipGradients(grads: readonly (Float32Array | Float64Array)[], clipNorm: number | undefined): void {
-  if (clipNorm === undefined) return;
-  let squares = 0;
-  for (const g of grads) for (const x of g) squares += x * x;
-  const norm = Math.sqrt(squares);
-  if (norm > clipNorm) for (const g of grads) for (let k = 0; k < g.length; k++) g[k] *= clipNorm / norm;
-}
-
 /**
  * Trains `model` from its initial parameters with AdamW (optim.ts's betas and ε) or SGD: the loss and
  * gradients from one compiled graph on the selected backend (ort), AdamW's update by the `adamw` kernel,
@@ -240,7 +231,7 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
         dims: sites[k].shape,
       }));
       await run([...batch, ...masks, ...valueViews], [loss, ...gradViews]);
-      clipGradients([grads], clipNorm);
+      if (clipNorm !== undefined) clipGradNorm([{ value: grads }], clipNorm);
       steps++;
       if (optimizer === "adamw") adamwKernelStep(wasm.kernels, adam, steps, lr, weightDecay);
       else
@@ -299,7 +290,11 @@ export function eagerTraining(model: TrainableModel, options: TrainingOptions = 
       const params = values.map((value, i) => parameter(shapes[i], value));
       const loss = model.loss(named(params), constants(batch), drawnNoise(seed * 2 ** 20 + state.step));
       const grads = grad(loss, params).map((g) => g.value as Float64Array);
-      clipGradients(grads, clipNorm);
+      if (clipNorm !== undefined)
+        clipGradNorm(
+          grads.map((value) => ({ value })),
+          clipNorm,
+        );
       update.step(
         values.map((value) => ({ value })),
         grads.map((value) => ({ value })),
