@@ -10,6 +10,7 @@ import {
   detach,
   div,
   exp,
+  gather,
   log,
   logSoftmax,
   logSumExp,
@@ -18,6 +19,7 @@ import {
   neg,
   normalize,
   relu,
+  reshape,
   softmax,
   sub,
   sum,
@@ -80,13 +82,16 @@ export function clipLoss(a: Tensor, b: Tensor, s: Tensor): Tensor {
   const n = a.shape[0];
   const logits = mul(matmul(a, transpose(b)), s);
   // −Σ the diagonal of log softmax over rows and over columns (the rows of Lᵀ: onnxruntime's softmax over
-  // the last axis is several times faster than over the first)
-  const eye = constant(
-    [n, n],
-    Float64Array.from({ length: n * n }, (_, k) => (Math.floor(k / n) === k % n ? 1 : 0)),
-  );
+  // the last axis is several times faster than over the first); the diagonal gathered from the flat matrix
   const both = add(logSoftmax(logits), logSoftmax(transpose(logits)));
-  return div(neg(sum(mul(both, eye))), 2 * n);
+  const diagonal = gather(
+    reshape(both, [n * n, 1]),
+    constant(
+      [n],
+      Float64Array.from({ length: n }, (_, i) => i * (n + 1)),
+    ),
+  );
+  return div(neg(sum(diagonal)), 2 * n);
 }
 
 /** log(1 + eᵘ) without overflow: max(u, 0) + log(1 + e^−|u|). */

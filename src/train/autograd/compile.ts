@@ -42,12 +42,15 @@ const graphsByHash = new Map<number, { bytes: Uint8Array; key: string }[]>();
  */
 function graphKey(bytes: Uint8Array): string {
   let hash = 0x811c9dc5; // FNV-1a
-  for (const byte of bytes) hash = Math.imul(hash ^ byte, 0x01000193);
+  for (let k = 0; k < bytes.length; k++) hash = Math.imul(hash ^ bytes[k], 0x01000193);
   const bucket = graphsByHash.get(hash) ?? [];
   graphsByHash.set(hash, bucket);
-  const same = bucket.find(
-    ({ bytes: other }) => other.length === bytes.length && other.every((b, k) => b === bytes[k]),
-  );
+  const equal = (other: Uint8Array) => {
+    if (other.length !== bytes.length) return false;
+    for (let k = 0; k < bytes.length; k++) if (other[k] !== bytes[k]) return false;
+    return true;
+  };
+  const same = bucket.find(({ bytes: other }) => equal(other));
   if (same) return same.key;
   const key = `autograd${hash.toString(16)}.${bucket.length}`;
   bucket.push({ bytes, key });
