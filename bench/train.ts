@@ -67,7 +67,9 @@ export async function benchTrain(): Promise<string[]> {
     if (!peer) torchRuns.push(torch());
   }
   const gapkit = median(gapkitRuns);
-  lines.push(`  gapkit (the compiled dual encoder on ${backend}), median of ${ROUNDS}   ${gapkit.toFixed(1)} steps/s`);
+  lines.push(
+    `  gapkit (the compiled dual encoder on ${backend}), median of ${ROUNDS}   ${gapkit.toFixed(1)} steps/s`,
+  );
   if (peer) lines.push(`  ${peer}`);
   else
     lines.push(
