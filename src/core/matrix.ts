@@ -129,12 +129,9 @@ export function selectRows(
   );
   for (let k = 0; k < indices.length; k++) {
     const r = indices[k];
-    check(
-      Number.isInteger(r) && r >= 0 && r < m.rows,
-      "selectRows",
-      `row indices in [0, ${m.rows})`,
-      () => `${r} at ${k}`,
-    );
+    // not check(): its message, built for every row, took a quarter of a training batch's gather
+    if (!(Number.isInteger(r) && r >= 0 && r < m.rows))
+      throw new InputError("selectRows", `row indices in [0, ${m.rows})`, `${r} at ${k}`);
     out.data.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), k * m.cols);
   }
   return out;
