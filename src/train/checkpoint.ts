@@ -2,7 +2,7 @@ import { z } from "zod";
 import { check, InputError, validated } from "../core/errors.js";
 import type { NdArray } from "../io/npy.js";
 import { size } from "./autograd/nd.js";
-import { parameterShapes, SIDES } from "./dual-encoder.js";
+import { parameterShapes, SIDES, towerParameterNames } from "./dual-encoder.js";
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig, type TrainState, trainedParameters } from "./trainer.js";
 
 /** A checkpoint: JSON metadata plus named float64 arrays (weights and optimiser buffers). */
@@ -127,7 +127,6 @@ export function restoreCheckpoint(
     return out;
   };
   const shapes = parameterShapes({ widths: config.widths, inputDims: meta.inputDims });
-  const towerNames = Object.keys(shapes).filter((name) => name !== "logScale" && name !== "bias");
   const state: TrainState = {
     config,
     inputDims: meta.inputDims,
@@ -139,7 +138,10 @@ export function restoreCheckpoint(
   };
   if (arrays["queue.a"] && arrays["queue.b"]) {
     state.momentum = Object.fromEntries(
-      towerNames.map((name) => [name, values(`momentum.${arrayName(name)}`, size(shapes[name]))]),
+      towerParameterNames(config.widths).map((name) => [
+        name,
+        values(`momentum.${arrayName(name)}`, size(shapes[name])),
+      ]),
     );
     // whole feature rows of the towers' output width
     const width = config.widths[config.widths.length - 1];

@@ -47,6 +47,10 @@ export function parameterShapes({ widths, inputDims }: TowerLayout): Record<stri
   return { ...shapes, logScale: [], bias: [] };
 }
 
+/** The names of the towers' parameters, `side.i.weight` and `side.i.bias` for each layer i of each side. */
+export const towerParameterNames = (widths: readonly number[], sides: readonly ("a" | "b")[] = SIDES) =>
+  sides.flatMap((side) => widths.flatMap((_, i) => [`${side}.${i}.weight`, `${side}.${i}.bias`]));
+
 /** The towers' initial parameters as PyTorch's Linear draws them, layer i of side A (B) from seed·1000 + 1 (500) + i. */
 export function initTowers({ widths, inputDims }: TowerLayout, seed: number): Record<string, ParamInit> {
   return Object.assign(

@@ -1,5 +1,5 @@
 import { check, InputError } from "../core/errors.js";
-import { getBackend } from "../core/gemm/index.js";
+import { getBackend, type Tensor32 } from "../core/gemm/index.js";
 import { instantiateKernelsSync } from "../core/gemm/wasm.js";
 import { type Matrix, matrix, selectRows, sliceRows } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
@@ -18,7 +18,14 @@ import {
   type TrainableModel,
   type Training,
 } from "./autograd/training.js";
-import { contrastiveLoss, initTowers, parameterShapes, SIDES, towerOutput } from "./dual-encoder.js";
+import {
+  contrastiveLoss,
+  initTowers,
+  parameterShapes,
+  SIDES,
+  towerOutput,
+  towerParameterNames,
+} from "./dual-encoder.js";
 import { clampScalar, cosineSchedule } from "./optim.js";
 
 /** How a dual encoder is built and trained. */
@@ -133,9 +140,7 @@ export function initTraining(config: TrainConfig, inputA: number, inputB = input
 /** The names of the trained parameters, in a fixed order (checkpoints number the optimiser's moments by it). */
 export function trainedParameters(state: TrainState): string[] {
   const { widths, freezeB, fixedTemperature, loss } = state.config;
-  const towers = (freezeB ? ["a"] : SIDES).flatMap((side) =>
-    widths.flatMap((_, i) => [`${side}.${i}.weight`, `${side}.${i}.bias`]),
-  );
+  const towers = towerParameterNames(widths, freezeB ? ["a"] : SIDES);
   return [...towers, ...(fixedTemperature ? [] : ["logScale"]), ...(loss === "siglip" ? ["bias"] : [])];
 }
 
@@ -351,9 +356,7 @@ export async function train(
 function itcTeacher(state: TrainState, training: Training) {
   const { config } = state;
   const depth = config.widths.length;
-  const towerNames = SIDES.flatMap((side) =>
-    config.widths.flatMap((_, i) => [`${side}.${i}.weight`, `${side}.${i}.bias`]),
-  );
+  const towerNames = towerParameterNames(config.widths);
   const shapes = shapesOf(state);
   state.momentum ??= Object.fromEntries(towerNames.map((name) => [name, state.params[name].slice()]));
   state.queues ??= { a: new Float64Array(0), b: new Float64Array(0) };
@@ -365,7 +368,7 @@ function itcTeacher(state: TrainState, training: Training) {
   const width = config.widths[depth - 1];
   let latest: Float32Array[] = [];
   return {
-    async before(inputs: { data: Float32Array; dims: number[] }[]) {
+    async before(inputs: readonly Tensor32[]): Promise<Tensor32[]> {
       const params = towerNames.map((name) => valuesTensor(momentum[name], shapes[name]));
       latest = await training.run(features, [...inputs, ...params]);
       const queues = state.queues as { a: Float64Array; b: Float64Array };
