@@ -73,52 +73,33 @@ export function tensorInfo(
   ]);
 }
 
+/** A node's attribute (AttributeProto): its name, its value fields and its type number. */
+function attribute(name: string, values: Field[], type: number): Field {
+  return [5, "bytes", message([[1, "string", name], ...values, [20, "varint", type]])];
+}
+
 /** An INT attribute (AttributeProto type 2). */
 export function intAttribute(name: string, value: number): Field {
-  return [
-    5,
-    "bytes",
-    message([
-      [1, "string", name],
-      [3, "varint", value],
-      [20, "varint", 2],
-    ]),
-  ];
+  return attribute(name, [[3, "varint", value]], 2);
 }
 
 /** An INTS attribute (AttributeProto type 7). */
 export function intsAttribute(name: string, values: number[]): Field {
-  return [
-    5,
-    "bytes",
-    message([[1, "string", name], ...values.map((v): Field => [8, "varint", v]), [20, "varint", 7]]),
-  ];
+  return attribute(
+    name,
+    values.map((v): Field => [8, "varint", v]),
+    7,
+  );
 }
 
 /** A FLOAT attribute (AttributeProto type 1). */
 export function floatAttribute(name: string, value: number): Field {
-  return [
-    5,
-    "bytes",
-    message([
-      [1, "string", name],
-      [2, "float32", value],
-      [20, "varint", 1],
-    ]),
-  ];
+  return attribute(name, [[2, "float32", value]], 1);
 }
 
 /** A STRING attribute (AttributeProto type 3). */
 export function stringAttribute(name: string, value: string): Field {
-  return [
-    5,
-    "bytes",
-    message([
-      [1, "string", name],
-      [4, "string", value],
-      [20, "varint", 3],
-    ]),
-  ];
+  return attribute(name, [[4, "string", value]], 3);
 }
 
 /** A NodeProto field: `op` from `inputs` to `output`, with attributes. */

@@ -36,12 +36,16 @@ export interface TowerLayout {
   inputDims: { a: number; b: number };
 }
 
+/** The input width of layer i of tower `side`. */
+const layerInput = ({ widths, inputDims }: TowerLayout, side: "a" | "b", i: number) =>
+  i === 0 ? inputDims[side] : widths[i - 1];
+
 /** The shapes of every parameter: `a.0.weight` (in×out), `a.0.bias`, …, `b.…`, `logScale` and `bias` (scalars). */
-export function parameterShapes({ widths, inputDims }: TowerLayout): Record<string, Shape> {
+export function parameterShapes(layout: TowerLayout): Record<string, Shape> {
   const shapes: Record<string, Shape> = {};
   for (const side of SIDES)
-    widths.forEach((w, i) => {
-      shapes[`${side}.${i}.weight`] = [i === 0 ? inputDims[side] : widths[i - 1], w];
+    layout.widths.forEach((w, i) => {
+      shapes[`${side}.${i}.weight`] = [layerInput(layout, side, i), w];
       shapes[`${side}.${i}.bias`] = [w];
     });
   return { ...shapes, logScale: [], bias: [] };
@@ -52,17 +56,12 @@ export const towerParameterNames = (widths: readonly number[], sides: readonly (
   sides.flatMap((side) => widths.flatMap((_, i) => [`${side}.${i}.weight`, `${side}.${i}.bias`]));
 
 /** The towers' initial parameters as PyTorch's Linear draws them, layer i of side A (B) from seed·1000 + 1 (500) + i. */
-export function initTowers({ widths, inputDims }: TowerLayout, seed: number): Record<string, ParamInit> {
+export function initTowers(layout: TowerLayout, seed: number): Record<string, ParamInit> {
   return Object.assign(
     {},
     ...SIDES.flatMap((side, s) =>
-      widths.map((w, i) =>
-        initLinear(
-          `${side}.${i}`,
-          i === 0 ? inputDims[side] : widths[i - 1],
-          w,
-          seed * 1000 + (s === 0 ? 1 : 500) + i,
-        ),
+      layout.widths.map((w, i) =>
+        initLinear(`${side}.${i}`, layerInput(layout, side, i), w, seed * 1000 + (s === 0 ? 1 : 500) + i),
       ),
     ),
   );
@@ -77,6 +76,15 @@ export function towerOutput(x: Tensor, p: Params, side: "a" | "b", depth: number
   }
   return normalize(h);
 }
+
+/** A rows×cols constant: `onDiagonal` where the row equals the column, `elsewhere` everywhere else. */
+const diagonalConstant = (rows: number, cols: number, onDiagonal: number, elsewhere: number) =>
+  constant(
+    [rows, cols],
+    Float64Array.from({ length: rows * cols }, (_, k) =>
+      Math.floor(k / cols) === k % cols ? onDiagonal : elsewhere,
+    ),
+  );
 
 /** Σ_i s·a_i·b_i: the scaled similarities of the pairs (the logits' diagonal). */
 const pairedLogits = (a: Tensor, b: Tensor, s: Tensor) => mul(sum(mul(a, b)), s);
@@ -107,10 +115,7 @@ function softplus(u: Tensor): Tensor {
 /** SigLIP: −(1/N)·Σ log σ(z·(s·a·bᵀ + bias)), z = +1 on the diagonal and −1 elsewhere. */
 export function siglipLoss(a: Tensor, b: Tensor, s: Tensor, bias: Tensor): Tensor {
   const n = a.shape[0];
-  const signs = constant(
-    [n, n],
-    Float64Array.from({ length: n * n }, (_, k) => (Math.floor(k / n) === k % n ? -1 : 1)),
-  );
+  const signs = diagonalConstant(n, n, -1, 1);
   return div(sum(softplus(mul(add(mul(matmul(a, transpose(b)), s), bias), signs))), n);
 }
 
@@ -122,10 +127,7 @@ export function supconLoss(a: Tensor, b: Tensor, s: Tensor): Tensor {
   const z = concat([a, b], 0);
   const size = z.shape[0];
   // the anchor leaves its own denominator: a large negative logit on the diagonal (its exp underflows to 0)
-  const self = constant(
-    [size, size],
-    Float64Array.from({ length: size * size }, (_, k) => (Math.floor(k / size) === k % size ? -1e9 : 0)),
-  );
+  const self = diagonalConstant(size, size, -1e9, 0);
   const logits = add(mul(matmul(z, transpose(z)), s), self);
   return div(sub(sum(logSumExp(logits, [-1])), mul(pairedLogits(a, b, s), 2)), size);
 }
@@ -145,14 +147,10 @@ export function itcLoss(a: Tensor, b: Tensor, s: Tensor, teacher: ItcTeacher, al
   const n = a.shape[0];
   const direction = (query: Tensor, queryMomentum: Tensor, keys: Tensor, queue: Tensor | undefined) => {
     const candidates = queue ? concat([keys, queue], 0) : keys;
-    const width = candidates.shape[0];
-    const oneHot = Float64Array.from({ length: n * width }, (_, k) =>
-      Math.floor(k / width) === k % width ? 1 - alpha : 0,
-    );
     const similarities = (x: Tensor) => matmul(x, transpose(candidates));
     const targets = add(
       mul(softmax(mul(similarities(queryMomentum), detach(s))), alpha),
-      constant([n, width], oneHot),
+      diagonalConstant(n, candidates.shape[0], 1 - alpha, 0),
     );
     const logits = mul(similarities(query), s);
     return div(sub(sum(logSumExp(logits, [-1])), sum(mul(logits, targets))), n);

@@ -228,8 +228,11 @@ function dualEncoder(state: TrainState): { model: TrainableModel; fixed: Params 
       loss(p, [xa, xb, ma, mb, qa, qb]) {
         const all = { ...fixed, ...p };
         const [a, b] = [towerOutput(xa, all, "a", widths.length), towerOutput(xb, all, "b", widths.length)];
-        const teacher = { momentum: { a: ma, b: mb }, ...(qa && { queues: { a: qa, b: qb } }) };
-        return contrastiveLoss(loss, a, b, all, { teacher, alpha });
+        const itc =
+          loss === "itc"
+            ? { teacher: { momentum: { a: ma, b: mb }, ...(qa && { queues: { a: qa, b: qb } }) }, alpha }
+            : undefined;
+        return contrastiveLoss(loss, a, b, all, itc);
       },
     },
   };

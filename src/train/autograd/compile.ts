@@ -33,6 +33,10 @@ export interface CompileOptions {
   spin?: boolean;
 }
 
+/** A compiled graph's input and output names: x0, x1, … and y0, y1, … (exportModel's defaults too). */
+const inputName = (slot: number) => `x${slot}`;
+const outputName = (i: number) => `y${i}`;
+
 /** Every graph lowered so far, by a hash of its bytes: equal graphs share one onnxruntime session. */
 const graphsByHash = new Map<number, { bytes: Uint8Array; key: string }[]>();
 
@@ -70,13 +74,11 @@ export function compile(step: Step, options: CompileOptions = {}): CompiledStep 
     let graph = graphs.get(signature);
     if (!graph) {
       const outputs = step(shapes.map((s, slot) => placeholder(s, slot, requiresGrad(slot))));
-      const names = (count: number, prefix: string) =>
-        Array.from({ length: count }, (_, i) => `${prefix}${i}`);
       const bytes = lower(
         outputs,
-        names(shapes.length, "x"),
+        shapes.map((_, slot) => inputName(slot)),
         shapes,
-        names(outputs.length, "y"),
+        outputs.map((_, i) => outputName(i)),
         outputs.map((t) => t.shape),
       );
       graph = { key: graphKey(bytes), bytes };
@@ -89,12 +91,12 @@ export function compile(step: Step, options: CompileOptions = {}): CompiledStep 
     if (!backend.runGraph)
       throw new InputError("compile", "the ort backend (onnxruntime-node installed)", backend.name);
     const { key, bytes } = graphOf(inputs.map((x) => x.dims));
-    const feeds = Object.fromEntries(inputs.map((x, slot) => [`x${slot}`, x]));
-    const fetches = outputs && Object.fromEntries(outputs.map((y, i) => [`y${i}`, y]));
+    const feeds = Object.fromEntries(inputs.map((x, slot) => [inputName(slot), x]));
+    const fetches = outputs && Object.fromEntries(outputs.map((y, i) => [outputName(i), y]));
     const out = await backend.runGraph(`${key}${spin ? ":spin" : ""}`, () => bytes, feeds, fetches, spin);
     if (!out) throw new Error("compile: the backend ran no graph");
     const count = Object.keys(out).length;
-    return Array.from({ length: count }, (_, i) => out[`y${i}`].data);
+    return Array.from({ length: count }, (_, i) => out[outputName(i)].data);
   };
 }
 
@@ -120,9 +122,9 @@ export interface ExportOptions {
  * (trained parameters) become the model's initializers.
  */
 export function exportModel(fn: Step, shapes: readonly Shape[], options: ExportOptions = {}): Uint8Array {
-  const inputNames = shapes.map((_, slot) => options.inputNames?.[slot] ?? `x${slot}`);
+  const inputNames = shapes.map((_, slot) => options.inputNames?.[slot] ?? inputName(slot));
   const outputNames = (outputs: readonly Tensor[]) =>
-    outputs.map((_, i) => options.outputNames?.[i] ?? `y${i}`);
+    outputs.map((_, i) => options.outputNames?.[i] ?? outputName(i));
   const trace = (inputShapes: readonly Shape[]) =>
     fn(inputShapes.map((s, slot) => placeholder(s, slot, false)));
   if (!options.dynamicBatch) {

@@ -119,6 +119,10 @@ export function sumTo(x: Float64Array, from: Shape, to: Shape): Float64Array {
   return out;
 }
 
+/** `shape` with `axes` kept as length 1 (a reduction's result, keepdims). */
+export const keptShape = (shape: Shape, axes: readonly number[]): Shape =>
+  shape.map((d, k) => (axes.includes(k) ? 1 : d));
+
 /** Sums over `axes` (sorted, distinct), the result shaped with those axes removed or kept as 1. */
 export function reduce(
   x: Float64Array,
@@ -127,7 +131,7 @@ export function reduce(
   combine: (acc: number, v: number) => number,
   initial: number,
 ): Float64Array {
-  const kept = shape.map((d, k) => (axes.includes(k) ? 1 : d));
+  const kept = keptShape(shape, axes);
   const out = new Float64Array(size(kept)).fill(initial);
   forEachIndex(shape, [broadcastStrides(kept, shape)], (i, [p]) => {
     out[p] = combine(out[p], x[i]);

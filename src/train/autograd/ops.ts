@@ -12,6 +12,7 @@ import {
   concatAxis,
   describe,
   expand as expandValues,
+  keptShape,
   reduce,
   type Shape,
   size,
@@ -103,8 +104,10 @@ const RELU_GRADIENT: Op = {
   shape: ([g]) => g,
   evaluate: ([g, y]) => g.map((v, k) => (y[k] > 0 ? v : 0)),
   vjp: (gg, node) => [apply(RELU_GRADIENT, [gg, node.inputs[1]]), null],
-  lower: (graph, [g, y]) =>
-    graph.node("Where", [graph.node("Greater", [y, graph.floats([0], [])]), g, graph.floats([0], [])]),
+  lower: (graph, [g, y]) => {
+    const zero = graph.floats([0], []);
+    return graph.node("Where", [graph.node("Greater", [y, zero]), g, zero]);
+  },
 };
 const RELU = unary(
   "relu",
@@ -290,16 +293,7 @@ const SUM: Op = {
   evaluate: ([x], [s], { axes }) => reduce(x, s, axes as number[], (acc, v) => acc + v, 0),
   vjp: (g, node) => {
     const x = node.inputs[0];
-    const axes = node.attrs.axes as number[];
-    return [
-      expand(
-        reshape(
-          g,
-          x.shape.map((d, k) => (axes.includes(k) ? 1 : d)),
-        ),
-        x.shape,
-      ),
-    ];
+    return [expand(reshape(g, keptShape(x.shape, node.attrs.axes as number[])), x.shape)];
   },
   lower: (graph, [x], node) =>
     graph.node(
@@ -664,9 +658,6 @@ const NORMALIZE: Op = {
 
 /** x / ‖x‖₂ over the last axis (unit rows): one ONNX node. A zero row has no direction: NaN. */
 export const normalize = (x: Tensor): Tensor => apply(NORMALIZE, [x]);
-
-/** x's shape with `axes` kept as length 1. */
-const keptShape = (shape: Shape, axes: readonly number[]) => shape.map((d, k) => (axes.includes(k) ? 1 : d));
 
 const LOG_SUM_EXP: Op = {
   name: "logSumExp",

@@ -139,12 +139,14 @@ function layout(model: TrainableModel) {
   return { names, shapes, named };
 }
 
+/** layout's result. */
+type Layout = ReturnType<typeof layout>;
+
 /** What every training does with its value arrays: copies, the live record, an export. */
 function valueAccess(
-  model: TrainableModel,
+  { shapes, named }: Layout,
   values: readonly (Float32Array | Float64Array)[],
 ): Pick<Training, "values" | "parameters" | "export"> {
-  const { shapes, named } = layout(model);
   return {
     values: named(values),
     parameters: () => named(values.map((v) => Float32Array.from(v))),
@@ -169,7 +171,8 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
   if (!wasm) throw new InputError("compiledTraining", "an engine with WebAssembly SIMD", "none");
   const { optimizer = "adamw", momentum = 0, clipNorm, seed = 0, resume, spin } = options;
   const weightDecay = weightDecayOf(options);
-  const { names, shapes, named } = layout(model);
+  const parameterLayout = layout(model);
+  const { names, shapes, named } = parameterLayout;
   const total = shapes.reduce((n, s) => n + size(s), 0);
   // values, gradients and the optimiser's moments of all parameters end to end, at fixed offsets (Adam's
   // m and v; SGD's velocity in m)
@@ -221,7 +224,7 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
   let steps = resume?.step ?? 0;
   return {
     ...valueAccess(
-      model,
+      parameterLayout,
       valueViews.map((view) => view.data),
     ),
     async step(batch, lr) {
@@ -271,7 +274,8 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
 export function eagerTraining(model: TrainableModel, options: TrainingOptions = {}): Training {
   const { optimizer = "adamw", momentum = 0, clipNorm, seed = 0, resume } = options;
   const weightDecay = weightDecayOf(options);
-  const { names, shapes, named } = layout(model);
+  const parameterLayout = layout(model);
+  const { names, shapes, named } = parameterLayout;
   const values = names.map((name) => Float64Array.from(model.init[name].data));
   const state: OptimizerState = { step: resume?.step ?? 0, buffers: [] };
   names.forEach((name, i) => {
@@ -285,7 +289,7 @@ export function eagerTraining(model: TrainableModel, options: TrainingOptions = 
   const asFloat32 = (tensors: readonly Tensor[]) => tensors.map((t) => Float32Array.from(t.value ?? []));
   const constants = (batch: readonly Tensor32[]) => batch.map((x) => constant(x.dims, x.data));
   return {
-    ...valueAccess(model, values),
+    ...valueAccess(parameterLayout, values),
     async step(batch, lr) {
       const params = values.map((value, i) => parameter(shapes[i], value));
       const loss = model.loss(named(params), constants(batch), drawnNoise(seed * 2 ** 20 + state.step));
