@@ -78,10 +78,13 @@ export function createRng(seed: number): Rng {
     ints,
     normal: (mean = 0, std = 1) => mean + std * standardNormal(),
     permutation(n) {
-      const out = Int32Array.from({ length: n }, (_, i) => i);
+      const out = new Int32Array(n);
+      for (let i = 0; i < n; i++) out[i] = i;
       for (let i = n - 1; i > 0; i--) {
         const j = int(i + 1);
-        [out[i], out[j]] = [out[j], out[i]];
+        const swapped = out[i];
+        out[i] = out[j];
+        out[j] = swapped;
       }
       return out;
     },

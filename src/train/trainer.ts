@@ -272,9 +272,7 @@ export async function train(
   );
   const { fitRows: fit, batch, stepsPerEpoch: perEpoch, steps: total } = trainingPlan(config, a.rows);
   const { model, fixed } = dualEncoder(state);
-  // asleep between runs: the AdamW pass and the next batch's rows run in JS between them (≈ 165 steps/s on
-  // the bench's towers, where spinning threads made runs of 100 to 165)
-  const options = { weightDecay: config.weightDecay, resume: state.optimizer, spin: false };
+  const options = { weightDecay: config.weightDecay, resume: state.optimizer };
   const training: Training =
     getBackend().runGraph && instantiateKernelsSync()
       ? compiledTraining(model, options)

@@ -40,15 +40,13 @@ export interface GemmBackend {
   /**
    * Runs the ONNX graph `build` makes (once per `key`: the session is cached) on float32 feeds and returns
    * its outputs by name — written into `fetches` where given — or undefined where the backend runs no
-   * ONNX (only ort does). `spin`: the session's idle threads spin between nodes and runs (for graphs of
-   * many small nodes run back to back) instead of sleeping (the default).
+   * ONNX (only ort does). A graph's idle threads spin between its nodes and sleep once the run returns.
    */
   runGraph?(
     key: string,
     build: () => Uint8Array,
     feeds: Record<string, Tensor32>,
     fetches?: Record<string, Tensor32>,
-    spin?: boolean,
   ): Promise<Record<string, Tensor32> | undefined>;
   /** Starts slow one-time set-up (sessions, threads) in the background, so the first product does not wait. */
   prepare?(): void;
@@ -108,9 +106,9 @@ export function deferredBackend(
     productF64: async (x, y, m, k, n, transB) =>
       mulF64(x, y, m, k, n, { transB, backend: await pick(F64_MAC_WEIGHT * m * k * n) }),
     // a graph is whole work (a training step, run many times): it goes to the large backend
-    runGraph: async (key, build, feeds, fetches, spin) => {
+    runGraph: async (key, build, feeds, fetches) => {
       loaded ??= large();
-      return (await loaded).runGraph?.(key, build, feeds, fetches, spin);
+      return (await loaded).runGraph?.(key, build, feeds, fetches);
     },
     async dispose() {
       await small.dispose?.();

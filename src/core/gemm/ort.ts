@@ -55,8 +55,8 @@ const GRAM_BLOCK_ELEMENTS = 2 ** 22;
 /** The onnxruntime backend: one cached session per graph, `threads` intra-op threads. */
 export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
   const sessions = new Map<string, Promise<OrtSession>>();
-  // `graph`: a whole graph (a training step) rather than one product; `spin`: see runGraph
-  const session = (key: string, build: () => Uint8Array, graph = false, spin = false) => {
+  // `graph`: a whole graph (a training step) rather than one product
+  const session = (key: string, build: () => Uint8Array, graph = false) => {
     let s = sessions.get(key);
     if (!s) {
       s = ort.InferenceSession.create(build(), {
@@ -65,12 +65,15 @@ export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
         executionMode: "sequential",
         graphOptimizationLevel: "all",
         enableCpuMemArena: graph,
-        // idle intra-op threads sleep rather than spin unless asked: spinning took the core V8 compiles,
-        // collects garbage and runs JS between runs on (align eval on features_clip: 2.7 → 2.1 s, user
-        // time 4.5 → 2.8 s; the MLP CLIP trainer ≈ 175 steps/s asleep, 120 or 180 spinning); within a
-        // graph of hundreds of small nodes run back to back, waking a sleeping thread per node cost more
-        // than the second thread gave (a ViT training step on 2 threads: 45.8 ms asleep, 29.6 spinning)
-        extra: { session: { intra_op: { allow_spinning: spin ? "1" : "0" } } },
+        // a product's idle intra-op threads sleep: spinning took the core V8 compiles, collects garbage
+        // and runs JS between runs on (align eval on features_clip: 2.7 → 2.1 s, user time 4.5 → 2.8 s);
+        // within a graph of many small nodes run back to back, waking a sleeping thread per node costs more
+        // than the second thread gives (a ViT training step on 2 threads: 45.8 ms asleep, 29.6 spinning),
+        // so a graph's threads spin — and stop as its run returns, leaving the core to the JS between runs
+        // (the MLP CLIP step's optimiser and batch: ≈ 168 → 178 steps/s; spinning on, 120 to 180)
+        extra: {
+          session: { intra_op: { allow_spinning: graph ? "1" : "0" }, force_spinning_stop: "1" },
+        },
       });
       sessions.set(key, s);
     }
@@ -121,9 +124,9 @@ export function createOrtBackend(ort: OrtModule, threads: number): GemmBackend {
       );
       return c;
     },
-    async runGraph(key, build, feeds, fetches, spin) {
+    async runGraph(key, build, feeds, fetches) {
       // the arena keeps a graph's intermediate buffers from run to run: fresh pages cost more here
-      const run = await session(key, build, true, spin);
+      const run = await session(key, build, true);
       const tensors = (named: Record<string, Tensor32>) =>
         Object.fromEntries(
           Object.entries(named).map(([name, t]) => [name, new ort.Tensor("float32", t.data, t.dims)]),

@@ -25,12 +25,6 @@ export type CompiledStep = (
 export interface CompileOptions {
   /** Whether gradients are taken with respect to input `slot` (default: every input). */
   requiresGrad?: (slot: number) => boolean;
-  /**
-   * Whether onnxruntime's idle threads spin between the graph's nodes (default true): a graph of hundreds
-   * of small nodes (a transformer's step) runs far faster so; where JS works between runs (an MLP step's
-   * optimiser), a spinning thread takes its core (see runGraph).
-   */
-  spin?: boolean;
 }
 
 /** A compiled graph's input and output names: x0, x1, … and y0, y1, … (exportModel's defaults too). */
@@ -67,7 +61,7 @@ function graphKey(bytes: Uint8Array): string {
  * ort backend (the selected one, or the deferred CLI one).
  */
 export function compile(step: Step, options: CompileOptions = {}): CompiledStep {
-  const { requiresGrad = () => true, spin = true } = options;
+  const { requiresGrad = () => true } = options;
   const graphs = new Map<string, { key: string; bytes: Uint8Array }>();
   const graphOf = (shapes: readonly Shape[]) => {
     const signature = shapes.map(describe).join(",");
@@ -93,7 +87,7 @@ export function compile(step: Step, options: CompileOptions = {}): CompiledStep 
     const { key, bytes } = graphOf(inputs.map((x) => x.dims));
     const feeds = Object.fromEntries(inputs.map((x, slot) => [inputName(slot), x]));
     const fetches = outputs && Object.fromEntries(outputs.map((y, i) => [outputName(i), y]));
-    const out = await backend.runGraph(`${key}${spin ? ":spin" : ""}`, () => bytes, feeds, fetches, spin);
+    const out = await backend.runGraph(key, () => bytes, feeds, fetches);
     if (!out) throw new Error("compile: the backend ran no graph");
     const count = Object.keys(out).length;
     return Array.from({ length: count }, (_, i) => out[outputName(i)].data);

@@ -102,8 +102,6 @@ export interface TrainingOptions {
   seed?: number;
   /** The optimiser's state to continue from (a checkpoint's): its step count and moments. */
   resume?: NamedOptimizerState;
-  /** Compiled: whether onnxruntime's idle threads spin within a step (compile's `spin`; default true). */
-  spin?: boolean;
 }
 
 /** A model in training (see compiledTraining and eagerTraining). */
@@ -169,7 +167,7 @@ const weightDecayOf = (options: TrainingOptions) =>
 export function compiledTraining(model: TrainableModel, options: TrainingOptions = {}): Training {
   const wasm = instantiateKernelsSync();
   if (!wasm) throw new InputError("compiledTraining", "an engine with WebAssembly SIMD", "none");
-  const { optimizer = "adamw", momentum = 0, clipNorm, seed = 0, resume, spin } = options;
+  const { optimizer = "adamw", momentum = 0, clipNorm, seed = 0, resume } = options;
   const weightDecay = weightDecayOf(options);
   const parameterLayout = layout(model);
   const { names, shapes, named } = parameterLayout;
@@ -212,7 +210,7 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
           );
           return [loss, ...grad(loss, flat)];
         },
-        { requiresGrad: (slot) => slot >= first, spin },
+        { requiresGrad: (slot) => slot >= first },
       );
       entry = { sites, run };
       stepsBySignature.set(key, entry);
@@ -253,7 +251,7 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
               named(inputs.slice(inputs.length - names.length)),
               inputs.slice(0, inputs.length - names.length),
             ),
-          { requiresGrad: () => false, spin },
+          { requiresGrad: () => false },
         );
         compiledRuns.set(outputs, compiled);
       }
