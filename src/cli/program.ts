@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   demo: async () => (await import("./commands/demo.js")).registerDemo,
   embed: async () => (await import("./commands/embed.js")).registerEmbed,
   info: async () => (await import("./commands/info.js")).registerInfo,
+  data: async () => (await import("./commands/data.js")).registerData,
 };
 
 /**

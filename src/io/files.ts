@@ -4,6 +4,7 @@ import {
   access,
   type FileHandle,
   lstat,
+  mkdir,
   open,
   readdir,
   readlink,
@@ -12,6 +13,7 @@ import {
   rm,
   stat,
   statfs,
+  writeFile,
 } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
 import { InputError } from "../core/errors.js";
@@ -235,9 +237,47 @@ export async function writeChunksAtomic(
 
 const systemError = (e: unknown) => e instanceof Error && "syscall" in e;
 
+/** Creates an output folder (before the work, so that a bad path fails first) and checks its files' paths. */
+export async function outputFolder(
+  dir: string,
+  files: readonly string[],
+  flag: string,
+  what: string,
+): Promise<void> {
+  await mkdir(dir, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
+    throw new InputError(dir, `a folder for ${what}`, e.code === "EEXIST" ? "a file" : e.message);
+  });
+  for (const name of files) await checkOutputPath(join(dir, name), flag);
+}
+
+/**
+ * Writes a folder of files (by name) whole or not at all: into a temporary folder beside `path`, then
+ * renamed into place — replacing a folder already there (an earlier run's) only once the new one is complete.
+ */
+export async function writeFolderAtomic(path: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${randomUUID()}.tmp`);
+  const old = `${temp}.old`;
+  tempFiles.add(temp);
+  try {
+    await mkdir(temp);
+    for (const [name, bytes] of files) await writeFile(join(temp, name), bytes);
+    const existing = await lstat(path).catch(() => undefined);
+    if (existing && !existing.isDirectory())
+      throw new InputError(path, "a folder (or nothing) to write into", fileKind(existing));
+    if (existing) await rename(path, old);
+    await rename(temp, path);
+    if (existing) await rm(old, { recursive: true, force: true });
+  } catch (e) {
+    await rm(temp, { recursive: true, force: true });
+    throw systemError(e) ? new InputError(path, "a writable folder location", errorText(e)) : e;
+  } finally {
+    tempFiles.delete(temp);
+  }
+}
+
 /** Removes the temporary files of writes in flight (synchronously: for a signal handler about to exit). */
 export function removeTempFiles(): void {
-  for (const temp of tempFiles) rmSync(temp, { force: true });
+  for (const temp of tempFiles) rmSync(temp, { recursive: true, force: true });
 }
 
 /** Writes an array as a .npy file, atomically. */

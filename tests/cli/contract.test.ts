@@ -73,6 +73,7 @@ describe("the CLI contract", () => {
       "score eval",
       "score fit",
       "score apply",
+      "data emoji",
     ])
       expect(names).toContain(name);
   });
@@ -96,6 +97,7 @@ describe("the CLI contract", () => {
     ["experiment", ["experiment", "sphere", "--steps", "10", "--json"]],
     ["train", ["train", "PAIR", "--epochs", "1", "--widths", "4", "--batch", "16", "--json"]],
     ["info", ["info", "--json"]],
+    ["data emoji", ["data", "emoji", "-o", "OUTDIR", "--json"]],
     ["score eval", ["score", "eval", "PAIR", "--json"]],
     ["embed", ["embed", "--model", CLIP, "--texts", `${CLIP}/texts.txt`, "-o", "OUT", "--json"]],
   ])(
@@ -103,7 +105,15 @@ describe("the CLI contract", () => {
     { timeout: 60_000 },
     async (_, args) => {
       const r = await gapkit(
-        ...args.map((a) => (a === "PAIR" ? path("pair.npy") : a === "OUT" ? path("out.npy") : a)),
+        ...args.map((a) =>
+          a === "PAIR"
+            ? path("pair.npy")
+            : a === "OUT"
+              ? path("out.npy")
+              : a === "OUTDIR"
+                ? path("emoji")
+                : a,
+        ),
       );
       expect(r.code, r.stderr).toBe(0);
       expect(() => JSON.parse(r.stdout)).not.toThrow();

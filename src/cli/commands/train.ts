@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { InputError, parseJson } from "../../core/errors.js";
-import { checkOutputPath, readNpzFile, readTextFile, writeFileAtomic } from "../../io/files.js";
+import { checkOutputPath, outputFolder, readNpzFile, readTextFile, writeFileAtomic } from "../../io/files.js";
 import { serializeNpz } from "../../io/npz.js";
 import { checkpointOf, restoreCheckpoint } from "../../train/checkpoint.js";
 import {
@@ -76,19 +76,6 @@ const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest(
 
 const CHECKPOINT_FILES = ["weights.npz", "state.json"];
 const EXPORT_FILES = { a: "tower_a.onnx", b: "tower_b.onnx", description: "towers.json" } as const;
-
-/** Creates an output folder (before training, so that a bad path fails first) and checks its files' paths. */
-async function outputFolder(
-  dir: string,
-  files: readonly string[],
-  flag: string,
-  what: string,
-): Promise<void> {
-  await mkdir(dir, { recursive: true }).catch((e: NodeJS.ErrnoException) => {
-    throw new InputError(dir, `a folder for ${what}`, e.code === "EEXIST" ? "a file" : e.message);
-  });
-  for (const name of files) await checkOutputPath(join(dir, name), flag);
-}
 
 /** Writes both towers as ONNX inference models into `dir`, with towers.json describing them. */
 async function exportTowers(state: TrainState, dir: string): Promise<void> {
