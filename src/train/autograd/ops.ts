@@ -392,6 +392,31 @@ export function max(x: Tensor, axes: readonly number[], keepdims = false): Tenso
   return apply(MAX, [x], { axes: normaliseAxes(axes, x.shape.length, "max"), keepdims });
 }
 
+const ARGMAX: Op = {
+  name: "argmax",
+  shape: ([x]) => lastAxis(x, "argmax").slice(0, -1),
+  evaluate: ([x], [s]) => {
+    const n = s[s.length - 1];
+    return Float64Array.from({ length: x.length / n }, (_, row) => {
+      let best = 0;
+      for (let j = 1; j < n; j++) if (x[row * n + j] > x[row * n + best]) best = j;
+      return best;
+    });
+  },
+  lower: (graph, inputs) =>
+    graph.node(
+      "Cast",
+      [graph.node("ArgMax", inputs, [intAttribute("axis", -1), intAttribute("keepdims", 0)])],
+      [intAttribute("to", 1)],
+    ),
+};
+
+/**
+ * The index of each row's largest value over the last axis (the first of ties), as a number, without a
+ * gradient: with Gumbel noise added, a draw from the row's softmax (gather's indices).
+ */
+export const argmax = (x: Tensor): Tensor => apply(ARGMAX, [x]);
+
 /** Softmax (or log-softmax) over the last axis of each row, in float64. */
 function softmaxValues(x: Float64Array, shape: Shape, logarithm: boolean): Float64Array {
   const n = shape[shape.length - 1];
