@@ -34,9 +34,12 @@ export * from "./score/scorer.js";
 export * from "./sim/cone-pair.js";
 export * from "./sim/index.js";
 export * from "./sim/random-mlp.js";
+export * from "./train/albef.js";
+export * from "./train/albef-training.js";
 /** N-D autograd whose steps compile to one onnxruntime graph (ops share names with the tape, hence the namespace). */
 export * as autograd from "./train/autograd/index.js";
 export * from "./train/layers.js";
 export * from "./train/optim.js";
 /** Reverse-mode autodiff on float64 matrices (ops share names with the core, hence the namespace). */
 export * as tape from "./train/tape.js";
+export * from "./train/text-tokens.js";

@@ -14,6 +14,7 @@ import { createWasmBackend } from "./core/gemm/wasm.js";
 import { type SpawnWorker, workerScript } from "./core/workers.js";
 
 export * from "./io/duckdb.js";
+export * from "./io/emoji.js";
 export * from "./io/files.js";
 export * from "./io/stream.js";
 export * from "./io/tables.js";

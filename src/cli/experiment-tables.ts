@@ -64,6 +64,32 @@ interface Bind {
   emergent: Agreement;
 }
 
+interface MeanSd {
+  mean: number;
+  sd: number;
+}
+
+interface AlbefDirection {
+  r1: MeanSd;
+  r5: MeanSd;
+}
+
+interface AlbefVariant {
+  itc: { i2t: AlbefDirection; t2i: AlbefDirection };
+  reranked: { i2t: AlbefDirection; t2i: AlbefDirection };
+  itmAccuracy: MeanSd | null;
+  mlmAccuracy: MeanSd | null;
+  gap: MeanSd;
+  cones: { image: MeanSd; text: MeanSd };
+  seconds: MeanSd;
+}
+
+interface Albef {
+  chance: { i2t: number; t2i: number };
+  variants: Record<string, AlbefVariant>;
+  heldOut: { images: number; captions: number };
+}
+
 const typed =
   <R>(render: (result: R, params: TableParams) => string): ExperimentTable =>
   (result, params) =>
@@ -271,6 +297,49 @@ function bind(r: Bind): string {
   });
 }
 
+/** mean ± sd, as percentages of fractions or plain. */
+const percentSd = (x: MeanSd | null) =>
+  x === null ? "—" : `${(100 * x.mean).toFixed(1)} ± ${(100 * x.sd).toFixed(1)}`;
+const plainSd = (x: MeanSd) => `${x.mean.toFixed(3)} ± ${x.sd.toFixed(3)}`;
+
+function albef(r: Albef, p: TableParams): string {
+  return table(
+    Object.entries(r.variants).map(([name, v]) => [
+      name,
+      percentSd(v.itc.i2t.r1),
+      percentSd(v.reranked.i2t.r1),
+      percentSd(v.itc.t2i.r1),
+      percentSd(v.reranked.t2i.r1),
+      percentSd(v.reranked.t2i.r5),
+      percentSd(v.itmAccuracy),
+      percentSd(v.mlmAccuracy),
+      plainSd(v.gap),
+      `${v.cones.image.mean.toFixed(2)}/${v.cones.text.mean.toFixed(2)}`,
+      v.seconds.mean.toFixed(0),
+    ]),
+    {
+      header: [
+        "variant",
+        "i→t R@1",
+        "+ITM",
+        "t→i R@1",
+        "+ITM",
+        "t→i R@5 +ITM",
+        "ITM acc",
+        "MLM acc",
+        "gap",
+        "cones i/t",
+        "s",
+      ],
+      textColumns: 1,
+      notes: [
+        `held-out: ${r.heldOut.images} images of unseen emoji, ${r.heldOut.captions} captions; a hit is any caption (image) of the query's emoji; R@k and accuracies in %, mean ± sd over ${p.seeds} seed${p.seeds === 1 ? "" : "s"} of ${p.steps} steps`,
+        `chance R@1: i→t ${(100 * r.chance.i2t).toFixed(2)} %, t→i ${(100 * r.chance.t2i).toFixed(2)} %; +ITM: the top 16 by ITC re-ranked by ITM's match probability (— where the variant has no ITM or MLM)`,
+      ],
+    },
+  );
+}
+
 /** The table each experiment prints by default (`--json` prints its result instead). */
 export const EXPERIMENT_TABLES: Readonly<Record<ExperimentName, ExperimentTable>> = {
   "cone-mlp": typed(coneMlp),
@@ -283,4 +352,5 @@ export const EXPERIMENT_TABLES: Readonly<Record<ExperimentName, ExperimentTable>
   fairness: typed(fairness),
   "train-temperature": typed(trainTemperature),
   bind: typed(bind),
+  albef: typed(albef),
 };

@@ -11,13 +11,15 @@ import { convertIndexedToRgb, decode } from "fast-png";
 import { check } from "../core/errors.js";
 import { type Matrix, matrix } from "../core/matrix.js";
 import { hashUniform } from "../core/rng.js";
+import type { CaptionedImages } from "../train/albef-training.js";
 
 /** Where the images come from and under which licences, for a report or a README to credit. */
 export const EMOJI_CREDIT =
   "Twemoji graphics by Twitter, Inc. and contributors (CC-BY 4.0), via emoji-datasource-twitter (MIT); captions from the CLDR annotations in emojibase-data (MIT)";
 
-/** The images' side in pixels, and the values of one image (RGB, channel-major). */
+/** The images' side in pixels. */
 export const EMOJI_SIDE = 64;
+/** The values of one image: red, green and blue planes, channel-major. */
 export const EMOJI_VALUES = 3 * EMOJI_SIDE * EMOJI_SIDE;
 
 /** One image of the set. */
@@ -31,6 +33,8 @@ export interface EmojiImage {
   category: string;
   subcategory: string;
   heldOut: boolean;
+  /** Whether its mirror image means the same (not a symbol, flag, or anything left, right or an arrow). */
+  flippable: boolean;
 }
 
 /** One caption, of image `image` (an index into the set's images). */
@@ -71,6 +75,9 @@ interface Annotation {
 }
 
 const require = createRequire(import.meta.url);
+
+// a mirrored symbol, flag, letter or arrow means something else (or nothing)
+const UNFLIPPABLE_CATEGORIES = new Set(["Symbols", "Flags"]);
 
 /** The folder of the package's 64-pixel PNGs. */
 export function emojiImageFolder(): string {
@@ -123,6 +130,8 @@ export function emojiSet({ heldOut = 0.2, seed = 0 }: EmojiSetOptions = {}): Emo
         category: base.category,
         subcategory: base.subcategory,
         heldOut: held,
+        flippable:
+          !UNFLIPPABLE_CATEGORIES.has(base.category) && !/\b(left|right|arrow)/i.test(annotation.label),
       });
       for (const text of captionsOf(annotation.label, annotation.tags ?? baseTags))
         captions.push({ id: captions.length, text, image: index });
@@ -159,4 +168,16 @@ export function emojiPixels(images: readonly EmojiImage[]): Matrix {
     }
   });
   return out;
+}
+
+/** The emoji set with its pixels, as ALBEF-mini trains on it: retrieval groups by emoji. */
+export function emojiCaptionedImages(options: EmojiSetOptions = {}): CaptionedImages {
+  const set = emojiSet(options);
+  return {
+    pixels: emojiPixels(set.images),
+    groups: Int32Array.from(set.images, ({ group }) => group),
+    heldOut: set.images.map(({ heldOut }) => heldOut),
+    flippable: set.images.map(({ flippable }) => flippable),
+    captions: set.captions,
+  };
 }

@@ -1,5 +1,6 @@
 import type { Matrix } from "../core/matrix.js";
 import type { NdArray } from "../io/npy.js";
+import type { CaptionedImages } from "../train/albef-training.js";
 
 /** A parameter of an experiment, as the CLI exposes it (`--name value`). */
 export type ExperimentParam =
@@ -18,13 +19,25 @@ export type ExperimentParam =
       allowEmpty?: boolean;
     }
   | { kind: "choice"; default: string; choices: readonly string[]; doc: string }
+  /** A comma-separated list of distinct choices, at least one. */
+  | { kind: "choices"; default: readonly string[]; choices: readonly string[]; doc: string }
   | { kind: "boolean"; default: boolean; doc: string }
   /** A (2, N, d) embedding file, loaded by the caller and passed in as a pair. */
   | { kind: "pair"; doc: string; required: boolean }
   /** Any array file (embeddings, labels), loaded by the caller. */
   | { kind: "array"; doc: string; required: boolean }
   /** The built-in labelled image–caption pairs (MNIST digits and captions), loaded by the caller. */
-  | { kind: "builtin"; pairs: number; doc: string };
+  | { kind: "builtin"; pairs: number; doc: string }
+  /** The built-in emoji images with their captions (io/emoji.ts), loaded by the caller. */
+  | { kind: "emoji"; doc: string }
+  /** A folder the experiment may write files into (optional), given as a FileSink by the caller. */
+  | { kind: "folder"; doc: string };
+
+/** Where an experiment writes a file by name (atomically, in the folder the user named at `path`). */
+export interface FileSink {
+  readonly path: string;
+  write(name: string, bytes: Uint8Array): Promise<void>;
+}
 
 /** Labelled image–caption pairs, as the built-in MNIST set provides them. */
 export interface LabelledPairs {
@@ -38,7 +51,17 @@ export interface LabelledPairs {
 /** Resolved parameter values: numbers, number lists, strings, booleans or loaded pairs. */
 export type ParamValues = Record<
   string,
-  number | number[] | string | boolean | { a: Matrix; b: Matrix } | NdArray | LabelledPairs | undefined
+  | number
+  | number[]
+  | string
+  | string[]
+  | boolean
+  | { a: Matrix; b: Matrix }
+  | NdArray
+  | LabelledPairs
+  | CaptionedImages
+  | FileSink
+  | undefined
 >;
 
 /** A reproducible experiment: seeded, pure, returning a JSON-serialisable result. */

@@ -1,4 +1,5 @@
 import { InputError } from "../core/errors.js";
+import { albef } from "./albef.js";
 import { coneInits, coneMlp } from "./cone.js";
 import type { Experiment } from "./experiment.js";
 import { initGap, landscape } from "./files.js";
@@ -20,6 +21,7 @@ const REGISTRY = {
   fairness,
   "train-temperature": trainTemperature,
   bind,
+  albef,
 };
 
 /** The name of a registered experiment. */

@@ -162,7 +162,7 @@ export const unitFeatures = (p: Params, tokens: Tensor, side: "image" | "text"):
 export const matchLogits = (p: Params, fused: Tensor): Tensor => linear(first(fused), p, "itm.head");
 
 /** Rows `indices` ([K], numbers) of a [B, …] tensor: [K, …]. */
-function pickRows(x: Tensor, indices: Tensor): Tensor {
+export function pickRows(x: Tensor, indices: Tensor): Tensor {
   const [rows, ...rest] = x.shape;
   const width = rest.reduce((n, d) => n * d, 1);
   return reshape(gather(reshape(x, [rows, width]), indices), [indices.shape[0], ...rest]);

@@ -5,10 +5,13 @@
 import { check } from "../core/errors.js";
 import type { Rng } from "../core/rng.js";
 
-/** The special tokens' ids: padding, the sequence's first ([CLS]), masked, and unknown words. */
+/** Padding's token id. */
 export const PAD = 0;
+/** The id of [CLS], every row's first token. */
 export const CLS = 1;
+/** The id of [MASK], which stands for a masked word. */
 export const MASK = 2;
+/** The id of [UNK], a word outside the vocabulary. */
 export const UNKNOWN = 3;
 const SPECIAL = ["[PAD]", "[CLS]", "[MASK]", "[UNK]"];
 

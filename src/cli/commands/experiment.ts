@@ -1,6 +1,14 @@
+import { join } from "node:path";
 import { type Command, Option } from "commander";
 import { InputError } from "../../core/errors.js";
-import { checkOutputPath, readArrayFile, readPairFile, writeFileAtomic } from "../../io/files.js";
+import { emojiCaptionedImages } from "../../io/emoji.js";
+import {
+  checkOutputPath,
+  outputFolder,
+  readArrayFile,
+  readPairFile,
+  writeFileAtomic,
+} from "../../io/files.js";
 import { mnistPairs } from "../../io/mnist.js";
 import { EXPERIMENTS, type ExperimentName, type ExperimentParam, type ParamValues } from "../../sim/index.js";
 import { EXPERIMENT_TABLES } from "../experiment-tables.js";
@@ -28,7 +36,7 @@ export function listDefault(spec: Extract<ExperimentParam, { kind: "numbers" }>)
   return parsed.length === list.length && parsed.every((v, i) => v === list[i]) ? range : listed;
 }
 
-function option(name: string, spec: ExperimentParam): Option {
+function option(name: string, spec: ExperimentParam): Option | undefined {
   const flag = `--${kebab(name)}`;
   switch (spec.kind) {
     case "boolean":
@@ -49,6 +57,15 @@ function option(name: string, spec: ExperimentParam): Option {
       ).default(listDefault(spec));
     case "choice":
       return new Option(`${flag} <value>`, spec.doc).choices(spec.choices).default(spec.default);
+    case "choices":
+      return new Option(
+        `${flag} <list>`,
+        `${spec.doc} (comma-separated: ${spec.choices.join(", ")})`,
+      ).default(spec.default.join(","));
+    case "emoji":
+      return undefined; // built in, not chosen
+    case "folder":
+      return new Option(`${flag} <dir>`, spec.doc);
     default:
       return new Option(
         `${flag} <${spec.kind}>`,
@@ -72,6 +89,27 @@ async function resolve(
       return parseNumberList(String(raw), flag, spec);
     case "builtin":
       return mnistPairs(parseInteger(String(raw), flag, ...BUILTIN_PAIRS), seed);
+    case "choices": {
+      const picked = String(raw).split(",");
+      for (const choice of picked)
+        if (!spec.choices.includes(choice))
+          throw new InputError(
+            flag,
+            `a comma-separated list of ${spec.choices.join(", ")}`,
+            JSON.stringify(choice),
+          );
+      if (new Set(picked).size !== picked.length)
+        throw new InputError(flag, "each choice at most once", JSON.stringify(String(raw)));
+      return picked;
+    }
+    case "emoji":
+      return emojiCaptionedImages();
+    case "folder": {
+      if (raw === undefined) return undefined;
+      const path = String(raw);
+      await outputFolder(path, [], flag, "the experiment's files");
+      return { path, write: (name: string, bytes: Uint8Array) => writeFileAtomic(join(path, name), bytes) };
+    }
     case "pair":
     case "array":
       if (raw === undefined) {
@@ -120,7 +158,10 @@ export function registerExperiment(program: Command): void {
       ([, spec]) => spec.kind === "pair" || spec.kind === "array",
     );
     for (const [name, spec] of files) command.argument(`[${name}]`, spec.doc);
-    for (const [name, spec] of Object.entries(exp.params)) command.addOption(option(name, spec));
+    for (const [name, spec] of Object.entries(exp.params)) {
+      const flag = option(name, spec);
+      if (flag) command.addOption(flag);
+    }
     backendOption(command)
       .option("--json", "print the result as JSON")
       .option(
@@ -167,13 +208,17 @@ function printable(params: ParamValues): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(params).map(([k, v]) => [
       k,
-      v && typeof v === "object" && "images" in v
-        ? `built-in MNIST, ${v.images.rows} pairs`
-        : v && typeof v === "object" && "a" in v
-          ? `${v.a.rows} pairs × ${v.a.cols}`
-          : v && typeof v === "object" && "shape" in v
-            ? `array (${v.shape.join(", ")})`
-            : v,
+      v && typeof v === "object" && "write" in v
+        ? v.path
+        : v && typeof v === "object" && "pixels" in v
+          ? `built-in emoji, ${v.pixels.rows} images, ${v.captions.length} captions`
+          : v && typeof v === "object" && "images" in v
+            ? `built-in MNIST, ${v.images.rows} pairs`
+            : v && typeof v === "object" && "a" in v
+              ? `${v.a.rows} pairs × ${v.a.cols}`
+              : v && typeof v === "object" && "shape" in v
+                ? `array (${v.shape.join(", ")})`
+                : v,
     ]),
   );
 }

@@ -74,7 +74,10 @@ export async function writeReport(
   for (const name of names) {
     const exp = experiment(name);
     const params: ParamValues = Object.fromEntries(
-      Object.entries(exp.params).map(([k, spec]) => [k, "default" in spec ? spec.default : undefined]),
+      Object.entries(exp.params).map(([k, spec]) => [
+        k,
+        "default" in spec ? (spec.default as ParamValues[string]) : undefined,
+      ]),
     );
     if (name === "landscape") params.file = { a, b };
     experiments[name] = await exp.run(params, stderrProgress(`report: ${name}`));

@@ -94,6 +94,27 @@ export async function trainClassifier(
 }
 
 /**
+ * A channel-major image row (`channels` planes of `height`×`width`) moved in place by (dy, dx) pixels,
+ * `fill` shifted in, and mirrored left–right first where `flip`.
+ */
+export function translateImage(
+  row: Float32Array,
+  [channels, height, width]: readonly [number, number, number],
+  dy: number,
+  dx: number,
+  { fill = 0, flip = false }: { fill?: number; flip?: boolean } = {},
+): void {
+  const copy = row.slice();
+  row.fill(fill);
+  for (let c = 0; c < channels; c++)
+    for (let y = Math.max(0, dy); y < Math.min(height, height + dy); y++)
+      for (let x = Math.max(0, dx); x < Math.min(width, width + dx); x++) {
+        const from = flip ? width - 1 - (x - dx) : x - dx;
+        row[(c * height + y) * width + x] = copy[(c * height + y - dy) * width + from];
+      }
+}
+
+/**
  * An augmentation of single-channel `height`×`width` image rows: a random translation by up to `maxShift`
  * pixels along each axis, zeros shifted in.
  */
@@ -102,13 +123,8 @@ export function randomShift(
   width: number,
   maxShift: number,
 ): (row: Float32Array, rng: Rng) => void {
-  const copy = new Float32Array(height * width);
   return (row, rng) => {
     const [dy, dx] = [rng.int(2 * maxShift + 1) - maxShift, rng.int(2 * maxShift + 1) - maxShift];
-    copy.set(row);
-    row.fill(0);
-    for (let y = Math.max(0, dy); y < Math.min(height, height + dy); y++)
-      for (let x = Math.max(0, dx); x < Math.min(width, width + dx); x++)
-        row[y * width + x] = copy[(y - dy) * width + x - dx];
+    translateImage(row, [1, height, width], dy, dx);
   };
 }

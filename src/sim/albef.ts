@@ -1,0 +1,173 @@
+import { check } from "../core/errors.js";
+import type { AlbefObjective } from "../train/albef.js";
+import {
+  type AlbefEvaluation,
+  type AlbefShape,
+  type CaptionedImages,
+  evaluateAlbef,
+  type TrainedAlbef,
+  trainAlbef,
+} from "../train/albef-training.js";
+import { parametersToNpz } from "../train/autograd/training.js";
+import type { Experiment, FileSink } from "./experiment.js";
+
+/** The variants `experiment albef` can train: which losses join ITC, with or without momentum distillation. */
+export const ALBEF_VARIANTS: Readonly<Record<string, AlbefObjective>> = {
+  itc: { itm: false, mlm: false, alpha: 0.4 },
+  "itc+itm": { itm: true, mlm: false, alpha: 0.4 },
+  "itc+itm+mlm": { itm: true, mlm: true, alpha: 0.4 },
+  "all-no-md": { itm: true, mlm: true, alpha: 0 },
+};
+
+/** ALBEF-mini's shape (issue 27): a tiny ViT on 8×8 patches of 64×64 images, d 128, 4 heads, 4 + 2 + 2 layers. */
+export const ALBEF_MINI: AlbefShape = {
+  image: { channels: 3, height: 64, width: 64, patch: 8 },
+  dim: 128,
+  heads: 4,
+  hidden: 256,
+  imageDepth: 4,
+  textDepth: 2,
+  fusionDepth: 2,
+  embedDim: 64,
+};
+
+/** The training settings every variant shares (ALBEF's weight decay, momentum and α; a smaller queue). */
+const TRAINING = { lr: 5e-4, warmup: 50, weightDecay: 0.02, queueSize: 512, momentum: 0.995, maxShift: 4 };
+
+/** A number over seeds: its mean and sample standard deviation (0 for one seed). */
+export interface MeanSd {
+  mean: number;
+  sd: number;
+}
+
+function meanSd(values: readonly number[]): MeanSd {
+  const mean = values.reduce((s, v) => s + v, 0) / values.length;
+  const sd =
+    values.length > 1 ? Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1)) : 0;
+  return { mean, sd };
+}
+
+/** The same structure of numbers, each one's mean ± sd over the runs. */
+function summarise(runs: readonly unknown[]): unknown {
+  const [first] = runs;
+  if (typeof first === "number") return meanSd(runs as number[]);
+  if (first === null) return null;
+  return Object.fromEntries(
+    Object.keys(first as object).map((key) => [
+      key,
+      summarise(runs.map((run) => (run as Record<string, unknown>)[key])),
+    ]),
+  );
+}
+
+/** One run's numbers: the evaluation, with what a variant did not train set to null, and its seconds. */
+function runNumbers(evaluation: AlbefEvaluation, objective: AlbefObjective, seconds: number) {
+  const { chance: _, ...numbers } = evaluation;
+  return {
+    ...numbers,
+    // without ITM there is no match head to re-rank by: the ranking stays ITC's
+    reranked: objective.itm ? numbers.reranked : numbers.itc,
+    itmAccuracy: objective.itm ? numbers.itmAccuracy : null,
+    mlmAccuracy: objective.mlm ? numbers.mlmAccuracy : null,
+    seconds,
+  };
+}
+
+/** Writes a trained model into `sink`: its parameters (.npz, by name) and a description (shape, vocabulary). */
+async function saveModel(sink: FileSink, trained: TrainedAlbef, steps: number): Promise<void> {
+  await sink.write("albef-itc.npz", parametersToNpz(trained.training, trained.model));
+  const description = { config: trained.config, vocabulary: trained.vocabulary.tokens, steps };
+  await sink.write("albef-itc.json", new TextEncoder().encode(`${JSON.stringify(description, null, 1)}\n`));
+}
+
+/** ALBEF (Li et al. 2021) at a scale that trains on 2 cores: what ITM, MLM and momentum distillation add. */
+export const albef: Experiment = {
+  name: "albef",
+  summary:
+    "ALBEF-mini on the built-in emoji set: train each variant (ITC, +ITM, +MLM, without momentum distillation) over seeds; held-out retrieval by ITC and after ITM re-ranking, ITM/MLM accuracy, gap and cones",
+  reproduces: "ALBEF (Li et al. 2021), Tables 1–2 and the momentum-distillation ablation, scaled down",
+  params: {
+    data: {
+      kind: "emoji",
+      doc: "the built-in emoji set (Twemoji images, CLDR captions; 20 % of emoji held out)",
+    },
+    variants: {
+      kind: "choices",
+      default: Object.keys(ALBEF_VARIANTS),
+      choices: Object.keys(ALBEF_VARIANTS),
+      doc: "variants to train",
+    },
+    // the defaults fit the issue's budget: 4 variants × 3 seeds in under 20 minutes on 2 cores
+    steps: { kind: "integer", default: 400, min: 1, max: 1_000_000, doc: "training steps per run" },
+    seeds: {
+      kind: "integer",
+      default: 3,
+      min: 1,
+      max: 100,
+      doc: "runs per variant (seeds seed, seed + 1, …)",
+    },
+    batch: {
+      kind: "integer",
+      default: 16,
+      min: 2,
+      max: 1024,
+      doc: "images per step (a divisor of the queue's 512)",
+    },
+    noisy: {
+      kind: "number",
+      default: 0,
+      min: 0,
+      max: 0.9,
+      doc: "fraction of training captions moved to a random other image (web-like noise)",
+    },
+    seed: { kind: "integer", default: 0, doc: "the first run's seed" },
+    save: {
+      kind: "folder",
+      doc: "write the first seed's itc model here (a CLIP-mini): albef-itc.npz, its parameters by name, and albef-itc.json, its shape and vocabulary",
+    },
+  },
+  async run(p, onProgress) {
+    const data = p.data as CaptionedImages;
+    const variants = p.variants as string[];
+    const [steps, seeds, batch] = [p.steps, p.seeds, p.batch] as number[];
+    check(
+      TRAINING.queueSize % batch === 0,
+      "albef --batch",
+      `a divisor of the queue size ${TRAINING.queueSize}`,
+      () => String(batch),
+    );
+    const total = variants.length * seeds * steps;
+    let done = 0;
+    const results: Record<string, unknown> = {};
+    let chance: AlbefEvaluation["chance"] | undefined;
+    for (const name of variants) {
+      const objective = ALBEF_VARIANTS[name];
+      const runs = [];
+      for (let s = 0; s < seeds; s++) {
+        const start = performance.now();
+        const trained = await trainAlbef(data, ALBEF_MINI, {
+          ...TRAINING,
+          objective,
+          steps,
+          batch,
+          noisy: p.noisy as number,
+          seed: (p.seed as number) + s,
+          onStep: (step) => onProgress?.(done + step, total),
+        });
+        done += steps;
+        const sink = p.save as FileSink | undefined;
+        if (sink && name === "itc" && s === 0) await saveModel(sink, trained, steps);
+        const evaluation = await evaluateAlbef(trained, data, { seed: (p.seed as number) + s });
+        chance = evaluation.chance;
+        runs.push(runNumbers(evaluation, objective, (performance.now() - start) / 1000));
+      }
+      results[name] = summarise(runs);
+    }
+    const held = data.heldOut.filter(Boolean).length;
+    return {
+      chance,
+      variants: results,
+      heldOut: { images: held, captions: data.captions.filter(({ image }) => data.heldOut[image]).length },
+    };
+  },
+};
