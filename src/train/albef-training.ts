@@ -231,7 +231,9 @@ export async function trainAlbef(
       options.momentum,
     );
     const ring = ((step * batch) % queueSize) * width;
-    features.forEach(({ data }, k) => queues[k].set(data, ring));
+    features.forEach(({ data }, k) => {
+      queues[k].set(data, ring);
+    });
     options.onStep?.(step + 1, steps);
   }
   return { model, training, config, vocabulary };
@@ -293,9 +295,9 @@ async function chunked(
   return parts[0].map((_, k) => {
     const perItem = parts[0][k].length / CHUNK;
     const out = new Float32Array(count * perItem);
-    parts.forEach((part, c) =>
-      out.set(part[k].subarray(0, Math.min(CHUNK, count - c * CHUNK) * perItem), c * CHUNK * perItem),
-    );
+    parts.forEach((part, c) => {
+      out.set(part[k].subarray(0, Math.min(CHUNK, count - c * CHUNK) * perItem), c * CHUNK * perItem);
+    });
     return out;
   });
 }

@@ -197,7 +197,7 @@ describe("ALBEF-mini", () => {
     const others = sims.slice(1).map(Math.exp);
     const total = others.reduce((x, y) => x + y, 0);
     expect(draws[0]).toBe(0);
-    others.forEach((w, j) => expect(Math.abs(draws[j + 1] / n - w / total)).toBeLessThan(0.015));
+    for (const [j, w] of others.entries()) expect(Math.abs(draws[j + 1] / n - w / total)).toBeLessThan(0.015);
   });
 
   // (not the logit scale: ALBEF's ITC targets use it without a gradient, so the loss's derivative in it is
