@@ -297,23 +297,21 @@ function bind(r: Bind): string {
   });
 }
 
-/** mean ± sd, as percentages of fractions or plain. */
-const percentSd = (x: MeanSd | null) =>
-  x === null ? "—" : `${(100 * x.mean).toFixed(1)} ± ${(100 * x.sd).toFixed(1)}`;
-const plainSd = (x: MeanSd) => `${x.mean.toFixed(3)} ± ${x.sd.toFixed(3)}`;
+/** mean ± sd to three decimals; — for a number the variant does not have. */
+const meanSd = (x: MeanSd | null) => (x === null ? "—" : `${x.mean.toFixed(3)} ± ${x.sd.toFixed(3)}`);
 
 function albef(r: Albef, p: TableParams): string {
   return table(
     Object.entries(r.variants).map(([name, v]) => [
       name,
-      percentSd(v.itc.i2t.r1),
-      percentSd(v.reranked.i2t.r1),
-      percentSd(v.itc.t2i.r1),
-      percentSd(v.reranked.t2i.r1),
-      percentSd(v.reranked.t2i.r5),
-      percentSd(v.itmAccuracy),
-      percentSd(v.mlmAccuracy),
-      plainSd(v.gap),
+      meanSd(v.itc.i2t.r1),
+      meanSd(v.reranked.i2t.r1),
+      meanSd(v.itc.t2i.r1),
+      meanSd(v.reranked.t2i.r1),
+      meanSd(v.reranked.t2i.r5),
+      meanSd(v.itmAccuracy),
+      meanSd(v.mlmAccuracy),
+      meanSd(v.gap),
       `${v.cones.image.mean.toFixed(2)}/${v.cones.text.mean.toFixed(2)}`,
       v.seconds.mean.toFixed(0),
     ]),
@@ -333,8 +331,8 @@ function albef(r: Albef, p: TableParams): string {
       ],
       textColumns: 1,
       notes: [
-        `held-out: ${r.heldOut.images} images of unseen emoji, ${r.heldOut.captions} captions; a hit is any caption (image) of the query's emoji; R@k and accuracies in %, mean ± sd over ${p.seeds} seed${p.seeds === 1 ? "" : "s"} of ${p.steps} steps`,
-        `chance R@1: i→t ${(100 * r.chance.i2t).toFixed(2)} %, t→i ${(100 * r.chance.t2i).toFixed(2)} %; +ITM: the top 16 by ITC re-ranked by ITM's match probability (— where the variant has no ITM or MLM)`,
+        `held-out: ${r.heldOut.images} images of unseen emoji, ${r.heldOut.captions} captions; a hit is any caption (image) of the query's emoji; mean ± sd over ${p.seeds} seed${p.seeds === 1 ? "" : "s"} of ${p.steps} steps`,
+        `chance R@1: i→t ${r.chance.i2t.toFixed(4)}, t→i ${r.chance.t2i.toFixed(4)}; +ITM: the top 16 by ITC re-ranked by ITM's match probability (— where the variant has no ITM or MLM)`,
       ],
     },
   );

@@ -12,10 +12,18 @@ describe("gapkit experiment albef", () => {
     const r = await gapkit(
       "experiment",
       "albef",
-      ...["--steps", "3", "--seeds", "1", "--variants", "itc,all-no-md", "--save", path("model"), "--json"],
+      ...["--steps", "3", "--seeds", "1", "--variants", "itc,all-no-md", "--save", path("model")],
+      ...["-o", path("result.json")],
     );
     expect(r.code, r.stderr).toBe(0);
-    const { result } = JSON.parse(r.stdout);
+    const { result } = JSON.parse(readFileSync(path("result.json"), "utf8"));
+    // the table: a row per variant, — where a variant has no ITM or MLM, and chance in the notes
+    const rows = r.stdout.split("\n");
+    expect(rows[0]).toMatch(/^variant +i→t R@1 +\+ITM +t→i R@1/);
+    expect(rows[1]).toMatch(/^itc +0\.\d{3} ± 0\.000 .* — +— /);
+    expect(rows[2]).toMatch(/^all-no-md +\d/);
+    expect(r.stdout).toContain(`chance R@1: i→t ${result.chance.i2t.toFixed(4)}`);
+    expect(r.stdout).not.toMatch(/[{}%]/);
     expect(result.chance).toEqual({ i2t: expect.any(Number), t2i: expect.any(Number) });
     expect(result.chance.i2t).toBeGreaterThan(0);
     expect(Object.keys(result.variants)).toEqual(["itc", "all-no-md"]);
