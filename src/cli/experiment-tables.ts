@@ -1,6 +1,7 @@
 import { argmin } from "../core/matrix.js";
 import type { MeasureResult } from "../gap/measure.js";
 import type { LossLandscape } from "../losses/landscape.js";
+import type { AlbefResult, MeanSd } from "../sim/albef.js";
 import type { ExperimentName } from "../sim/index.js";
 import { measureRows } from "./commands/measure.js";
 import { fixed, fraction, MARK, marked, short, sigColumn, table } from "./table.js";
@@ -62,32 +63,6 @@ interface Bind {
   chance: number;
   untrainedB: Agreement;
   emergent: Agreement;
-}
-
-interface MeanSd {
-  mean: number;
-  sd: number;
-}
-
-interface AlbefDirection {
-  r1: MeanSd;
-  r5: MeanSd;
-}
-
-interface AlbefVariant {
-  itc: { i2t: AlbefDirection; t2i: AlbefDirection };
-  reranked: { i2t: AlbefDirection; t2i: AlbefDirection };
-  itmAccuracy: MeanSd | null;
-  mlmAccuracy: MeanSd | null;
-  gap: MeanSd;
-  cones: { image: MeanSd; text: MeanSd };
-  seconds: MeanSd;
-}
-
-interface Albef {
-  chance: { i2t: number; t2i: number };
-  variants: Record<string, AlbefVariant>;
-  heldOut: { images: number; captions: number };
 }
 
 const typed =
@@ -300,7 +275,7 @@ function bind(r: Bind): string {
 /** mean ± sd to three decimals; — for a number the variant does not have. */
 const meanSd = (x: MeanSd | null) => (x === null ? "—" : `${x.mean.toFixed(3)} ± ${x.sd.toFixed(3)}`);
 
-function albef(r: Albef, p: TableParams): string {
+function albef(r: AlbefResult, p: TableParams): string {
   return table(
     Object.entries(r.variants).map(([name, v]) => [
       name,

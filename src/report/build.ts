@@ -6,6 +6,7 @@ import { pairedCosines } from "../gap/metrics.js";
 import type { LossLandscape } from "../losses/landscape.js";
 import type { MethodEvaluation, ScoreEvaluation } from "../score/evaluate.js";
 import type { ScoreMethod } from "../score/methods.js";
+import type { AlbefResult } from "../sim/albef.js";
 import { pca2 } from "../sim/pca.js";
 import type { EpochMetrics } from "../train/trainer.js";
 import type { ReportSection } from "./html.js";
@@ -356,6 +357,59 @@ async function scoreSections(r: ScoreEvaluation, names: ModalityNames): Promise<
   ];
 }
 
+/** `experiment albef`'s section: the table of variants and their training-loss curves. */
+async function albefSection(r: AlbefResult): Promise<ReportSection> {
+  const cell = (x: { mean: number; sd: number } | null) =>
+    x === null ? "—" : `${x.mean.toFixed(3)} ± ${x.sd.toFixed(3)}`;
+  const variants = Object.entries(r.variants);
+  const [best, bestRun] = variants.reduce((top, entry) =>
+    entry[1].itc.t2i.r1.mean > top[1].itc.t2i.r1.mean ? entry : top,
+  );
+  return {
+    title: "ALBEF-mini on the built-in emoji set",
+    reading: `Held-out text→image R@1 is highest for ${best}: ${fixed(bestRun.itc.t2i.r1.mean)} by ITC, where chance is ${r.chance.t2i.toFixed(4)} (${r.heldOut.images} images of emoji unseen in training, ${r.heldOut.captions} captions; a hit is any image of the caption's emoji).`,
+    table: {
+      header: [
+        "variant",
+        "i→t R@1",
+        "+ITM",
+        "t→i R@1",
+        "+ITM",
+        "ITM acc",
+        "MLM acc",
+        "gap",
+        "cone image",
+        "cone text",
+      ],
+      rows: variants.map(([name, v]) => [
+        name,
+        cell(v.itc.i2t.r1),
+        cell(v.reranked.i2t.r1),
+        cell(v.itc.t2i.r1),
+        cell(v.reranked.t2i.r1),
+        cell(v.itmAccuracy),
+        cell(v.mlmAccuracy),
+        cell(v.gap),
+        cell(v.cones.image),
+        cell(v.cones.text),
+      ]),
+    },
+    // (results saved before the curves were recorded have none)
+    plot:
+      r.curves &&
+      (await plot(
+        lineChart(
+          Object.entries(r.curves).flatMap(([name, points]) =>
+            points.map(({ step, loss }) => ({ x: step, y: loss, series: name })),
+          ),
+          "Training loss",
+          { x: "step", y: "loss (mean over seeds)", series: "variant" },
+        ),
+      )),
+    note: "+ITM: each query's top 16 by ITC re-ranked by ITM's match probability; — where a variant has no ITM or MLM; mean ± sd over seeds. Images: Twemoji graphics by Twitter, Inc. and contributors, CC-BY 4.0; captions from the Unicode CLDR annotations (emojibase-data).",
+  };
+}
+
 async function experimentSections(results: Record<string, unknown>): Promise<ReportSection[]> {
   const out: ReportSection[] = [];
   const cone = results["cone-mlp"] as { layers: { layer: number; meanCosine: number }[] } | undefined;
@@ -386,6 +440,8 @@ async function experimentSections(results: Record<string, unknown>): Promise<Rep
         ),
       ),
     });
+  const albef = results.albef as AlbefResult | undefined;
+  if (albef) out.push(await albefSection(albef));
   const sphereResult = results.sphere as
     | { training: { scale: number; gap: { step: number; centroidDistance: number }[] }[] }
     | undefined;

@@ -34,10 +34,51 @@ export const ALBEF_MINI: AlbefShape = {
 /** The training settings every variant shares (ALBEF's weight decay, momentum and α; a smaller queue). */
 const TRAINING = { lr: 5e-4, warmup: 50, weightDecay: 0.02, queueSize: 512, momentum: 0.995, maxShift: 4 };
 
+/** Points of a training-loss curve in the result: windows of steps, each its mean loss over the seeds. */
+const CURVE_POINTS = 50;
+
+/** The loss curve of runs (one loss per step each): the mean over runs and over windows of steps. */
+function lossCurve(runs: readonly Float64Array[]): { step: number; loss: number }[] {
+  const steps = runs[0].length;
+  const window = Math.ceil(steps / CURVE_POINTS);
+  return Array.from({ length: Math.ceil(steps / window) }, (_, w) => {
+    const [from, to] = [w * window, Math.min(steps, (w + 1) * window)];
+    let total = 0;
+    for (const losses of runs) for (let k = from; k < to; k++) total += losses[k];
+    return { step: to, loss: total / (runs.length * (to - from)) };
+  });
+}
+
 /** A number over seeds: its mean and sample standard deviation (0 for one seed). */
 export interface MeanSd {
   mean: number;
   sd: number;
+}
+
+/** Recall at 1 and 5, over seeds. */
+interface RecallOverSeeds {
+  r1: MeanSd;
+  r5: MeanSd;
+}
+
+/** One variant's held-out numbers over seeds (null: a loss it does not train). */
+export interface AlbefVariantResult {
+  itc: { i2t: RecallOverSeeds; t2i: RecallOverSeeds };
+  reranked: { i2t: RecallOverSeeds; t2i: RecallOverSeeds };
+  itmAccuracy: MeanSd | null;
+  mlmAccuracy: MeanSd | null;
+  gap: MeanSd;
+  cones: { image: MeanSd; text: MeanSd };
+  seconds: MeanSd;
+}
+
+/** `experiment albef`'s result. */
+export interface AlbefResult {
+  chance: { i2t: number; t2i: number };
+  variants: Record<string, AlbefVariantResult>;
+  /** Each variant's training loss, the mean over seeds of windows of steps. */
+  curves: Record<string, { step: number; loss: number }[]>;
+  heldOut: { images: number; captions: number };
 }
 
 function meanSd(values: readonly number[]): MeanSd {
@@ -138,12 +179,16 @@ export const albef: Experiment = {
     );
     const total = variants.length * seeds * steps;
     let done = 0;
-    const results: Record<string, unknown> = {};
+    const results: Record<string, AlbefVariantResult> = {};
+    const curves: Record<string, { step: number; loss: number }[]> = {};
     let chance: AlbefEvaluation["chance"] | undefined;
     for (const name of variants) {
       const objective = ALBEF_VARIANTS[name];
       const runs = [];
+      const losses: Float64Array[] = [];
       for (let s = 0; s < seeds; s++) {
+        const runLosses = new Float64Array(steps);
+        losses.push(runLosses);
         const start = performance.now();
         const trained = await trainAlbef(data, ALBEF_MINI, {
           ...TRAINING,
@@ -152,7 +197,10 @@ export const albef: Experiment = {
           batch,
           noisy: p.noisy as number,
           seed: (p.seed as number) + s,
-          onStep: (step) => onProgress?.(done + step, total),
+          onStep: (step, _, loss) => {
+            runLosses[step - 1] = loss;
+            onProgress?.(done + step, total);
+          },
         });
         done += steps;
         const sink = p.save as FileSink | undefined;
@@ -161,13 +209,16 @@ export const albef: Experiment = {
         chance = evaluation.chance;
         runs.push(runNumbers(evaluation, objective, (performance.now() - start) / 1000));
       }
-      results[name] = summarise(runs);
+      results[name] = summarise(runs) as AlbefVariantResult;
+      curves[name] = lossCurve(losses);
     }
     const held = data.heldOut.filter(Boolean).length;
-    return {
-      chance,
+    const result: AlbefResult = {
+      chance: chance as AlbefEvaluation["chance"],
       variants: results,
+      curves,
       heldOut: { images: held, captions: data.captions.filter(({ image }) => data.heldOut[image]).length },
     };
+    return result;
   },
 };

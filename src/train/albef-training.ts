@@ -64,7 +64,8 @@ export interface AlbefTrainOptions {
   /** Augmentation's largest shift in pixels (white shifted in); flips where meaning allows. */
   maxShift: number;
   seed: number;
-  onStep?: (step: number, total: number) => void;
+  /** Called after each step with its number (from 1) and loss. */
+  onStep?: (step: number, total: number, loss: number) => void;
 }
 
 /** A trained ALBEF-mini: its model and training (current parameters), shape and vocabulary. */
@@ -234,7 +235,7 @@ export async function trainAlbef(
     features.forEach(({ data }, k) => {
       queues[k].set(data, ring);
     });
-    options.onStep?.(step + 1, steps);
+    options.onStep?.(step + 1, steps, loss);
   }
   return { model, training, config, vocabulary };
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { parseNpz } from "../../src/io/npz.js";
-import { gapkit, isUserError, scratchDir } from "./run.js";
+import { gapkit, gapkitWithin, isUserError, scratchDir } from "./run.js";
 
 const number = { mean: expect.any(Number), sd: 0 };
 const direction = { r1: number, r5: number };
@@ -9,7 +9,8 @@ const direction = { r1: number, r5: number };
 describe("gapkit experiment albef", () => {
   it("a smoke run: each variant's held-out numbers as mean ± sd, in the issue's --json keys", async () => {
     const path = scratchDir("gapkit-albef-");
-    const r = await gapkit(
+    const r = await gapkitWithin(
+      180_000,
       "experiment",
       "albef",
       ...["--steps", "3", "--seeds", "1", "--variants", "itc,all-no-md", "--save", path("model")],
@@ -41,6 +42,7 @@ describe("gapkit experiment albef", () => {
     // without ITM the ranking stays ITC's
     expect(result.variants.itc.reranked).toEqual(result.variants.itc.itc);
     expect(result.heldOut).toEqual({ images: 708, captions: 2124 });
+    expect(result.curves.itc).toEqual([1, 2, 3].map((step) => ({ step, loss: expect.any(Number) })));
     // --save: the itc model (a CLIP-mini) by parameter name, with its shape and vocabulary
     const description = JSON.parse(readFileSync(path("model/albef-itc.json"), "utf8"));
     expect(description.config).toMatchObject({ dim: 128, imageDepth: 4, embedDim: 64 });
@@ -49,7 +51,7 @@ describe("gapkit experiment albef", () => {
     const arrays = parseNpz(readFileSync(path("model/albef-itc.npz")), "albef-itc.npz");
     expect(arrays.get("image.cls")?.shape).toEqual([1, 1, 128]);
     expect(arrays.get("text.tokens.weight")?.shape).toEqual([description.config.vocabulary, 128]);
-  }, 120_000);
+  }, 240_000);
 
   it("is a user error for an unknown or repeated variant, or a batch that does not divide the queue", async () => {
     for (const args of [

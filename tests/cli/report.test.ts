@@ -7,6 +7,34 @@ const path = scratchDir("gapkit-report-cli-");
 beforeAll(async () => {
   await writeMetricsPair(path("pair.npy"));
   writeFileSync(path("short.json"), JSON.stringify(["only one"]));
+  // a saved `experiment albef -o` result (its numbers made up: the section only shows them)
+  const x = (mean: number) => ({ mean, sd: 0.01 });
+  const direction = { r1: x(0.08), r5: x(0.2) };
+  const variant = (itm: boolean, r1: number) => ({
+    itc: { i2t: direction, t2i: { r1: x(r1), r5: x(0.2) } },
+    reranked: { i2t: direction, t2i: direction },
+    itmAccuracy: itm ? x(0.52) : null,
+    mlmAccuracy: null,
+    gap: x(0.32),
+    cones: { image: x(0.48), text: x(0.5) },
+    seconds: x(100),
+  });
+  const result = {
+    chance: { i2t: 0.0085, t2i: 0.0085 },
+    variants: { itc: variant(false, 0.067), "itc+itm": variant(true, 0.092) },
+    curves: {
+      itc: [
+        { step: 10, loss: 5 },
+        { step: 20, loss: 4 },
+      ],
+      "itc+itm": [
+        { step: 10, loss: 6 },
+        { step: 20, loss: 5 },
+      ],
+    },
+    heldOut: { images: 708, captions: 2124 },
+  };
+  writeFileSync(path("albef.json"), JSON.stringify({ experiment: "albef", result }));
 });
 
 describe("gapkit report", () => {
@@ -19,7 +47,25 @@ describe("gapkit report", () => {
     expect(html.match(/<svg/g)?.length).toBeGreaterThanOrEqual(3);
   });
 
+  it("includes a saved albef result: its table, loss curves, reading and the Twemoji credit", async () => {
+    const r = await gapkit(
+      "report",
+      path("pair.npy"),
+      "-o",
+      path("albef.html"),
+      "--results",
+      path("albef.json"),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(path("albef.html"), "utf8");
+    expect(html).toContain("ALBEF-mini on the built-in emoji set");
+    expect(html).toContain("highest for itc+itm: 0.092 by ITC, where chance is 0.0085");
+    expect(html).toMatch(/<td>itc<\/td>(<td>[^<]*<\/td>){4}<td>—<\/td>/);
+    expect(html).toContain("Twemoji graphics by Twitter");
+  });
+
   it.each([
+    [["--results", "short.json"], /short\.json: expected an experiment's result/],
     [
       ["--labels", "short.json"],
       /short\.json: expected a JSON array of 60 strings \(one per pair\); got 1 items/,

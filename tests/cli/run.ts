@@ -11,9 +11,17 @@ const run = promisify(execFile);
 export const cli = ["--import", "tsx", new URL("../../src/cli/main.ts", import.meta.url).pathname];
 
 /** Runs the CLI from source; resolves with the exit code and both streams. */
-export async function gapkit(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+export function gapkit(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return gapkitWithin(60_000, ...args);
+}
+
+/** gapkit, killed after `timeout` ms (for the runs that train). */
+export async function gapkitWithin(
+  timeout: number,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [...cli, ...args], { timeout: 60_000 });
+    const { stdout, stderr } = await run(process.execPath, [...cli, ...args], { timeout });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };

@@ -9,7 +9,7 @@ import { reportHtml } from "../../report/html.js";
 import type { ModalityNames } from "../../report/specs.js";
 import { evaluateScoring } from "../../score/evaluate.js";
 import { parseMethods } from "../../score/methods.js";
-import { experiment, type ParamValues } from "../../sim/index.js";
+import { EXPERIMENTS, experiment, type ParamValues } from "../../sim/index.js";
 import { type GroupFlags, groupOptions, readPairGroups } from "../groups.js";
 import { backendOption, initCliBackends } from "../options.js";
 import { stderrProgress } from "../progress.js";
@@ -51,6 +51,7 @@ export async function writeReport(
     training?: TrainingRun;
     align?: string;
     experiments?: string;
+    results?: string;
     labels?: string;
     aligned?: HeldOutResult;
     score?: string;
@@ -81,6 +82,14 @@ export async function writeReport(
     );
     if (name === "landscape") params.file = { a, b };
     experiments[name] = await exp.run(params, stderrProgress(`report: ${name}`));
+  }
+  for (const path of options.results?.split(",").filter(Boolean) ?? []) {
+    const saved = parseJson(await readTextFile(path), path) as { experiment?: unknown; result?: unknown };
+    if (
+      !(typeof saved?.experiment === "string" && Object.hasOwn(EXPERIMENTS, saved.experiment) && saved.result)
+    )
+      throw new InputError(path, "an experiment's result (`gapkit experiment NAME -o FILE`)", "other JSON");
+    experiments[saved.experiment] = saved.result;
   }
   const aligned =
     options.aligned ??
@@ -132,6 +141,10 @@ export function registerReport(program: Command): void {
         .option("--align <methods>", "held-out alignment to include: all, or a comma list of methods")
         .option("--experiments <names>", `experiments to include: ${REPORT_EXPERIMENTS.join(", ")}`)
         .option(
+          "--results <files>",
+          "saved experiment results to include (comma list of `gapkit experiment NAME -o FILE` outputs; albef has a section)",
+        )
+        .option(
           "--score <methods>",
           "held-out match scoring to include (histograms, reliability): all, or a comma list",
         )
@@ -146,6 +159,7 @@ export function registerReport(program: Command): void {
         names: string;
         align?: string;
         experiments?: string;
+        results?: string;
         score?: string;
         labels?: string;
         backend?: string;
