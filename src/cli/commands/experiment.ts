@@ -180,8 +180,14 @@ export function registerExperiment(program: Command): void {
         const params: ParamValues = {};
         // the built-in data set is sampled with the experiment's own seed
         const seed = flags.seed === undefined ? 0 : parseInteger(String(flags.seed), "--seed");
-        for (const [name, spec] of Object.entries(exp.params))
-          params[name] = await resolve(name, spec, flags[name], seed);
+        // data last: a bad flag is reported before the built-in images are decoded
+        const isData = (spec: ExperimentParam) => spec.kind === "emoji" || spec.kind === "builtin";
+        const ordered = Object.entries(exp.params).sort(
+          ([, x], [, y]) => Number(isData(x)) - Number(isData(y)),
+        );
+        const resolved: ParamValues = {};
+        for (const [name, spec] of ordered) resolved[name] = await resolve(name, spec, flags[name], seed);
+        for (const name of Object.keys(exp.params)) params[name] = resolved[name];
         const result = {
           experiment: exp.name,
           reproduces: exp.reproduces,
