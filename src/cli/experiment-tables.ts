@@ -1,7 +1,8 @@
 import { argmin } from "../core/matrix.js";
 import type { MeasureResult } from "../gap/measure.js";
 import type { LossLandscape } from "../losses/landscape.js";
-import type { AlbefResult, MeanSd } from "../sim/albef.js";
+import type { AlbefResult } from "../sim/albef.js";
+import { formatMeanSd } from "../sim/experiment.js";
 import type { ExperimentName } from "../sim/index.js";
 import { measureRows } from "./commands/measure.js";
 import { fixed, fraction, MARK, marked, short, sigColumn, table } from "./table.js";
@@ -272,21 +273,18 @@ function bind(r: Bind): string {
   });
 }
 
-/** mean ± sd to three decimals; — for a number the variant does not have. */
-const meanSd = (x: MeanSd | null) => (x === null ? "—" : `${x.mean.toFixed(3)} ± ${x.sd.toFixed(3)}`);
-
 function albef(r: AlbefResult, p: TableParams): string {
   return table(
     Object.entries(r.variants).map(([name, v]) => [
       name,
-      meanSd(v.itc.i2t.r1),
-      meanSd(v.reranked.i2t.r1),
-      meanSd(v.itc.t2i.r1),
-      meanSd(v.reranked.t2i.r1),
-      meanSd(v.reranked.t2i.r5),
-      meanSd(v.itmAccuracy),
-      meanSd(v.mlmAccuracy),
-      meanSd(v.gap),
+      formatMeanSd(v.itc.i2t.r1),
+      formatMeanSd(v.reranked.i2t.r1),
+      formatMeanSd(v.itc.t2i.r1),
+      formatMeanSd(v.reranked.t2i.r1),
+      formatMeanSd(v.reranked.t2i.r5),
+      formatMeanSd(v.itmAccuracy),
+      formatMeanSd(v.mlmAccuracy),
+      formatMeanSd(v.gap),
       `${v.cones.image.mean.toFixed(2)}/${v.cones.text.mean.toFixed(2)}`,
       v.seconds.mean.toFixed(0),
     ]),

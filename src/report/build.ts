@@ -7,6 +7,7 @@ import type { LossLandscape } from "../losses/landscape.js";
 import type { MethodEvaluation, ScoreEvaluation } from "../score/evaluate.js";
 import type { ScoreMethod } from "../score/methods.js";
 import type { AlbefResult } from "../sim/albef.js";
+import { formatMeanSd } from "../sim/experiment.js";
 import { pca2 } from "../sim/pca.js";
 import type { EpochMetrics } from "../train/trainer.js";
 import type { ReportSection } from "./html.js";
@@ -359,8 +360,6 @@ async function scoreSections(r: ScoreEvaluation, names: ModalityNames): Promise<
 
 /** `experiment albef`'s section: the table of variants and their training-loss curves. */
 async function albefSection(r: AlbefResult): Promise<ReportSection> {
-  const cell = (x: { mean: number; sd: number } | null) =>
-    x === null ? "—" : `${x.mean.toFixed(3)} ± ${x.sd.toFixed(3)}`;
   const variants = Object.entries(r.variants);
   const [best, bestRun] = variants.reduce((top, entry) =>
     entry[1].itc.t2i.r1.mean > top[1].itc.t2i.r1.mean ? entry : top,
@@ -383,15 +382,15 @@ async function albefSection(r: AlbefResult): Promise<ReportSection> {
       ],
       rows: variants.map(([name, v]) => [
         name,
-        cell(v.itc.i2t.r1),
-        cell(v.reranked.i2t.r1),
-        cell(v.itc.t2i.r1),
-        cell(v.reranked.t2i.r1),
-        cell(v.itmAccuracy),
-        cell(v.mlmAccuracy),
-        cell(v.gap),
-        cell(v.cones.image),
-        cell(v.cones.text),
+        formatMeanSd(v.itc.i2t.r1),
+        formatMeanSd(v.reranked.i2t.r1),
+        formatMeanSd(v.itc.t2i.r1),
+        formatMeanSd(v.reranked.t2i.r1),
+        formatMeanSd(v.itmAccuracy),
+        formatMeanSd(v.mlmAccuracy),
+        formatMeanSd(v.gap),
+        formatMeanSd(v.cones.image),
+        formatMeanSd(v.cones.text),
       ]),
     },
     // (results saved before the curves were recorded have none)

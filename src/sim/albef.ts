@@ -9,7 +9,7 @@ import {
   trainAlbef,
 } from "../train/albef-training.js";
 import { parametersToNpz } from "../train/autograd/training.js";
-import type { Experiment, FileSink } from "./experiment.js";
+import type { Experiment, FileSink, MeanSd } from "./experiment.js";
 
 /** The variants `experiment albef` can train: which losses join ITC, with or without momentum distillation. */
 export const ALBEF_VARIANTS: Readonly<Record<string, AlbefObjective>> = {
@@ -47,12 +47,6 @@ function lossCurve(runs: readonly Float64Array[]): { step: number; loss: number 
     for (const losses of runs) for (let k = from; k < to; k++) total += losses[k];
     return { step: to, loss: total / (runs.length * (to - from)) };
   });
-}
-
-/** A number over seeds: its mean and sample standard deviation (0 for one seed). */
-export interface MeanSd {
-  mean: number;
-  sd: number;
 }
 
 /** Recall at 1 and 5, over seeds. */

@@ -93,3 +93,13 @@ export const TEMPERATURES = {
   maxCount: 100,
   doc: "temperatures τ",
 } as const;
+
+/** A number over seeds: its mean and sample standard deviation (0 for one seed). */
+export interface MeanSd {
+  mean: number;
+  sd: number;
+}
+
+/** A mean ± sd table cell, to three decimals; — for a number a run does not have. */
+export const formatMeanSd = (x: MeanSd | null): string =>
+  x === null ? "—" : `${x.mean.toFixed(3)} ± ${x.sd.toFixed(3)}`;

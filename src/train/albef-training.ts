@@ -3,6 +3,7 @@
  * model's EMA and the feature queues kept here) and its evaluation on held-out images and captions:
  * retrieval by ITC, then re-ranked by ITM, ITM and MLM accuracy, the gap and cones of the unit features.
  */
+import { mulABt } from "../core/dense64.js";
 import { check } from "../core/errors.js";
 import type { Tensor32 } from "../core/gemm/index.js";
 import { type Matrix, matrix, selectRows } from "../core/matrix.js";
@@ -368,13 +369,7 @@ export async function evaluateAlbef(
     nTexts,
     (start, rows) => [rowChunk(idValues, L, [L], start, rows), rowChunk(masks, L, [1, 1, L], start, rows)],
   );
-  const scores = new Float32Array(nImages * nTexts);
-  for (let i = 0; i < nImages; i++)
-    for (let c = 0; c < nTexts; c++) {
-      let s = 0;
-      for (let k = 0; k < width; k++) s += imageFeatures[i * width + k] * textFeatures[c * width + k];
-      scores[i * nTexts + c] = s;
-    }
+  const scores = mulABt(imageFeatures, nImages, textFeatures, nTexts, width);
   const groupOfText = Int32Array.from(captions, ({ image }) => data.groups[image]);
   const groupOfImage = Int32Array.from(held, (image) => data.groups[image]);
   // P(match) of (held image, held caption) pairs by ITM, from the encoders' tokens
