@@ -31,7 +31,7 @@ import { softmax } from "./autograd/ops.js";
 import type { Tensor } from "./autograd/tensor.js";
 import { compiledTraining, type TrainableModel, type Training } from "./autograd/training.js";
 import { clampScalar, cosineSchedule } from "./optim.js";
-import { buildVocabulary, encodeTexts, maskTokens, PAD, type Vocabulary } from "./text-tokens.js";
+import { buildVocabulary, encodeTexts, maskTokens, PAD, type Vocabulary, words } from "./text-tokens.js";
 
 /** Images with captions: what ALBEF-mini trains on and is evaluated on. */
 export interface CaptionedImages {
@@ -77,7 +77,7 @@ export interface TrainedAlbef {
   vocabulary: Vocabulary;
 }
 
-/** The longest text row: [CLS] and at most 15 words (the emoji captions' longest name has 11). */
+/** The longest text row: [CLS] and at most 15 words (the emoji training captions' longest has 15). */
 const MAX_TEXT_LENGTH = 16;
 
 /** Additive key-padding masks [B, 1, 1, L] of token rows: 0 at tokens, −1e9 at padding. */
@@ -143,7 +143,7 @@ export async function trainAlbef(
   const vocabulary = buildVocabulary(captions.map(({ text }) => text));
   const textLength = Math.min(
     MAX_TEXT_LENGTH,
-    1 + Math.max(...captions.map(({ text }) => text.split(/\s+/).length)),
+    1 + Math.max(...captions.map(({ text }) => words(text).length)),
   );
   const config: AlbefConfig = { ...shape, vocabulary: vocabulary.tokens.length, textLength };
   const init = initAlbef(config, seed);

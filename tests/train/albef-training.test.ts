@@ -87,6 +87,13 @@ describe("training and evaluating ALBEF-mini", () => {
     expect(evaluation.cones.image).toBeLessThanOrEqual(1);
   }, 60_000);
 
+  it("makes text rows long enough for the most words of a caption, as the tokenizer splits them", async () => {
+    // "x-ray, red-hot" is two pieces between spaces but four words
+    const captions = DATA.captions.map((c, k) => (k === 0 ? { ...c, text: "x-ray, red-hot" } : c));
+    const trained = await trainAlbef({ ...DATA, captions }, SHAPE, { ...OPTIONS, steps: 1, noisy: 0 });
+    expect(trained.config.textLength).toBe(5);
+  });
+
   it("refuses a queue that is not a multiple of the batch", async () => {
     await expect(trainAlbef(DATA, SHAPE, { ...OPTIONS, queueSize: 6 })).rejects.toThrow(
       /multiple of the batch 4/,
