@@ -22,3 +22,8 @@ export function stderrProgress(
     }
   };
 }
+
+/** Writes a line worth keeping (an epoch's loss) on stderr, over a progress line a terminal is redrawing. */
+export function stderrLine(line: string): void {
+  process.stderr.write(`${process.stderr.isTTY ? "\r\x1b[K" : ""}${line}\n`);
+}

@@ -72,7 +72,11 @@ export interface Experiment {
   /** The figure or table of the paper it rebuilds. */
   readonly reproduces: string;
   readonly params: Readonly<Record<string, ExperimentParam>>;
-  run(params: ParamValues, onProgress?: (done: number, total: number) => void): Promise<unknown>;
+  /** Runs it; `onProgress` hears the work done of the total, and now and then a line worth keeping (`detail`). */
+  run(
+    params: ParamValues,
+    onProgress?: (done: number, total: number, detail?: string) => void,
+  ): Promise<unknown>;
 }
 
 /** The `unit` parameter of the gap-shift sweeps: λ values given as distances δ in Mind the Gap's units. */

@@ -26,7 +26,7 @@ import {
   unitFeatures,
 } from "./albef.js";
 import { translateImage } from "./autograd/classifier.js";
-import type { Params } from "./autograd/nn.js";
+import { type Params, patchCount } from "./autograd/nn.js";
 import { softmax } from "./autograd/ops.js";
 import type { Tensor } from "./autograd/tensor.js";
 import { compiledTraining, type TrainableModel, type Training } from "./autograd/training.js";
@@ -67,14 +67,17 @@ export interface AlbefTrainOptions {
   seed: number;
   /** Called after each step with its number (from 1) and loss. */
   onStep?: (step: number, total: number, loss: number) => void;
+  /** Called after each pass over the training images (from 1) with its mean loss. */
+  onEpoch?: (epoch: number, meanLoss: number) => void;
 }
 
-/** A trained ALBEF-mini: its model and training (current parameters), shape and vocabulary. */
+/** A trained ALBEF-mini: its model and training (current parameters), shape, vocabulary and objective. */
 export interface TrainedAlbef {
   model: TrainableModel;
   training: Training;
   config: AlbefConfig;
   vocabulary: Vocabulary;
+  objective: AlbefObjective;
 }
 
 /** The longest text row: [CLS] and at most 15 words (the emoji training captions' longest has 15). */
@@ -172,6 +175,7 @@ export async function trainAlbef(
   const pixels = matrix(batch, data.pixels.cols);
   let order = rng.permutation(trainImages.length);
   let at = 0;
+  let [epoch, epochLoss, epochSteps] = [0, 0, 0];
   for (let step = 0; step < steps; step++) {
     if (at + batch > order.length) [order, at] = [rng.permutation(trainImages.length), 0];
     const picked = Array.from(order.subarray(at, at + batch), (k) => trainImages[k]);
@@ -237,8 +241,13 @@ export async function trainAlbef(
       queues[k].set(data, ring);
     });
     options.onStep?.(step + 1, steps, loss);
+    [epochLoss, epochSteps] = [epochLoss + loss, epochSteps + 1];
+    if (at + batch > order.length) {
+      options.onEpoch?.(++epoch, epochLoss / epochSteps);
+      [epochLoss, epochSteps] = [0, 0];
+    }
   }
-  return { model, training, config, vocabulary };
+  return { model, training, config, vocabulary, objective: options.objective };
 }
 
 /** The batch list's tensors by role (the order trainAlbef feeds them in for this objective). */
@@ -269,13 +278,15 @@ export interface RecallAtK {
 export interface AlbefEvaluation {
   /** R@1 of a random ranking: the mean share of a query's positives among the candidates. */
   chance: { i2t: number; t2i: number };
-  /** Retrieval ranked by the unit features' cosine (ITC), then its top candidates re-ranked by ITM. */
+  /** Retrieval ranked by the unit features' cosine (ITC), then its top candidates re-ranked by ITM (a model
+   * trained without ITM: ITC's ranking). */
   itc: { i2t: RecallAtK; t2i: RecallAtK };
   reranked: { i2t: RecallAtK; t2i: RecallAtK };
-  /** ITM on each image with one of its captions and with the other groups' highest-ITC caption. */
-  itmAccuracy: number;
-  /** MLM's accuracy on the held-out captions, masked as in training (seeded), with their images as context. */
-  mlmAccuracy: number;
+  /** ITM on each image with one of its captions and with the other groups' highest-ITC caption (null: no ITM trained). */
+  itmAccuracy: number | null;
+  /** MLM's accuracy on the held-out captions, masked as in training (seeded), with their images as context
+   * (null: no MLM trained). */
+  mlmAccuracy: number | null;
   /** The modality gap ‖mean(image) − mean(text)‖ of the unit features (each image with its first caption), and each modality's cone. */
   gap: number;
   cones: { image: number; text: number };
@@ -338,11 +349,11 @@ export async function evaluateAlbef(
   data: CaptionedImages,
   { rerank = 16, seed = 0 }: { rerank?: number; seed?: number } = {},
 ): Promise<AlbefEvaluation> {
-  const { training, config, vocabulary } = trained;
+  const { training, config, vocabulary, objective } = trained;
   const held = [...data.heldOut.keys()].filter((i) => data.heldOut[i]);
   const captions = data.captions.filter(({ image }) => data.heldOut[image]);
   const [nImages, nTexts, L, width] = [held.length, captions.length, config.textLength, config.embedDim];
-  const tokens = 1 + (config.image.height / config.image.patch) * (config.image.width / config.image.patch);
+  const tokens = 1 + patchCount(config.image);
   const imagePixels = selectRows(data.pixels, held);
   const [imageFeatures, imageTokenRows] = await chunked(
     training,
@@ -401,17 +412,20 @@ export async function evaluateAlbef(
         .sort((x, y) => score(q, y) - score(q, x) || x - y)
         .slice(0, rerank),
     );
-    const pairs = ranked.flatMap((top, q) => top.map((c) => (direction === "i2t" ? [q, c] : [c, q])));
-    const match = await matchProbability(
-      pairs.map(([i]) => i),
-      pairs.map(([, t]) => t),
-    );
-    const reranked = ranked.map((top, q) =>
-      top
-        .map((c, k) => ({ c, k, m: match[q * rerank + k] }))
-        .sort((x, y) => y.m - x.m || x.k - y.k)
-        .map(({ c }) => c),
-    );
+    const rerankByItm = async () => {
+      const pairs = ranked.flatMap((top, q) => top.map((c) => (direction === "i2t" ? [q, c] : [c, q])));
+      const match = await matchProbability(
+        pairs.map(([i]) => i),
+        pairs.map(([, t]) => t),
+      );
+      return ranked.map((top, q) =>
+        top
+          .map((c, k) => ({ c, k, m: match[q * rerank + k] }))
+          .sort((x, y) => y.m - x.m || x.k - y.k)
+          .map(({ c }) => c),
+      );
+    };
+    const reranked = objective.itm ? await rerankByItm() : ranked;
     let positives = 0;
     for (let q = 0; q < queries; q++)
       for (let c = 0; c < candidates; c++) positives += positive(q, c) ? 1 : 0;
@@ -423,53 +437,58 @@ export async function evaluateAlbef(
     return { chance: positives / (queries * candidates), itc: recall(ranked), reranked: recall(reranked) };
   };
   const [i2t, t2i] = [await retrieval("i2t"), await retrieval("t2i")];
-  // ITM accuracy: each held image with its first caption, and with the best-scoring caption of another group
   const firstCaption = Int32Array.from(held, (image) => captions.findIndex((c) => c.image === image));
-  const hardNegative = Int32Array.from(held, (_, i) => {
-    let best = -1;
-    for (let c = 0; c < nTexts; c++)
-      if (
-        groupOfText[c] !== groupOfImage[i] &&
-        (best < 0 || scores[i * nTexts + c] > scores[i * nTexts + best])
-      )
-        best = c;
-    return best;
-  });
-  const itmImages = [...held.keys(), ...held.keys()];
-  const itmMatch = await matchProbability(itmImages, [...firstCaption, ...hardNegative]);
-  const itmAccuracy = itmMatch.filter((m, k) => (k < nImages ? m > 0.5 : m <= 0.5)).length / itmMatch.length;
+  // ITM accuracy: each held image with its first caption, and with the best-scoring caption of another group
+  const itmAccuracy = async () => {
+    const hardNegative = Int32Array.from(held, (_, i) => {
+      let best = -1;
+      for (let c = 0; c < nTexts; c++)
+        if (
+          groupOfText[c] !== groupOfImage[i] &&
+          (best < 0 || scores[i * nTexts + c] > scores[i * nTexts + best])
+        )
+          best = c;
+      return best;
+    });
+    const images = [...held.keys(), ...held.keys()];
+    const match = await matchProbability(images, [...firstCaption, ...hardNegative]);
+    return match.filter((m, k) => (k < nImages ? m > 0.5 : m <= 0.5)).length / match.length;
+  };
   // MLM accuracy on the held-out captions, masked with `seed`
-  const { input, targets } = maskTokens(ids, config.vocabulary, createRng(seed));
-  const maskedValues = Float32Array.from(input);
-  const captionImage = Int32Array.from(captions, ({ image }) => held.indexOf(image));
-  const [logits] = await chunked(
-    training,
-    (p, [images, i, masked, mask]) => [mlmLogits(p, masked, mask, pickRows(images, i), config)],
-    nTexts,
-    (start, rows) => [
-      tables[0],
-      indexChunk(captionImage, start, rows),
-      rowChunk(maskedValues, L, [L], start, rows),
-      rowChunk(masks, L, [1, 1, L], start, rows),
-    ],
-  );
-  let [correct, total] = [0, 0];
-  targets.forEach((target, k) => {
-    if (target < 0) return;
-    const row = logits.subarray(k * config.vocabulary, (k + 1) * config.vocabulary);
-    let best = 0;
-    for (let v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
-    total++;
-    if (best === target) correct++;
-  });
+  const mlmAccuracy = async () => {
+    const { input, targets } = maskTokens(ids, config.vocabulary, createRng(seed));
+    const maskedValues = Float32Array.from(input);
+    const captionImage = Int32Array.from(captions, ({ image }) => held.indexOf(image));
+    const [logits] = await chunked(
+      training,
+      (p, [images, i, masked, mask]) => [mlmLogits(p, masked, mask, pickRows(images, i), config)],
+      nTexts,
+      (start, rows) => [
+        tables[0],
+        indexChunk(captionImage, start, rows),
+        rowChunk(maskedValues, L, [L], start, rows),
+        rowChunk(masks, L, [1, 1, L], start, rows),
+      ],
+    );
+    let [correct, total] = [0, 0];
+    targets.forEach((target, k) => {
+      if (target < 0) return;
+      const row = logits.subarray(k * config.vocabulary, (k + 1) * config.vocabulary);
+      let best = 0;
+      for (let v = 1; v < row.length; v++) if (row[v] > row[best]) best = v;
+      total++;
+      if (best === target) correct++;
+    });
+    return total > 0 ? correct / total : 0;
+  };
   const imageUnits = matrix(nImages, width, imageFeatures);
   const firstTexts = selectRows(matrix(nTexts, width, textFeatures), firstCaption);
   return {
     chance: { i2t: i2t.chance, t2i: t2i.chance },
     itc: { i2t: i2t.itc, t2i: t2i.itc },
     reranked: { i2t: i2t.reranked, t2i: t2i.reranked },
-    itmAccuracy,
-    mlmAccuracy: total > 0 ? correct / total : 0,
+    itmAccuracy: objective.itm ? await itmAccuracy() : null,
+    mlmAccuracy: objective.mlm ? await mlmAccuracy() : null,
     gap: gapL2M(imageUnits, firstTexts),
     cones: { image: coneCosine(imageUnits), text: coneCosine(matrix(nTexts, width, textFeatures)) },
   };

@@ -13,10 +13,12 @@ describe("gapkit experiment albef", () => {
       180_000,
       "experiment",
       "albef",
-      ...["--steps", "3", "--seeds", "1", "--variants", "itc", "--save", path("model")],
+      // batches of 512 of the 3,078 training images: the sixth step ends the first epoch
+      ...["--steps", "6", "--batch", "512", "--seeds", "1", "--variants", "itc", "--save", path("model")],
       ...["-o", path("result.json")],
     );
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^albef: itc seed 0: epoch 1, mean loss \d+\.\d{3}$/m);
     const { result } = JSON.parse(readFileSync(path("result.json"), "utf8"));
     // the table: a row per variant, — where a variant has no ITM or MLM, and chance in the notes
     const rows = r.stdout.split("\n");
@@ -40,7 +42,7 @@ describe("gapkit experiment albef", () => {
     // without ITM the ranking stays ITC's
     expect(result.variants.itc.reranked).toEqual(result.variants.itc.itc);
     expect(result.heldOut).toEqual({ images: 708, captions: 2124 });
-    expect(result.curves.itc).toEqual([1, 2, 3].map((step) => ({ step, loss: expect.any(Number) })));
+    expect(result.curves.itc).toEqual([1, 2, 3, 4, 5, 6].map((step) => ({ step, loss: expect.any(Number) })));
     // --save: the itc model (a CLIP-mini) by parameter name, with its shape and vocabulary
     const description = JSON.parse(readFileSync(path("model/albef-itc.json"), "utf8"));
     expect(description.config).toMatchObject({ dim: 128, imageDepth: 4, embedDim: 64 });

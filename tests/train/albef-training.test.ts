@@ -82,10 +82,27 @@ describe("training and evaluating ALBEF-mini", () => {
         expect(r5).toBeGreaterThanOrEqual(r1);
         expect(r5).toBeLessThanOrEqual(1);
       }
-    for (const x of [evaluation.itmAccuracy, evaluation.mlmAccuracy]) expect(x >= 0 && x <= 1).toBe(true);
+    for (const x of [evaluation.itmAccuracy, evaluation.mlmAccuracy])
+      expect(x !== null && x >= 0 && x <= 1).toBe(true);
     expect(evaluation.gap).toBeGreaterThan(0);
     expect(evaluation.cones.image).toBeLessThanOrEqual(1);
   }, 60_000);
+
+  it("reports each epoch's mean loss, and evaluates only the heads a model trained (no ITM: ITC's ranking)", async () => {
+    const objective = { itm: false, mlm: false, alpha: 0.4 };
+    const [losses, epochs]: [number[], [number, number][]] = [[], []];
+    const trained = await trainAlbef(DATA, SHAPE, {
+      ...OPTIONS,
+      objective,
+      onStep: (_, __, loss) => losses.push(loss),
+      onEpoch: (epoch, meanLoss) => epochs.push([epoch, meanLoss]),
+    });
+    // 16 training images in batches of 4: an epoch is 4 steps, so 6 steps end one
+    expect(epochs).toEqual([[1, (losses[0] + losses[1] + losses[2] + losses[3]) / 4]]);
+    const evaluation = await evaluateAlbef(trained, DATA, { rerank: 4 });
+    expect(evaluation).toMatchObject({ itmAccuracy: null, mlmAccuracy: null });
+    expect(evaluation.reranked).toEqual(evaluation.itc);
+  });
 
   it("makes text rows long enough for the most words of a caption, as the tokenizer splits them", async () => {
     // "x-ray, red-hot" is two pieces between spaces but four words

@@ -19,12 +19,13 @@ import {
 import { compile } from "../../src/train/autograd/compile.js";
 import { grad } from "../../src/train/autograd/grad.js";
 import { size } from "../../src/train/autograd/nd.js";
-import type { Params } from "../../src/train/autograd/nn.js";
+import { type Params, patchEmbedding } from "../../src/train/autograd/nn.js";
 import { add, argmax, logSoftmax } from "../../src/train/autograd/ops.js";
 import { constant, parameter, type Shape, type Tensor } from "../../src/train/autograd/tensor.js";
 
 const CONFIG: AlbefConfig = {
-  image: { channels: 3, height: 8, width: 8, patch: 4 },
+  // 2×2 patches, one stem stage of 4 features on the 4×4 grid, its 2×2 neighbourhoods the 4 tokens
+  image: { channels: 3, height: 8, width: 8, patch: 2, stem: [4] },
   dim: 8,
   heads: 2,
   hidden: 16,
@@ -202,11 +203,59 @@ describe("ALBEF-mini", () => {
 
   // (not the logit scale: ALBEF's ITC targets use it without a gradient, so the loss's derivative in it is
   // not its gradient by design — tests/train/dual-encoder.test.ts checks that one against losses/albef.ts)
+  it("embeds images through the patch-merging stem: strided convolutions, LayerNorm + GELU, written out", () => {
+    const p = paramsOf(eagerParams());
+    const [images] = BATCH_VALUES[0];
+    const pixels = BATCH_VALUES[0][1];
+    const got = value(patchEmbedding(constant(images, pixels), p, "image.embed", CONFIG.image));
+    const at = (name: string) => value(p[name]);
+    const [w0, b0, g0, beta0] = ["weight", "bias", "norm.weight", "norm.bias"].map((k) =>
+      at(`image.embed.stem0.${k}`),
+    );
+    const [w1, b1] = [at("image.embed.projection.weight"), at("image.embed.projection.bias")];
+    const [g1, beta1, positions] = ["norm.weight", "norm.bias", "positions"].map((k) =>
+      at(`image.embed.${k}`),
+    );
+    const normed = (x: number[], gamma: Float64Array, beta: Float64Array) => {
+      const mu = x.reduce((a, b) => a + b, 0) / x.length;
+      const variance = x.reduce((a, b) => a + (b - mu) ** 2, 0) / x.length;
+      return x.map((v, k) => ((v - mu) / Math.sqrt(variance + 1e-5)) * gamma[k] + beta[k]);
+    };
+    const geluOf = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+    for (let b = 0; b < B; b++) {
+      const pixel = (c: number, y: number, x: number) => pixels[b * 192 + c * 64 + y * 8 + x];
+      // stage 0: a 2×2 stride-2 convolution (3 → 4 channels) on the 8×8 image, then LayerNorm, GELU
+      const cell = (y: number, x: number) => {
+        const out = Array.from({ length: 4 }, (_, o) => {
+          let total = b0[o];
+          for (let c = 0; c < 3; c++)
+            for (let dy = 0; dy < 2; dy++)
+              for (let dx = 0; dx < 2; dx++)
+                total += pixel(c, 2 * y + dy, 2 * x + dx) * w0[(c * 4 + dy * 2 + dx) * 4 + o];
+          return total;
+        });
+        return normed(out, g0, beta0).map(geluOf);
+      };
+      // tokens: 2×2 neighbourhoods of cells (row-major), projected to 8, LayerNorm, plus positions
+      for (let t = 0; t < 4; t++) {
+        const [ty, tx] = [t >> 1, t & 1];
+        const features = [0, 1, 2, 3].flatMap((n) => cell(2 * ty + (n >> 1), 2 * tx + (n & 1)));
+        const projected = Array.from({ length: 8 }, (_, o) =>
+          features.reduce((total, f, k) => total + f * w1[k * 8 + o], b1[o]),
+        );
+        const want = normed(projected, g1, beta1).map((v, o) => v + positions[t * 8 + o]);
+        for (let o = 0; o < 8; o++) expect(got[(b * 4 + t) * 8 + o]).toBeCloseTo(want[o], 12);
+      }
+    }
+  });
+
   it("has the gradients of central finite differences (float64, eager)", () => {
     const params = eagerParams();
     const loss = albefLoss(paramsOf(params), batchConstants(), ALL, CONFIG);
     const grads = grad(loss, params).map((g) => g.value as Float64Array);
     const probes = [
+      "image.embed.stem0.weight",
+      "image.embed.stem0.norm.bias",
       "image.embed.projection.weight",
       "text.tokens.weight",
       "fusion.block0.cross.k.weight",

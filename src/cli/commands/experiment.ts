@@ -14,7 +14,7 @@ import { EXPERIMENTS, type ExperimentName, type ExperimentParam, type ParamValue
 import { EXPERIMENT_TABLES } from "../experiment-tables.js";
 import { backendOption, initCliBackends, parseInteger, parseNumber, parseNumberList } from "../options.js";
 import { printResult } from "../output.js";
-import { stderrProgress } from "../progress.js";
+import { stderrLine, stderrProgress } from "../progress.js";
 import { table } from "../table.js";
 
 /** How many built-in image–caption pairs an experiment may load. */
@@ -188,11 +188,14 @@ export function registerExperiment(program: Command): void {
         const resolved: ParamValues = {};
         for (const [name, spec] of ordered) resolved[name] = await resolve(name, spec, flags[name], seed);
         for (const name of Object.keys(exp.params)) params[name] = resolved[name];
+        const progress = stderrProgress(exp.name);
         const result = {
           experiment: exp.name,
           reproduces: exp.reproduces,
           params: printable(params),
-          result: await exp.run(params, stderrProgress(exp.name)),
+          result: await exp.run(params, (done, total, detail) =>
+            detail ? stderrLine(`${exp.name}: ${detail}`) : progress(done, total),
+          ),
         };
         if (flags.output)
           await writeFileAtomic(

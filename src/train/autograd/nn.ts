@@ -168,11 +168,24 @@ export interface PatchGeometry {
   readonly height: number;
   readonly width: number;
   readonly patch: number;
+  /**
+   * A patch-merging stem (non-overlapping strided convolutions): the patches projected to `stem[0]`
+   * features, then each later width a projection of 2×2 neighbours, each stage LayerNorm + GELU; the
+   * tokens are the last stage's 2×2 neighbours. Absent or empty: the patches are the tokens.
+   */
+  readonly stem?: readonly number[];
 }
 
-/** Patches per image. */
-export function patchCount({ height, width, patch }: PatchGeometry): number {
-  return (height / patch) * (width / patch);
+/** The token grid's rows and columns: the patch grid halved once per stem stage. */
+function tokenGrid({ height, width, patch, stem = [] }: PatchGeometry): [number, number] {
+  const merge = 2 ** stem.length;
+  return [height / patch / merge, width / patch / merge];
+}
+
+/** Tokens per image (patches, or the stem's merged cells). */
+export function patchCount(geometry: PatchGeometry): number {
+  const [rows, cols] = tokenGrid(geometry);
+  return rows * cols;
 }
 
 /** Initial parameters of an embedding table of `rows` × `dim`, N(0, 1) as PyTorch's nn.Embedding. */
@@ -221,14 +234,32 @@ export function initPatchEmbedding(
   dim: number,
   seed: number,
 ): Record<string, ParamInit> {
-  const { channels, height, width, patch } = geometry;
+  const { channels, height, width, patch, stem = [] } = geometry;
+  const side = patch * 2 ** stem.length;
   check(
-    height % patch === 0 && width % patch === 0,
+    height % side === 0 && width % side === 0,
     "patch embedding",
-    `sides divisible by the patch side ${patch}`,
+    `sides divisible by ${side} (patch ${patch}, ${stem.length} stem merges)`,
     () => `${height}×${width}`,
   );
-  return initTokenEmbedding(prefix, channels * patch * patch, patchCount(geometry), dim, seed);
+  const stages = stem.map((features, i) => ({
+    ...initLinear(
+      `${prefix}.stem${i}`,
+      i === 0 ? channels * patch * patch : 4 * stem[i - 1],
+      features,
+      seed + 10 + i,
+    ),
+    ...initLayerNorm(`${prefix}.stem${i}.norm`, features),
+  }));
+  const pieces = stem.length > 0 ? 4 * stem[stem.length - 1] : channels * patch * patch;
+  return Object.assign(initTokenEmbedding(prefix, pieces, patchCount(geometry), dim, seed), ...stages);
+}
+
+/** A grid of cells [B, rows, cols, features] to its 2×2 neighbourhoods [B, rows/2, cols/2, 4·features]. */
+function mergeNeighbours(cells: Tensor): Tensor {
+  const [batch, rows, cols, features] = cells.shape;
+  const split = reshape(cells, [batch, rows / 2, 2, cols / 2, 2, features]);
+  return reshape(transpose(split, [0, 1, 3, 2, 4, 5]), [batch, rows / 2, cols / 2, 4 * features]);
 }
 
 /**
@@ -236,7 +267,7 @@ export function initPatchEmbedding(
  * patches (row-major over the grid), then embedded (initPatchEmbedding's parameters).
  */
 export function patchEmbedding(images: Tensor, p: Params, prefix: string, geometry: PatchGeometry): Tensor {
-  const { channels, height, width, patch } = geometry;
+  const { channels, height, width, patch, stem = [] } = geometry;
   const [batch] = images.shape;
   check(
     images.shape.length === 2 && images.shape[1] === channels * height * width,
@@ -246,11 +277,13 @@ export function patchEmbedding(images: Tensor, p: Params, prefix: string, geomet
   );
   const [rows, cols] = [height / patch, width / patch];
   const grid = reshape(images, [batch, channels, rows, patch, cols, patch]);
-  return embedTokens(
-    reshape(transpose(grid, [0, 2, 4, 1, 3, 5]), [batch, rows * cols, channels * patch * patch]),
-    p,
-    prefix,
-  );
+  let cells = reshape(transpose(grid, [0, 2, 4, 1, 3, 5]), [batch, rows, cols, channels * patch * patch]);
+  for (const [i] of stem.entries()) {
+    const stage = `${prefix}.stem${i}`;
+    cells = gelu(layerNorm(linear(i === 0 ? cells : mergeNeighbours(cells), p, stage), p, `${stage}.norm`));
+  }
+  const pieces = stem.length > 0 ? mergeNeighbours(cells) : cells;
+  return embedTokens(reshape(pieces, [batch, patchCount(geometry), pieces.shape[3]]), p, prefix);
 }
 
 /**
