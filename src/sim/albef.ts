@@ -54,22 +54,14 @@ function lossCurve(runs: readonly Float64Array[]): { step: number; loss: number 
   });
 }
 
-/** Recall at 1 and 5, over seeds. */
-interface RecallOverSeeds {
-  r1: MeanSd;
-  r5: MeanSd;
-}
+/** One run's held-out numbers (the evaluation's, without chance) and its seconds. */
+type RunNumbers = Omit<AlbefEvaluation, "chance"> & { seconds: number };
 
-/** One variant's held-out numbers over seeds (null: a loss it does not train). */
-export interface AlbefVariantResult {
-  itc: { i2t: RecallOverSeeds; t2i: RecallOverSeeds };
-  reranked: { i2t: RecallOverSeeds; t2i: RecallOverSeeds };
-  itmAccuracy: MeanSd | null;
-  mlmAccuracy: MeanSd | null;
-  gap: MeanSd;
-  cones: { image: MeanSd; text: MeanSd };
-  seconds: MeanSd;
-}
+/** The same structure with each number its mean ± sd over seeds (null stays null: a loss not trained). */
+type OverSeeds<T> = T extends number ? MeanSd : T extends null ? null : { [K in keyof T]: OverSeeds<T[K]> };
+
+/** One variant's held-out numbers and seconds over seeds (null: a loss it does not train). */
+export type AlbefVariantResult = OverSeeds<RunNumbers>;
 
 /** `experiment albef`'s result. */
 export interface AlbefResult {
@@ -88,16 +80,16 @@ function meanSd(values: readonly number[]): MeanSd {
 }
 
 /** The same structure of numbers, each one's mean ± sd over the runs. */
-function summarise(runs: readonly unknown[]): unknown {
+function summarise<T>(runs: readonly T[]): OverSeeds<T> {
   const [first] = runs;
-  if (typeof first === "number") return meanSd(runs as number[]);
-  if (first === null) return null;
+  if (typeof first === "number") return meanSd(runs as readonly unknown[] as number[]) as OverSeeds<T>;
+  if (first === null) return null as OverSeeds<T>;
   return Object.fromEntries(
     Object.keys(first as object).map((key) => [
       key,
       summarise(runs.map((run) => (run as Record<string, unknown>)[key])),
     ]),
-  );
+  ) as OverSeeds<T>;
 }
 
 /** Writes a trained model into `sink`: its parameters (.npz, by name) and a description (shape, vocabulary). */
@@ -170,7 +162,7 @@ export const albef: Experiment = {
     let chance: AlbefEvaluation["chance"] | undefined;
     for (const name of variants) {
       const objective = ALBEF_VARIANTS[name];
-      const runs = [];
+      const runs: RunNumbers[] = [];
       const losses: Float64Array[] = [];
       for (let s = 0; s < seeds; s++) {
         const runLosses = new Float64Array(steps);
@@ -202,7 +194,7 @@ export const albef: Experiment = {
         const { chance: _, ...numbers } = evaluation;
         runs.push({ ...numbers, seconds: (performance.now() - start) / 1000 });
       }
-      results[name] = summarise(runs) as AlbefVariantResult;
+      results[name] = summarise(runs);
       curves[name] = lossCurve(losses);
     }
     const held = data.heldOut.filter(Boolean).length;

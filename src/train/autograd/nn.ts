@@ -176,16 +176,10 @@ export interface PatchGeometry {
   readonly stem?: readonly number[];
 }
 
-/** The token grid's rows and columns: the patch grid halved once per stem stage. */
-function tokenGrid({ height, width, patch, stem = [] }: PatchGeometry): [number, number] {
-  const merge = 2 ** stem.length;
-  return [height / patch / merge, width / patch / merge];
-}
-
-/** Tokens per image (patches, or the stem's merged cells). */
-export function patchCount(geometry: PatchGeometry): number {
-  const [rows, cols] = tokenGrid(geometry);
-  return rows * cols;
+/** Tokens per image: patches, or the stem's cells (the patch grid halved once per stem stage). */
+export function patchCount({ height, width, patch, stem = [] }: PatchGeometry): number {
+  const side = patch * 2 ** stem.length;
+  return (height / side) * (width / side);
 }
 
 /** Initial parameters of an embedding table of `rows` × `dim`, N(0, 1) as PyTorch's nn.Embedding. */
