@@ -680,6 +680,83 @@ def eigen():
     }
 
 
+def transfer():
+    """References for the transfer study's measures: the Gaussian W2 split (bias + Bures), the class-matched
+    discrepancy (Hungarian by brute force over the injective matchings), the ridge linear probe (RidgeClassifier,
+    alpha 1, on standardised features) and the class-aware Sinkhorn OT distance (ORCA's first stage)."""
+    from itertools import permutations
+    r = np.random.default_rng(2828)
+
+    def gaussian(x):
+        mu = x.mean(0)
+        c = x - mu
+        return mu, c.T @ c / len(x)
+
+    def w2(a, b):
+        (ma, ca), (mb, cb) = a, b
+        root = psd_function(ca, lambda w: np.sqrt(np.maximum(w, 0)))
+        cross = np.sqrt(np.maximum(np.linalg.eigvalsh(root @ cb @ root), 0)).sum()
+        bias = float(((ma - mb) ** 2).sum())
+        shape = max(0.0, float(np.trace(ca) + np.trace(cb) - 2 * cross))
+        return {"bias": bias, "shape": shape, "total": bias + shape}
+
+    f = lambda *s: r.standard_normal(s).astype(np.float32).astype(np.float64)
+    xa, xb = [(x).astype(np.float32).astype(np.float64) for x in (f(40, 6) @ f(6, 6), f(30, 6) * 0.5 + 1.0)]
+    pair = {"a": mat(xa), "b": mat(xb), "w2": w2(gaussian(xa), gaussian(xb))}
+    # three target classes against four source classes: the source's classes 2, 3, 0 near the target's 0, 1, 2
+    tl, sl = np.repeat(np.arange(3), 8), np.repeat(np.arange(4), 9)
+    centres = 2 * f(3, 5)
+    t = (f(24, 5) + centres[tl]).astype(np.float32).astype(np.float64)
+    s = (f(36, 5) * 0.8 + np.stack([centres[2], 2 * f(5), centres[0], centres[1]])[sl]).astype(np.float32).astype(np.float64)
+    costs = np.array([[w2(gaussian(t[tl == i]), gaussian(s[sl == j]))["total"] for j in range(4)] for i in range(3)])
+    best = min(permutations(range(4), 3), key=lambda m: sum(costs[i, m[i]] for i in range(3)))
+    discrepancy = {"target": mat(t), "targetLabels": tl.tolist(), "source": mat(s), "sourceLabels": sl.tolist(),
+                   "costs": costs.tolist(), "matching": list(best), "value": float(np.mean([costs[i, best[i]] for i in range(3)]))}
+    # overlapping classes: the probe errs on some test rows
+    pl, ql = r.integers(0, 4, 120), r.integers(0, 4, 80)
+    centres = f(4, 7)
+    ptrain = (centres[pl] + f(120, 7) * 1.5).astype(np.float32).astype(np.float64)
+    ptest = (centres[ql] + f(80, 7) * 1.5).astype(np.float32).astype(np.float64)
+    ptrain[:, 6] = 0.25  # a constant feature
+    ptest[:, 6] = 0.25
+    mu, sd = ptrain.mean(0), ptrain.std(0)
+    sd[sd == 0] = 1
+    z = (ptrain - mu) / sd
+    y = np.where(pl[:, None] == np.arange(4), 1.0, -1.0)
+    intercept = y.mean(0)
+    w = np.linalg.solve(z.T @ z + np.eye(7), z.T @ (y - intercept))
+    predictions = (((ptest - mu) / sd) @ w + intercept).argmax(1)
+    probe = {"train": mat(ptrain), "trainLabels": pl.tolist(), "test": mat(ptest), "testLabels": ql.tolist(),
+             "predictions": predictions.tolist(), "error": float((predictions != ql).mean())}
+    # ORCA's OT distance: class moments (biased variances, sds floored), Gaussian label distances, entropic plan
+    onehot = lambda l, c: (l[:, None] == np.arange(c)).astype(np.float64)
+    ot_t, ot_s = f(7, 3), f(9, 3) + 0.5
+    ot_tl, ot_sl = np.array([0, 1, 0, 1, 1, 0, 2]), np.array([0, 1, 2, 3, 0, 1, 2, 3, 0])
+    yt, ys = onehot(ot_tl, 4), onehot(ot_sl, 4)  # target class 3 absent: its moments are unused
+
+    def moments(x, y):
+        counts = np.maximum(y.sum(0), 1)[:, None]
+        means = y.T @ x / counts
+        var = y.T @ (x * x) / counts - means ** 2
+        return means, np.sqrt(np.maximum(var, 0) + 1e-8)
+
+    sq = lambda a, b: ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+    (mt, st), (ms, ss) = moments(ot_t, yt), moments(ot_s, ys)
+    cost = sq(ot_t, ot_s) + yt @ (sq(mt, ms) + sq(st, ss)) @ ys.T
+    eps, iterations = 0.1, 50
+    log_k = -cost / (eps * cost.mean())
+    lse = lambda x, axis: np.log(np.exp(x - x.max(axis, keepdims=True)).sum(axis, keepdims=True)) + x.max(axis, keepdims=True)
+    fu, gv = np.zeros((7, 1)), np.zeros((1, 9))
+    for _ in range(iterations):
+        fu = -np.log(7) - lse(log_k + gv, 1)
+        gv = -np.log(9) - lse(log_k + fu, 0)
+    plan = np.exp(log_k + fu + gv)
+    ot = {"target": mat(ot_t), "targetLabels": ot_tl.tolist(), "source": mat(ot_s), "sourceLabels": ot_sl.tolist(),
+          "classes": 4, "epsilon": eps, "iterations": iterations, "value": float((plan * cost).sum()),
+          "plan": mat(plan)}
+    return {"gaussianW2": pair, "discrepancy": discrepancy, "probe": probe, "otdd": ot}
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     files = {"core": core(), "metrics": metrics(), "stats": stats(), "edge": edge(), "zero-shot": zero_shot(), "align": align(), "align-fidelity": align_fidelity(), "losses": losses(), "experiments": experiments(), "pca": pca(), "score": score(), "landscape": landscape()}
@@ -690,6 +767,7 @@ def main():
     else:
         print(f"{SHARED} not found: kept the existing mind-the-gap.json")
     files["eigen"] = eigen()
+    files["transfer"] = transfer()
     for name, content in files.items():
         (OUT / f"{name}.json").write_text(json.dumps(content))
         print(f"wrote {OUT / (name + '.json')}")

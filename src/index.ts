@@ -13,8 +13,10 @@ export * from "./core/matrix.js";
 export * from "./core/rng.js";
 export * from "./core/workers.js";
 export * from "./eval/bootstrap.js";
+export * from "./eval/probe.js";
 export * from "./eval/retrieval.js";
 export * from "./eval/zero-shot.js";
+export * from "./gap/discrepancy.js";
 export * from "./gap/measure.js";
 export * from "./gap/metrics.js";
 export * from "./gap/spectrum.js";
@@ -34,6 +36,8 @@ export * from "./score/scorer.js";
 export * from "./sim/cone-pair.js";
 export * from "./sim/index.js";
 export * from "./sim/random-mlp.js";
+export * from "./sim/signals.js";
+export type { TransferMethod, TransferResult } from "./sim/transfer.js";
 export * from "./train/albef.js";
 export * from "./train/albef-training.js";
 /** N-D autograd whose steps compile to one onnxruntime graph (ops share names with the tape, hence the namespace). */
@@ -43,3 +47,5 @@ export * from "./train/optim.js";
 /** Reverse-mode autodiff on float64 matrices (ops share names with the core, hence the namespace). */
 export * as tape from "./train/tape.js";
 export * from "./train/text-tokens.js";
+/** Cross-modality transfer's model (embedder → shared encoder → head) and its first-stage losses (ORCA, MoNA). */
+export * as transferModel from "./train/transfer.js";

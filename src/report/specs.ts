@@ -168,6 +168,33 @@ export function lineChart(
   };
 }
 
+/** Points of y against x, coloured by series and shaped by label (methods on two measures, per data set). */
+export function pointChart(
+  values: { x: number; y: number; series: string; label: string }[],
+  title: string,
+  axes: { x: string; y: string; series: string; label: string },
+): VegaLiteSpec {
+  return {
+    title,
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values },
+    mark: { type: "point", filled: true, size: 90 },
+    encoding: {
+      x: { field: "x", type: "quantitative", title: axes.x, scale: { zero: false } },
+      y: { field: "y", type: "quantitative", title: axes.y, scale: { zero: false } },
+      color: { field: "series", type: "nominal", title: axes.series, sort: null },
+      shape: { field: "label", type: "nominal", title: axes.label, sort: null },
+      tooltip: [
+        { field: "series", title: axes.series },
+        { field: "label", title: axes.label },
+        { field: "x", title: axes.x, format: ".3f" },
+        { field: "y", title: axes.y, format: ".3f" },
+      ],
+    },
+  };
+}
+
 /**
  * R@1 bars per method (in the order given, as in the table) and direction, with each 95% confidence interval
  * drawn whole as a capped whisker on top of its bar.

@@ -9,7 +9,7 @@ import {
   trainAlbef,
 } from "../train/albef-training.js";
 import { parametersToNpz } from "../train/autograd/training.js";
-import type { Experiment, FileSink, MeanSd } from "./experiment.js";
+import { type Experiment, type FileSink, type OverSeeds, summarise } from "./experiment.js";
 
 /** The variants `experiment albef` can train: which losses join ITC, with or without momentum distillation. */
 export const ALBEF_VARIANTS: Readonly<Record<string, AlbefObjective>> = {
@@ -57,9 +57,6 @@ function lossCurve(runs: readonly Float64Array[]): { step: number; loss: number 
 /** One run's held-out numbers (the evaluation's, without chance) and its seconds. */
 type RunNumbers = Omit<AlbefEvaluation, "chance"> & { seconds: number };
 
-/** The same structure with each number its mean ± sd over seeds (null stays null: a loss not trained). */
-type OverSeeds<T> = T extends number ? MeanSd : T extends null ? null : { [K in keyof T]: OverSeeds<T[K]> };
-
 /** One variant's held-out numbers and seconds over seeds (null: a loss it does not train). */
 export type AlbefVariantResult = OverSeeds<RunNumbers>;
 
@@ -70,26 +67,6 @@ export interface AlbefResult {
   /** Each variant's training loss, the mean over seeds of windows of steps. */
   curves: Record<string, { step: number; loss: number }[]>;
   heldOut: { images: number; captions: number };
-}
-
-function meanSd(values: readonly number[]): MeanSd {
-  const mean = values.reduce((s, v) => s + v, 0) / values.length;
-  const sd =
-    values.length > 1 ? Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1)) : 0;
-  return { mean, sd };
-}
-
-/** The same structure of numbers, each one's mean ± sd over the runs. */
-function summarise<T>(runs: readonly T[]): OverSeeds<T> {
-  const [first] = runs;
-  if (typeof first === "number") return meanSd(runs as readonly unknown[] as number[]) as OverSeeds<T>;
-  if (first === null) return null as OverSeeds<T>;
-  return Object.fromEntries(
-    Object.keys(first as object).map((key) => [
-      key,
-      summarise(runs.map((run) => (run as Record<string, unknown>)[key])),
-    ]),
-  ) as OverSeeds<T>;
 }
 
 /** Writes a trained model into `sink`: its parameters (.npz, by name) and a description (shape, vocabulary). */

@@ -19,8 +19,8 @@ export type ExperimentParam =
       allowEmpty?: boolean;
     }
   | { kind: "choice"; default: string; choices: readonly string[]; doc: string }
-  /** A comma-separated list of distinct choices, at least one. */
-  | { kind: "choices"; default: readonly string[]; choices: readonly string[]; doc: string }
+  /** A comma-separated list of distinct choices, at least one; `all` where the word "all" picks every choice. */
+  | { kind: "choices"; default: readonly string[]; choices: readonly string[]; doc: string; all?: boolean }
   | { kind: "boolean"; default: boolean; doc: string }
   /** A (2, N, d) embedding file, loaded by the caller and passed in as a pair. */
   | { kind: "pair"; doc: string; required: boolean }
@@ -31,7 +31,11 @@ export type ExperimentParam =
   /** The built-in emoji images with their captions (io/emoji.ts), loaded by the caller. */
   | { kind: "emoji"; doc: string }
   /** A folder the experiment may write files into (optional), given as a FileSink by the caller. */
-  | { kind: "folder"; doc: string };
+  | { kind: "folder"; doc: string }
+  /** The built-in labelled image sets (MNIST; Fashion-MNIST where installed), loaded on demand by the caller. */
+  | { kind: "image-sets"; doc: string }
+  /** A folder of files kept between runs (optional), given as a FileCache by the caller. */
+  | { kind: "cache"; doc: string };
 
 /** Where an experiment writes a file by name (atomically, in the folder the user named at `path`). */
 export interface FileSink {
@@ -48,6 +52,30 @@ export interface LabelledPairs {
   vocabulary: string[];
 }
 
+/** A labelled image set, its pixels read on demand: every row's label, and any rows' pixels in [0, 1]. */
+export interface LabelledImageSet {
+  readonly labels: Int32Array;
+  /** Pixels per image (rows of `height`×`width`, one channel). */
+  readonly height: number;
+  readonly width: number;
+  /** The images at these row numbers, in order: rows of height·width values in [0, 1]. */
+  images(rows: ArrayLike<number>): Matrix;
+}
+
+/** The built-in labelled image sets an experiment may ask for. */
+export type ImageSetName = "mnist" | "fashion-mnist-train" | "fashion-mnist-test";
+
+/** Loads a built-in image set by name (an InputError where it is not installed). */
+export type ImageSets = (name: ImageSetName) => Promise<LabelledImageSet>;
+
+/** Where an experiment keeps files between runs (trained checkpoints), by name. */
+export interface FileCache {
+  readonly path: string;
+  /** The file's bytes, or undefined where it is not there. */
+  read(name: string): Promise<Uint8Array | undefined>;
+  write(name: string, bytes: Uint8Array): Promise<void>;
+}
+
 /** Resolved parameter values: numbers, number lists, strings, booleans or loaded pairs. */
 export type ParamValues = Record<
   string,
@@ -61,6 +89,8 @@ export type ParamValues = Record<
   | LabelledPairs
   | CaptionedImages
   | FileSink
+  | FileCache
+  | ImageSets
   | undefined
 >;
 
@@ -102,6 +132,34 @@ export const TEMPERATURES = {
 export interface MeanSd {
   mean: number;
   sd: number;
+}
+
+/** The same structure with each number its mean ± sd over seeds (null stays null: a loss not trained). */
+export type OverSeeds<T> = T extends number
+  ? MeanSd
+  : T extends null
+    ? null
+    : { [K in keyof T]: OverSeeds<T[K]> };
+
+/** The mean and sample standard deviation (0 for one value) of values. */
+export function meanSd(values: readonly number[]): MeanSd {
+  const mean = values.reduce((s, v) => s + v, 0) / values.length;
+  const sd =
+    values.length > 1 ? Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / (values.length - 1)) : 0;
+  return { mean, sd };
+}
+
+/** The same structure of numbers, each one's mean ± sd over the runs. */
+export function summarise<T>(runs: readonly T[]): OverSeeds<T> {
+  const [first] = runs;
+  if (typeof first === "number") return meanSd(runs as readonly unknown[] as number[]) as OverSeeds<T>;
+  if (first === null) return null as OverSeeds<T>;
+  return Object.fromEntries(
+    Object.keys(first as object).map((key) => [
+      key,
+      summarise(runs.map((run) => (run as Record<string, unknown>)[key])),
+    ]),
+  ) as OverSeeds<T>;
 }
 
 /** A mean ± sd table cell, to three decimals; — for a number a run does not have. */

@@ -5,6 +5,7 @@ import type { Experiment } from "./experiment.js";
 import { initGap, landscape } from "./files.js";
 import { mismatch, sphere } from "./sphere.js";
 import { bind, trainTemperature } from "./training.js";
+import { transfer } from "./transfer.js";
 import { fairness, shiftEval } from "./zero-shot-shift.js";
 
 export type { Experiment, ExperimentParam, ParamValues } from "./experiment.js";
@@ -22,6 +23,7 @@ const REGISTRY = {
   "train-temperature": trainTemperature,
   bind,
   albef,
+  transfer,
 };
 
 /** The name of a registered experiment. */

@@ -35,6 +35,31 @@ beforeAll(async () => {
     heldOut: { images: 708, captions: 2124 },
   };
   writeFileSync(path("albef.json"), JSON.stringify({ experiment: "albef", result }));
+  // two saved `experiment transfer -o` results, one per target (made-up numbers)
+  const method = (accuracy: number, probe: number) => ({
+    accuracy: x(accuracy),
+    sourceProbeError: x(probe),
+    discrepancy: x(1.5),
+    gap: x(0.5),
+    gapBefore: x(0.9),
+    seconds: x(10),
+  });
+  const transfer = (target: string, best: number) => ({
+    target,
+    shots: 20,
+    methods: { vanilla: method(0.6, 0.05), mona: method(best, 0.041) },
+    source: { accuracy: x(0.97), probeError: x(0.039) },
+    classes: 10,
+    testRows: 2000,
+  });
+  for (const [target, best] of [
+    ["fashion", 0.64],
+    ["signal", 0.72],
+  ] as const)
+    writeFileSync(
+      path(`${target}.json`),
+      JSON.stringify({ experiment: "transfer", result: transfer(target, best) }),
+    );
 });
 
 describe("gapkit report", () => {
@@ -62,6 +87,24 @@ describe("gapkit report", () => {
     expect(html).toContain("highest for itc+itm: 0.092 by ITC, where chance is 0.0085");
     expect(html).toMatch(/<td>itc<\/td>(<td>[^<]*<\/td>){4}<td>—<\/td>/);
     expect(html).toContain("Twemoji graphics by Twitter");
+  });
+
+  it("gathers saved transfer results, one per target, into one section with a plot", async () => {
+    const r = await gapkit(
+      "report",
+      path("pair.npy"),
+      "-o",
+      path("transfer.html"),
+      "--results",
+      `${path("fashion.json")},${path("signal.json")}`,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(path("transfer.html"), "utf8");
+    expect(html).toContain("Cross-modality transfer from MNIST");
+    expect(html).toContain("On fashion (20 examples per class), mona is the most accurate (0.640)");
+    expect(html).toContain("On signal (20 examples per class), mona is the most accurate (0.720)");
+    expect(html).toMatch(/<td>signal<\/td><td>vanilla<\/td><td>0\.600 ± 0\.010<\/td>/);
+    expect(html).toContain("Target accuracy against the distortion of source knowledge");
   });
 
   it.each([

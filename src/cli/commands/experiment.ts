@@ -1,21 +1,45 @@
 import { join } from "node:path";
 import { type Command, Option } from "commander";
 import { InputError } from "../../core/errors.js";
+import { selectRows } from "../../core/matrix.js";
 import { emojiCaptionedImages } from "../../io/emoji.js";
 import {
   checkOutputPath,
   outputFolder,
   readArrayFile,
+  readCachedFile,
   readPairFile,
   writeFileAtomic,
 } from "../../io/files.js";
-import { mnistPairs } from "../../io/mnist.js";
+import { fashionMnist } from "../../io/idx.js";
+import { mnistDigits, mnistPairs } from "../../io/mnist.js";
+import type { ImageSetName, ImageSets, LabelledImageSet } from "../../sim/experiment.js";
 import { EXPERIMENTS, type ExperimentName, type ExperimentParam, type ParamValues } from "../../sim/index.js";
 import { EXPERIMENT_TABLES } from "../experiment-tables.js";
 import { backendOption, initCliBackends, parseInteger, parseNumber, parseNumberList } from "../options.js";
 import { printResult } from "../output.js";
 import { stderrLine, stderrProgress } from "../progress.js";
 import { table } from "../table.js";
+
+/** The built-in labelled image sets, each loaded once on first use. */
+const builtinImageSets: ImageSets = (() => {
+  const loaded = new Map<ImageSetName, Promise<LabelledImageSet>>();
+  const load = (name: ImageSetName): Promise<LabelledImageSet> => {
+    if (name === "mnist") {
+      const { images, labels } = mnistDigits(0);
+      return Promise.resolve({ labels, height: 28, width: 28, images: (rows) => selectRows(images, rows) });
+    }
+    return fashionMnist(name === "fashion-mnist-train" ? "train" : "t10k");
+  };
+  return (name) => {
+    let set = loaded.get(name);
+    if (!set) {
+      set = load(name);
+      loaded.set(name, set);
+    }
+    return set;
+  };
+})();
 
 /** How many built-in image–caption pairs an experiment may load. */
 const BUILTIN_PAIRS = [10, 10_000] as const;
@@ -60,11 +84,13 @@ function option(name: string, spec: ExperimentParam): Option | undefined {
     case "choices":
       return new Option(
         `${flag} <list>`,
-        `${spec.doc} (comma-separated: ${spec.choices.join(", ")})`,
-      ).default(spec.default.join(","));
+        `${spec.doc} (${spec.all ? "all, or " : ""}comma-separated: ${spec.choices.join(", ")})`,
+      ).default(spec.all && spec.default.length === spec.choices.length ? "all" : spec.default.join(","));
     case "emoji":
+    case "image-sets":
       return undefined; // built in, not chosen
     case "folder":
+    case "cache":
       return new Option(`${flag} <dir>`, spec.doc);
     default:
       return new Option(
@@ -90,12 +116,13 @@ async function resolve(
     case "builtin":
       return mnistPairs(parseInteger(String(raw), flag, ...BUILTIN_PAIRS), seed);
     case "choices": {
+      if (spec.all && raw === "all") return [...spec.choices];
       const picked = String(raw).split(",");
       for (const choice of picked)
         if (!spec.choices.includes(choice))
           throw new InputError(
             flag,
-            `a comma-separated list of ${spec.choices.join(", ")}`,
+            `${spec.all ? "all, or " : ""}a comma-separated list of ${spec.choices.join(", ")}`,
             JSON.stringify(choice),
           );
       if (new Set(picked).size !== picked.length)
@@ -104,6 +131,18 @@ async function resolve(
     }
     case "emoji":
       return emojiCaptionedImages();
+    case "image-sets":
+      return builtinImageSets;
+    case "cache": {
+      if (raw === undefined) return undefined;
+      const path = String(raw);
+      await outputFolder(path, [], flag, "the cached files");
+      return {
+        path,
+        read: (name: string) => readCachedFile(join(path, name)),
+        write: (name: string, bytes: Uint8Array) => writeFileAtomic(join(path, name), bytes),
+      };
+    }
     case "folder": {
       if (raw === undefined) return undefined;
       const path = String(raw);
@@ -217,17 +256,19 @@ function printable(params: ParamValues): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(params).map(([k, v]) => [
       k,
-      v && typeof v === "object" && "write" in v
-        ? v.path
-        : v && typeof v === "object" && "pixels" in v
-          ? `built-in emoji, ${v.pixels.rows} images, ${v.captions.length} captions`
-          : v && typeof v === "object" && "images" in v
-            ? `built-in MNIST, ${v.images.rows} pairs`
-            : v && typeof v === "object" && "a" in v
-              ? `${v.a.rows} pairs × ${v.a.cols}`
-              : v && typeof v === "object" && "shape" in v
-                ? `array (${v.shape.join(", ")})`
-                : v,
+      typeof v === "function"
+        ? "built-in image sets"
+        : v && typeof v === "object" && "write" in v
+          ? v.path
+          : v && typeof v === "object" && "pixels" in v
+            ? `built-in emoji, ${v.pixels.rows} images, ${v.captions.length} captions`
+            : v && typeof v === "object" && "images" in v
+              ? `built-in MNIST, ${v.images.rows} pairs`
+              : v && typeof v === "object" && "a" in v
+                ? `${v.a.rows} pairs × ${v.a.cols}`
+                : v && typeof v === "object" && "shape" in v
+                  ? `array (${v.shape.join(", ")})`
+                  : v,
     ]),
   );
 }

@@ -89,7 +89,10 @@ export async function writeReport(
       !(typeof saved?.experiment === "string" && Object.hasOwn(EXPERIMENTS, saved.experiment) && saved.result)
     )
       throw new InputError(path, "an experiment's result (`gapkit experiment NAME -o FILE`)", "other JSON");
-    experiments[saved.experiment] = saved.result;
+    // transfer results gather (one per target) into one section; of others the last counts
+    if (saved.experiment === "transfer")
+      experiments.transfer = [...((experiments.transfer as unknown[] | undefined) ?? []), saved.result];
+    else experiments[saved.experiment] = saved.result;
   }
   const aligned =
     options.aligned ??
@@ -142,7 +145,7 @@ export function registerReport(program: Command): void {
         .option("--experiments <names>", `experiments to include: ${REPORT_EXPERIMENTS.join(", ")}`)
         .option(
           "--results <files>",
-          "saved experiment results to include (comma list of `gapkit experiment NAME -o FILE` outputs; albef has a section)",
+          "saved experiment results to include (comma list of `gapkit experiment NAME -o FILE` outputs; albef and transfer have sections, one transfer result per target)",
         )
         .option(
           "--score <methods>",

@@ -102,6 +102,11 @@ export interface TrainingOptions {
   seed?: number;
   /** The optimiser's state to continue from (a checkpoint's): its step count and moments. */
   resume?: NamedOptimizerState;
+  /**
+   * Parameters kept as they are: the loss may still differentiate with respect to them (an inner update,
+   * as MoNA's), but no step changes them, weight decay included.
+   */
+  frozen?: readonly string[];
 }
 
 /** A model in training (see compiledTraining and eagerTraining). */
@@ -129,12 +134,21 @@ export interface Training {
   ): Uint8Array;
 }
 
-/** A model's parameter names (sorted: the order of every per-parameter array) and their shapes. */
-function layout(model: TrainableModel) {
-  const names = Object.keys(model.init).sort();
+/**
+ * A model's parameter names (the order of every per-parameter array: the trained ones sorted, then the
+ * frozen ones sorted), their shapes, and how many are trained (the first `trained`).
+ */
+function layout(model: TrainableModel, frozen: readonly string[] = []) {
+  const all = Object.keys(model.init).sort();
+  for (const name of frozen)
+    check(all.includes(name), "training: frozen", `a parameter of the model (${all.join(", ")})`, () => name);
+  const names = [
+    ...all.filter((name) => !frozen.includes(name)),
+    ...all.filter((name) => frozen.includes(name)),
+  ];
   const shapes = names.map((name) => model.init[name].shape);
   const named = <T>(flat: readonly T[]) => Object.fromEntries(names.map((name, i) => [name, flat[i]]));
-  return { names, shapes, named };
+  return { names, shapes, named, trained: all.length - new Set(frozen).size };
 }
 
 /** layout's result. */
@@ -169,12 +183,13 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
   if (!wasm) throw new InputError("compiledTraining", "an engine with WebAssembly SIMD", "none");
   const { optimizer = "adamw", momentum = 0, clipNorm, seed = 0, resume } = options;
   const weightDecay = weightDecayOf(options);
-  const parameterLayout = layout(model);
-  const { names, shapes, named } = parameterLayout;
+  const parameterLayout = layout(model, options.frozen);
+  const { names, shapes, named, trained } = parameterLayout;
   const total = shapes.reduce((n, s) => n + size(s), 0);
   // values, gradients and the optimiser's moments of all parameters end to end, at fixed offsets (Adam's
-  // m and v; SGD's velocity in m)
+  // m and v; SGD's velocity in m); the trained parameters come first, and the optimiser sees only them
   const [values, grads, m, v] = float32Arrays(wasm.memory, total, 4, "compiledTraining");
+  const stepped = shapes.slice(0, trained).reduce((n, s) => n + size(s), 0);
   const views = (all: Float32Array) => {
     let offset = 0;
     return shapes.map((dims) => {
@@ -183,7 +198,12 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
     });
   };
   const [valueViews, gradViews, mViews, vViews] = [values, grads, m, v].map(views);
-  const adam = { values, grads, m, v };
+  const adam = {
+    values: values.subarray(0, stepped),
+    grads: grads.subarray(0, stepped),
+    m: m.subarray(0, stepped),
+    v: v.subarray(0, stepped),
+  };
   const moments = optimizer === "adamw" ? [mViews, vViews] : [mViews];
   names.forEach((name, i) => {
     valueViews[i].data.set(model.init[name].data);
@@ -208,7 +228,7 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
             inputs.slice(0, batch.length),
             maskNoise(inputs.slice(batch.length, first)),
           );
-          return [loss, ...grad(loss, flat)];
+          return [loss, ...grad(loss, flat.slice(0, trained))];
         },
         { requiresGrad: (slot) => slot >= first },
       );
@@ -231,12 +251,12 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
         data,
         dims: sites[k].shape,
       }));
-      await run([...batch, ...masks, ...valueViews], [loss, ...gradViews]);
-      if (clipNorm !== undefined) clipGradNorm([{ value: grads }], clipNorm);
+      await run([...batch, ...masks, ...valueViews], [loss, ...gradViews.slice(0, trained)]);
+      if (clipNorm !== undefined) clipGradNorm([{ value: adam.grads }], clipNorm);
       steps++;
       if (optimizer === "adamw") adamwKernelStep(wasm.kernels, adam, steps, lr, weightDecay);
       else
-        for (let k = 0; k < total; k++) {
+        for (let k = 0; k < stepped; k++) {
           m[k] = momentum * m[k] + grads[k] + weightDecay * values[k];
           values[k] -= lr * m[k];
         }
@@ -272,8 +292,8 @@ export function compiledTraining(model: TrainableModel, options: TrainingOptions
 export function eagerTraining(model: TrainableModel, options: TrainingOptions = {}): Training {
   const { optimizer = "adamw", momentum = 0, clipNorm, seed = 0, resume } = options;
   const weightDecay = weightDecayOf(options);
-  const parameterLayout = layout(model);
-  const { names, shapes, named } = parameterLayout;
+  const parameterLayout = layout(model, options.frozen);
+  const { names, shapes, named, trained } = parameterLayout;
   const values = names.map((name) => Float64Array.from(model.init[name].data));
   const state: OptimizerState = { step: resume?.step ?? 0, buffers: [] };
   names.forEach((name, i) => {
@@ -291,14 +311,14 @@ export function eagerTraining(model: TrainableModel, options: TrainingOptions = 
     async step(batch, lr) {
       const params = values.map((value, i) => parameter(shapes[i], value));
       const loss = model.loss(named(params), constants(batch), drawnNoise(seed * 2 ** 20 + state.step));
-      const grads = grad(loss, params).map((g) => g.value as Float64Array);
+      const grads = grad(loss, params.slice(0, trained)).map((g) => g.value as Float64Array);
       if (clipNorm !== undefined)
         clipGradNorm(
           grads.map((value) => ({ value })),
           clipNorm,
         );
       update.step(
-        values.map((value) => ({ value })),
+        values.slice(0, trained).map((value) => ({ value })),
         grads.map((value) => ({ value })),
         lr,
       );
