@@ -42,6 +42,7 @@ export * from "./train/albef.js";
 export * from "./train/albef-training.js";
 /** N-D autograd whose steps compile to one onnxruntime graph (ops share names with the tape, hence the namespace). */
 export * as autograd from "./train/autograd/index.js";
+export * from "./train/decoder.js";
 export * from "./train/layers.js";
 export * from "./train/optim.js";
 /** Reverse-mode autodiff on float64 matrices (ops share names with the core, hence the namespace). */
