@@ -757,6 +757,59 @@ def transfer():
     return {"gaussianW2": pair, "discrepancy": discrepancy, "probe": probe, "otdd": ot}
 
 
+def captions():
+    """Caption metrics, written out as their papers define them: corpus BLEU-4 (Papineni 2002; NLTK's corpus_bleu
+    without smoothing: clipped n-gram counts summed over the corpus, brevity penalty on the closest reference
+    lengths, the shorter on ties) and SQuAD's token F1 (best reference)."""
+    from collections import Counter
+    from math import exp, log
+    r = np.random.default_rng(2929)
+    words = ["a", "red", "heart", "smiling", "face", "with", "eyes", "cat", "flag", "of"]
+    pick = lambda n: [words[k] for k in r.integers(0, len(words), n)]
+    refs = [[pick(int(r.integers(2, 7))) for _ in range(int(r.integers(1, 4)))] for _ in range(12)]
+    # candidates: noisy copies of a reference, so that every n-gram order has matches
+    cands = []
+    for rs in refs:
+        c = list(rs[0])
+        for k in range(len(c)):
+            if r.random() < 0.25:
+                c[k] = words[int(r.integers(0, len(words)))]
+        if r.random() < 0.3:
+            c = c + pick(1)
+        cands.append(c)
+
+    def bleu(cands, refs):
+        matched, total = [0] * 4, [0] * 4
+        c_len = r_len = 0
+        for c, rs in zip(cands, refs):
+            c_len += len(c)
+            r_len += min((abs(len(x) - len(c)), len(x)) for x in rs)[1]
+            for n in range(1, 5):
+                grams = Counter(tuple(c[k:k + n]) for k in range(len(c) - n + 1))
+                clip = Counter()
+                for x in rs:
+                    for g, v in Counter(tuple(x[k:k + n]) for k in range(len(x) - n + 1)).items():
+                        clip[g] = max(clip[g], v)
+                matched[n - 1] += sum(min(v, clip[g]) for g, v in grams.items())
+                total[n - 1] += sum(grams.values())
+        if min(matched) == 0:
+            return 0.0
+        bp = 1.0 if c_len >= r_len else exp(1 - r_len / c_len)
+        return bp * exp(sum(log(m / t) for m, t in zip(matched, total)) / 4)
+
+    def f1(c, rs):
+        best = 0.0
+        for x in rs:
+            common = sum((Counter(c) & Counter(x)).values())
+            if common:
+                p, q = common / len(c), common / len(x)
+                best = max(best, 2 * p * q / (p + q))
+        return best
+
+    return {"candidates": cands, "references": refs, "bleu4": bleu(cands, refs),
+            "bleu4Short": bleu([c[:4] for c in cands], refs), "tokenF1": [f1(c, rs) for c, rs in zip(cands, refs)]}
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     files = {"core": core(), "metrics": metrics(), "stats": stats(), "edge": edge(), "zero-shot": zero_shot(), "align": align(), "align-fidelity": align_fidelity(), "losses": losses(), "experiments": experiments(), "pca": pca(), "score": score(), "landscape": landscape()}
@@ -768,6 +821,7 @@ def main():
         print(f"{SHARED} not found: kept the existing mind-the-gap.json")
     files["eigen"] = eigen()
     files["transfer"] = transfer()
+    files["captions"] = captions()
     for name, content in files.items():
         (OUT / f"{name}.json").write_text(json.dumps(content))
         print(f"wrote {OUT / (name + '.json')}")

@@ -13,6 +13,7 @@ export * from "./core/matrix.js";
 export * from "./core/rng.js";
 export * from "./core/workers.js";
 export * from "./eval/bootstrap.js";
+export * from "./eval/captions.js";
 export * from "./eval/probe.js";
 export * from "./eval/retrieval.js";
 export * from "./eval/zero-shot.js";
