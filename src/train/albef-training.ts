@@ -339,6 +339,47 @@ const rowChunk = (
 const hitWithin = (ranked: readonly number[], positive: (c: number) => boolean, k: number) =>
   ranked.slice(0, k).some(positive);
 
+/** Unit image features [n, embedDim] of pixel rows under a trained ALBEF-mini, and the image tokens behind them. */
+export async function encodeAlbefImages(
+  { training, config }: TrainedAlbef,
+  pixels: Matrix,
+): Promise<{ features: Matrix; tokens: Float32Array }> {
+  const [features, tokens] = await chunked(
+    training,
+    (p, [x]) => {
+      const t = imageTokens(p, x, config);
+      return [unitFeatures(p, t, "image"), t];
+    },
+    pixels.rows,
+    (start, rows) => [rowChunk(pixels.data, pixels.cols, [pixels.cols], start, rows)],
+  );
+  return { features: matrix(pixels.rows, config.embedDim, features), tokens };
+}
+
+/**
+ * Unit text features [n, embedDim] of captions under a trained ALBEF-mini, and the text tokens, token ids
+ * and key-padding masks behind them.
+ */
+export async function encodeAlbefTexts(
+  { training, config, vocabulary }: TrainedAlbef,
+  texts: readonly string[],
+): Promise<{ features: Matrix; tokens: Float32Array; ids: Int32Array; masks: Float32Array }> {
+  const L = config.textLength;
+  const ids = encodeTexts(vocabulary, texts, L);
+  const masks = paddingMask(ids, texts.length, L).data;
+  const idValues = Float32Array.from(ids);
+  const [features, tokens] = await chunked(
+    training,
+    (p, [x, mask]) => {
+      const t = textTokens(p, x, mask, config);
+      return [unitFeatures(p, t, "text"), t];
+    },
+    texts.length,
+    (start, rows) => [rowChunk(idValues, L, [L], start, rows), rowChunk(masks, L, [1, 1, L], start, rows)],
+  );
+  return { features: matrix(texts.length, config.embedDim, features), tokens, ids, masks };
+}
+
 /**
  * Evaluates a trained ALBEF-mini on the held-out images and their captions: image→text and text→image
  * R@1/R@5 by ITC and after re-ranking each query's top `rerank` (ALBEF: k) by ITM's match probability,
@@ -349,37 +390,24 @@ export async function evaluateAlbef(
   data: CaptionedImages,
   { rerank = 16, seed = 0 }: { rerank?: number; seed?: number } = {},
 ): Promise<AlbefEvaluation> {
-  const { training, config, vocabulary, objective } = trained;
+  const { training, config, objective } = trained;
   const held = [...data.heldOut.keys()].filter((i) => data.heldOut[i]);
   const captions = data.captions.filter(({ image }) => data.heldOut[image]);
   const [nImages, nTexts, L, width] = [held.length, captions.length, config.textLength, config.embedDim];
   const tokens = 1 + patchCount(config.image);
   const imagePixels = selectRows(data.pixels, held);
-  const [imageFeatures, imageTokenRows] = await chunked(
-    training,
-    (p, [x]) => {
-      const t = imageTokens(p, x, config);
-      return [unitFeatures(p, t, "image"), t];
-    },
-    nImages,
-    (start, rows) => [rowChunk(imagePixels.data, imagePixels.cols, [imagePixels.cols], start, rows)],
-  );
-  const ids = encodeTexts(
-    vocabulary,
+  const images = await encodeAlbefImages(trained, imagePixels);
+  const texts = await encodeAlbefTexts(
+    trained,
     captions.map(({ text }) => text),
-    L,
   );
-  const masks = paddingMask(ids, nTexts, L).data;
-  const idValues = Float32Array.from(ids);
-  const [textFeatures, textTokenRows] = await chunked(
-    training,
-    (p, [x, mask]) => {
-      const t = textTokens(p, x, mask, config);
-      return [unitFeatures(p, t, "text"), t];
-    },
-    nTexts,
-    (start, rows) => [rowChunk(idValues, L, [L], start, rows), rowChunk(masks, L, [1, 1, L], start, rows)],
-  );
+  const [imageFeatures, imageTokenRows] = [images.features.data, images.tokens];
+  const [textFeatures, textTokenRows, ids, masks] = [
+    texts.features.data,
+    texts.tokens,
+    texts.ids,
+    texts.masks,
+  ];
   const scores = mulABt(imageFeatures, nImages, textFeatures, nTexts, width);
   const groupOfText = Int32Array.from(captions, ({ image }) => data.groups[image]);
   const groupOfImage = Int32Array.from(held, (image) => data.groups[image]);

@@ -6,6 +6,9 @@
  * end the model learns to predict; later ones are not predicted.
  */
 import { check } from "../core/errors.js";
+import type { Tensor32 } from "../core/gemm/index.js";
+import type { Matrix } from "../core/matrix.js";
+import { createRng, type Rng } from "../core/rng.js";
 import {
   embedding,
   gelu,
@@ -22,6 +25,8 @@ import {
 } from "./autograd/nn.js";
 import { add, concat, div, logSoftmax, mul, reshape, slice, sum } from "./autograd/ops.js";
 import { constant, type Tensor } from "./autograd/tensor.js";
+import { compiledTraining, type Training } from "./autograd/training.js";
+import { cosineSchedule } from "./optim.js";
 import { CLS, PAD } from "./text-tokens.js";
 
 /** The decoder's shape. */
@@ -250,4 +255,95 @@ function topTokens(values: Float32Array, count: number): number[] {
     }
   }
   return top;
+}
+
+/** How a caption decoder is trained (AdamW under warm-up + cosine). */
+export interface DecoderTrainOptions {
+  steps: number;
+  batch: number;
+  lr: number;
+  warmup: number;
+  weightDecay: number;
+  seed: number;
+  /** Changes each sampled embedding in place before the step (CapDec's noise), drawing from `rng`. */
+  augment?: (embedding: Float32Array, rng: Rng) => void;
+  /** Called after each step with its number (from 1) and loss. */
+  onStep?: (step: number, loss: number) => void;
+}
+
+/**
+ * Trains a caption decoder on (embedding, caption) pairs: rows of `embeddings` and the token rows `ids`
+ * ([rows, config.length], text-tokens.ts's encodeTexts), random batches with replacement drawn by the
+ * seed. Returns the training (its `run` decodes; see decodeCaptions).
+ */
+export async function trainDecoder(
+  embeddings: Matrix,
+  ids: Int32Array,
+  config: DecoderConfig,
+  options: DecoderTrainOptions,
+): Promise<Training> {
+  const { length, embedDim, vocabulary } = config;
+  const rows = embeddings.rows;
+  check(
+    embeddings.cols === embedDim && ids.length === rows * length,
+    "trainDecoder",
+    `${embedDim}-d embeddings and a row of ${length} token ids for each`,
+    () => `${embeddings.cols}-d, ${ids.length} ids for ${rows} rows`,
+  );
+  const { batch, seed } = options;
+  const training = compiledTraining(
+    {
+      init: initDecoder(config, seed),
+      loss: (p, [e, x, y]) => captionLoss(nextTokenLogProbs(p, e, x, config), y),
+    },
+    { weightDecay: options.weightDecay, seed },
+  );
+  const rng = createRng(seed);
+  const [e, x] = [new Float32Array(batch * embedDim), new Float32Array(batch * length)];
+  const picked = new Int32Array(batch * length);
+  const feeds: Tensor32[] = [
+    { data: e, dims: [batch, embedDim] },
+    { data: x, dims: [batch, length] },
+    { data: new Float32Array(batch * (length - 1) * vocabulary), dims: [batch, length - 1, vocabulary] },
+  ];
+  for (let step = 0; step < options.steps; step++) {
+    for (let k = 0; k < batch; k++) {
+      const row = rng.int(rows);
+      e.set(embeddings.data.subarray(row * embedDim, (row + 1) * embedDim), k * embedDim);
+      options.augment?.(e.subarray(k * embedDim, (k + 1) * embedDim), rng);
+      picked.set(ids.subarray(row * length, (row + 1) * length), k * length);
+    }
+    x.set(picked);
+    feeds[2] = { data: nextTokenTargets(picked, batch, config), dims: feeds[2].dims };
+    const loss = await training.step(feeds, cosineSchedule(step, options.steps, options));
+    options.onStep?.(step + 1, loss);
+  }
+  return training;
+}
+
+/**
+ * Captions of each row of `embeddings` by a trained decoder (trainDecoder's training): beam search of
+ * `width` (1: greedy), all rows' beams scored together.
+ */
+export async function decodeCaptions(
+  training: Training,
+  embeddings: Matrix,
+  config: DecoderConfig,
+  width = 1,
+): Promise<Decoded[]> {
+  const { embedDim, length } = config;
+  const outputs = (p: Params, [e, x]: readonly Tensor[]) => [nextTokenLogProbs(p, e, x, config)];
+  // every beam of an item reads the item's embedding (rows are item-major)
+  const repeated = new Float32Array(embeddings.rows * width * embedDim);
+  for (let i = 0; i < embeddings.rows; i++)
+    for (let b = 0; b < width; b++)
+      repeated.set(embeddings.data.subarray(i * embedDim, (i + 1) * embedDim), (i * width + b) * embedDim);
+  const score: NextTokenScorer = async (rows, n) => {
+    const [logProbs] = await training.run(outputs, [
+      { data: repeated, dims: [n, embedDim] },
+      { data: Float32Array.from(rows), dims: [n, length] },
+    ]);
+    return logProbs;
+  };
+  return beamSearch(score, embeddings.rows, config, width);
 }

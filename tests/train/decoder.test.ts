@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { matrix } from "../../src/core/matrix.js";
 import { createRng } from "../../src/core/rng.js";
 import { initBackends } from "../../src/node.js";
 import { compile } from "../../src/train/autograd/compile.js";
@@ -9,11 +10,13 @@ import {
   beamSearch,
   captionLoss,
   type DecoderConfig,
+  decodeCaptions,
   greedyDecode,
   initDecoder,
   type NextTokenScorer,
   nextTokenLogProbs,
   nextTokenTargets,
+  trainDecoder,
 } from "../../src/train/decoder.js";
 import { CLS, PAD } from "../../src/train/text-tokens.js";
 
@@ -203,5 +206,33 @@ describe("decoding", () => {
     expect(beam.ids).toEqual([3]);
     expect(beam.logProb).toBeCloseTo(Math.log(0.35), 6);
     expect(await beamSearch(score, 1, config, 1)).toEqual([greedy]);
+  });
+});
+
+describe("trainDecoder and decodeCaptions", () => {
+  // three embeddings, each with its caption: [CLS] words [PAD]…
+  const captions = Int32Array.from([CLS, 4, 5, PAD, PAD, CLS, 6, 7, 8, PAD, CLS, 5, 4, 4, PAD]);
+  const points = matrix(3, 3, Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1]));
+  const options = { steps: 150, batch: 6, lr: 0.02, warmup: 10, weightDecay: 0, seed: 3 };
+
+  it("learns to say each embedding's caption, greedily and by beam search; the same seed, the same weights", async () => {
+    const training = await trainDecoder(points, captions, CONFIG, options);
+    const expected = [
+      [4, 5],
+      [6, 7, 8],
+      [5, 4, 4],
+    ];
+    expect((await decodeCaptions(training, points, CONFIG)).map((d) => d.ids)).toEqual(expected);
+    expect((await decodeCaptions(training, points, CONFIG, 3)).map((d) => d.ids)).toEqual(expected);
+    const again = await trainDecoder(points, captions, CONFIG, options);
+    expect(again.parameters()).toEqual(training.parameters());
+    const other = await trainDecoder(points, captions, CONFIG, { ...options, seed: 4, steps: 2 });
+    expect(other.parameters()["head.bias"]).not.toEqual(training.parameters()["head.bias"]);
+  });
+
+  it("refuses embeddings of another dimension or a missing caption row", async () => {
+    await expect(trainDecoder(matrix(3, 2), captions, CONFIG, options)).rejects.toThrow(
+      /trainDecoder: expected 3-d embeddings and a row of 5 token ids for each; got 2-d, 15 ids for 3 rows/,
+    );
   });
 });
