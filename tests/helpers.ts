@@ -42,3 +42,22 @@ export function expectFields(actual: unknown, expected: unknown, tol: number, pa
       expectFields((actual as Record<string, unknown>)[k], v, tol, `${path}.${k}`);
   }
 }
+
+/**
+ * Each compiled (float32) output within `rel` of its float64 eager twin, relative to the larger of 10⁻³
+ * and the eager output's largest magnitude.
+ */
+export function expectNearEager(
+  compiled: readonly Float32Array[],
+  eager: readonly { value: Float64Array | undefined }[],
+  rel: number,
+): void {
+  expect(compiled.length).toBe(eager.length);
+  for (const [i, got] of compiled.entries()) {
+    const want = eager[i].value as Float64Array;
+    const scale = Math.max(1e-3, ...Array.from(want, Math.abs));
+    expect(Math.max(...Array.from(got, (g, k) => Math.abs(g - want[k]))) / scale, `output ${i}`).toBeLessThan(
+      rel,
+    );
+  }
+}

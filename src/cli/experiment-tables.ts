@@ -2,6 +2,7 @@ import { argmin } from "../core/matrix.js";
 import type { MeasureResult } from "../gap/measure.js";
 import type { LossLandscape } from "../losses/landscape.js";
 import type { AlbefResult } from "../sim/albef.js";
+import { DECODE_COLUMNS, type DecodeResult, decodeCells } from "../sim/decode.js";
 import { formatMeanSd } from "../sim/experiment.js";
 import type { ExperimentName } from "../sim/index.js";
 import { TRANSFER_COLUMNS, type TransferResult, transferCells } from "../sim/transfer.js";
@@ -327,6 +328,30 @@ function transfer(r: TransferResult, p: TableParams): string {
   );
 }
 
+function decode(r: DecodeResult, p: TableParams): string {
+  const methods = Object.keys(r.methods);
+  const scores = table(
+    Object.entries(r.methods).map(([name, m]) => [name, ...decodeCells(m)]),
+    {
+      header: ["method", ...DECODE_COLUMNS],
+      textColumns: 1,
+      notes: [
+        `${r.heldOut.images} held-out images of unseen emoji (${r.heldOut.captions} reference captions); mean ± sd over ${p.seeds} seed${p.seeds === 1 ? "" : "s"} of the decoders; exact: the caption is the emoji's name`,
+        "CLIP score: the cosine between the caption's and the image's CLIP-mini embeddings; gap fed: ‖mean − mean‖ of the embeddings the decoder trained on and those it decoded",
+      ],
+    },
+  );
+  const examples = table(
+    r.examples.map((e) => [e.name, ...methods.map((m) => e.captions[m] ?? "")]),
+    {
+      header: ["emoji", ...methods],
+      textColumns: 1 + methods.length,
+      notes: ["captions of a few held-out images (the first seed)"],
+    },
+  );
+  return `${scores}\n\n${examples}`;
+}
+
 /** The table each experiment prints by default (`--json` prints its result instead). */
 export const EXPERIMENT_TABLES: Readonly<Record<ExperimentName, ExperimentTable>> = {
   "cone-mlp": typed(coneMlp),
@@ -341,4 +366,5 @@ export const EXPERIMENT_TABLES: Readonly<Record<ExperimentName, ExperimentTable>
   bind: typed(bind),
   albef: typed(albef),
   transfer: typed(transfer),
+  decode: typed(decode),
 };

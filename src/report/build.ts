@@ -7,6 +7,7 @@ import type { LossLandscape } from "../losses/landscape.js";
 import type { MethodEvaluation, ScoreEvaluation } from "../score/evaluate.js";
 import type { ScoreMethod } from "../score/methods.js";
 import type { AlbefResult } from "../sim/albef.js";
+import { DECODE_COLUMNS, type DecodeResult, decodeCells } from "../sim/decode.js";
 import { formatMeanSd } from "../sim/experiment.js";
 import { pca2 } from "../sim/pca.js";
 import type { TransferResult } from "../sim/transfer.js";
@@ -464,6 +465,35 @@ async function transferSection(results: readonly TransferResult[]): Promise<Repo
   };
 }
 
+/** `experiment decode`'s sections: the methods' caption scores, then a few held-out emoji's captions. */
+function decodeSections(r: DecodeResult): ReportSection[] {
+  const methods = Object.entries(r.methods);
+  const [best, top] = methods.reduce((a, b) => (b[1].bleu4.mean > a[1].bleu4.mean ? b : a));
+  const textOnly = methods.filter(([name]) => name !== "prefix");
+  const [bestText, topText] = textOnly.length
+    ? textOnly.reduce((a, b) => (b[1].bleu4.mean > a[1].bleu4.mean ? b : a))
+    : [best, top];
+  return [
+    {
+      title: "Decoding emoji embeddings back to captions",
+      reading: `On ${r.heldOut.images} held-out images of unseen emoji, ${best} has the highest BLEU-4 (${fixed(top.bleu4.mean)}); of the decoders trained on text alone, ${bestText} (${fixed(topText.bleu4.mean)}).`,
+      table: {
+        header: ["method", ...DECODE_COLUMNS],
+        rows: methods.map(([name, m]) => [name, ...decodeCells(m)]),
+      },
+      note: "Mean ± sd over the decoders' seeds. prefix: trained on image embeddings (the paired upper bound); the others on text embeddings only. Exact: the caption is the emoji's name. CLIP score: cosine between the caption's and the image's CLIP-mini embeddings. Gap fed: ‖mean − mean‖ of the embeddings a decoder trained on and those it decoded.",
+    },
+    {
+      title: "Captions of a few held-out emoji",
+      reading: "Each method's caption (the first seed's) next to the emoji's name.",
+      table: {
+        header: ["emoji", ...methods.map(([name]) => name)],
+        rows: r.examples.map((e) => [e.name, ...methods.map(([name]) => e.captions[name] ?? "")]),
+      },
+    },
+  ];
+}
+
 async function experimentSections(results: Record<string, unknown>): Promise<ReportSection[]> {
   const out: ReportSection[] = [];
   const cone = results["cone-mlp"] as { layers: { layer: number; meanCosine: number }[] } | undefined;
@@ -496,6 +526,8 @@ async function experimentSections(results: Record<string, unknown>): Promise<Rep
     });
   const albef = results.albef as AlbefResult | undefined;
   if (albef) out.push(await albefSection(albef));
+  const decoded = results.decode as DecodeResult | undefined;
+  if (decoded) out.push(...decodeSections(decoded));
   const transfers = results.transfer as TransferResult[] | undefined;
   if (transfers?.length) out.push(await transferSection(transfers));
   const sphereResult = results.sphere as

@@ -37,7 +37,14 @@ export const ALBEF_MINI: AlbefShape = {
 };
 
 /** The training settings every variant shares (ALBEF's weight decay, momentum and α; a smaller queue). */
-const TRAINING = { lr: 5e-4, warmup: 50, weightDecay: 0.02, queueSize: 512, momentum: 0.995, maxShift: 4 };
+export const ALBEF_TRAINING = {
+  lr: 5e-4,
+  warmup: 50,
+  weightDecay: 0.02,
+  queueSize: 512,
+  momentum: 0.995,
+  maxShift: 4,
+};
 
 /** Points of a training-loss curve in the result: windows of steps, each its mean loss over the seeds. */
 const CURVE_POINTS = 50;
@@ -127,9 +134,9 @@ export const albef: Experiment = {
     const variants = p.variants as string[];
     const [steps, seeds, batch] = [p.steps, p.seeds, p.batch] as number[];
     check(
-      TRAINING.queueSize % batch === 0,
+      ALBEF_TRAINING.queueSize % batch === 0,
       "albef --batch",
-      `a divisor of the queue size ${TRAINING.queueSize}`,
+      `a divisor of the queue size ${ALBEF_TRAINING.queueSize}`,
       () => String(batch),
     );
     const total = variants.length * seeds * steps;
@@ -146,7 +153,7 @@ export const albef: Experiment = {
         losses.push(runLosses);
         const start = performance.now();
         const trained = await trainAlbef(data, ALBEF_MINI, {
-          ...TRAINING,
+          ...ALBEF_TRAINING,
           objective,
           steps,
           batch,

@@ -76,6 +76,17 @@ export interface FileCache {
   write(name: string, bytes: Uint8Array): Promise<void>;
 }
 
+/**
+ * A short stable name of JSON-serialisable settings (FNV-1a of their JSON, hex): cached files named by it
+ * are read back only by runs of the same settings.
+ */
+export function settingsHash(settings: unknown): string {
+  const key = JSON.stringify(settings);
+  let hash = 0x811c9dc5;
+  for (let k = 0; k < key.length; k++) hash = Math.imul(hash ^ key.charCodeAt(k), 0x01000193);
+  return (hash >>> 0).toString(16);
+}
+
 /** Resolved parameter values: numbers, number lists, strings, booleans or loaded pairs. */
 export type ParamValues = Record<
   string,

@@ -1,6 +1,7 @@
 import { InputError } from "../core/errors.js";
 import { albef } from "./albef.js";
 import { coneInits, coneMlp } from "./cone.js";
+import { decode } from "./decode.js";
 import type { Experiment } from "./experiment.js";
 import { initGap, landscape } from "./files.js";
 import { mismatch, sphere } from "./sphere.js";
@@ -24,6 +25,7 @@ const REGISTRY = {
   bind,
   albef,
   transfer,
+  decode,
 };
 
 /** The name of a registered experiment. */

@@ -47,6 +47,7 @@ import {
   type LabelledImageSet,
   type MeanSd,
   type OverSeeds,
+  settingsHash,
   summarise,
 } from "./experiment.js";
 import { SIGNAL_CLASSES, syntheticSignals } from "./signals.js";
@@ -175,10 +176,8 @@ const CHECKPOINT_VERSION = 1;
 
 /** A stable name for the cached checkpoint of the source pretrained for `steps` with `seed`. */
 function checkpointName(seed: number, steps: number): string {
-  const key = JSON.stringify({ CHECKPOINT_VERSION, ENCODER, PRETRAIN, DIGITS, PATCHES_28, steps });
-  let hash = 0x811c9dc5; // FNV-1a
-  for (let k = 0; k < key.length; k++) hash = Math.imul(hash ^ key.charCodeAt(k), 0x01000193);
-  return `transfer-source-${(hash >>> 0).toString(16)}-seed${seed}.npz`;
+  const hash = settingsHash({ CHECKPOINT_VERSION, ENCODER, PRETRAIN, DIGITS, PATCHES_28, steps });
+  return `transfer-source-${hash}-seed${seed}.npz`;
 }
 
 /** A sampler of random batches (with replacement) of rows of `rows` ([n, ...rowShape]) and one-hot labels. */

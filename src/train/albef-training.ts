@@ -26,7 +26,7 @@ import {
   unitFeatures,
 } from "./albef.js";
 import { translateImage } from "./autograd/classifier.js";
-import { type Params, patchCount } from "./autograd/nn.js";
+import { type ParamInit, type Params, patchCount } from "./autograd/nn.js";
 import { softmax } from "./autograd/ops.js";
 import type { Tensor } from "./autograd/tensor.js";
 import { compiledTraining, type TrainableModel, type Training } from "./autograd/training.js";
@@ -69,6 +69,11 @@ export interface AlbefTrainOptions {
   onStep?: (step: number, total: number, loss: number) => void;
   /** Called after each pass over the training images (from 1) with its mean loss. */
   onEpoch?: (epoch: number, meanLoss: number) => void;
+  /**
+   * The parameters to start from instead of the seeded initialisation, given that initialisation (whose
+   * names and shapes a checkpoint must have: parametersFromNpz checks them); with `steps` 0, a saved model.
+   */
+  restore?: (init: Readonly<Record<string, ParamInit>>) => Record<string, ParamInit>;
 }
 
 /** A trained ALBEF-mini: its model and training (current parameters), shape, vocabulary and objective. */
@@ -149,7 +154,7 @@ export async function trainAlbef(
     1 + Math.max(...captions.map(({ text }) => words(text).length)),
   );
   const config: AlbefConfig = { ...shape, vocabulary: vocabulary.tokens.length, textLength };
-  const init = initAlbef(config, seed);
+  const init = options.restore?.(initAlbef(config, seed)) ?? initAlbef(config, seed);
   const model: TrainableModel = {
     init,
     loss: (p, xs) => albefLoss(p, batchOf(xs, objective), objective, config),
@@ -296,7 +301,7 @@ export interface AlbefEvaluation {
 const CHUNK = 256;
 
 /** Runs `outputs` over `count` items in chunks of CHUNK: `inputs(start)` gives a chunk's tensors; outputs joined. */
-async function chunked(
+export async function chunked(
   training: Training,
   outputs: (p: Params, xs: readonly Tensor[]) => readonly Tensor[],
   count: number,
@@ -323,7 +328,7 @@ const indexChunk = (indices: ArrayLike<number>, start: number, rows: number): Te
 };
 
 /** Rows [start, start + rows) of a row-major array of `width` values per row, padded to CHUNK rows. */
-const rowChunk = (
+export const rowChunk = (
   values: Float32Array,
   width: number,
   dims: number[],

@@ -46,6 +46,9 @@ export interface DecoderConfig {
   readonly hidden: number;
 }
 
+/** What targets and decoding need of a decoder: tokens per row and the vocabulary's size. */
+export type RowShape = Pick<DecoderConfig, "length" | "vocabulary">;
+
 /** Initial parameters, seeded: the prefix MLP (embedDim → k·dim/2 → k·dim), token table, positions, blocks, head. */
 export function initDecoder(config: DecoderConfig, seed: number): Record<string, ParamInit> {
   const { vocabulary, length, prefix, embedDim, dim, depth, hidden } = config;
@@ -102,7 +105,7 @@ export function nextTokenLogProbs(p: Params, embeddings: Tensor, ids: Tensor, co
  * The targets of token rows for nextTokenLogProbs: one-hot [B, length − 1, vocabulary] of each next token
  * up to and including the first [PAD] (the end), zero rows after it (not predicted).
  */
-export function nextTokenTargets(ids: Int32Array, rows: number, config: DecoderConfig): Float32Array {
+export function nextTokenTargets(ids: Int32Array, rows: number, config: RowShape): Float32Array {
   const { length, vocabulary } = config;
   const out = new Float32Array(rows * (length - 1) * vocabulary);
   for (let r = 0; r < rows; r++)
@@ -191,7 +194,7 @@ interface Hypothesis {
 export async function beamSearch(
   score: NextTokenScorer,
   items: number,
-  config: DecoderConfig,
+  config: RowShape,
   width = 1,
 ): Promise<Decoded[]> {
   const { length, vocabulary } = config;

@@ -35,6 +35,22 @@ beforeAll(async () => {
     heldOut: { images: 708, captions: 2124 },
   };
   writeFileSync(path("albef.json"), JSON.stringify({ experiment: "albef", result }));
+  // a saved `experiment decode -o` result (made-up numbers)
+  const scores = (bleu: number) => ({
+    bleu4: x(bleu),
+    tokenF1: x(0.3),
+    exact: x(0.05),
+    clipScore: x(0.4),
+    gapFed: x(0.5),
+  });
+  const decode = {
+    methods: { prefix: scores(0.12), naive: scores(0.02), realign: scores(0.06) },
+    examples: [
+      { image: 3, name: "red <heart>", captions: { prefix: "red heart", naive: "a", realign: "heart" } },
+    ],
+    heldOut: { images: 708, captions: 2124 },
+  };
+  writeFileSync(path("decode.json"), JSON.stringify({ experiment: "decode", result: decode }));
   // two saved `experiment transfer -o` results, one per target (made-up numbers)
   const method = (accuracy: number, probe: number) => ({
     accuracy: x(accuracy),
@@ -87,6 +103,24 @@ describe("gapkit report", () => {
     expect(html).toContain("highest for itc+itm: 0.092 by ITC, where chance is 0.0085");
     expect(html).toMatch(/<td>itc<\/td>(<td>[^<]*<\/td>){4}<td>—<\/td>/);
     expect(html).toContain("Twemoji graphics by Twitter");
+  });
+
+  it("includes a saved decode result: its scores, a reading and the examples, escaped", async () => {
+    const r = await gapkit(
+      "report",
+      path("pair.npy"),
+      "-o",
+      path("decode.html"),
+      "--results",
+      path("decode.json"),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(path("decode.html"), "utf8");
+    expect(html).toContain("Decoding emoji embeddings back to captions");
+    expect(html).toContain(
+      "prefix has the highest BLEU-4 (0.120); of the decoders trained on text alone, realign (0.060)",
+    );
+    expect(html).toContain("<td>red &lt;heart&gt;</td><td>red heart</td><td>a</td><td>heart</td>");
   });
 
   it("gathers saved transfer results, one per target, into one section with a plot", async () => {

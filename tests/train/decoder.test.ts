@@ -19,6 +19,7 @@ import {
   trainDecoder,
 } from "../../src/train/decoder.js";
 import { CLS, PAD } from "../../src/train/text-tokens.js";
+import { expectNearEager } from "../helpers.js";
 
 beforeAll(() => initBackends("ort"));
 
@@ -126,14 +127,7 @@ describe("the caption decoder (a prefix-conditioned causal language model)", () 
     ];
     const compiled = await compile(step, { requiresGrad: (slot) => slot >= 3 })(feeds);
     const eager = [lossAt(p), ...analytic];
-    for (const [i, got] of compiled.entries()) {
-      const want = eager[i].value as Float64Array;
-      const scale = Math.max(1e-3, ...Array.from(want, Math.abs));
-      expect(
-        Math.max(...Array.from(got, (g, k) => Math.abs(g - want[k]))) / scale,
-        `output ${i}`,
-      ).toBeLessThan(1e-5);
-    }
+    expectNearEager(compiled, eager, 1e-5);
   });
 });
 

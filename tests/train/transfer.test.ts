@@ -20,7 +20,7 @@ import {
   otddLoss,
   taskLoss,
 } from "../../src/train/transfer.js";
-import { fixture } from "../helpers.js";
+import { expectNearEager, fixture } from "../helpers.js";
 
 beforeAll(() => initBackends("ort"));
 
@@ -120,12 +120,7 @@ describe("MoNA's meta-objective", () => {
     const eager = step(
       feeds.map((x, slot) => (slot < batch.length ? constant(x.dims, x.data) : parameter(x.dims, x.data))),
     );
-    for (const [i, got] of compiled.entries()) {
-      const want = eager[i].value as Float64Array;
-      const scale = Math.max(1e-3, ...Array.from(want, Math.abs));
-      const worst = Math.max(...Array.from(got, (g, k) => Math.abs(g - want[k])));
-      expect(worst / scale, `output ${i}`).toBeLessThan(2e-5);
-    }
+    expectNearEager(compiled, eager, 2e-5);
   });
 });
 

@@ -145,7 +145,7 @@ export function registerReport(program: Command): void {
         .option("--experiments <names>", `experiments to include: ${REPORT_EXPERIMENTS.join(", ")}`)
         .option(
           "--results <files>",
-          "saved experiment results to include (comma list of `gapkit experiment NAME -o FILE` outputs; albef and transfer have sections, one transfer result per target)",
+          "saved experiment results to include (comma list of `gapkit experiment NAME -o FILE` outputs; albef, decode and transfer have sections, one transfer result per target)",
         )
         .option(
           "--score <methods>",
