@@ -481,11 +481,12 @@ function decodeSections(r: DecodeResult): ReportSection[] {
         header: ["method", ...DECODE_COLUMNS],
         rows: methods.map(([name, m]) => [name, ...decodeCells(m)]),
       },
-      note: "Mean ± sd over the decoders' seeds. prefix: trained on image embeddings (the paired upper bound); the others on text embeddings only. Exact: the caption is the emoji's name. CLIP score: cosine between the caption's and the image's CLIP-mini embeddings. Gap fed: ‖mean − mean‖ of the embeddings a decoder trained on and those it decoded.",
+      note: "Mean ± sd over the decoders' seeds (coca: one model). prefix: trained on image embeddings (the paired upper bound); the others on text embeddings only. Exact: the caption is the emoji's name. CLIP score: cosine between the caption's and the image's CLIP-mini embeddings. Gap fed: ‖mean − mean‖ of the embeddings a decoder trained on and those it decoded.",
     },
     {
       title: "Captions of a few held-out emoji",
       reading: "Each method's caption (the first seed's) next to the emoji's name.",
+      images: r.examples.map((e) => ({ src: e.png, caption: e.name })),
       table: {
         header: ["emoji", ...methods.map(([name]) => name)],
         rows: r.examples.map((e) => [e.name, ...methods.map(([name]) => e.captions[name] ?? "")]),

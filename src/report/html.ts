@@ -6,6 +6,8 @@ export interface ReportSection {
   reading?: string;
   table?: { header: string[]; rows: (string | number)[][] };
   plot?: { spec: VegaLiteSpec; svg: string };
+  /** Pictures side by side, each a PNG data URI with a caption. */
+  images?: { src: string; caption: string }[];
   note?: string;
 }
 
@@ -35,6 +37,7 @@ h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:32px 0 6px;border-bott
 table{border-collapse:collapse;margin:8px 0;font-variant-numeric:tabular-nums}
 th,td{border-bottom:1px solid #e3e6ec;padding:4px 10px;text-align:right}th:first-child,td:first-child{text-align:left}
 th{background:#f5f6f9;font-weight:600}figure{margin:8px 0}svg{max-width:100%;height:auto}
+.pictures{display:flex;flex-wrap:wrap;gap:12px}.picture{width:120px;text-align:center;font-size:12px}
 @media print{h2{break-after:avoid}figure,table{break-inside:avoid}}
 `;
 
@@ -54,6 +57,16 @@ function sectionHtml(s: ReportSection, index: number): string {
     parts.push(
       `<script type="application/json" class="vega-lite-spec" data-plot="${index}">${scriptJson(s.plot.spec)}</script>`,
     );
+  }
+  if (s.images) {
+    // only PNG data URIs: the page fetches nothing, and its policy allows no other source
+    const pictures = s.images
+      .filter(({ src }) => /^data:image\/png;base64,[A-Za-z0-9+/=]+$/.test(src))
+      .map(
+        ({ src, caption }) =>
+          `<figure class="picture"><img src="${src}" alt="${escapeHtml(caption)}" width="64" height="64"><figcaption>${escapeHtml(caption)}</figcaption></figure>`,
+      );
+    parts.push(`<div class="pictures">${pictures.join("")}</div>`);
   }
   if (s.note) parts.push(`<p class="note">${escapeHtml(s.note)}</p>`);
   parts.push("</section>");

@@ -50,6 +50,7 @@ describe("gapkit experiment decode", () => {
     expect(result.examples[0]).toEqual({
       image: expect.any(Number),
       name: expect.any(String),
+      png: expect.stringMatching(/^data:image\/png;base64,[A-Za-z0-9+/=]+$/),
       captions: Object.fromEntries(Object.keys(result.methods).map((m) => [m, expect.any(String)])),
     });
     expect(result.heldOut).toEqual({ images: 708, captions: 2124 });

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { pngDataUri } from "../../src/core/png.js";
 import { gapkit, isUserError, scratchDir, writeMetricsPair } from "./run.js";
 
 const path = scratchDir("gapkit-report-cli-");
@@ -46,7 +47,18 @@ beforeAll(async () => {
   const decode = {
     methods: { prefix: scores(0.12), naive: scores(0.02), realign: scores(0.06) },
     examples: [
-      { image: 3, name: "red <heart>", captions: { prefix: "red heart", naive: "a", realign: "heart" } },
+      {
+        image: 3,
+        name: "red <heart>",
+        png: pngDataUri(new Float32Array(48).fill(0.5), [3, 4, 4]),
+        captions: { prefix: "red heart", naive: "a", realign: "heart" },
+      },
+      {
+        image: 4,
+        name: "not a picture",
+        png: "javascript:alert(1)",
+        captions: { prefix: "x", naive: "y", realign: "z" },
+      },
     ],
     heldOut: { images: 708, captions: 2124 },
   };
@@ -121,6 +133,9 @@ describe("gapkit report", () => {
       "prefix has the highest BLEU-4 (0.120); of the decoders trained on text alone, realign (0.060)",
     );
     expect(html).toContain("<td>red &lt;heart&gt;</td><td>red heart</td><td>a</td><td>heart</td>");
+    // the picture as a PNG data URI; anything else is left out
+    expect(html).toMatch(/<img src="data:image\/png;base64,[A-Za-z0-9+/=]+" alt="red &lt;heart&gt;"/);
+    expect(html).not.toContain("javascript:");
   });
 
   it("gathers saved transfer results, one per target, into one section with a plot", async () => {
