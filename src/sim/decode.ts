@@ -70,8 +70,8 @@ const DECODER = { dim: 64, heads: 4, depth: 2, hidden: 128, prefix: 4 };
 /** How every decoder trains (AdamW, batches of 64, warm-up then cosine), chosen once. */
 const DECODER_TRAINING = { batch: 64, lr: 1e-3, warmup: 50, weightDecay: 0.01 };
 
-/** CapDec's and C3's training noise: N(0, σ²) per coordinate, σ² = 0.016 (CapDec's), then renormalised. */
-const NOISE_VARIANCE = 0.016;
+/** CapDec's training noise variance σ² (the paper's), C3's too: N(0, σ²) per coordinate, then renormalised. */
+const CAPDEC_VARIANCE = 0.016;
 
 /** `iterative`'s search: the language model's `candidates` likeliest next tokens of each of `width` beams. */
 const ITERATIVE = { width: 4, candidates: 4 };
@@ -80,8 +80,8 @@ const ITERATIVE = { width: 4, candidates: 4 };
 const CHECKPOINT_VERSION = 1;
 
 /** Unit-norm row `row` with N(0, σ²) added per coordinate, renormalised (drawn from `rng`). */
-function addNoise(row: Float32Array, rng: Rng): void {
-  const sd = Math.sqrt(NOISE_VARIANCE);
+function addNoise(row: Float32Array, rng: Rng, variance: number): void {
+  const sd = Math.sqrt(variance);
   let norm = 0;
   for (let j = 0; j < row.length; j++) {
     row[j] += sd * rng.normal();
@@ -318,6 +318,14 @@ export const decode: Experiment = {
       max: 1_000_000,
       doc: "training steps of each decoder",
     },
+    capdecNoise: {
+      kind: "numbers",
+      default: [CAPDEC_VARIANCE],
+      min: 0,
+      max: 1,
+      maxCount: 8,
+      doc: "capdec's training noise variances σ², a row each (the paper's 0.016 is the row named capdec)",
+    },
     beam: { kind: "integer", default: 1, min: 1, max: 16, doc: "beam width of decoding (1: greedy)" },
     seed: { kind: "integer", default: 0, doc: "the CLIP-mini's and the first decoder's seed" },
     cache: {
@@ -382,31 +390,41 @@ export const decode: Experiment = {
       realign: { train: textTrain, test: await applyAlign(realign, held.features, "b") },
       iterative: { train: textTrain, test: held.features },
     };
-    const runs: Record<string, RunNumbers[]> = Object.fromEntries(methods.map((m) => [m, []]));
+    // the table's rows: a method, or capdec at each σ² of the sweep ("capdec" at CapDec's own)
+    const rows = methods.flatMap((method): { name: string; method: DecodeMethod; variance: number }[] =>
+      method === "capdec"
+        ? (p.capdecNoise as number[]).map((variance) => ({
+            name: variance === CAPDEC_VARIANCE ? method : `capdec σ²=${variance}`,
+            method,
+            variance,
+          }))
+        : [{ name: method, method, variance: method === "c3" ? CAPDEC_VARIANCE : 0 }],
+    );
+    const runs: Record<string, RunNumbers[]> = Object.fromEntries(rows.map(({ name }) => [name, []]));
     const examples = Array.from({ length: Math.min(EXAMPLES, heldImages.length) }, (_, k) =>
       Math.round((k * (heldImages.length - 1)) / Math.max(1, EXAMPLES - 1)),
     );
     const exampleCaptions: Record<string, string>[] = examples.map(() => ({}));
     // CoCa-mini is one model, trained once with --seed: its row is that run's
-    const total = methods.reduce((n, m) => n + (m === "coca" ? 1 : seeds), 0);
+    const total = rows.reduce((n, { method }) => n + (method === "coca" ? 1 : seeds), 0);
     let done = 0;
     for (let seed = first; seed < first + seeds; seed++) {
       // one decoder per training input: naive, decap and realign share the text-trained one
       const decoders = new Map<string, Training>();
-      const decoder = async (key: string, embeddings: Matrix, noisy: boolean) => {
+      const decoder = async (key: string, embeddings: Matrix, variance: number) => {
         let training = decoders.get(key);
         if (!training) {
           training = await trainDecoder(embeddings, ids, config, {
             ...DECODER_TRAINING,
             steps: p.decoderSteps as number,
             seed,
-            augment: noisy ? addNoise : undefined,
+            augment: variance > 0 ? (row, rng) => addNoise(row, rng, variance) : undefined,
           });
           decoders.set(key, training);
         }
         return training;
       };
-      for (const method of methods) {
+      for (const { name, method, variance } of rows) {
         let captions: string[][];
         let gapFed: number;
         if (method === "coca") {
@@ -420,28 +438,27 @@ export const decode: Experiment = {
           const { train: trainFed, test: testFed } = fed[method];
           gapFed = centroidDistance(trainFed, testFed);
           if (method === "iterative") {
-            const lm = await decoder("lm", matrix(train.length, config.embedDim), false);
+            const lm = await decoder("lm", matrix(train.length, config.embedDim), 0);
             captions = await iterativeDecode(lm, config, vocabulary, clip, held.features);
           } else {
-            const noisy = method === "capdec" || method === "c3";
-            const key = method === "prefix" ? "image" : noisy ? method : "text";
-            const training = await decoder(key, trainFed, noisy);
+            const key = method === "prefix" ? "image" : variance > 0 ? `${method} ${variance}` : "text";
+            const training = await decoder(key, trainFed, variance);
             captions = wordsOf(await decodeCaptions(training, testFed, config, beam), vocabulary);
           }
         }
         const numbers = await scoreCaptions(captions, held, clip, gapFed);
-        runs[method].push(numbers);
+        runs[name].push(numbers);
         if (seed === first)
-          for (const [k, i] of examples.entries()) exampleCaptions[k][method] = captions[i].join(" ");
+          for (const [k, i] of examples.entries()) exampleCaptions[k][name] = captions[i].join(" ");
         onProgress?.(
           ++done,
           total,
-          `seed ${seed}: ${method} BLEU-4 ${numbers.bleu4.toFixed(3)}, token F1 ${numbers.tokenF1.toFixed(3)}, exact ${numbers.exact.toFixed(3)}`,
+          `seed ${seed}: ${name} BLEU-4 ${numbers.bleu4.toFixed(3)}, token F1 ${numbers.tokenF1.toFixed(3)}, exact ${numbers.exact.toFixed(3)}`,
         );
       }
     }
     const result: DecodeResult = {
-      methods: Object.fromEntries(methods.map((m) => [m, summarise(runs[m])])),
+      methods: Object.fromEntries(rows.map(({ name }) => [name, summarise(runs[name])])),
       examples: examples.map((i, k) => ({
         image: heldImages[i],
         name: held.names[i].join(" "),

@@ -15,7 +15,7 @@ import { linear, type ParamInit, type Params } from "./autograd/nn.js";
 import { add, exp, logSoftmax, mul, normalize, reshape, slice, sum } from "./autograd/ops.js";
 import type { Tensor } from "./autograd/tensor.js";
 import { compiledTraining, type TrainableModel, type Training } from "./autograd/training.js";
-import { beamSearch, captionLoss, type Decoded, nextTokenTargets } from "./decoder.js";
+import { beamSearch, captionLoss, type Decoded, nextTokenTargets, repeatRows } from "./decoder.js";
 import { clipLoss } from "./dual-encoder.js";
 import { cosineSchedule } from "./optim.js";
 import { buildVocabulary, encodeTexts, PAD, type Vocabulary, words } from "./text-tokens.js";
@@ -194,10 +194,7 @@ export async function cocaCaptions(
   const { training, config } = trained;
   const { tokens, embeddings } = await encodeImages(trained, pixels);
   const perImage = tokens.length / pixels.rows;
-  const repeated = new Float32Array(pixels.rows * width * perImage);
-  for (let i = 0; i < pixels.rows; i++)
-    for (let b = 0; b < width; b++)
-      repeated.set(tokens.subarray(i * perImage, (i + 1) * perImage), (i * width + b) * perImage);
+  const repeated = repeatRows(tokens, pixels.rows, width);
   const { textLength: length } = config;
   const outputs = (p: Params, [image, ids, masks]: readonly Tensor[]) => [
     cocaNextTokenLogProbs(p, image, ids, masks, config),

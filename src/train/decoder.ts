@@ -324,6 +324,16 @@ export async function trainDecoder(
   return training;
 }
 
+/** Each of the `rows` rows of `values` `times` times in a row (item-major beams). */
+export function repeatRows(values: Float32Array, rows: number, times: number): Float32Array {
+  const width = values.length / rows;
+  const out = new Float32Array(values.length * times);
+  for (let i = 0; i < rows; i++)
+    for (let b = 0; b < times; b++)
+      out.set(values.subarray(i * width, (i + 1) * width), (i * times + b) * width);
+  return out;
+}
+
 /**
  * Captions of each row of `embeddings` by a trained decoder (trainDecoder's training): beam search of
  * `width` (1: greedy), all rows' beams scored together.
@@ -337,10 +347,7 @@ export async function decodeCaptions(
   const { embedDim, length } = config;
   const outputs = (p: Params, [e, x]: readonly Tensor[]) => [nextTokenLogProbs(p, e, x, config)];
   // every beam of an item reads the item's embedding (rows are item-major)
-  const repeated = new Float32Array(embeddings.rows * width * embedDim);
-  for (let i = 0; i < embeddings.rows; i++)
-    for (let b = 0; b < width; b++)
-      repeated.set(embeddings.data.subarray(i * embedDim, (i + 1) * embedDim), (i * width + b) * embedDim);
+  const repeated = repeatRows(embeddings.data, embeddings.rows, width);
   const score: NextTokenScorer = async (rows, n) => {
     const [logProbs] = await training.run(outputs, [
       { data: repeated, dims: [n, embedDim] },
