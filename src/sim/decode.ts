@@ -8,10 +8,12 @@
  * model and keeps, step by step, the candidates whose text embedding is closest to the image's.
  */
 import { applyAlign, fitAlign } from "../align/index.js";
+import { addGaussianNoise } from "../align/noise.js";
 import { colMeans, type Matrix, matrix, selectRows, vectorNorm } from "../core/matrix.js";
 import { pngDataUri } from "../core/png.js";
 import type { Rng } from "../core/rng.js";
 import { bleu4, exactMatch, tokenF1 } from "../eval/captions.js";
+import { pairedCosine, pairedCosines } from "../gap/metrics.js";
 import {
   type CaptionedImages,
   encodeAlbefImages,
@@ -19,25 +21,30 @@ import {
   type TrainedAlbef,
   trainAlbef,
 } from "../train/albef-training.js";
-import type { ParamInit, Params } from "../train/autograd/nn.js";
+import type { Params } from "../train/autograd/nn.js";
 import type { Tensor } from "../train/autograd/tensor.js";
-import {
-  parametersFromNpz,
-  parametersToNpz,
-  type TrainableModel,
-  type Training,
-} from "../train/autograd/training.js";
+import type { Training } from "../train/autograd/training.js";
 import { cocaCaptions, cocaImageEmbeddings, type TrainedCoca, trainCoca } from "../train/coca.js";
 import {
   type Decoded,
   type DecoderConfig,
   decodeCaptions,
   nextTokenLogProbs,
+  topTokens,
   trainDecoder,
 } from "../train/decoder.js";
-import { buildVocabulary, CLS, encodeTexts, PAD, type Vocabulary, words } from "../train/text-tokens.js";
+import {
+  buildVocabulary,
+  CLS,
+  encodeTexts,
+  PAD,
+  rowLength,
+  type Vocabulary,
+  words,
+} from "../train/text-tokens.js";
 import { ALBEF_MINI, ALBEF_TRAINING, ALBEF_VARIANTS } from "./albef.js";
 import {
+  cachedTraining,
   type Experiment,
   type FileCache,
   formatMeanSd,
@@ -81,13 +88,8 @@ const CHECKPOINT_VERSION = 1;
 
 /** Unit-norm row `row` with N(0, σ²) added per coordinate, renormalised (drawn from `rng`). */
 function addNoise(row: Float32Array, rng: Rng, variance: number): void {
-  const sd = Math.sqrt(variance);
-  let norm = 0;
-  for (let j = 0; j < row.length; j++) {
-    row[j] += sd * rng.normal();
-    norm += row[j] * row[j];
-  }
-  const scale = 1 / Math.sqrt(norm);
+  addGaussianNoise(row, variance, rng);
+  const scale = 1 / vectorNorm(row);
   for (let j = 0; j < row.length; j++) row[j] *= scale;
 }
 
@@ -108,7 +110,6 @@ interface RunNumbers {
 
 /** The held-out images and what the metrics compare with. */
 interface HeldOut {
-  images: number[];
   /** Per held-out image: its captions' words (the references) and its name's (the first caption). */
   references: string[][][];
   names: string[][];
@@ -130,15 +131,11 @@ async function scoreCaptions(
     clip,
     captions.map((c) => c.join(" ")),
   );
-  const d = held.features.cols;
-  let cosine = 0;
-  for (let i = 0; i < captions.length; i++)
-    for (let j = 0; j < d; j++) cosine += texts.features.data[i * d + j] * held.features.data[i * d + j];
   return {
     bleu4: bleu4(captions, held.references),
     tokenF1: captions.reduce((s, c, i) => s + tokenF1(c, held.references[i]), 0) / captions.length,
     exact: captions.filter((c, i) => exactMatch(c, held.names[i])).length / captions.length,
-    clipScore: cosine / captions.length,
+    clipScore: pairedCosine(texts.features, held.features),
     gapFed,
   };
 }
@@ -180,8 +177,7 @@ async function iterativeDecode(
         if (b.done) continue;
         const at = ((i * width + k) * (length - 1) + t - 1) * config.vocabulary;
         const row = logProbs.subarray(at, at + config.vocabulary);
-        const order = Array.from(row.keys()).sort((x, y) => row[y] - row[x] || x - y);
-        for (const id of order.slice(0, candidates))
+        for (const id of topTokens(row, candidates))
           proposals.push(
             id === PAD
               ? { item: i, ids: b.ids, done: true }
@@ -192,13 +188,16 @@ async function iterativeDecode(
       clip,
       proposals.map((q) => q.ids.map((id) => vocabulary.tokens[id]).join(" ")),
     );
-    const d = imageFeatures.cols;
+    const cosines = pairedCosines(
+      texts.features,
+      selectRows(
+        imageFeatures,
+        proposals.map((q) => q.item),
+      ),
+    );
     const next: Beam[][] = beams.map((item) => item.filter((b) => b.done));
     proposals.forEach((q, r) => {
-      let cosine = 0;
-      for (let j = 0; j < d; j++)
-        cosine += texts.features.data[r * d + j] * imageFeatures.data[q.item * d + j];
-      next[q.item].push({ ids: q.ids, cosine, done: q.done });
+      next[q.item].push({ ids: q.ids, cosine: cosines[r], done: q.done });
     });
     beams = next.map((item) => item.sort((x, y) => y.cosine - x.cosine).slice(0, width));
   }
@@ -214,19 +213,6 @@ function checkpointName(model: string, seed: number, steps: number): string {
   return `decode-${model}-${hash}-seed${seed}.npz`;
 }
 
-/** A model read from `cache` where kept (`restore` for a training to start from), else trained and kept. */
-async function cached<T extends { model: TrainableModel; training: Training }>(
-  cache: FileCache | undefined,
-  name: string,
-  train: (restore?: (init: Readonly<Record<string, ParamInit>>) => Record<string, ParamInit>) => Promise<T>,
-): Promise<T> {
-  const bytes = await cache?.read(name);
-  if (bytes) return train((init) => parametersFromNpz(bytes, init, name));
-  const trained = await train();
-  await cache?.write(name, parametersToNpz(trained.training, trained.model));
-  return trained;
-}
-
 /** The CLIP-mini: ALBEF-mini trained with ITC alone on the training emoji (read from `cache` where kept). */
 function clipMini(
   data: CaptionedImages,
@@ -234,7 +220,7 @@ function clipMini(
   seed: number,
   cache?: FileCache,
 ): Promise<TrainedAlbef> {
-  return cached(cache, checkpointName("clip", seed, steps), (restore) =>
+  return cachedTraining(cache, checkpointName("clip", seed, steps), (restore) =>
     trainAlbef(data, ALBEF_MINI, {
       ...ALBEF_TRAINING,
       objective: ALBEF_VARIANTS.itc,
@@ -254,7 +240,7 @@ function cocaMini(
   seed: number,
   cache?: FileCache,
 ): Promise<TrainedCoca> {
-  return cached(cache, checkpointName("coca", seed, steps), (restore) =>
+  return cachedTraining(cache, checkpointName("coca", seed, steps), (restore) =>
     trainCoca(data, ALBEF_MINI, { ...ALBEF_TRAINING, steps: restore ? 0 : steps, batch: 16, seed, restore }),
   );
 }
@@ -343,7 +329,7 @@ export const decode: Experiment = {
     const trainImages = [...new Set(train.map(({ image }) => image))].sort((x, y) => x - y);
     const heldImages = [...data.heldOut.keys()].filter((i) => data.heldOut[i]);
     const vocabulary = buildVocabulary(train.map(({ text }) => text));
-    const length = Math.min(16, 1 + Math.max(...train.map(({ text }) => words(text).length)));
+    const length = rowLength(train.map(({ text }) => text));
     const config: DecoderConfig = {
       ...DECODER,
       vocabulary: vocabulary.tokens.length,
@@ -362,18 +348,19 @@ export const decode: Experiment = {
       )
     ).features;
     const imageTrain = (await encodeAlbefImages(clip, selectRows(data.pixels, trainImages))).features;
+    const trainRow = new Map(trainImages.map((image, row) => [image, row]));
     const imageOfCaption = selectRows(
       imageTrain,
-      train.map(({ image }) => trainImages.indexOf(image)),
+      train.map(({ image }) => trainRow.get(image) as number),
     );
     const byImage = new Map<number, string[][]>();
     for (const { text, image } of data.captions)
       if (data.heldOut[image]) byImage.set(image, [...(byImage.get(image) ?? []), words(text)]);
+    const heldPixels = selectRows(data.pixels, heldImages);
     const held: HeldOut = {
-      images: heldImages,
       references: heldImages.map((i) => byImage.get(i) as string[][]),
       names: heldImages.map((i) => (byImage.get(i) as string[][])[0]),
-      features: (await encodeAlbefImages(clip, selectRows(data.pixels, heldImages))).features,
+      features: (await encodeAlbefImages(clip, heldPixels)).features,
     };
     // the training-free fixes, fitted on unpaired training statistics: text as A, images as B
     const fitted = async (kind: string) => fitAlign(kind, textTrain, imageTrain);
@@ -430,8 +417,8 @@ export const decode: Experiment = {
         if (method === "coca") {
           if (seed > first) continue;
           const model = await cocaMini(data, p.clipSteps as number, first, p.cache as FileCache | undefined);
-          const said = await cocaCaptions(model, selectRows(data.pixels, heldImages), beam);
-          captions = said.captions.map(({ ids }) => ids.map((id) => model.vocabulary.tokens[id]));
+          const said = await cocaCaptions(model, heldPixels, beam);
+          captions = wordsOf(said.captions, model.vocabulary);
           const trainEmbeddings = await cocaImageEmbeddings(model, selectRows(data.pixels, trainImages));
           gapFed = centroidDistance(trainEmbeddings, said.embeddings);
         } else {

@@ -1,6 +1,13 @@
 import type { Matrix } from "../core/matrix.js";
 import type { NdArray } from "../io/npy.js";
 import type { CaptionedImages } from "../train/albef-training.js";
+import type { ParamInit } from "../train/autograd/nn.js";
+import {
+  parametersFromNpz,
+  parametersToNpz,
+  type TrainableModel,
+  type Training,
+} from "../train/autograd/training.js";
 
 /** A parameter of an experiment, as the CLI exposes it (`--name value`). */
 export type ExperimentParam =
@@ -85,6 +92,22 @@ export function settingsHash(settings: unknown): string {
   let hash = 0x811c9dc5;
   for (let k = 0; k < key.length; k++) hash = Math.imul(hash ^ key.charCodeAt(k), 0x01000193);
   return (hash >>> 0).toString(16);
+}
+
+/**
+ * A trained model read back from `cache` where a run of the same settings kept it under `name` (`train`
+ * gets `restore`, to start from those parameters without training), else trained and kept there.
+ */
+export async function cachedTraining<T extends { model: TrainableModel; training: Training }>(
+  cache: FileCache | undefined,
+  name: string,
+  train: (restore?: (init: Readonly<Record<string, ParamInit>>) => Record<string, ParamInit>) => Promise<T>,
+): Promise<T> {
+  const bytes = await cache?.read(name);
+  if (bytes) return train((init) => parametersFromNpz(bytes, init, name));
+  const trained = await train();
+  await cache?.write(name, parametersToNpz(trained.training, trained.model));
+  return trained;
 }
 
 /** Resolved parameter values: numbers, number lists, strings, booleans or loaded pairs. */

@@ -12,16 +12,10 @@ import { createRng, type Rng } from "../core/rng.js";
 import { linearProbeError } from "../eval/probe.js";
 import { classDiscrepancy } from "../gap/discrepancy.js";
 import { gapL2M } from "../gap/metrics.js";
-import { randomShift } from "../train/autograd/classifier.js";
+import { accuracyOf, randomShift } from "../train/autograd/classifier.js";
 import type { ParamInit, Params } from "../train/autograd/nn.js";
 import type { Tensor } from "../train/autograd/tensor.js";
-import {
-  compiledTraining,
-  parametersFromNpz,
-  parametersToNpz,
-  type TrainableModel,
-  type Training,
-} from "../train/autograd/training.js";
+import { compiledTraining, type TrainableModel, type Training } from "../train/autograd/training.js";
 import { cosineSchedule } from "../train/optim.js";
 import {
   type Embedder,
@@ -40,6 +34,7 @@ import {
   transferLogits,
 } from "../train/transfer.js";
 import {
+  cachedTraining,
   type Experiment,
   type FileCache,
   formatMeanSd,
@@ -231,38 +226,46 @@ function snapshot(training: Training, init: Readonly<Record<string, ParamInit>>)
   );
 }
 
+/** A graph an evaluation runs: tensors of parameters and one input to its outputs. */
+type Outputs = (p: Params, inputs: readonly Tensor[]) => readonly Tensor[];
+
+/** The encoder's pooled features of embedded tokens. */
+const ENCODED: Outputs = (p, [tokens]) => [encode(p, tokens, ENCODER)];
+
+/**
+ * An embedder's graphs — its tokens, their mean (ORCA's features) and the model's logits — made once per
+ * embedder: a training compiles a graph once per function and input shape, so the same function serves
+ * every evaluation.
+ */
+const embedderGraphs = new Map<Embedder, { tokens: Outputs; pooled: Outputs; logits: Outputs }>();
+function graphsOf(embedder: Embedder): { tokens: Outputs; pooled: Outputs; logits: Outputs } {
+  let graphs = embedderGraphs.get(embedder);
+  if (!graphs) {
+    graphs = {
+      tokens: (p, [x]) => [embed(p, x, embedder)],
+      pooled: (p, [x]) => [embeddedFeatures(p, x, embedder)],
+      logits: (p, [x]) => [transferLogits(p, x, embedder, ENCODER)],
+    };
+    embedderGraphs.set(embedder, graphs);
+  }
+  return graphs;
+}
+
 /** The first output of `outputs` under a training's current parameters on one input. */
-async function output(
-  training: Training,
-  outputs: (p: Params, batch: readonly Tensor[]) => readonly Tensor[],
-  input: Tensor32,
-): Promise<Float32Array> {
+async function output(training: Training, outputs: Outputs, input: Tensor32): Promise<Float32Array> {
   const [out] = await training.run(outputs, [input]);
   return out;
 }
 
 /** The encoder's pooled features [n, dim] of embedded tokens [n, T, dim] under a training's parameters. */
 async function encoded(training: Training, tokens: Tensor32): Promise<Matrix> {
-  const features = await output(training, (p, [t]) => [encode(p, t, ENCODER)], tokens);
-  return matrix(tokens.dims[0], ENCODER.dim, features);
+  return matrix(tokens.dims[0], ENCODER.dim, await output(training, ENCODED, tokens));
 }
 
 /** Embedded rows: the tokens [n, T, dim] of a training's embedder. */
 async function tokensOf(training: Training, embedder: Embedder, rows: Matrix): Promise<Tensor32> {
-  const data = await output(training, (p, [x]) => [embed(p, x, embedder)], rowsTensor(rows));
+  const data = await output(training, graphsOf(embedder).tokens, rowsTensor(rows));
   return { data, dims: [rows.rows, TOKENS, ENCODER.dim] };
-}
-
-/** The fraction of rows whose largest logit is their label. */
-function accuracy(logits: Float32Array, labels: Int32Array): number {
-  const classes = logits.length / labels.length;
-  let right = 0;
-  labels.forEach((label, i) => {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (logits[i * classes + c] > logits[i * classes + best]) best = c;
-    if (best === label) right++;
-  });
-  return right / labels.length;
 }
 
 /** The pretrained source: its parameters, its held-out accuracy, and its embedded digits. */
@@ -270,8 +273,11 @@ interface Source {
   params: Record<string, ParamInit>;
   accuracy: number;
   probeError: number;
-  /** Pretraining digits (MoNA's and ORCA's source batches) and the probe's digits, embedded, with labels. */
-  pool: { tokens: Tensor32; labels: Int32Array };
+  /**
+   * Pretraining digits (MoNA's and ORCA's source batches: their tokens, and the tokens' mean) and the
+   * probe's digits, embedded, with labels.
+   */
+  pool: { tokens: Tensor32; pooled: Tensor32; labels: Int32Array };
   probeTrain: { tokens: Tensor32; labels: Int32Array };
   probeTest: { tokens: Tensor32; labels: Int32Array };
 }
@@ -287,21 +293,22 @@ async function pretrainSource(mnist: Pool, seed: number, steps: number, cache?: 
     ...initHead(ENCODER.dim, 10, seed * 1000 + 3),
   };
   const model: TrainableModel = { init, loss: (p, [x, y]) => taskLoss(p, x, y, PATCHES_28, ENCODER) };
-  const name = checkpointName(seed, steps);
-  const cached = await cache?.read(name);
-  let training: Training;
-  if (cached) training = compiledTraining({ ...model, init: parametersFromNpz(cached, init, name) });
-  else {
-    training = compiledTraining(model, { weightDecay: PRETRAIN.weightDecay });
-    const train = rowRange(mnist, DIGITS.pretrain);
-    const augment = randomShift(28, 28, PRETRAIN.maxShift);
-    await trainSteps(
-      training,
-      sampler(rowsTensor(train.x), train.labels, 10, createRng(seed), { batch: PRETRAIN.batch, augment }),
-      { ...PRETRAIN, steps },
+  const { training } = await cachedTraining(cache, checkpointName(seed, steps), async (restore) => {
+    const training = compiledTraining(
+      { ...model, init: restore?.(init) ?? init },
+      { weightDecay: PRETRAIN.weightDecay },
     );
-    await cache?.write(name, parametersToNpz(training, model));
-  }
+    if (!restore) {
+      const train = rowRange(mnist, DIGITS.pretrain);
+      const augment = randomShift(28, 28, PRETRAIN.maxShift);
+      await trainSteps(
+        training,
+        sampler(rowsTensor(train.x), train.labels, 10, createRng(seed), { batch: PRETRAIN.batch, augment }),
+        { ...PRETRAIN, steps },
+      );
+    }
+    return { model, training };
+  });
   const from = DIGITS.pretrain[0];
   const embedded = async (range: readonly [number, number]) => {
     const rows = rowRange(mnist, range);
@@ -312,16 +319,14 @@ async function pretrainSource(mnist: Pool, seed: number, steps: number, cache?: 
     await embedded(DIGITS.probeTrain),
     await embedded(DIGITS.probeTest),
   ];
-  const logits = await output(
-    training,
-    (p, [x]) => [transferLogits(p, x, PATCHES_28, ENCODER)],
-    rowsTensor(probeTest.rows.x),
-  );
+  const graphs = graphsOf(PATCHES_28);
+  const logits = await output(training, graphs.logits, rowsTensor(probeTest.rows.x));
+  const pooled = await output(training, graphs.pooled, rowsTensor(pool.rows.x));
   return {
     params: snapshot(training, init),
-    accuracy: accuracy(logits, probeTest.labels),
+    accuracy: accuracyOf(logits, probeTest.labels),
     probeError: await probeError(training, probeTrain, probeTest),
-    pool,
+    pool: { ...pool, pooled: { data: pooled, dims: [pool.rows.x.rows, ENCODER.dim] } },
     probeTrain,
     probeTest,
   };
@@ -391,9 +396,6 @@ interface RunContext {
   source: Source;
   shots: Labelled;
   test: Labelled;
-  /** The source batches of MoNA (tokens) and of ORCA (their mean over tokens: the embedder's pooled output). */
-  sourceTokens: Tensor32;
-  sourceFeatures: Tensor32;
   seed: number;
   steps: { stage1: number; stage2: number };
 }
@@ -412,27 +414,31 @@ async function transferRun(method: TransferMethod, context: RunContext): Promise
     ...initHead(ENCODER.dim, target.classes, seed * 1000 + 13),
   };
   const { classes, embedder } = target;
-  // the gap between the embedded modalities, and the discrepancy of the encoder's class-conditional
-  // features (unit rows), under a training's parameters
-  const gapRows = selectRows(
-    test.x,
-    Int32Array.from({ length: GAP_ROWS }, (_, k) => k),
-  );
-  const gapOf = async (training: Training) => {
-    const unitTokens = (t: Tensor32) =>
-      normalizeRows(matrix(t.dims[0] * TOKENS, ENCODER.dim, t.data), "transfer: tokens");
+  // under a training's parameters, from the test rows' tokens: the gap between the embedded modalities
+  // (the first GAP_ROWS rows' tokens against the probe's test digits'), and the discrepancy of the
+  // encoder's class-conditional features (unit rows)
+  const gapOf = (tokens: Tensor32) => {
+    const unitTokens = (t: Float32Array) =>
+      normalizeRows(matrix(t.length / ENCODER.dim, ENCODER.dim, t), "transfer: tokens");
     return gapL2M(
-      unitTokens(await tokensOf(training, embedder, gapRows)),
-      unitTokens(source.probeTest.tokens),
+      unitTokens(tokens.data.subarray(0, GAP_ROWS * TOKENS * ENCODER.dim)),
+      unitTokens(source.probeTest.tokens.data),
     );
   };
-  const discrepancyOf = async (training: Training) => {
-    const features = await encoded(training, await tokensOf(training, embedder, test.x));
-    const sourceFeatures = await encoded(training, source.probeTest.tokens);
+  const measured = async (training: Training) => {
+    const tokens = await tokensOf(training, embedder, test.x);
     const unit = (m: Matrix) => normalizeRows(m, "transfer: features");
-    return (
-      await classDiscrepancy(unit(features), test.labels, unit(sourceFeatures), source.probeTest.labels)
-    ).value;
+    const [features, sourceFeatures] = [
+      await encoded(training, tokens),
+      await encoded(training, source.probeTest.tokens),
+    ];
+    const discrepancy = await classDiscrepancy(
+      unit(features),
+      test.labels,
+      unit(sourceFeatures),
+      source.probeTest.labels,
+    );
+    return { gap: gapOf(tokens), discrepancy: discrepancy.value };
   };
   const targetBatches = (rng: Rng) => sampler(rowsTensor(shots.x), shots.labels, classes, rng);
   let fineTuneFrom = init;
@@ -446,21 +452,21 @@ async function transferRun(method: TransferMethod, context: RunContext): Promise
         weightDecay: TRANSFER.weightDecay,
       },
     );
-    const gapBefore = await gapOf(training);
+    const gapBefore = gapOf(await tokensOf(training, embedder, test.x));
     const next = targetBatches(createRng(seed * 1000 + 14));
     const sourceBatch = (rows: Tensor32) =>
       sampler(rows, source.pool.labels, 10, createRng(seed * 1000 + 15));
     const extra =
       method === "mona"
-        ? sourceBatch(context.sourceTokens)
+        ? sourceBatch(source.pool.tokens)
         : method === "orca"
-          ? sourceBatch(context.sourceFeatures)
+          ? sourceBatch(source.pool.pooled)
           : () => [];
     await trainSteps(training, () => [...next(), ...extra()], {
       ...TRANSFER.stage1,
       steps: context.steps.stage1,
     });
-    before = { gapBefore, gap: await gapOf(training), discrepancy: await discrepancyOf(training) };
+    before = { gapBefore, ...(await measured(training)) };
     fineTuneFrom = snapshot(training, init);
   }
   const training = compiledTraining(
@@ -468,34 +474,20 @@ async function transferRun(method: TransferMethod, context: RunContext): Promise
     { weightDecay: TRANSFER.weightDecay },
   );
   if (!before) {
-    const gap = await gapOf(training);
-    before = { gapBefore: gap, gap, discrepancy: await discrepancyOf(training) };
+    const start = await measured(training);
+    before = { ...start, gapBefore: start.gap };
   }
   await trainSteps(training, targetBatches(createRng(seed * 1000 + 16)), {
     ...TRANSFER.stage2,
     steps: context.steps.stage2,
   });
-  const logits = await output(
-    training,
-    (p, [x]) => [transferLogits(p, x, embedder, ENCODER)],
-    rowsTensor(test.x),
-  );
+  const logits = await output(training, graphsOf(embedder).logits, rowsTensor(test.x));
   return {
-    accuracy: accuracy(logits, test.labels),
+    accuracy: accuracyOf(logits, test.labels),
     sourceProbeError: await probeError(training, source.probeTrain, source.probeTest),
     ...before,
     seconds: (performance.now() - start) / 1000,
   };
-}
-
-/** The mean over tokens of embedded rows [n, T, dim]: [n, dim]. */
-function meanOverTokens(tokens: Tensor32): Tensor32 {
-  const [n, count, dim] = tokens.dims;
-  const out = new Float32Array(n * dim);
-  for (let i = 0; i < n; i++)
-    for (let t = 0; t < count; t++)
-      for (let j = 0; j < dim; j++) out[i * dim + j] += tokens.data[(i * count + t) * dim + j] / count;
-  return { data: out, dims: [n, dim] };
 }
 
 /** The measures of a method over seeds, as the table and the report show them (see transferCells). */
@@ -600,8 +592,6 @@ export const transfer: Experiment = {
         source,
         shots: fewShot(pool, target.classes, shots, seed),
         test,
-        sourceTokens: source.pool.tokens,
-        sourceFeatures: meanOverTokens(source.pool.tokens),
         seed,
         steps: { stage1: p.stage1Steps as number, stage2: p.stage2Steps as number },
       };

@@ -26,12 +26,12 @@ import {
   unitFeatures,
 } from "./albef.js";
 import { translateImage } from "./autograd/classifier.js";
-import { type ParamInit, type Params, patchCount } from "./autograd/nn.js";
+import { type ParamInit, type Params, type PatchGeometry, patchCount } from "./autograd/nn.js";
 import { softmax } from "./autograd/ops.js";
 import type { Tensor } from "./autograd/tensor.js";
 import { compiledTraining, type TrainableModel, type Training } from "./autograd/training.js";
 import { clampScalar, cosineSchedule } from "./optim.js";
-import { buildVocabulary, encodeTexts, maskTokens, PAD, type Vocabulary, words } from "./text-tokens.js";
+import { buildVocabulary, encodeTexts, maskTokens, PAD, rowLength, type Vocabulary } from "./text-tokens.js";
 
 /** Images with captions: what ALBEF-mini trains on and is evaluated on. */
 export interface CaptionedImages {
@@ -76,6 +76,28 @@ export interface AlbefTrainOptions {
   restore?: (init: Readonly<Record<string, ParamInit>>) => Record<string, ParamInit>;
 }
 
+/**
+ * The images `images` (rows of data.pixels) copied into `pixels` and augmented as ALBEF-mini trains: each
+ * shifted by up to `maxShift` pixels along each axis (white shifted in), and mirrored at random where its
+ * meaning allows.
+ */
+export function augmentedImages(
+  data: CaptionedImages,
+  images: readonly number[],
+  pixels: Matrix,
+  { channels, height, width }: PatchGeometry,
+  maxShift: number,
+  rng: Rng,
+): void {
+  selectRows(data.pixels, images, pixels);
+  images.forEach((image, r) => {
+    const shift = () => rng.int(2 * maxShift + 1) - maxShift;
+    const row = pixels.data.subarray(r * pixels.cols, (r + 1) * pixels.cols);
+    const flip = data.flippable[image] && rng.uniform() < 0.5;
+    translateImage(row, [channels, height, width], shift(), shift(), { fill: 1, flip });
+  });
+}
+
 /** A trained ALBEF-mini: its model and training (current parameters), shape, vocabulary and objective. */
 export interface TrainedAlbef {
   model: TrainableModel;
@@ -84,9 +106,6 @@ export interface TrainedAlbef {
   vocabulary: Vocabulary;
   objective: AlbefObjective;
 }
-
-/** The longest text row: [CLS] and at most 15 words (the emoji training captions' longest has 15). */
-const MAX_TEXT_LENGTH = 16;
 
 /** Additive key-padding masks [B, 1, 1, L] of token rows: 0 at tokens, −1e9 at padding. */
 function paddingMask(ids: Int32Array, rows: number, length: number): Tensor32 {
@@ -149,10 +168,7 @@ export async function trainAlbef(
   const rng = createRng(seed);
   const captions = trainingCaptions(data, options.noisy, rng);
   const vocabulary = buildVocabulary(captions.map(({ text }) => text));
-  const textLength = Math.min(
-    MAX_TEXT_LENGTH,
-    1 + Math.max(...captions.map(({ text }) => words(text).length)),
-  );
+  const textLength = rowLength(captions.map(({ text }) => text));
   const config: AlbefConfig = { ...shape, vocabulary: vocabulary.tokens.length, textLength };
   const init = options.restore?.(initAlbef(config, seed)) ?? initAlbef(config, seed);
   const model: TrainableModel = {
@@ -176,7 +192,6 @@ export async function trainAlbef(
   check(trainImages.length >= batch, "trainAlbef", `at least ${batch} training images`, () =>
     String(trainImages.length),
   );
-  const { channels, height, width: side } = shape.image;
   const pixels = matrix(batch, data.pixels.cols);
   let order = rng.permutation(trainImages.length);
   let at = 0;
@@ -185,13 +200,7 @@ export async function trainAlbef(
     if (at + batch > order.length) [order, at] = [rng.permutation(trainImages.length), 0];
     const picked = Array.from(order.subarray(at, at + batch), (k) => trainImages[k]);
     at += batch;
-    selectRows(data.pixels, picked, pixels);
-    picked.forEach((image, r) => {
-      const shift = () => rng.int(2 * options.maxShift + 1) - options.maxShift;
-      const row = pixels.data.subarray(r * pixels.cols, (r + 1) * pixels.cols);
-      const flip = data.flippable[image] && rng.uniform() < 0.5;
-      translateImage(row, [channels, height, side], shift(), shift(), { fill: 1, flip });
-    });
+    augmentedImages(data, picked, pixels, shape.image, options.maxShift, rng);
     const texts = picked.map((image) => {
       const choices = byImage.get(image) as string[];
       return choices[rng.int(choices.length)];

@@ -6,11 +6,16 @@
  * tokens) whose outputs predict each next word.
  */
 import type { Tensor32 } from "../core/gemm/index.js";
-import { type Matrix, matrix, selectRows } from "../core/matrix.js";
+import { type Matrix, matrix } from "../core/matrix.js";
 import { createRng } from "../core/rng.js";
 import { type AlbefConfig, fuse, imageTokens, initAlbef, textTokens, unitFeatures } from "./albef.js";
-import { type AlbefShape, type CaptionedImages, chunked, rowChunk } from "./albef-training.js";
-import { translateImage } from "./autograd/classifier.js";
+import {
+  type AlbefShape,
+  augmentedImages,
+  type CaptionedImages,
+  chunked,
+  rowChunk,
+} from "./albef-training.js";
 import { linear, type ParamInit, type Params } from "./autograd/nn.js";
 import { add, exp, logSoftmax, mul, normalize, reshape, slice, sum } from "./autograd/ops.js";
 import type { Tensor } from "./autograd/tensor.js";
@@ -18,7 +23,7 @@ import { compiledTraining, type TrainableModel, type Training } from "./autograd
 import { beamSearch, captionLoss, type Decoded, nextTokenTargets, repeatRows } from "./decoder.js";
 import { clipLoss } from "./dual-encoder.js";
 import { cosineSchedule } from "./optim.js";
-import { buildVocabulary, encodeTexts, PAD, type Vocabulary, words } from "./text-tokens.js";
+import { buildVocabulary, encodeTexts, PAD, rowLength, type Vocabulary } from "./text-tokens.js";
 
 /** CoCa's weight of the captioning loss against the contrastive one (the paper's λ_Cap = 2). */
 const CAPTION_WEIGHT = 2;
@@ -122,7 +127,7 @@ export async function trainCoca(
   const { steps, batch, seed } = options;
   const captions = data.captions.filter(({ image }) => !data.heldOut[image]);
   const vocabulary = buildVocabulary(captions.map(({ text }) => text));
-  const textLength = Math.min(16, 1 + Math.max(...captions.map(({ text }) => words(text).length)));
+  const textLength = rowLength(captions.map(({ text }) => text));
   const config: AlbefConfig = { ...shape, vocabulary: vocabulary.tokens.length, textLength };
   const model: TrainableModel = {
     init: options.restore?.(initCoca(config, seed)) ?? initCoca(config, seed),
@@ -130,22 +135,18 @@ export async function trainCoca(
   };
   const training = compiledTraining(model, { weightDecay: options.weightDecay, seed });
   const rng = createRng(seed);
-  const { channels, height, width } = shape.image;
   const pixels = matrix(batch, data.pixels.cols);
   const decoder = { length: textLength, vocabulary: config.vocabulary };
   for (let step = 0; step < steps; step++) {
     const picked = Array.from({ length: batch }, () => captions[rng.int(captions.length)]);
-    selectRows(
-      data.pixels,
+    augmentedImages(
+      data,
       picked.map(({ image }) => image),
       pixels,
+      shape.image,
+      options.maxShift,
+      rng,
     );
-    picked.forEach(({ image }, r) => {
-      const shift = () => rng.int(2 * options.maxShift + 1) - options.maxShift;
-      const row = pixels.data.subarray(r * pixels.cols, (r + 1) * pixels.cols);
-      const flip = data.flippable[image] && rng.uniform() < 0.5;
-      translateImage(row, [channels, height, width], shift(), shift(), { fill: 1, flip });
-    });
     const ids = encodeTexts(
       vocabulary,
       picked.map(({ text }) => text),

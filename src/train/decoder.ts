@@ -247,7 +247,7 @@ export async function beamSearch(
 }
 
 /** The `count` highest entries' indices, highest first (ties: the lower index first). */
-function topTokens(values: Float32Array, count: number): number[] {
+export function topTokens(values: Float32Array, count: number): number[] {
   const top: number[] = [];
   for (let id = 0; id < values.length; id++) {
     let at = top.length;

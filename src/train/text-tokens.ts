@@ -36,6 +36,14 @@ export function buildVocabulary(texts: readonly string[], minCount = 1): Vocabul
 }
 
 /**
+ * Tokens per row for these captions: [CLS] and the longest caption's words, at most `max` (default 16:
+ * the emoji training captions' longest has 15 words).
+ */
+export function rowLength(texts: readonly string[], max = 16): number {
+  return Math.min(max, 1 + Math.max(...texts.map((text) => words(text).length)));
+}
+
+/**
  * Captions as rows of `length` token ids: [CLS], the words (unknown ones as [UNK]), cut at `length` and
  * padded with [PAD]; row-major [texts.length, length].
  */

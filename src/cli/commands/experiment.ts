@@ -133,21 +133,22 @@ async function resolve(
       return emojiCaptionedImages();
     case "image-sets":
       return builtinImageSets;
-    case "cache": {
+    case "cache":
+    case "folder": {
       if (raw === undefined) return undefined;
       const path = String(raw);
-      await outputFolder(path, [], flag, "the cached files");
+      await outputFolder(
+        path,
+        [],
+        flag,
+        spec.kind === "cache" ? "the cached files" : "the experiment's files",
+      );
+      // a FileCache, which is a FileSink too
       return {
         path,
         read: (name: string) => readCachedFile(join(path, name)),
         write: (name: string, bytes: Uint8Array) => writeFileAtomic(join(path, name), bytes),
       };
-    }
-    case "folder": {
-      if (raw === undefined) return undefined;
-      const path = String(raw);
-      await outputFolder(path, [], flag, "the experiment's files");
-      return { path, write: (name: string, bytes: Uint8Array) => writeFileAtomic(join(path, name), bytes) };
     }
     case "pair":
     case "array":

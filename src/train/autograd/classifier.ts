@@ -56,18 +56,13 @@ export async function trainClassifier(
     { data: x, dims: [batch, cols] },
     { data: y, dims: [batch, classes] },
   ];
+  // one function, so that every epoch's evaluation runs the graph compiled for the first
+  const heldOutLogits = (p: Params, [rows]: readonly Tensor[]) => [logits(p, rows)];
   const evaluate = async () => {
-    const [scores] = await training.run(
-      (p, [rows]) => [logits(p, rows)],
-      [{ data: heldOut.x.data, dims: [heldOut.x.rows, cols] }],
-    );
-    let correct = 0;
-    for (let i = 0; i < heldOut.x.rows; i++) {
-      let best = 0;
-      for (let c = 1; c < classes; c++) if (scores[i * classes + c] > scores[i * classes + best]) best = c;
-      if (best === heldOut.labels[i]) correct++;
-    }
-    return correct / heldOut.x.rows;
+    const [scores] = await training.run(heldOutLogits, [
+      { data: heldOut.x.data, dims: [heldOut.x.rows, cols] },
+    ]);
+    return accuracyOf(scores, heldOut.labels);
   };
   const start = performance.now();
   const accuracy: number[] = [];
@@ -91,6 +86,18 @@ export async function trainClassifier(
     options.onEpoch?.(epoch + 1, accuracy[epoch], (performance.now() - start) / 1000);
   }
   return accuracy;
+}
+
+/** The fraction of rows whose largest score (the first of ties) is their label: scores [rows, classes]. */
+export function accuracyOf(scores: Float32Array, labels: Int32Array): number {
+  const classes = scores.length / labels.length;
+  let correct = 0;
+  labels.forEach((label, i) => {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (scores[i * classes + c] > scores[i * classes + best]) best = c;
+    if (best === label) correct++;
+  });
+  return correct / labels.length;
 }
 
 /**
