@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, each against its peer (numpy) run in the same process tree.
  * `npm run bench -- gemm measure` runs only the named ones (gemm, measure, score, align, losses, train, scale,
- * apply, cluster);
+ * apply, cluster, explore);
  * `measure` includes 30,000 synthetic pairs against a blocked numpy peer (a minute or two); `--large` adds
  * measure on 100,000 pairs (minutes). The scale benchmark needs ≈ 8.2 GB of free space in
  * the temporary folder.
@@ -9,6 +9,7 @@
 import { benchAlign } from "./align.js";
 import { benchApply } from "./apply.js";
 import { benchCluster } from "./cluster.js";
+import { benchExplore } from "./explore.js";
 import { benchGemm } from "./gemm.js";
 import { benchLosses } from "./losses.js";
 import { benchMeasure, benchMeasureBlocked, benchMeasureLarge } from "./measure.js";
@@ -26,6 +27,7 @@ const BENCHMARKS: Record<string, () => string[] | Promise<string[]>> = {
   scale: benchScale,
   apply: benchApply,
   cluster: benchCluster,
+  explore: benchExplore,
 };
 const named = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
 const unknown = named.filter((name) => !(name in BENCHMARKS));

@@ -17,6 +17,8 @@ export * from "./eval/captions.js";
 export * from "./eval/probe.js";
 export * from "./eval/retrieval.js";
 export * from "./eval/zero-shot.js";
+export * from "./explore/html.js";
+export * from "./explore/session.js";
 export * from "./gap/discrepancy.js";
 export * from "./gap/measure.js";
 export * from "./gap/metrics.js";

@@ -4,7 +4,14 @@ import { describe, expect, it } from "vitest";
 
 const SRC = new URL("../src/", import.meta.url).pathname;
 // packages the browser entry may use: pure JavaScript, no Node built-ins
-const BROWSER_PACKAGES = new Set(["fflate", "zod", "@huggingface/transformers", "munkres", "fast-png"]);
+const BROWSER_PACKAGES = new Set([
+  "fflate",
+  "zod",
+  "@huggingface/transformers",
+  "munkres",
+  "fast-png",
+  "umap-js",
+]);
 
 /** Every module statically or dynamically imported from `entry`, with the bare specifiers it names. */
 function importGraph(entry: string): { files: Set<string>; packages: Set<string> } {

@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<(program: Command) => void>> = {
   embed: async () => (await import("./commands/embed.js")).registerEmbed,
   info: async () => (await import("./commands/info.js")).registerInfo,
   data: async () => (await import("./commands/data.js")).registerData,
+  explore: async () => (await import("./commands/explore.js")).registerExplore,
 };
 
 /**

@@ -39,6 +39,17 @@ export function hashUniform(seed: number, index: number): number {
   return (h1 * 2 ** 21 + (h2 >>> 11)) / 2 ** 53;
 }
 
+/**
+ * The seeded uniform sample of k of n rows that keeping the k smallest hashUniform keys gives (the sample a
+ * streamed `measure --pairwise-max k` keeps), in row order; all rows where k ≥ n.
+ */
+export function uniformSampleRows(n: number, k: number, seed: number): Int32Array {
+  if (k >= n) return Int32Array.from({ length: n }, (_, i) => i);
+  const keys = Float64Array.from({ length: n }, (_, i) => hashUniform(seed, i));
+  const order = Int32Array.from({ length: n }, (_, i) => i).sort((i, j) => keys[i] - keys[j]);
+  return order.slice(0, k).sort();
+}
+
 /** Creates a generator from an integer seed (state expanded with splitmix32). */
 export function createRng(seed: number): Rng {
   check(Number.isSafeInteger(seed), "createRng", "an integer seed", () => String(seed));

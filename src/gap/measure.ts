@@ -1,5 +1,6 @@
 import type { BlockOptions } from "../core/blocks.js";
-import type { Matrix } from "../core/matrix.js";
+import { type Matrix, selectRows } from "../core/matrix.js";
+import { uniformSampleRows } from "../core/rng.js";
 import { type BootstrapOptions, bootstrapRecalls } from "../eval/bootstrap.js";
 import { type QueryRanks, type RecallSummary, recallSummary, retrievalRanks } from "../eval/retrieval.js";
 import { checkPair, uniformity } from "./metrics.js";
@@ -54,6 +55,32 @@ export async function measure(
   options: MeasureOptions = {},
 ): Promise<MeasureResult> {
   return (await measureRanked(rawA, rawB, options)).result;
+}
+
+/**
+ * measure, with uniformity, retrieval and the spectrum exact up to `pairwiseMax` pairs, else estimated on the
+ * seeded uniform sample of that many pairs (with a bootstrap CI of R@1), as `gapkit measure --pairwise-max`
+ * does in a SQL engine: every other number is exact over all pairs, and the cost stays O(N·d) beyond the sample.
+ */
+export async function measureUpTo(
+  a: Matrix,
+  b: Matrix,
+  options: MeasureOptions & { pairwiseMax: number; seed: number },
+): Promise<MeasureResult> {
+  const { pairwiseMax, seed, groups } = options;
+  if (a.rows <= pairwiseMax) return measure(a, b, options);
+  const rows = uniformSampleRows(a.rows, pairwiseMax, seed);
+  const [sampleA, sampleB] = [selectRows(a, rows), selectRows(b, rows)];
+  const summary = {
+    ...finalizeStats(await pairStats(a, b, { names: options.names, moments: false })),
+    spectrum: finalizeStats(await pairStats(sampleA, sampleB, { cross: false })).spectrum,
+  };
+  return withPairwiseMetrics(summary, sampleA, sampleB, {
+    ...options,
+    groups: groups && Int32Array.from(rows, (i) => groups[i]),
+    sample: { pairs: rows.length, of: a.rows, seed, estimated: ["uniformity", "retrieval", "spectrum"] },
+    bootstrap: { seed },
+  });
 }
 
 /** A measure's result with the query ranks of both retrieval directions it summarises. */

@@ -65,13 +65,15 @@ function checkBatch(batch: number): void {
 
 /**
  * Loads the `towers` of the CLIP model at `location` (float32 ONNX, see CLIP_MODEL_FILES) with remote
- * models disabled; a folder that lacks a file is an InputError that lists the files expected.
+ * models disabled; a folder that lacks a file is an InputError that lists the files expected. A page passes
+ * the `transformers` module it loaded itself.
  */
 export async function loadClipModel(
   location: string,
   towers: readonly ClipTower[] = ["text", "image"],
+  transformers?: typeof Transformers,
 ): Promise<ClipModel> {
-  const transformers = await loadTransformers();
+  transformers ??= await loadTransformers();
   const { env } = transformers;
   env.allowRemoteModels = false;
   env.allowLocalModels = true;

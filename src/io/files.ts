@@ -310,7 +310,8 @@ function arrayFileLimit(options: NpyReadOptions): number {
   return (options.maxBytes ?? DEFAULT_MAX_BYTES) + FILE_ROOM;
 }
 
-async function readBytes(path: string, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
+/** A regular file's bytes (at most maxBytes, else an InputError), in a buffer of its own. */
+export async function readBytes(path: string, maxBytes = 2 ** 30): Promise<Uint8Array<ArrayBuffer>> {
   const handle = await openRegularFile(path);
   try {
     const { size } = await handle.stat();

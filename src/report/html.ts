@@ -25,7 +25,7 @@ export function escapeHtml(text: string): string {
 }
 
 /** JSON safe inside a <script type="application/json"> element (no "</script", no HTML comment openers). */
-function scriptJson(value: unknown): string {
+export function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026");
 }
 

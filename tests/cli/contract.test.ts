@@ -74,6 +74,7 @@ describe("the CLI contract", () => {
       "score fit",
       "score apply",
       "data emoji",
+      "explore",
     ])
       expect(names).toContain(name);
   });

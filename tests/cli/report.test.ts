@@ -160,7 +160,7 @@ describe("gapkit report", () => {
     [["--results", "short.json"], /short\.json: expected an experiment's result/],
     [
       ["--labels", "short.json"],
-      /short\.json: expected a JSON array of 60 strings \(one per pair\); got 1 items/,
+      /short\.json: expected a JSON array of 60 strings or numbers \(one per pair\); got 1 items/,
     ],
     [
       ["--experiments", "mismatch"],

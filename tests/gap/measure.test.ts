@@ -1,11 +1,14 @@
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { InputError } from "../../src/core/errors.js";
-import { fromRows, matrix } from "../../src/core/matrix.js";
-import { createRng } from "../../src/core/rng.js";
-import { measure } from "../../src/gap/measure.js";
-import { readPairFile } from "../../src/io/files.js";
+import { fromRows, matrix, selectRows } from "../../src/core/matrix.js";
+import { createRng, uniformSampleRows } from "../../src/core/rng.js";
+import { measure, measureUpTo } from "../../src/gap/measure.js";
+import { readPairFile, writeNpyFile } from "../../src/io/files.js";
 import { initBackends } from "../../src/node.js";
+import { gapkit } from "../cli/run.js";
 import { expectFields, fixture, fromFixture } from "../helpers.js";
 
 const SHARED = new URL("../../../shared/data/mind-the-gap/", import.meta.url).pathname;
@@ -49,6 +52,48 @@ describe("measure", () => {
     expect((await measure(a, b)).gap.vector).toBeUndefined();
     expect(seen.at(-1)).toEqual([91, 91]);
     expect(seen.every(([d], i) => i === 0 || d >= seen[i - 1][0])).toBe(true);
+  });
+
+  it("measureUpTo samples the pairwise metrics and the spectrum beyond K pairs, as measure --pairwise-max does", async () => {
+    const rng = createRng(9);
+    const [n, d] = [300, 12];
+    const a = rng.normalMatrix(n, d);
+    const b = matrix(
+      n,
+      d,
+      a.data.map((x, i) => x + rng.normal() + (i % d === 0 ? 1.5 : 0)),
+    );
+    expect(await measureUpTo(a, b, { pairwiseMax: n, seed: 0 })).toEqual(await measure(a, b));
+    const file = join(mkdtempSync(join(tmpdir(), "gapkit-up-to-")), "pairs.npy");
+    await writeNpyFile(file, { shape: [2, n, d], data: Float32Array.from([...a.data, ...b.data]) });
+    for (const seed of [0, 5]) {
+      const sampled = await measureUpTo(a, b, { pairwiseMax: 40, seed });
+      const rows = uniformSampleRows(n, 40, seed);
+      expect(rows).toHaveLength(40);
+      const onSample = await measure(selectRows(a, rows), selectRows(b, rows), { bootstrap: { seed } });
+      const exact = await measure(a, b);
+      expect(sampled.sample).toEqual({
+        pairs: 40,
+        of: n,
+        seed,
+        estimated: ["uniformity", "retrieval", "spectrum"],
+      });
+      expectFields(
+        sampled,
+        { gap: exact.gap, cone: exact.cone, pairedCos: exact.pairedCos, alignment: exact.alignment },
+        1e-12,
+      );
+      expectFields(
+        sampled,
+        { uniformity: onSample.uniformity, retrieval: onSample.retrieval, spectrum: onSample.spectrum },
+        1e-12,
+      );
+      // the same sample as the streamed CLI's: its pairwise numbers agree
+      const cli = await gapkit("measure", file, "--pairwise-max", "40", "--seed", String(seed), "--json");
+      const streamed = JSON.parse(cli.stdout);
+      expect(streamed.retrieval).toEqual(sampled.retrieval);
+      expectFields(sampled.uniformity, streamed.uniformity, 1e-7);
+    }
   });
 
   it("rejects bad input with InputError", async () => {

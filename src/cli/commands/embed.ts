@@ -53,7 +53,7 @@ interface Pair {
 }
 
 /** The image files of a folder (sorted by name), or the paths listed one per line in a text file. */
-async function listImages(source: string): Promise<string[]> {
+export async function listImages(source: string): Promise<string[]> {
   if (!existsSync(source))
     throw new InputError("--images", "a folder of images or a list file", `${source} is missing`);
   if (statSync(source).isDirectory()) {
@@ -158,7 +158,8 @@ async function buildPairs(
   });
 }
 
-async function checkModelFolder(dir: string, towers: ClipTower[]): Promise<void> {
+/** Checks that a model folder holds the towers' files, each a regular file. */
+export async function checkModelFolder(dir: string, towers: ClipTower[]): Promise<void> {
   const files = clipModelFiles(towers);
   const missing = files.filter((f) => !existsSync(join(dir, f)));
   if (missing.length)

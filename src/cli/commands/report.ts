@@ -11,35 +11,12 @@ import { evaluateScoring } from "../../score/evaluate.js";
 import { parseMethods } from "../../score/methods.js";
 import { EXPERIMENTS, experiment, type ParamValues } from "../../sim/index.js";
 import { type GroupFlags, groupOptions, readPairGroups } from "../groups.js";
+import { parseNames, readLabels } from "../labels.js";
 import { backendOption, initCliBackends } from "../options.js";
 import { stderrProgress } from "../progress.js";
 
 /** Experiments a report can include, each run at its defaults (landscape on the report's own file). */
 const REPORT_EXPERIMENTS = ["cone-mlp", "landscape", "sphere"];
-
-/** Reads --labels: a JSON array of strings, one caption per pair. */
-async function readLabels(path: string, rows: number): Promise<string[]> {
-  const labels = parseJson(await readTextFile(path), path);
-  if (!Array.isArray(labels) || labels.length !== rows || !labels.every((l) => typeof l === "string"))
-    throw new InputError(
-      path,
-      `a JSON array of ${rows} strings (one per pair)`,
-      Array.isArray(labels) ? `${labels.length} items` : typeof labels,
-    );
-  return labels;
-}
-
-/** Parses --names: two distinct, non-empty names separated by a comma ("images,captions"). */
-function parseNames(text: string): ModalityNames {
-  const names = text.split(",").map((n) => n.trim());
-  if (names.length !== 2 || !names[0] || !names[1] || names[0] === names[1])
-    throw new InputError(
-      "--names",
-      "two different names separated by a comma, e.g. images,captions",
-      JSON.stringify(text),
-    );
-  return { a: names[0], b: names[1] };
-}
 
 /** Writes the self-contained HTML report for the pair `a`, `b` (described as `source`) and returns its path. */
 export async function writeReport(
