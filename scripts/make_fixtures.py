@@ -680,25 +680,108 @@ def eigen():
     }
 
 
+def gaussian(x):
+    """Mean and biased (1/n) covariance of the rows, float64."""
+    mu = x.mean(0)
+    c = x - mu
+    return mu, c.T @ c / len(x)
+
+
+def w2(a, b):
+    """The squared 2-Wasserstein distance of two Gaussians (mean, covariance): bias + Bures shape."""
+    (ma, ca), (mb, cb) = a, b
+    root = psd_function(ca, lambda w: np.sqrt(np.maximum(w, 0)))
+    cross = np.sqrt(np.maximum(np.linalg.eigvalsh(root @ cb @ root), 0)).sum()
+    bias = float(((ma - mb) ** 2).sum())
+    shape = max(0.0, float(np.trace(ca) + np.trace(cb) - 2 * cross))
+    return {"bias": bias, "shape": shape, "total": bias + shape}
+
+
+def mix32(z):
+    """gapkit's splitmix32 output function (core/rng.ts) on 32-bit unsigned integers."""
+    t = (z ^ ((z & 0xFFFFFFFF) >> 16)) & 0xFFFFFFFF
+    t = (t * 0x21F0AAAD) & 0xFFFFFFFF
+    t ^= t >> 15
+    t = (t * 0x735A2D97) & 0xFFFFFFFF
+    return (t ^ (t >> 15)) & 0xFFFFFFFF
+
+
+def hash_uniform(seed, index):
+    """gapkit's hashUniform(seed, index): a uniform number in [0, 1) that depends only on both."""
+    high = mix32((((seed & 0xFFFFFFFF) ^ (seed >> 32)) + 0x9E3779B9) & 0xFFFFFFFF)
+    h1 = mix32((index & 0xFFFFFFFF) ^ mix32(high ^ (index >> 32)))
+    h2 = mix32(h1 ^ 0x85EBCA6B)
+    return (h1 * 2 ** 21 + (h2 >> 11)) / 2 ** 53
+
+
+def shape_reference(a, b, axes):
+    """The W2 split with shares, the joint frame's top axes (pooled mixture covariance, pivot signs) and the
+    anisotropy profile of rows a, b (float64)."""
+    ga, gb = gaussian(a), gaussian(b)
+    split = w2(ga, gb)
+    total = split["total"]
+    split.update(biasShare=split["bias"] / total, shapeShare=split["shape"] / total)
+    delta = ga[0] - gb[0]
+    pooled = 0.5 * (ga[1] + gb[1]) + 0.25 * np.outer(delta, delta)
+    w, v = np.linalg.eigh(pooled)
+    u = v[:, ::-1][:, :axes]
+    u = u * pivot_signs(u)
+    diff = ga[1] - gb[1]
+    profile = []
+    for k in range(u.shape[1]):
+        uk = u[:, : k + 1]
+        profile.append({"bias": float(u[:, k] @ delta), "varianceA": float(u[:, k] @ ga[1] @ u[:, k]),
+                        "varianceB": float(u[:, k] @ gb[1] @ u[:, k]),
+                        "biasShare": float(((uk.T @ delta) ** 2).sum() / (delta ** 2).sum()),
+                        "residualShare": float(((uk.T @ diff @ uk) ** 2).sum() / (diff ** 2).sum())})
+    return {"w2": split, "axes": u.T.tolist(), "profile": profile}
+
+
+def bias_stability(a, b, halves=200, seed=0):
+    """gapkit's biasStability: random halves by hashUniform keys, the cosine of the halves' mean(a - b)."""
+    n = len(a)
+    diff = a - b
+    size = n // 2
+    cosines = []
+    for draw in range(halves):
+        keys = np.array([hash_uniform(seed, draw * n + i) for i in range(n)])
+        first = keys <= np.sort(keys)[size - 1]
+        x, y = diff[first].mean(0), diff[~first].mean(0)
+        cosines.append(float(x @ y / np.sqrt((x @ x) * (y @ y))))
+    c = np.sort(cosines)
+    at = lambda q: float(c[int(np.floor(q * (halves - 1) + 0.5))])
+    return {"halves": halves, "seed": seed, "mean": float(np.mean(cosines)), "ci": [at(0.025), at(0.975)]}
+
+
+def shape():
+    """The gap's shape: on samples of Gaussians of known means and covariances (the truth kept too) and on
+    features_clip's unit rows (with the bias stability), where the shared data is present."""
+    r = np.random.default_rng(3131)
+    d, n = 5, 1500
+    mu_a, mu_b = np.array([1.0, 0.5, 0, 0, 0]), np.array([0, 0.5, 0.2, 0, 0])
+    ca = np.diag([2.0, 1.0, 0.5, 0.3, 0.1])
+    q = np.linalg.qr(r.standard_normal((d, d)))[0]
+    cb = q @ np.diag([1.5, 0.8, 0.8, 0.2, 0.2]) @ q.T
+    a = r.multivariate_normal(mu_a, ca, n).astype(np.float32).astype(np.float64)
+    b = r.multivariate_normal(mu_b, cb, n).astype(np.float32).astype(np.float64)
+    out = {"gaussians": {"a": mat(a), "b": mat(b), "truth": w2((mu_a, ca), (mu_b, cb)),
+                         "reference": shape_reference(a, b, d)}}
+    path = SHARED / "features_clip.npy"
+    if path.exists():
+        f = np.load(path).astype(np.float64)
+        ua, ub = [x / np.linalg.norm(x, axis=1, keepdims=True) for x in f]
+        out["features_clip"] = {**shape_reference(ua, ub, 10), "stability": bias_stability(ua, ub)}
+    else:
+        print(f"{SHARED} not found: shape.json without features_clip")
+    return out
+
+
 def transfer():
     """References for the transfer study's measures: the Gaussian W2 split (bias + Bures), the class-matched
     discrepancy (Hungarian by brute force over the injective matchings), the ridge linear probe (RidgeClassifier,
     alpha 1, on standardised features) and the class-aware Sinkhorn OT distance (ORCA's first stage)."""
     from itertools import permutations
     r = np.random.default_rng(2828)
-
-    def gaussian(x):
-        mu = x.mean(0)
-        c = x - mu
-        return mu, c.T @ c / len(x)
-
-    def w2(a, b):
-        (ma, ca), (mb, cb) = a, b
-        root = psd_function(ca, lambda w: np.sqrt(np.maximum(w, 0)))
-        cross = np.sqrt(np.maximum(np.linalg.eigvalsh(root @ cb @ root), 0)).sum()
-        bias = float(((ma - mb) ** 2).sum())
-        shape = max(0.0, float(np.trace(ca) + np.trace(cb) - 2 * cross))
-        return {"bias": bias, "shape": shape, "total": bias + shape}
 
     f = lambda *s: r.standard_normal(s).astype(np.float32).astype(np.float64)
     xa, xb = [(x).astype(np.float32).astype(np.float64) for x in (f(40, 6) @ f(6, 6), f(30, 6) * 0.5 + 1.0)]
@@ -822,6 +905,7 @@ def main():
     files["eigen"] = eigen()
     files["transfer"] = transfer()
     files["captions"] = captions()
+    files["shape"] = shape()
     for name, content in files.items():
         (OUT / f"{name}.json").write_text(json.dumps(content))
         print(f"wrote {OUT / (name + '.json')}")

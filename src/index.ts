@@ -22,6 +22,7 @@ export * from "./explore/session.js";
 export * from "./gap/discrepancy.js";
 export * from "./gap/measure.js";
 export * from "./gap/metrics.js";
+export * from "./gap/shape.js";
 export * from "./gap/spectrum.js";
 export * from "./gap/stats.js";
 export * from "./gap/stats-json.js";

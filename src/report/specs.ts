@@ -148,11 +148,11 @@ export function cosineHistograms(
   };
 }
 
-/** Lines of y against x, one per series (cone vs layer, loss vs λ, gap vs step). */
+/** Lines of y against x, one per series (cone vs layer, loss vs λ, gap vs step); `logY` for values across decades. */
 export function lineChart(
   values: { x: number; y: number; series: string }[],
   title: string,
-  axes: { x: string; y: string; series: string },
+  axes: { x: string; y: string; series: string; logY?: boolean },
 ): VegaLiteSpec {
   return {
     title,
@@ -162,7 +162,12 @@ export function lineChart(
     mark: { type: "line", point: { size: 18 } },
     encoding: {
       x: { field: "x", type: "quantitative", title: axes.x },
-      y: { field: "y", type: "quantitative", title: axes.y, scale: { zero: false } },
+      y: {
+        field: "y",
+        type: "quantitative",
+        title: axes.y,
+        scale: axes.logY ? { type: "log" } : { zero: false },
+      },
       color: { field: "series", type: "nominal", title: axes.series, sort: null },
     },
   };

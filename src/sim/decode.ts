@@ -4,8 +4,10 @@
  * conditioned causal transformers) are trained on image embeddings (`prefix`, the paired upper bound) or
  * on text embeddings only, and fed held-out image embeddings as they are (`naive`), with CapDec's noise
  * while training (`capdec`), centred with noise (`c3`), projected onto a memory of text embeddings
- * (`decap`) or moved onto the text statistics by ReAlign (`realign`); `iterative` trains only a language
- * model and keeps, step by step, the candidates whose text embedding is closest to the image's.
+ * (`decap`) or moved onto the text statistics by ReAlign (`realign`); `revision` (ReAlign's ReVision) trains
+ * on text embeddings moved into the image distribution instead, and is fed the images as they are;
+ * `iterative` trains only a language model and keeps, step by step, the candidates whose text embedding is
+ * closest to the image's.
  */
 import { applyAlign, fitAlign } from "../align/index.js";
 import { addGaussianNoise } from "../align/noise.js";
@@ -61,6 +63,7 @@ export const DECODE_METHODS = [
   "c3",
   "decap",
   "realign",
+  "revision",
   "iterative",
   "coca",
 ] as const;
@@ -268,7 +271,7 @@ const EXAMPLES = 6;
 export const decode: Experiment = {
   name: "decode",
   summary:
-    "caption decoders on a CLIP-mini's emoji embeddings: trained on image embeddings (prefix) or on text embeddings only (naive, capdec, c3, decap, realign, iterative); BLEU-4, token F1, exact name, CLIP score and the gap fed",
+    "caption decoders on a CLIP-mini's emoji embeddings: trained on image embeddings (prefix) or on text embeddings only (naive, capdec, c3, decap, realign, revision, iterative); BLEU-4, token F1, exact name, CLIP score and the gap fed",
   reproduces: "ClipCap, CapDec, DeCap and C3 (the survey seed's decoding section), scaled down",
   params: {
     data: {
@@ -366,6 +369,8 @@ export const decode: Experiment = {
     const fitted = async (kind: string) => fitAlign(kind, textTrain, imageTrain);
     const [c3, decap, realign] = [await fitted("c3"), await fitted("decap"), await fitted("realign")];
     const centredText = await applyAlign(c3, textTrain, "a");
+    // ReVision: the other way round, text moved onto the images' statistics (images as A, text as B)
+    const textAsImages = await applyAlign(await fitAlign("realign", imageTrain, textTrain), textTrain, "b");
     // what each decoder trains on and is fed; iterative's language model sees no embedding, but its search
     // compares text embeddings with the images'
     const fed: Record<Exclude<DecodeMethod, "coca">, { train: Matrix; test: Matrix }> = {
@@ -375,6 +380,7 @@ export const decode: Experiment = {
       c3: { train: centredText, test: await applyAlign(c3, held.features, "b") },
       decap: { train: textTrain, test: await applyAlign(decap, held.features, "b") },
       realign: { train: textTrain, test: await applyAlign(realign, held.features, "b") },
+      revision: { train: textAsImages, test: held.features },
       iterative: { train: textTrain, test: held.features },
     };
     // the table's rows: a method, or capdec at each σ² of the sweep ("capdec" at CapDec's own)
@@ -428,7 +434,12 @@ export const decode: Experiment = {
             const lm = await decoder("lm", matrix(train.length, config.embedDim), 0);
             captions = await iterativeDecode(lm, config, vocabulary, clip, held.features);
           } else {
-            const key = method === "prefix" ? "image" : variance > 0 ? `${method} ${variance}` : "text";
+            const key =
+              method === "prefix" || method === "revision"
+                ? method
+                : variance > 0
+                  ? `${method} ${variance}`
+                  : "text";
             const training = await decoder(key, trainFed, variance);
             captions = wordsOf(await decodeCaptions(training, testFed, config, beam), vocabulary);
           }

@@ -39,16 +39,18 @@ describe("gapkit experiment decode", () => {
       "c3",
       "decap",
       "realign",
+      "revision",
       "iterative",
       "coca",
     ]);
     for (const m of Object.values(result.methods)) expect(m).toEqual(methodShape);
     // what each decoder was fed: images both ways (prefix) differ little; text then images, by the gap;
-    // ReAlign moves the images' centroid onto the text's
+    // ReAlign moves the images' centroid onto the text's, ReVision the text's onto the images'
     const gap = (m: string) => result.methods[m].gapFed.mean;
     expect(gap("prefix")).toBeLessThan(0.1);
     expect(gap("naive")).toBeGreaterThan(0.3);
     expect(gap("realign")).toBeLessThan(0.05);
+    expect(gap("revision")).toBeLessThan(0.05);
     expect(result.examples).toHaveLength(6);
     expect(result.examples[0]).toEqual({
       image: expect.any(Number),

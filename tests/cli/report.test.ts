@@ -98,6 +98,11 @@ describe("gapkit report", () => {
     const html = readFileSync(path("r.html"), "utf8");
     expect(html).toContain("&lt;b&gt;t&lt;/b&gt;");
     expect(html.match(/<svg/g)?.length).toBeGreaterThanOrEqual(3);
+    // the gap's shape: the split before and after the isotropic and anisotropic fixes, and its profile
+    expect(html).toContain("<h2>The gap&#39;s shape</h2>");
+    for (const row of ["as they are", "after shift", "after realign", "after realign-aniso"])
+      expect(html).toContain(`<td>${row}</td>`);
+    expect(html).toContain("The anisotropy profile on the top 10 joint axes");
   });
 
   it("includes a saved albef result: its table, loss curves, reading and the Twemoji credit", async () => {

@@ -47,14 +47,14 @@ describe.skipIf(!hasChromium)("the HTML report in headless Chromium", () => {
         await d.dismiss();
       });
       await page.goto(`file://${file}`);
-      // PCA, UMAP, histogram, recall bars, gap-over-steps: five figures, each an SVG with marks
+      // the shape's profile, PCA, UMAP, histogram, recall bars, gap-over-steps: six figures, each an SVG with marks
       const figures = await page.$$eval("figure.plot", (els) =>
         els.map((e) => e.querySelectorAll("svg path").length),
       );
-      expect(figures).toHaveLength(5);
+      expect(figures).toHaveLength(6);
       for (const paths of figures) expect(paths).toBeGreaterThan(5);
       const pcaPoints = await page.$$eval(
-        "figure.plot[data-plot='1'] g.mark-symbol.role-mark path",
+        "figure.plot[data-plot='2'] g.mark-symbol.role-mark path",
         (els) => els.length,
       );
       expect(pcaPoints).toBe(2 * n);

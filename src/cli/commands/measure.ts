@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { InputError } from "../../core/errors.js";
 import { type MeasureResult, withPairwiseMetrics } from "../../gap/measure.js";
+import { biasStability, type GapShape, shapeAfterAlignment } from "../../gap/shape.js";
 import { finalizeStats, pairStats } from "../../gap/stats.js";
 import { DEFAULT_NAMES, type ModalityNames } from "../../report/specs.js";
 import { type GroupFlags, groupOptions, readPairGroups } from "../groups.js";
@@ -8,13 +9,17 @@ import { backendOption, engineFlags, initCliBackends, parseInteger, streamFlags 
 import { printResult, summaryRows } from "../output.js";
 import { pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
 import { stderrProgress } from "../progress.js";
+import { checkShapeFlags, type ShapeFlags, shapeOptions, shapeRows, statsShape } from "../shape.js";
 import { table } from "../table.js";
 
 const f = (x: number, digits = 4) => x.toFixed(digits);
 
-/** The measure result as an aligned two-column table. */
-export function formatMeasure(r: MeasureResult, names: ModalityNames = DEFAULT_NAMES): string {
-  return table(measureRows(r, names), { textColumns: 2 });
+/** The measure result as an aligned two-column table (the shape's rows after the rest, with --shape). */
+export function formatMeasure(
+  r: MeasureResult & { shape?: GapShape },
+  names: ModalityNames = DEFAULT_NAMES,
+): string {
+  return table([...measureRows(r, names), ...(r.shape ? shapeRows(r.shape) : [])], { textColumns: 2 });
 }
 
 /** The rows of formatMeasure's table: label and value. */
@@ -45,12 +50,14 @@ export function registerMeasure(program: Command): void {
     streamFlags(
       backendOption(
         groupOptions(
-          pairOptions(
-            program
-              .command("measure")
-              .description(
-                "measure the modality gap, cones, alignment/uniformity, retrieval and spectrum of paired embeddings",
-              ),
+          shapeOptions(
+            pairOptions(
+              program
+                .command("measure")
+                .description(
+                  "measure the modality gap, cones, alignment/uniformity, retrieval and spectrum of paired embeddings",
+                ),
+            ),
           ),
         )
           .option("--vectors", "include the gap vector mean(A) − mean(B) in --json output")
@@ -67,8 +74,10 @@ export function registerMeasure(program: Command): void {
     async (
       file: string | undefined,
       flags: StatisticsFlags &
-        GroupFlags & { vectors?: boolean; json?: boolean; pairwiseMax: string; seed: string },
+        GroupFlags &
+        ShapeFlags & { vectors?: boolean; json?: boolean; pairwiseMax: string; seed: string },
     ) => {
+      await checkShapeFlags(flags);
       await initCliBackends(flags.backend);
       const pairwiseMax = parseInteger(flags.pairwiseMax, "--pairwise-max", 2, 1_000_000);
       const seed = parseInteger(flags.seed, "--seed");
@@ -111,7 +120,26 @@ export function registerMeasure(program: Command): void {
             }
           : {}),
       });
-      printResult(result, flags.json, formatMeasure);
+      printResult(
+        { ...result, ...(flags.shape ? { shape: await sampledShape() } : {}) },
+        flags.json,
+        formatMeasure,
+      );
+
+      /** The shape: W₂ and profile from the statistics (in an engine, the sample's); stability and alignment from the sample. */
+      async function sampledShape(): Promise<GapShape> {
+        if (!sample) throw new Error("measure: no sample of pairs came back");
+        const shape = (await statsShape(inEngine ? await pairStats(sample.a, sample.b) : stats, flags))!;
+        shape.stability = biasStability(sample.a, sample.b, { seed });
+        shape.afterAlignment = await shapeAfterAlignment(sample.a, sample.b);
+        if (estimated)
+          shape.estimated = [
+            ...(inEngine ? (["w2", "profile"] as const) : []),
+            "stability",
+            "afterAlignment",
+          ];
+        return shape;
+      }
     },
   );
 }

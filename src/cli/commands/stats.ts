@@ -10,6 +10,7 @@ import { checkOutputPath, readTextFile, writeFileAtomic } from "../../io/files.j
 import { backendOption, engineFlags, initCliBackends, streamFlags } from "../options.js";
 import { printResult, reportWritten, summaryRows } from "../output.js";
 import { pairOptions, pairStatistics, type StatisticsFlags } from "../pair.js";
+import { checkShapeFlags, type ShapeFlags, shapeOptions, shapeRows, statsShape } from "../shape.js";
 import { table } from "../table.js";
 
 /** The exact, non-pairwise measure numbers as an aligned two-column table. */
@@ -28,7 +29,7 @@ async function writeStats(path: string, stats: GapStats): Promise<void> {
  */
 async function output(
   stats: GapStats,
-  flags: { output?: string; vectors?: boolean; json?: boolean },
+  flags: ShapeFlags & { output?: string; vectors?: boolean; json?: boolean },
 ): Promise<void> {
   if (flags.output) {
     await writeStats(flags.output, stats);
@@ -41,7 +42,17 @@ async function output(
       flags.json,
       (s) => `${s.n} pair(s) × ${s.dim}: too few for a summary`,
     );
-  else printResult(finalizeStats(stats, { vectors: flags.vectors }), flags.json, formatStatsSummary);
+  else {
+    const shape = await statsShape(stats, flags);
+    printResult(
+      { ...finalizeStats(stats, { vectors: flags.vectors }), ...(shape ? { shape } : {}) },
+      flags.json,
+      (s) =>
+        [formatStatsSummary(s), ...(s.shape ? [table(shapeRows(s.shape), { textColumns: 2 })] : [])].join(
+          "\n",
+        ),
+    );
+  }
 }
 
 /** `gapkit stats FILE -o part.json` and `gapkit stats merge part*.json`: mergeable statistics at scale. */
@@ -50,12 +61,14 @@ export function registerStats(program: Command): void {
   const stats = engineFlags(
     streamFlags(
       backendOption(
-        pairOptions(
-          program
-            .command("stats")
-            .description(
-              "stream a paired set into mergeable statistics (exact gap, cones, paired cosine, spectrum); merge shards with `stats merge`",
-            ),
+        shapeOptions(
+          pairOptions(
+            program
+              .command("stats")
+              .description(
+                "stream a paired set into mergeable statistics (exact gap, cones, paired cosine, spectrum); merge shards with `stats merge`",
+              ),
+          ),
         )
           .option(
             "-o, --output <part.json>",
@@ -74,9 +87,11 @@ export function registerStats(program: Command): void {
     .action(
       async (
         file: string | undefined,
-        flags: StatisticsFlags & { output?: string; moments: boolean; vectors?: boolean; json?: boolean },
+        flags: StatisticsFlags &
+          ShapeFlags & { output?: string; moments: boolean; vectors?: boolean; json?: boolean },
       ) => {
         if (flags.output) await checkOutputPath(flags.output, "--output");
+        await checkShapeFlags(flags);
         await initCliBackends(flags.backend);
         const result = await pairStatistics(file, flags, "stats", {
           moments: flags.moments,
@@ -86,8 +101,7 @@ export function registerStats(program: Command): void {
       },
     );
 
-  stats
-    .command("merge")
+  shapeOptions(stats.command("merge"))
     .description(
       "merge statistics written by `stats -o` (shards of one set) and print the summary; parts covering a row of one source twice are refused",
     )
@@ -98,18 +112,21 @@ export function registerStats(program: Command): void {
     )
     .option("--vectors", "include the gap vector in --json output")
     .option("--json", "print the summary as JSON")
-    .action(async (parts: string[], flags: { output?: string; vectors?: boolean; json?: boolean }) => {
-      if (flags.output) await checkOutputPath(flags.output, "--output");
-      const { parseStats } = await import("../../gap/stats-json.js"); // zod: loaded only to read statistics
-      const loaded = await Promise.all(parts.map(async (p) => parseStats(await readTextFile(p), p)));
-      loaded.forEach((part, i) => {
-        const recorded = (part.provenance ?? []).reduce((total, { rows: [s, e] }) => total + e - s, 0);
-        if (recorded < part.n)
-          process.stderr.write(
-            `gapkit: warning: ${parts[i]}: ${part.n - recorded} of its ${part.n} pairs have no recorded source (statistics written before gapkit recorded them), so they cannot be checked for overlap with the other parts\n`,
-          );
-      });
-      const merged = mergeNamedStats(loaded, parts, "stats merge");
-      await output(merged, flags);
-    });
+    .action(
+      async (parts: string[], flags: ShapeFlags & { output?: string; vectors?: boolean; json?: boolean }) => {
+        if (flags.output) await checkOutputPath(flags.output, "--output");
+        await checkShapeFlags(flags);
+        const { parseStats } = await import("../../gap/stats-json.js"); // zod: loaded only to read statistics
+        const loaded = await Promise.all(parts.map(async (p) => parseStats(await readTextFile(p), p)));
+        loaded.forEach((part, i) => {
+          const recorded = (part.provenance ?? []).reduce((total, { rows: [s, e] }) => total + e - s, 0);
+          if (recorded < part.n)
+            process.stderr.write(
+              `gapkit: warning: ${parts[i]}: ${part.n - recorded} of its ${part.n} pairs have no recorded source (statistics written before gapkit recorded them), so they cannot be checked for overlap with the other parts\n`,
+            );
+        });
+        const merged = mergeNamedStats(loaded, parts, "stats merge");
+        await output(merged, flags);
+      },
+    );
 }
