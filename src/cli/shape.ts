@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { InputError } from "../core/errors.js";
 import type { GapShape, ShapeFrame } from "../gap/shape.js";
 import { parseFrame, shapeOfStats } from "../gap/shape.js";
 import type { GapStats } from "../gap/stats.js";
@@ -29,8 +30,16 @@ export function shapeOptions(command: Command): Command {
     .option("--shape-axes <k>", "with --shape: axes of the joint frame in the profile (1–512)", "10");
 }
 
-/** Checks the shape flags' outputs before any work. */
+/** Checks the shape flags (and `--save-frame`'s output) before any work. */
 export async function checkShapeFlags(flags: ShapeFlags): Promise<void> {
+  const orphan = flags.shape
+    ? undefined
+    : flags.frame
+      ? "--frame"
+      : flags.saveFrame
+        ? "--save-frame"
+        : undefined;
+  if (orphan) throw new InputError(orphan, "--shape with it", "no --shape");
   if (flags.saveFrame) await checkOutputPath(flags.saveFrame, "--save-frame", { stdout: false });
 }
 

@@ -35,6 +35,8 @@ export interface ExploreView {
   settings: ExploreSettings;
   /** The fitted transforms (alignment, then shift), in the order they apply. */
   states: AlignState[];
+  /** The pairs before the shift, kept for the next view with the same alignment. */
+  aligned: Aligned;
   /** Pairs [0, fitRows) fitted the alignment and the scorer; [fitRows, N) are held out. */
   fitRows: number;
   a: Matrix;
@@ -100,20 +102,54 @@ export function framePoints(session: ExploreSession, ...parts: Matrix[]): Float6
   return projectRows(session.frame, unitStack(...parts));
 }
 
-/** The pairs under `settings`: aligned (fitted on the first rows), shifted by λ, measured, projected. */
-export async function exploreView(session: ExploreSession, settings: ExploreSettings): Promise<ExploreView> {
-  const n = session.a.rows;
-  const fitRows = fitRowCount(n, settings.fit);
+/** The pairs aligned by a method fitted on the first rows, and the gap shift fitted on them (before any λ). */
+export interface Aligned {
+  a: Matrix;
+  b: Matrix;
+  /** The alignment's state, if any. */
+  states: AlignState[];
+  /** The gap shift fitted on these pairs (λ-free), once a λ asks for it. */
+  shift?: ShiftState;
+}
+
+async function alignedPairs(session: ExploreSession, method: string, fitRows: number): Promise<Aligned> {
   let [a, b] = [session.a, session.b];
   const states: AlignState[] = [];
-  const apply = async (state: AlignState) => {
+  if (method !== "none") {
+    const state = await fitAlign(method, sliceRows(a, 0, fitRows), sliceRows(b, 0, fitRows));
     states.push(state);
     [a, b] = [await applyAlign(state, a, "a"), await applyAlign(state, b, "b")];
-  };
-  if (settings.method !== "none")
-    await apply(await fitAlign(settings.method, sliceRows(a, 0, fitRows), sliceRows(b, 0, fitRows)));
-  if (settings.lambda !== 0)
-    await apply(shiftBy((await fitAlign("shift", a, b)) as ShiftState, settings.lambda));
+  }
+  return { a, b, states };
+}
+
+/**
+ * The pairs under `settings`: aligned (fitted on the first rows), shifted by λ, measured, projected. With
+ * the `previous` view, what the change leaves as it was is reused: a scoring change moves no pair, a λ
+ * change keeps the alignment.
+ */
+export async function exploreView(
+  session: ExploreSession,
+  settings: ExploreSettings,
+  previous?: ExploreView,
+): Promise<ExploreView> {
+  const kept = (...keys: (keyof ExploreSettings)[]) =>
+    previous !== undefined && keys.every((k) => previous.settings[k] === settings[k]);
+  if (previous && kept("method", "fit", "lambda")) return { ...previous, settings };
+  const n = session.a.rows;
+  const fitRows = fitRowCount(n, settings.fit);
+  const aligned =
+    previous && kept("method", "fit")
+      ? previous.aligned
+      : await alignedPairs(session, settings.method, fitRows);
+  let { a, b } = aligned;
+  const states = [...aligned.states];
+  if (settings.lambda !== 0) {
+    aligned.shift ??= (await fitAlign("shift", a, b)) as ShiftState;
+    const state = shiftBy(aligned.shift, settings.lambda);
+    states.push(state);
+    [a, b] = [await applyAlign(state, a, "a"), await applyAlign(state, b, "b")];
+  }
   const { groups, pairwiseMax, seed } = session;
   const all = await measureUpTo(a, b, { groups, pairwiseMax, seed });
   const heldOut = await measureUpTo(sliceRows(a, fitRows, n), sliceRows(b, fitRows, n), {
@@ -121,7 +157,7 @@ export async function exploreView(session: ExploreSession, settings: ExploreSett
     pairwiseMax,
     seed,
   });
-  return { settings, states, fitRows, a, b, all, heldOut, points: framePoints(session, a, b) };
+  return { settings, aligned, states, fitRows, a, b, all, heldOut, points: framePoints(session, a, b) };
 }
 
 /** Rows of one modality moved as the view moved that modality. */

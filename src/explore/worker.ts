@@ -38,6 +38,7 @@ async function handle(request: ExploreRequest): Promise<void> {
     const a = matrix(request.rows, request.dim, request.a);
     const b = matrix(request.rows, request.dim, request.b);
     session = await openSession(a, b, request);
+    view = undefined;
     const points = session.points.slice();
     const threads = (getBackend() as { threads?: number }).threads ?? 1;
     reply({ type: "ready", backend, threads, points, seconds: (performance.now() - start) / 1000 }, [
@@ -47,7 +48,7 @@ async function handle(request: ExploreRequest): Promise<void> {
   }
   if (!session) throw new Error("explore worker: no data opened yet");
   if (request.type === "view") {
-    view = await exploreView(session, request.settings);
+    view = await exploreView(session, request.settings, view);
     lists = {};
     const { settings, fitRows, all, heldOut } = view;
     const points = view.points.slice();

@@ -66,6 +66,26 @@ describe("the explorer's session", () => {
     expect(aligned.heldOut.gap.l2m).not.toBe(leakyHeld.gap.l2m);
   });
 
+  it("a view built on the previous one equals one built afresh (λ and scoring changes reuse the alignment)", async () => {
+    const { a, b } = pairs();
+    const session = await openSession(a, b);
+    const first = await exploreView(session, { method: "realign", fit: 0.5, lambda: 0, scoring: "raw" });
+    for (const settings of [
+      { method: "realign", fit: 0.5, lambda: 0.4, scoring: "raw" },
+      { method: "realign", fit: 0.5, lambda: 0, scoring: "csls" },
+      { method: "center", fit: 0.5, lambda: 0, scoring: "raw" },
+      { method: "realign", fit: 0.3, lambda: 0, scoring: "raw" },
+    ] as const) {
+      const reused = await exploreView(session, settings, first);
+      const fresh = await exploreView(session, settings);
+      expect(reused.all).toEqual(fresh.all);
+      expect(reused.heldOut).toEqual(fresh.heldOut);
+      expect(reused.points).toEqual(fresh.points);
+      expect(reused.settings).toEqual(settings);
+      expect(reused.aligned === first.aligned).toBe(settings.method === "realign" && settings.fit === 0.5);
+    }
+  });
+
   it("points stay in the frame of the unaligned pairs: with nothing moved they are its PCA", async () => {
     const { a, b } = pairs();
     const session = await openSession(a, b);

@@ -15,7 +15,7 @@ import {
 } from "../../src/gap/shape.js";
 import { mergeStats, pairStats } from "../../src/gap/stats.js";
 import { readPairFile } from "../../src/io/files.js";
-import { gapkit, scratchDir } from "../cli/run.js";
+import { gapkit, isUserError, scratchDir, writeMetricsPair } from "../cli/run.js";
 import { expectClose, expectFields, fixture, fromFixture } from "../helpers.js";
 
 const SHARED = new URL("../../../shared/data/mind-the-gap/features_clip.npy", import.meta.url).pathname;
@@ -117,6 +117,16 @@ describe("the gap's shape", () => {
     expect(real.ci[0]).toBeGreaterThan(0.8);
     expect(real.ci[1]).toBeGreaterThanOrEqual(real.mean);
     expect(biasStability(noise, shifted, { seed: 2 }).mean).not.toBe(real.mean);
+  });
+
+  it("refuses --frame without --shape, and --shape on statistics without second moments", async () => {
+    await writeMetricsPair(path("pair.npy"));
+    const orphan = await gapkit("stats", path("pair.npy"), "--frame", path("frame.json"));
+    expect(isUserError(orphan), orphan.stderr).toBe(true);
+    expect(orphan.stderr).toMatch(/--frame: expected --shape with it; got no --shape/);
+    const flat = await gapkit("stats", path("pair.npy"), "--no-moments", "--shape");
+    expect(isUserError(flat), flat.stderr).toBe(true);
+    expect(flat.stderr).toMatch(/shape: expected statistics with second moments/);
   });
 
   describe.skipIf(!hasShared)("on features_clip", () => {
