@@ -5,8 +5,8 @@
  * class's, under the matching of least total distance (the Hungarian algorithm).
  */
 import { munkres } from "munkres";
-import { mulAB } from "../core/dense64.js";
 import { check } from "../core/errors.js";
+import { mulF64 } from "../core/gemm/index.js";
 import { psdEigen, psdFunctionOf } from "../core/linalg.js";
 import type { Matrix } from "../core/matrix.js";
 
@@ -58,7 +58,7 @@ export async function gaussianW2(a: Gaussian, b: Gaussian, rootA?: Float64Array)
   let bias = 0;
   for (let j = 0; j < d; j++) bias += (a.mean[j] - b.mean[j]) ** 2;
   const root = rootA ?? (await covarianceRoot(a));
-  const inner = mulAB(mulAB(root, d, b.covariance, d, d), d, root, d, d);
+  const inner = await mulF64(await mulF64(root, b.covariance, d, d, d), root, d, d, d);
   // symmetric up to rounding; psdEigen reads its lower triangle
   const cross = psdEigen(inner, d).values.reduce((s, l) => s + Math.sqrt(l), 0);
   let traces = 0;

@@ -292,7 +292,7 @@ describe("gapkit score", () => {
     const html = readFileSync(file, "utf8");
     expect(html).toContain("Telling a match from a non-match");
     expect(html).toContain("Reliability of the match probabilities");
-    expect(html.match(/<figure class="plot"/g)).toHaveLength(5); // PCA, UMAP, cosines + these two
+    expect(html.match(/<figure class="plot"/g)).toHaveLength(6); // the shape profile, PCA, UMAP, cosines + these two
   });
 
   it.each([
