@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { beforeAll, describe, expect, it } from "vitest";
 import { gapkit, isUserError, scratchDir, writeMetricsPair } from "../cli/run.js";
@@ -18,6 +18,29 @@ describe("gapkit explore's command line", () => {
     // nothing fetched from elsewhere: no src or href but the empty icon
     expect(html.match(/\s(src|href)=/g)).toEqual([" href="]);
     expect(html).toContain("default-src 'none'");
+  });
+
+  it("-o inlines the images embed's record names, found beside the record when not from here", async () => {
+    mkdirSync(path("imgs"), { recursive: true });
+    copyFileSync(`${TINY}images/img0.png`, path("imgs/img0.png"));
+    const pairs = Array.from({ length: 60 }, (_, i) => ({
+      text: `caption ${i}`,
+      ...(i === 0 ? { image: "imgs/img0.png" } : {}),
+    }));
+    writeFileSync(path("record.json"), JSON.stringify({ rows: { 0: "image", 1: "text" }, pairs }));
+    const r = await gapkit(
+      "explore",
+      path("pair.npy"),
+      "--pairs",
+      path("record.json"),
+      "-o",
+      path("items.html"),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(path("items.html"), "utf8");
+    expect(html.match(/data:image\/png;base64,/g)).toHaveLength(1);
+    expect(html).toContain("caption 59");
+    expect(html).toContain("(image / text)");
   });
 
   it.each([

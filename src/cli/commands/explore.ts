@@ -77,8 +77,10 @@ async function pairItems(flags: ExploreFlags, rows: number) {
       );
     const { pairs, rows: modalities } = parsed.data;
     captions = pairs.map((p) => p.text ?? null);
-    if (pairs.some((p) => p.image))
-      images = pairs.map((p) => (p.image ? resolve(dirname(flags.pairs!), p.image) : null));
+    // embed records image paths as it was given them: relative to where it ran, else try beside the record
+    const located = (image: string) =>
+      existsSync(resolve(image)) ? resolve(image) : resolve(dirname(flags.pairs!), image);
+    if (pairs.some((p) => p.image)) images = pairs.map((p) => (p.image ? located(p.image) : null));
     if (modalities?.["0"] && modalities["1"]) names = { a: modalities["0"], b: modalities["1"] };
   }
   if (flags.images) {
