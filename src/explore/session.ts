@@ -157,7 +157,9 @@ export async function exploreView(
     pairwiseMax,
     seed,
   });
-  return { settings, aligned, states, fitRows, a, b, all, heldOut, points: framePoints(session, a, b) };
+  // untouched pairs are where the session put them
+  const points = states.length ? framePoints(session, a, b) : session.points;
+  return { settings, aligned, states, fitRows, a, b, all, heldOut, points };
 }
 
 /** Rows of one modality moved as the view moved that modality. */

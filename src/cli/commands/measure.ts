@@ -99,11 +99,11 @@ export function registerMeasure(program: Command): void {
       // the file holds one id per pair of the table, which is the statistics' n without --rows
       const groups = await readPairGroups(flags, flags.rows ? undefined : stats.n, sample.rows);
       const estimated = sample.a.rows < stats.n;
+      // the second moments: the streamed statistics', or in a SQL engine the pulled sample's
+      const moments = inEngine ? await pairStats(sample.a, sample.b, { cross: false }) : stats;
       const summary = {
         ...finalizeStats(stats, { vectors: flags.vectors }),
-        ...(inEngine
-          ? { spectrum: finalizeStats(await pairStats(sample.a, sample.b, { cross: false })).spectrum }
-          : {}),
+        ...(inEngine ? { spectrum: finalizeStats(moments).spectrum } : {}),
       };
       const result = await withPairwiseMetrics(summary, sample.a, sample.b, {
         onProgress: stderrProgress("measure (pairwise)"),
@@ -120,16 +120,9 @@ export function registerMeasure(program: Command): void {
             }
           : {}),
       });
-      printResult(
-        { ...result, ...(flags.shape ? { shape: await sampledShape() } : {}) },
-        flags.json,
-        formatMeasure,
-      );
-
-      /** The shape: W₂ and profile from the statistics (in an engine, the sample's); stability and alignment from the sample. */
-      async function sampledShape(): Promise<GapShape> {
-        if (!sample) throw new Error("measure: no sample of pairs came back");
-        const shape = (await statsShape(inEngine ? await pairStats(sample.a, sample.b) : stats, flags))!;
+      // the shape: W₂ and profile from the moments; stability and what alignment leaves from the sample
+      const shape = await statsShape(moments, flags);
+      if (shape) {
         shape.stability = biasStability(sample.a, sample.b, { seed });
         shape.afterAlignment = await shapeAfterAlignment(sample.a, sample.b);
         if (estimated)
@@ -138,8 +131,8 @@ export function registerMeasure(program: Command): void {
             "stability",
             "afterAlignment",
           ];
-        return shape;
       }
+      printResult({ ...result, ...(shape ? { shape } : {}) }, flags.json, formatMeasure);
     },
   );
 }
