@@ -1,6 +1,7 @@
 /**
  * Training steps/s next to PyTorch CPU doing the same, when Debian's python3-torch can be imported or
- * installed: (a) the CLIP MLP towers (batch 256, 512→256→128, Adam; ../shared/tools/peers/train_torch.py);
+ * installed: (a) the CLIP MLP towers (batch 256, 512→256→128, Adam) against bench/clip_torch.py, which feeds
+ * its step the same data and batches, and for reference ../shared/tools/peers/train_torch.py (500 cached rows);
  * (b) a 2-block pre-LN vision transformer classifier compiled by the autograd (bench/vit_torch.py is its
  * twin); (c) the same model trained by MoNA-style meta-steps (a differentiable inner step on the head).
  */
@@ -13,6 +14,7 @@ import { DEFAULT_TRAIN_CONFIG, initTraining, train } from "../src/train/trainer.
 
 const PEER = join(process.cwd(), "../shared/tools/peers/train_torch.py");
 const VIT_PEER = join(process.cwd(), "bench/vit_torch.py");
+const CLIP_TWIN = join(process.cwd(), "bench/clip_torch.py");
 const FEATURES = join(process.cwd(), "../shared/data/mind-the-gap/features_clip.npy");
 
 function torchAvailable(): boolean {
@@ -34,8 +36,7 @@ const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.len
  */
 export async function benchTrain(): Promise<string[]> {
   const backend = await initBackends();
-  // three epochs of 96 steps, about the 300 steps the PyTorch peer times; everything train() does is timed
-  // with them — setting up, and each epoch's end (held-out embedding, retrieval, metrics)
+  // three epochs of 96 steps, about the 300 steps the PyTorch peer times
   const [perEpoch, epochs] = [96, 3];
   const steps = perEpoch * epochs;
   const [batch, dim] = [256, 512];
@@ -44,37 +45,64 @@ export async function benchTrain(): Promise<string[]> {
   const [a, b] = [rng.normalMatrix(n, dim), rng.normalMatrix(n, dim)];
   const config = { ...DEFAULT_TRAIN_CONFIG, epochs, batch, widths: [256, 128], heldOut: 64 / n };
   await train(a, b, initTraining(config, dim)); // warm-up
+  // steps/s two ways: the steps alone, as the peer times its loop (each step from the end of the one before:
+  // gathering the batch, the compiled graph, AdamW; not the first step of an epoch, which follows the
+  // epoch's held-out evaluation), and the whole of train() — set-up and every epoch's evaluation included
   const ours = async () => {
     const state = initTraining(config, dim); // drawing the initial weights is not a step: not timed
+    const ends: number[] = [];
     const t = performance.now();
-    await train(a, b, state);
-    return steps / ((performance.now() - t) / 1000);
+    await train(a, b, state, { onStep: () => void ends.push(performance.now()) });
+    const whole = steps / ((performance.now() - t) / 1000);
+    let [timed, seconds] = [0, 0];
+    for (let k = 1; k < ends.length; k++)
+      if (k % perEpoch !== 0) [timed, seconds] = [timed + 1, seconds + (ends[k] - ends[k - 1]) / 1000];
+    return { steps: timed / seconds, whole };
   };
   const lines = ["training: batch 256, towers 512→256→128, CLIP loss, Adam"];
-  const peer =
-    !existsSync(PEER) || !existsSync(FEATURES)
-      ? "PyTorch: SKIPPED — ../shared/tools/peers/train_torch.py or the features file is absent"
-      : !torchAvailable()
-        ? "PyTorch: SKIPPED — /usr/bin/python3 cannot import torch (apt-get install python3-torch libopenblas0-pthread)"
-        : undefined;
-  const torch = () => {
-    const out = execFileSync("/usr/bin/python3", [PEER, FEATURES, "1"], { encoding: "utf8" });
-    return Number(/steps\/s=([\d.]+)/.exec(out)?.[1]);
-  };
-  const [gapkitRuns, torchRuns]: number[][] = [[], []];
-  for (let r = 0; r < ROUNDS; r++) {
-    gapkitRuns.push(await ours());
-    if (!peer) torchRuns.push(torch());
-  }
-  const gapkit = median(gapkitRuns);
-  lines.push(
-    `  gapkit (the compiled dual encoder on ${backend}), median of ${ROUNDS}   ${gapkit.toFixed(1)} steps/s`,
-  );
-  if (peer) lines.push(`  ${peer}`);
-  else
-    lines.push(
-      `  PyTorch CPU (1 thread, its fastest here)   ${median(torchRuns).toFixed(1)} steps/s   gapkit/PyTorch ${(gapkit / median(torchRuns)).toFixed(2)}× (goal ≥ 1.0×)`,
+  const missing = !torchAvailable()
+    ? "PyTorch: SKIPPED — /usr/bin/python3 cannot import torch (apt-get install python3-torch libopenblas0-pthread)"
+    : undefined;
+  const shared = existsSync(PEER) && existsSync(FEATURES);
+  const rate = (script: string, args: string[]) =>
+    Number(
+      /steps\/s=([\d.]+)/.exec(
+        execFileSync("/usr/bin/python3", [script, ...args], { encoding: "utf8" }),
+      )?.[1],
     );
+  const runs: Record<"steps" | "whole" | "twin" | "peer", number[]> = {
+    steps: [],
+    whole: [],
+    twin: [],
+    peer: [],
+  };
+  for (let r = 0; r < ROUNDS; r++) {
+    const { steps: stepRate, whole } = await ours();
+    runs.steps.push(stepRate);
+    runs.whole.push(whole);
+    if (missing) continue;
+    runs.twin.push(rate(CLIP_TWIN, ["1"]));
+    if (shared) runs.peer.push(rate(PEER, [FEATURES, "1"]));
+  }
+  const [gapkit, whole] = [median(runs.steps), median(runs.whole)];
+  lines.push(
+    `  gapkit (the compiled dual encoder on ${backend}), median of ${ROUNDS}   ${gapkit.toFixed(1)} steps/s (steps alone; the whole of train(): ${whole.toFixed(1)})`,
+  );
+  if (missing) return [...lines, `  ${missing}`, ...benchTrainTransformer(false), ...benchMnist()];
+  const twin = median(runs.twin);
+  lines.push(
+    `  PyTorch twin, the same data and batches (bench/clip_torch.py, 1 thread, its fastest here)   ${twin.toFixed(1)} steps/s   gapkit/PyTorch ${(gapkit / twin).toFixed(2)}× (goal ≥ 1.0×; train() whole ${(whole / twin).toFixed(2)}×)`,
+  );
+  if (!shared)
+    lines.push(
+      "  shared peer: SKIPPED — ../shared/tools/peers/train_torch.py or the features file is absent",
+    );
+  else {
+    const peer = median(runs.peer);
+    lines.push(
+      `  the shared peer (train_torch.py: features_clip's 500 rows, cached, in order; 1 thread)   ${peer.toFixed(1)} steps/s   gapkit/peer ${(gapkit / peer).toFixed(2)}× (train() whole ${(whole / peer).toFixed(2)}×)`,
+    );
+  }
   return [...lines, ...benchTrainTransformer(torchAvailable()), ...benchMnist()];
 }
 
