@@ -60,9 +60,7 @@ export async function benchTrain(): Promise<string[]> {
     return { steps: timed / seconds, whole };
   };
   const lines = ["training: batch 256, towers 512→256→128, CLIP loss, Adam"];
-  const missing = !torchAvailable()
-    ? "PyTorch: SKIPPED — /usr/bin/python3 cannot import torch (apt-get install python3-torch libopenblas0-pthread)"
-    : undefined;
+  const torch = torchAvailable(); // once: where it is missing, the probe tries an apt-get install
   const shared = existsSync(PEER) && existsSync(FEATURES);
   const rate = (script: string, args: string[]) =>
     Number(
@@ -80,7 +78,7 @@ export async function benchTrain(): Promise<string[]> {
     const { steps: stepRate, whole } = await ours();
     runs.steps.push(stepRate);
     runs.whole.push(whole);
-    if (missing) continue;
+    if (!torch) continue;
     runs.twin.push(rate(CLIP_TWIN, ["1"]));
     if (shared) runs.peer.push(rate(PEER, [FEATURES, "1"]));
   }
@@ -88,22 +86,27 @@ export async function benchTrain(): Promise<string[]> {
   lines.push(
     `  gapkit (the compiled dual encoder on ${backend}), median of ${ROUNDS}   ${gapkit.toFixed(1)} steps/s (steps alone; the whole of train(): ${whole.toFixed(1)})`,
   );
-  if (missing) return [...lines, `  ${missing}`, ...benchTrainTransformer(false), ...benchMnist()];
-  const twin = median(runs.twin);
-  lines.push(
-    `  PyTorch twin, the same data and batches (bench/clip_torch.py, 1 thread, its fastest here)   ${twin.toFixed(1)} steps/s   gapkit/PyTorch ${(gapkit / twin).toFixed(2)}× (goal ≥ 1.0×; train() whole ${(whole / twin).toFixed(2)}×)`,
-  );
-  if (!shared)
+  if (!torch)
     lines.push(
-      "  shared peer: SKIPPED — ../shared/tools/peers/train_torch.py or the features file is absent",
+      "  PyTorch: SKIPPED — /usr/bin/python3 cannot import torch (apt-get install python3-torch libopenblas0-pthread)",
     );
   else {
-    const peer = median(runs.peer);
+    const twin = median(runs.twin);
     lines.push(
-      `  the shared peer (train_torch.py: features_clip's 500 rows, cached, in order; 1 thread)   ${peer.toFixed(1)} steps/s   gapkit/peer ${(gapkit / peer).toFixed(2)}× (train() whole ${(whole / peer).toFixed(2)}×)`,
+      `  PyTorch twin, the same data and batches (bench/clip_torch.py, 1 thread, its fastest here)   ${twin.toFixed(1)} steps/s   gapkit/PyTorch ${(gapkit / twin).toFixed(2)}× (goal ≥ 1.0×; train() whole ${(whole / twin).toFixed(2)}×)`,
     );
+    if (!shared)
+      lines.push(
+        "  shared peer: SKIPPED — ../shared/tools/peers/train_torch.py or the features file is absent",
+      );
+    else {
+      const peer = median(runs.peer);
+      lines.push(
+        `  the shared peer (train_torch.py: features_clip's 500 rows, cached, in order; 1 thread)   ${peer.toFixed(1)} steps/s   gapkit/peer ${(gapkit / peer).toFixed(2)}× (train() whole ${(whole / peer).toFixed(2)}×)`,
+      );
+    }
   }
-  return [...lines, ...benchTrainTransformer(torchAvailable()), ...benchMnist()];
+  return [...lines, ...benchTrainTransformer(torch), ...benchMnist()];
 }
 
 const VIT_SECONDS = 5;
