@@ -11,6 +11,7 @@ import {
   exp,
   expand,
   gather,
+  geluGate,
   gemm,
   layerNormalization,
   log,
@@ -96,6 +97,7 @@ describe("autograd ops: float64 gradients against central differences", () => {
     ["neg, exp, tanh", ([a]) => tanh(exp(neg(a))), [[2, 3]]],
     ["log, sqrt", ([a]) => log(sqrt(a)), [[4]], (s) => draw(s, 0.5, 2)],
     ["relu", ([a]) => relu(a), [[3, 4]], awayFromZero],
+    ["geluGate (gelu = x·geluGate(x))", ([a]) => mul(a, geluGate(a)), [[3, 4]], (s) => draw(s, -3, 3)],
     [
       "matmul",
       ([a, b]) => matmul(a, b),
@@ -180,6 +182,7 @@ describe("autograd ops: float64 gradients against central differences", () => {
   it.each([
     ["tanh, logSoftmax", (x: Tensor, w: Tensor) => sum(logSoftmax(tanh(matmul(mul(x, x), w))))],
     ["relu, normalize", (x: Tensor, w: Tensor) => sum(logSoftmax(mul(normalize(relu(matmul(x, w))), 3)))],
+    ["gelu", (x: Tensor, w: Tensor) => sum(logSoftmax(matmul(mul(x, geluGate(x)), w)))],
   ])(
     "differentiates gradients (%s): a Hessian-vector product against differences of gradients",
     (_, loss) => {
@@ -206,6 +209,15 @@ describe("autograd ops: float64 gradients against central differences", () => {
         expect(Math.abs(n - got[k])).toBeLessThan(1e-8 * Math.max(1, Math.abs(n)));
     },
   );
+
+  it("geluGate: x·geluGate(x) is PyTorch's tanh GELU, 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))", () => {
+    const xs = [-6, -2.5, -1, -0.1, 0, 0.3, 1, 2, 7];
+    const gelu = mul(constant([xs.length], xs), geluGate(constant([xs.length], xs))).value as Float64Array;
+    const reference = xs.map(
+      (x) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3))),
+    );
+    for (const [k, want] of reference.entries()) expect(gelu[k]).toBeCloseTo(want, 14);
+  });
 
   it("gives zeros for inputs the output does not depend on, and nothing through detach", () => {
     const [a, b] = [parameter([2], [1, 2]), parameter([2], [3, 4])];

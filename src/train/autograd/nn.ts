@@ -8,6 +8,7 @@ import { describe, type Shape, size } from "./nd.js";
 import {
   add,
   gather,
+  geluGate,
   layerNormalization,
   logSoftmax,
   matmul,
@@ -15,7 +16,6 @@ import {
   reshape,
   softmax,
   sum,
-  tanh,
   transpose,
 } from "./ops.js";
 import type { Tensor } from "./tensor.js";
@@ -76,10 +76,9 @@ export function layerNorm(x: Tensor, p: Params, prefix: string, eps = 1e-5): Ten
   return layerNormalization(x, param(p, `${prefix}.weight`), param(p, `${prefix}.bias`), eps);
 }
 
-/** GELU, tanh approximation (PyTorch's approximate="tanh"; onnxruntime's float64 kernels lack Erf). */
+/** GELU, tanh approximation (PyTorch's approximate="tanh"; onnxruntime's float64 kernels lack Erf): x·geluGate(x). */
 export function gelu(x: Tensor): Tensor {
-  const cubic = add(x, mul(mul(mul(x, x), x), 0.044715));
-  return mul(mul(x, 0.5), add(tanh(mul(cubic, Math.sqrt(2 / Math.PI))), 1));
+  return mul(x, geluGate(x));
 }
 
 /** Initial parameters of multi-head attention over `dim` features: the four projections q, k, v, out. */

@@ -116,6 +116,23 @@ const RELU = unary(
   (g, _, out) => apply(RELU_GRADIENT, [g, out]),
 );
 
+// GELU's tanh form as x·σ(z), z = x·(α + β·x²): 0.5·(1 + tanh(u)) = σ(2u), so α = 2√(2/π), β = 0.044715·α
+const GELU_ALPHA = 2 * Math.sqrt(2 / Math.PI);
+const GELU_BETA = 0.044715 * GELU_ALPHA;
+const geluGateValue = (x: number) => 1 / (1 + Math.exp(-x * (GELU_ALPHA + GELU_BETA * x * x)));
+// one op rather than its composition: a transformer's MLP runs these passes over its widest activations,
+// and the composed backward (every product's both sides, then their sums) took twice the passes
+const GELU_GATE: Op = {
+  ...unary("geluGate", "Sigmoid", geluGateValue, (g, x, s) =>
+    mul(mul(g, mul(s, sub(1, s))), add(mul(mul(x, x), 3 * GELU_BETA), GELU_ALPHA)),
+  ),
+  lower: (graph, [x]) => {
+    const cubic = graph.node("Mul", [graph.node("Mul", [x, x]), graph.floats([GELU_BETA], [])]);
+    const z = graph.node("Mul", [x, graph.node("Add", [cubic, graph.floats([GELU_ALPHA], [])])]);
+    return graph.node("Sigmoid", [z]);
+  },
+};
+
 /** a + b. */
 export const add = (a: Operand, b: Operand): Tensor => apply(ADD, [tensor(a), tensor(b)]);
 /** a − b. */
@@ -136,6 +153,8 @@ export const sqrt = (x: Tensor): Tensor => apply(SQRT, [x]);
 export const tanh = (x: Tensor): Tensor => apply(TANH, [x]);
 /** max(x, 0) elementwise. */
 export const relu = (x: Tensor): Tensor => apply(RELU, [x]);
+/** GELU's gate σ(x·(α + β·x²)) (α = 2√(2/π), β = 0.044715·α): gelu(x) = x·geluGate(x), PyTorch's tanh form. */
+export const geluGate = (x: Tensor): Tensor => apply(GELU_GATE, [x]);
 
 /** The axes of a rank-`rank` tensor: negative ones count from the end; sorted, checked, distinct. */
 function normaliseAxes(axes: readonly number[], rank: number, where: string): number[] {
