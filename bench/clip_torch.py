@@ -4,6 +4,8 @@
 trainer feeds its own: 24,640 random rows a side, of which 24,576 are shuffled afresh each epoch and taken 256
 at a time. (The shared peer cycles through the 500 rows of features_clip, which stay in cache.) Times three
 epochs of 96 steps after 20 untimed ones and prints steps per second.
+THREADS is torch.set_num_threads's (ATen's); Debian's OpenBLAS keeps its own threads, one a core, for the
+products (OPENBLAS_NUM_THREADS=1 made this step ≈ 25 % slower here; THREADS=2 oversubscribes: 4× slower).
 Usage: /usr/bin/python3 clip_torch.py [THREADS]"""
 import sys, time
 import torch

@@ -27,12 +27,16 @@ function torchAvailable(): boolean {
   return probe();
 }
 
-const ROUNDS = 5;
+const ROUNDS = 7;
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+const mean = (x: number, y: number) => (x + y) / 2;
 
 /**
- * Runs the training benchmark and returns the printed lines: gapkit and PyTorch take turns, ROUNDS times
- * (this machine's speed drifts over minutes; turns give both the same drift), and the medians are compared.
+ * Runs the training benchmark and returns the printed lines. This machine's speed drifts by ±30 % within
+ * minutes (a neighbour's load, memory bandwidth), so the comparisons are paired: every PyTorch run is
+ * compared with the gapkit runs just before and after it, and the printed ratio is the median of those
+ * ROUNDS ratios. (Each side's median, taken at other minutes than the other's, once read 0.74× where runs
+ * back to back read 1.0–1.35×; the ratio of the medians is printed beside.)
  */
 export async function benchTrain(): Promise<string[]> {
   const backend = await initBackends();
@@ -61,51 +65,59 @@ export async function benchTrain(): Promise<string[]> {
   };
   const lines = ["training: batch 256, towers 512→256→128, CLIP loss, Adam"];
   const torch = torchAvailable(); // once: where it is missing, the probe tries an apt-get install
-  const shared = existsSync(PEER) && existsSync(FEATURES);
   const rate = (script: string, args: string[]) =>
     Number(
       /steps\/s=([\d.]+)/.exec(
         execFileSync("/usr/bin/python3", [script, ...args], { encoding: "utf8" }),
       )?.[1],
     );
-  const runs: Record<"steps" | "whole" | "twin" | "peer", number[]> = {
-    steps: [],
-    whole: [],
-    twin: [],
-    peer: [],
-  };
-  for (let r = 0; r < ROUNDS; r++) {
-    const { steps: stepRate, whole } = await ours();
-    runs.steps.push(stepRate);
-    runs.whole.push(whole);
-    if (!torch) continue;
-    runs.twin.push(rate(CLIP_TWIN, ["1"]));
-    if (shared) runs.peer.push(rate(PEER, [FEATURES, "1"]));
-  }
-  const [gapkit, whole] = [median(runs.steps), median(runs.whole)];
+  const peers = [
+    {
+      label:
+        "PyTorch twin, the same data and batches (bench/clip_torch.py; torch.set_num_threads(1), its fastest here — its OpenBLAS products still use both cores)",
+      run: () => rate(CLIP_TWIN, ["1"]),
+    },
+    {
+      label:
+        "the shared peer (train_torch.py: features_clip's 500 rows, cached, in order; set_num_threads(1) likewise)",
+      run: () => rate(PEER, [FEATURES, "1"]),
+    },
+  ].filter((_, k) => torch && (k === 0 || (existsSync(PEER) && existsSync(FEATURES))));
+  // gapkit, then each round: a peer run and a gapkit run after it, so every peer run sits between two of ours
+  const runs = [await ours()];
+  const paired = peers.map(() => [] as { rate: number; steps: number; whole: number }[]);
+  for (let r = 0; r < ROUNDS; r++)
+    for (const [k, peer] of (peers.length ? peers : [undefined]).entries()) {
+      const peerRate = peer?.run();
+      const [before, after] = [runs[runs.length - 1], await ours()];
+      runs.push(after);
+      if (peerRate !== undefined)
+        paired[k].push({
+          rate: peerRate,
+          steps: mean(before.steps, after.steps),
+          whole: mean(before.whole, after.whole),
+        });
+    }
+  const gapkitSteps = median(runs.map((x) => x.steps));
   lines.push(
-    `  gapkit (the compiled dual encoder on ${backend}), median of ${ROUNDS}   ${gapkit.toFixed(1)} steps/s (steps alone; the whole of train(): ${whole.toFixed(1)})`,
+    `  gapkit (the compiled dual encoder on ${backend}), median of ${runs.length}   ${gapkitSteps.toFixed(1)} steps/s (steps alone; the whole of train(): ${median(runs.map((x) => x.whole)).toFixed(1)})`,
   );
   if (!torch)
     lines.push(
       "  PyTorch: SKIPPED — /usr/bin/python3 cannot import torch (apt-get install python3-torch libopenblas0-pthread)",
     );
-  else {
-    const twin = median(runs.twin);
+  for (const [k, { label }] of peers.entries()) {
+    const pairs = paired[k];
+    const ratio = (side: "steps" | "whole") => median(pairs.map((p) => p[side] / p.rate)).toFixed(2);
+    const rate = median(pairs.map((p) => p.rate));
     lines.push(
-      `  PyTorch twin, the same data and batches (bench/clip_torch.py, 1 thread, its fastest here)   ${twin.toFixed(1)} steps/s   gapkit/PyTorch ${(gapkit / twin).toFixed(2)}× (goal ≥ 1.0×; train() whole ${(whole / twin).toFixed(2)}×)`,
+      `  ${label}   ${rate.toFixed(1)} steps/s   gapkit/PyTorch ${ratio("steps")}×${k === 0 ? " (goal ≥ 1.0×)" : ""}, median of ${pairs.length} paired ratios (train() whole ${ratio("whole")}×; ratio of the medians ${(gapkitSteps / rate).toFixed(2)}×)`,
     );
-    if (!shared)
-      lines.push(
-        "  shared peer: SKIPPED — ../shared/tools/peers/train_torch.py or the features file is absent",
-      );
-    else {
-      const peer = median(runs.peer);
-      lines.push(
-        `  the shared peer (train_torch.py: features_clip's 500 rows, cached, in order; 1 thread)   ${peer.toFixed(1)} steps/s   gapkit/peer ${(gapkit / peer).toFixed(2)}× (train() whole ${(whole / peer).toFixed(2)}×)`,
-      );
-    }
   }
+  if (torch && peers.length < 2)
+    lines.push(
+      "  shared peer: SKIPPED — ../shared/tools/peers/train_torch.py or the features file is absent",
+    );
   return [...lines, ...benchTrainTransformer(torch), ...benchMnist()];
 }
 
@@ -124,11 +136,13 @@ function twinStepsPerSecond(twin: "gapkit" | "torch", threads: number, meta: boo
 
 /**
  * The transformer rows (b) and (c): gapkit's compiled steps against PyTorch, each at its fastest thread
- * count (1 or 2), every run in a fresh process, turns taken VIT_ROUNDS times and the medians compared.
+ * count (1 or 2, by the medians of its runs), every run in a fresh process; each round runs gapkit and
+ * PyTorch in turns (1 thread, then 2), and the ratio printed is the median of the rounds' ratios between
+ * the two fastest counts.
  */
 function benchTrainTransformer(torch: boolean): string[] {
   const lines = [
-    `transformer classifier (2 pre-LN blocks, d 64, 4 heads, MLP 256, 16 patches + [CLS], batch 128, AdamW), median of ${VIT_ROUNDS} processes:`,
+    `transformer classifier (2 pre-LN blocks, d 64, 4 heads, MLP 256, 16 patches + [CLS], batch 128, AdamW), ${VIT_ROUNDS} rounds of fresh processes:`,
   ];
   for (const [what, meta, goal] of [
     ["step", false, 1.5],
@@ -138,17 +152,21 @@ function benchTrainTransformer(torch: boolean): string[] {
     const runs: Record<string, number[]> = {};
     for (const twin of twins) for (const threads of [1, 2]) runs[`${twin}${threads}`] = [];
     for (let r = 0; r < VIT_ROUNDS; r++)
-      for (const twin of twins)
-        for (const threads of [1, 2]) runs[`${twin}${threads}`].push(twinStepsPerSecond(twin, threads, meta));
-    const best = (twin: string) => Math.max(median(runs[`${twin}1`]), median(runs[`${twin}2`]));
+      for (const threads of [1, 2])
+        for (const twin of twins) runs[`${twin}${threads}`].push(twinStepsPerSecond(twin, threads, meta));
+    const fastest = (twin: string) =>
+      runs[median(runs[`${twin}1`]) >= median(runs[`${twin}2`]) ? `${twin}1` : `${twin}2`];
     const rates = (twin: string) =>
-      `1 thread ${median(runs[`${twin}1`]).toFixed(1)}, 2 threads ${median(runs[`${twin}2`]).toFixed(1)} steps/s`;
+      `1 thread ${median(runs[`${twin}1`]).toFixed(1)}, 2 threads ${median(runs[`${twin}2`]).toFixed(1)} steps/s (medians)`;
     lines.push(`  ${what}: gapkit (compiled, onnxruntime)   ${rates("gapkit")}`);
     if (!torch) lines.push("  PyTorch: SKIPPED — /usr/bin/python3 cannot import torch");
-    else
+    else {
+      const [ours, theirs] = [fastest("gapkit"), fastest("torch")];
+      const ratio = median(ours.map((x, r) => x / theirs[r]));
       lines.push(
-        `  ${what}: PyTorch CPU   ${rates("torch")}   gapkit/PyTorch, each at its best ${(best("gapkit") / best("torch")).toFixed(2)}× (goal ≥ ${goal.toFixed(1)}×)`,
+        `  ${what}: PyTorch CPU   ${rates("torch")}   gapkit/PyTorch, each at its fastest count ${ratio.toFixed(2)}×, median of ${VIT_ROUNDS} rounds' ratios (goal ≥ ${goal.toFixed(1)}×)`,
       );
+    }
   }
   return lines;
 }
